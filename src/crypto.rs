@@ -1,0 +1,1 @@
+//! Placeholder: SHA-256, HMAC-SHA256 and PBKDF2 land here.
