@@ -3,6 +3,17 @@
 //! # Layout
 //!
 //! - [`protocol`]: the HTTP-style frame, its bounded parser and encoder. No sockets.
-//! - [`crypto`]: SHA-256, HMAC-SHA256 and PBKDF2 for password hashes.
+//! - [`command`] and [`event`]: the typed requests a client sends and the events
+//!   a server pushes, shared by both ends.
+//! - [`server`]: accept loop, one thread per client, the shared hub, `log.txt`.
+//! - [`client`]: the terminal client.
+//! - [`text`], [`clock`], [`crc32`], [`crypto`], [`cli`]: small shared tools.
+pub mod cli;
+pub mod clock;
+pub mod command;
+pub mod crc32;
 pub mod crypto;
+pub mod event;
 pub mod protocol;
+pub mod server;
+pub mod text;

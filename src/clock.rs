@@ -1,0 +1,71 @@
+//! Wall-clock formatting without a date crate: UTC timestamps for the `Date`
+//! header and `log.txt`, and the `h:mm:ss` elapsed time shown on messages.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Now, as `2026-11-21 10:15:02.123456` (UTC).
+pub fn now_utc() -> String {
+    format_utc(SystemTime::now())
+}
+
+/// `t` as `YYYY-MM-DD hh:mm:ss.uuuuuu` in UTC; times before 1970 print as the epoch.
+pub fn format_utc(t: SystemTime) -> String {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let secs = since.as_secs();
+    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        since.subsec_micros()
+    )
+}
+
+/// Elapsed time as `h:mm:ss` (hours are not capped at 24).
+pub fn hms(elapsed: Duration) -> String {
+    let s = elapsed.as_secs();
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// `civil_from_days`, exact for every day a `u64` of seconds can reach).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(format_utc(UNIX_EPOCH), "1970-01-01 00:00:00.000000");
+        let t = UNIX_EPOCH + Duration::from_micros(1_795_256_102_123_456);
+        assert_eq!(format_utc(t), "2026-11-21 10:15:02.123456");
+        // A leap day, and the day after it.
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(format_utc(leap), "2000-02-29 00:00:00.000000");
+        assert_eq!(
+            format_utc(leap + Duration::from_secs(86_400)),
+            "2000-03-01 00:00:00.000000"
+        );
+    }
+
+    #[test]
+    fn elapsed_time_is_hours_minutes_seconds() {
+        assert_eq!(hms(Duration::from_secs(17)), "0:00:17");
+        assert_eq!(hms(Duration::from_secs(3600 + 62)), "1:01:02");
+        assert_eq!(hms(Duration::from_secs(100 * 3600)), "100:00:00");
+    }
+}

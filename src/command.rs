@@ -1,0 +1,206 @@
+//! Requests a client sends, as typed values: one definition that the server
+//! parses (`from_frame`) and the client builds (`into_frame`), so the two can
+//! never disagree about a verb, a header or a target.
+//!
+//! | verb      | target          | headers / body                 |
+//! |-----------|-----------------|--------------------------------|
+//! | `LOGIN`   | `/`             | `Nick`, optional `Password`    |
+//! | `SAY`     | `/` or `/rooms/ROOM` | text body                 |
+//! | `WHISPER` | `/users/NICK`   | text body                      |
+//! | `USERS`   | `/`             |                                |
+//! | `PING`    | `/`             |                                |
+//! | `PONG`    | `/`             | (answers a server `PING`; no reply) |
+//! | `QUIT`    | `/`             |                                |
+
+use crate::protocol::{header, Frame, Status};
+
+/// A parsed client request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Login {
+        nick: String,
+        password: Option<String>,
+    },
+    /// A chat line for the sender's current room. `room` is the room the
+    /// client thinks it is in, when it says so.
+    Say {
+        room: Option<String>,
+        text: String,
+    },
+    Whisper {
+        to: String,
+        text: String,
+    },
+    Users,
+    Ping,
+    Pong,
+    Quit,
+}
+
+/// A request the server understood as a frame but cannot accept; it becomes
+/// a reply and the connection stays open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: Status,
+    pub reason: String,
+}
+
+impl Refusal {
+    pub fn new(status: Status, reason: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn bad_request(reason: impl Into<String>) -> Refusal {
+        Refusal::new(Status::BAD_REQUEST, reason)
+    }
+
+    /// The reply frame carrying this refusal.
+    pub fn into_frame(self) -> Frame {
+        Frame::reply(self.status, &self.reason)
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.0, self.reason)
+    }
+}
+
+/// The name after `prefix` in a target such as `/rooms/lobby`.
+pub fn target_name<'a>(target: &'a str, prefix: &str) -> Option<&'a str> {
+    target.strip_prefix(prefix).filter(|name| !name.is_empty())
+}
+
+impl Request {
+    /// Reads a request frame.
+    ///
+    /// # Errors
+    /// A `Refusal` (400) for an unknown verb, a missing header, a wrong
+    /// target, or a text body that is not UTF-8.
+    pub fn from_frame(frame: &Frame) -> Result<Request, Refusal> {
+        let Some(verb) = frame.verb() else {
+            return Err(Refusal::bad_request(
+                "a client sends requests, not status replies",
+            ));
+        };
+        let text = || {
+            frame
+                .text()
+                .map(str::to_string)
+                .map_err(|_| Refusal::bad_request("message text is not valid UTF-8"))
+        };
+        let target = frame.target();
+        Ok(match verb {
+            "LOGIN" => Request::Login {
+                nick: frame
+                    .header(header::NICK)
+                    .ok_or_else(|| Refusal::bad_request("LOGIN needs a Nick header"))?
+                    .to_string(),
+                password: frame.header(header::PASSWORD).map(str::to_string),
+            },
+            "SAY" => Request::Say {
+                room: target_name(target, "/rooms/").map(str::to_string),
+                text: text()?,
+            },
+            "WHISPER" => Request::Whisper {
+                to: target_name(target, "/users/")
+                    .ok_or_else(|| Refusal::bad_request("WHISPER needs a target /users/NICK"))?
+                    .to_string(),
+                text: text()?,
+            },
+            "USERS" => Request::Users,
+            "PING" => Request::Ping,
+            "PONG" => Request::Pong,
+            "QUIT" => Request::Quit,
+            other => {
+                return Err(Refusal::bad_request(format!(
+                    "unknown verb {other}; see the protocol section of the README"
+                )))
+            }
+        })
+    }
+
+    /// The frame for this request.
+    pub fn into_frame(self) -> Frame {
+        match self {
+            Request::Login { nick, password } => {
+                let frame = Frame::request("LOGIN", "/").with_header(header::NICK, nick);
+                match password {
+                    Some(p) => frame.with_header(header::PASSWORD, p),
+                    None => frame,
+                }
+            }
+            Request::Say { room, text } => {
+                let target = room.map_or_else(|| "/".to_string(), |r| format!("/rooms/{r}"));
+                Frame::request("SAY", &target).with_text(&text)
+            }
+            Request::Whisper { to, text } => {
+                Frame::request("WHISPER", &format!("/users/{to}")).with_text(&text)
+            }
+            Request::Users => Frame::request("USERS", "/"),
+            Request::Ping => Frame::request("PING", "/"),
+            Request::Pong => Frame::request("PONG", "/"),
+            Request::Quit => Frame::request("QUIT", "/"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Limits;
+
+    fn round_trip(request: Request) {
+        let bytes = request.clone().into_frame().encode();
+        let frame = Frame::read_from(&mut &bytes[..], &Limits::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(Request::from_frame(&frame).unwrap(), request);
+    }
+
+    #[test]
+    fn every_request_round_trips_through_a_frame() {
+        round_trip(Request::Login {
+            nick: "ntu".into(),
+            password: None,
+        });
+        round_trip(Request::Login {
+            nick: "ntu".into(),
+            password: Some("correct horse".into()),
+        });
+        round_trip(Request::Say {
+            room: None,
+            text: "Hello World! I'm Ma 19".into(),
+        });
+        round_trip(Request::Say {
+            room: Some("lobby".into()),
+            text: "a\tb\nc".into(),
+        });
+        round_trip(Request::Whisper {
+            to: "bob".into(),
+            text: "psst".into(),
+        });
+        for r in [Request::Users, Request::Ping, Request::Pong, Request::Quit] {
+            round_trip(r);
+        }
+    }
+
+    #[test]
+    fn unknown_verbs_and_missing_parts_are_refused_with_400() {
+        let cases = [
+            Frame::request("DANCE", "/"),
+            Frame::request("LOGIN", "/"),
+            Frame::request("WHISPER", "/users/"),
+            Frame::request("WHISPER", "/rooms/x"),
+            Frame::request("SAY", "/").with_body(vec![0xff, 0xfe]),
+            Frame::reply(Status::OK, "hi"),
+        ];
+        for frame in cases {
+            let refusal = Request::from_frame(&frame).unwrap_err();
+            assert_eq!(refusal.status, Status::BAD_REQUEST, "{frame:?}");
+        }
+    }
+}

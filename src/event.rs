@@ -1,0 +1,232 @@
+//! Events the server pushes, as typed values. They are request-shaped frames
+//! (a verb, never `CHAT/1.0` first), so a client always tells a pushed event
+//! from the reply to its own request.
+//!
+//! | verb      | target          | headers                            | body        |
+//! |-----------|-----------------|------------------------------------|-------------|
+//! | `MESSAGE` | `/rooms/ROOM`   | `From`, `Date`, `Seq`, `History`?  | text        |
+//! | `WHISPER` | `/users/NICK`   | `From`, `Date`                     | text        |
+//! | `JOIN`    | `/rooms/ROOM`   | `Nick`, `Members`                  |             |
+//! | `LEAVE`   | `/rooms/ROOM`   | `Nick`, `Members`                  |             |
+//! | `NOTICE`  | `/`             |                                    | text        |
+//! | `PING`    | `/`             | (answer with a `PONG` request)     |             |
+//! | `BYE`     | `/`             | (the server is closing this connection) | reason |
+
+use crate::command::target_name;
+use crate::protocol::{header, Frame};
+
+/// A parsed server event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A chat message in a room; `history` marks one replayed on joining.
+    Message {
+        room: String,
+        from: String,
+        date: String,
+        seq: u64,
+        text: String,
+        history: bool,
+    },
+    Whisper {
+        from: String,
+        to: String,
+        date: String,
+        text: String,
+    },
+    /// `nick` entered `room`, which now has `members` people online.
+    Join {
+        room: String,
+        nick: String,
+        members: usize,
+    },
+    /// `nick` left `room`, which now has `members` people online.
+    Leave {
+        room: String,
+        nick: String,
+        members: usize,
+    },
+    Notice {
+        text: String,
+    },
+    Ping,
+    Bye {
+        reason: String,
+    },
+}
+
+impl Event {
+    /// The frame for this event.
+    pub fn to_frame(&self) -> Frame {
+        match self {
+            Event::Message {
+                room,
+                from,
+                date,
+                seq,
+                text,
+                history,
+            } => {
+                let frame = Frame::request("MESSAGE", &format!("/rooms/{room}"))
+                    .with_header(header::FROM, from)
+                    .with_header(header::DATE, date)
+                    .with_header(header::SEQ, seq);
+                let frame = if *history {
+                    frame.with_header(header::HISTORY, "yes")
+                } else {
+                    frame
+                };
+                frame.with_text(text)
+            }
+            Event::Whisper {
+                from,
+                to,
+                date,
+                text,
+            } => Frame::request("WHISPER", &format!("/users/{to}"))
+                .with_header(header::FROM, from)
+                .with_header(header::DATE, date)
+                .with_text(text),
+            Event::Join {
+                room,
+                nick,
+                members,
+            } => Frame::request("JOIN", &format!("/rooms/{room}"))
+                .with_header(header::NICK, nick)
+                .with_header(header::MEMBERS, members),
+            Event::Leave {
+                room,
+                nick,
+                members,
+            } => Frame::request("LEAVE", &format!("/rooms/{room}"))
+                .with_header(header::NICK, nick)
+                .with_header(header::MEMBERS, members),
+            Event::Notice { text } => Frame::request("NOTICE", "/").with_text(text),
+            Event::Ping => Frame::request("PING", "/"),
+            Event::Bye { reason } => Frame::request("BYE", "/").with_text(reason),
+        }
+    }
+
+    /// Reads an event frame. Unknown verbs are an error so that a client can
+    /// say what it did not understand instead of silently dropping it.
+    ///
+    /// # Errors
+    /// A description of what is missing or unknown.
+    pub fn from_frame(frame: &Frame) -> Result<Event, String> {
+        let verb = frame.verb().ok_or("a status reply is not an event")?;
+        let target = frame.target();
+        let room = || {
+            target_name(target, "/rooms/")
+                .map(str::to_string)
+                .ok_or_else(|| format!("{verb} without a /rooms/ target"))
+        };
+        let get = |name: &str| {
+            frame
+                .header(name)
+                .map(str::to_string)
+                .ok_or_else(|| format!("{verb} without a {name} header"))
+        };
+        let number = |name: &str| -> Result<u64, String> {
+            get(name)?
+                .parse()
+                .map_err(|_| format!("{verb} with a non-numeric {name}"))
+        };
+        let text = frame.text_lossy();
+        Ok(match verb {
+            "MESSAGE" => Event::Message {
+                room: room()?,
+                from: get(header::FROM)?,
+                date: get(header::DATE).unwrap_or_default(),
+                seq: number(header::SEQ)?,
+                text,
+                history: frame.header(header::HISTORY) == Some("yes"),
+            },
+            "WHISPER" => Event::Whisper {
+                from: get(header::FROM)?,
+                to: target_name(target, "/users/")
+                    .unwrap_or_default()
+                    .to_string(),
+                date: get(header::DATE).unwrap_or_default(),
+                text,
+            },
+            "JOIN" | "LEAVE" => {
+                let (room, nick) = (room()?, get(header::NICK)?);
+                let members = number(header::MEMBERS)? as usize;
+                if verb == "JOIN" {
+                    Event::Join {
+                        room,
+                        nick,
+                        members,
+                    }
+                } else {
+                    Event::Leave {
+                        room,
+                        nick,
+                        members,
+                    }
+                }
+            }
+            "NOTICE" => Event::Notice { text },
+            "PING" => Event::Ping,
+            "BYE" => Event::Bye { reason: text },
+            other => return Err(format!("unknown event {other}")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Limits;
+
+    #[test]
+    fn every_event_round_trips_through_a_frame() {
+        let events = [
+            Event::Message {
+                room: "lobby".into(),
+                from: "ntu".into(),
+                date: "2026-11-21 10:15:02.123456".into(),
+                seq: 42,
+                text: "Hello\nWorld".into(),
+                history: true,
+            },
+            Event::Whisper {
+                from: "a".into(),
+                to: "b".into(),
+                date: "d".into(),
+                text: "psst".into(),
+            },
+            Event::Join {
+                room: "lobby".into(),
+                nick: "ntu".into(),
+                members: 2,
+            },
+            Event::Leave {
+                room: "lobby".into(),
+                nick: "ABC".into(),
+                members: 1,
+            },
+            Event::Notice {
+                text: "server restarting".into(),
+            },
+            Event::Ping,
+            Event::Bye {
+                reason: "server shutting down".into(),
+            },
+        ];
+        for event in events {
+            let bytes = event.to_frame().encode();
+            let frame = Frame::read_from(&mut &bytes[..], &Limits::default())
+                .unwrap()
+                .unwrap();
+            assert_eq!(Event::from_frame(&frame).unwrap(), event);
+        }
+    }
+
+    #[test]
+    fn malformed_events_are_described() {
+        let err = Event::from_frame(&Frame::request("JOIN", "/rooms/x")).unwrap_err();
+        assert!(err.contains("Nick"), "{err}");
+        let err = Event::from_frame(&Frame::request("EXPLODE", "/")).unwrap_err();
+        assert!(err.contains("EXPLODE"), "{err}");
+    }
+}

@@ -1,0 +1,524 @@
+//! `log.txt`, the message database: append-only, one record per line, and the
+//! single order every member of a room sees its messages in.
+//!
+//! ```text
+//! line  = seq TAB date TAB kind TAB room TAB from TAB to TAB text TAB crc LF
+//! seq   = decimal, strictly increasing
+//! kind  = "msg" / "whisper"        ; whispers have room "-"; messages have to "-"
+//! crc   = 8 lowercase hex digits: CRC-32 of everything before the last TAB
+//! text fields escape "\" "\t" "\n" "\r" as \\ \t \n \r, so any text round-trips
+//! ```
+//!
+//! A record is handed to the OS (one `write`) before anyone is sent the
+//! message, so a SIGKILL never loses a message that a client saw. How often
+//! the OS is told to put it on disk is the `--fsync` policy.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::crc32::crc32;
+use crate::text::name_key;
+
+/// When appended records are forced to disk (as Redis' `appendfsync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// After every record: nothing is lost on power failure; slowest.
+    Always,
+    /// Once a second by a background thread: at most a second lost on power failure.
+    EverySec,
+    /// Left to the OS.
+    Never,
+}
+
+impl FsyncPolicy {
+    /// Parses `always`, `everysec` or `never`.
+    pub fn parse(s: &str) -> Option<FsyncPolicy> {
+        match s {
+            "always" => Some(FsyncPolicy::Always),
+            "everysec" => Some(FsyncPolicy::EverySec),
+            "never" => Some(FsyncPolicy::Never),
+            _ => None,
+        }
+    }
+}
+
+/// What a record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A message to everyone in a room.
+    Message,
+    /// A private message; never part of a room's history.
+    Whisper,
+}
+
+/// One stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub seq: u64,
+    pub date: String,
+    pub kind: Kind,
+    /// The room of a message; `-` for a whisper.
+    pub room: String,
+    pub from: String,
+    /// The recipient of a whisper; `-` for a message.
+    pub to: String,
+    pub text: String,
+}
+
+/// A line of `log.txt` that could not be read, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line_no: usize,
+    pub reason: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line_no, self.reason)
+    }
+}
+
+/// What `MessageLog::open` found in the file.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Records read successfully.
+    pub records: usize,
+    /// The last `keep` messages of each room, oldest first, keyed by `name_key`.
+    pub recent: HashMap<String, VecDeque<Record>>,
+    /// Lines skipped, with their line numbers.
+    pub problems: Vec<Problem>,
+}
+
+/// Why the log could not be opened or read.
+#[derive(Debug)]
+pub enum HistoryError {
+    Open { path: PathBuf, source: io::Error },
+    Read { path: PathBuf, source: io::Error },
+}
+
+impl fmt::Display for HistoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HistoryError::Open { path, source } => {
+                write!(f, "cannot open message log {}: {source}", path.display())
+            }
+            HistoryError::Read { path, source } => {
+                write!(f, "cannot read message log {}: {source}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for HistoryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            HistoryError::Open { source, .. } | HistoryError::Read { source, .. } => Some(source),
+        }
+    }
+}
+
+/// The open message log. Its own mutex serialises appends, and callers
+/// deliver inside `append`'s callback, so the order in the file is the order
+/// everyone receives messages in.
+pub struct MessageLog {
+    writer: Mutex<Writer>,
+    /// A second handle on the same file, so the once-a-second fsync never
+    /// holds up appends.
+    sync_handle: File,
+    dirty: AtomicBool,
+    fsync: FsyncPolicy,
+}
+
+struct Writer {
+    file: File,
+    /// Bytes in the file: where to cut back to when a write fails half-way.
+    len: u64,
+    next_seq: u64,
+}
+
+impl MessageLog {
+    /// Opens (creating if needed) the log at `path`, reads every record,
+    /// keeps the last `keep` messages of each room, and reports unreadable
+    /// lines. A torn last line (no newline: the writer died mid-record) is
+    /// reported and cut off, so the next record starts on a line of its own.
+    ///
+    /// # Errors
+    /// `HistoryError` when the file cannot be opened, read or repaired.
+    pub fn open(
+        path: &Path,
+        fsync: FsyncPolicy,
+        keep: usize,
+    ) -> Result<(MessageLog, Loaded), HistoryError> {
+        let open_err = |source| HistoryError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let read_err = |source| HistoryError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(open_err)?;
+        let mut loaded = Loaded::default();
+        let mut next_seq = 1;
+        let mut good_len = 0u64;
+        let mut line_no = 0;
+        let mut reader = BufReader::with_capacity(1 << 16, &file);
+        let mut line = Vec::with_capacity(256);
+        loop {
+            line.clear();
+            let n = reader.read_until(b'\n', &mut line).map_err(read_err)?;
+            if n == 0 {
+                break;
+            }
+            line_no += 1;
+            if line.last() != Some(&b'\n') {
+                loaded.problems.push(Problem {
+                    line_no,
+                    reason: format!("torn last line ({n} bytes without a newline), cut off"),
+                });
+                break;
+            }
+            good_len += n as u64;
+            let parsed = std::str::from_utf8(&line[..n - 1])
+                .map_err(|_| "not valid UTF-8")
+                .and_then(parse_line);
+            match parsed {
+                Ok(record) if record.seq < next_seq => loaded.problems.push(Problem {
+                    line_no,
+                    reason: format!(
+                        "sequence number {} is not after {}",
+                        record.seq,
+                        next_seq - 1
+                    ),
+                }),
+                Ok(record) => {
+                    next_seq = record.seq + 1;
+                    loaded.records += 1;
+                    if record.kind == Kind::Message && keep > 0 {
+                        let ring = loaded.recent.entry(name_key(&record.room)).or_default();
+                        if ring.len() == keep {
+                            ring.pop_front();
+                        }
+                        ring.push_back(record);
+                    }
+                }
+                Err(reason) => loaded.problems.push(Problem {
+                    line_no,
+                    reason: reason.to_string(),
+                }),
+            }
+        }
+        drop(reader);
+        let len = (&file).seek(SeekFrom::End(0)).map_err(read_err)?;
+        if len != good_len {
+            file.set_len(good_len).map_err(open_err)?;
+        }
+        let sync_handle = file.try_clone().map_err(open_err)?;
+        let log = MessageLog {
+            writer: Mutex::new(Writer {
+                file,
+                len: good_len,
+                next_seq,
+            }),
+            sync_handle,
+            dirty: AtomicBool::new(false),
+            fsync,
+        };
+        Ok((log, loaded))
+    }
+
+    /// Gives `record` the next sequence number, writes it, then calls
+    /// `deliver` with the lock still held, so that nobody can be sent a
+    /// later message first. `deliver` must not block: enqueue, don't write.
+    ///
+    /// # Errors
+    /// The write error (disk full, file gone); the file is cut back to its
+    /// last whole record and `deliver` is not called.
+    pub fn append<T>(
+        &self,
+        mut record: Record,
+        deliver: impl FnOnce(&Record) -> T,
+    ) -> io::Result<T> {
+        let mut w = self.lock();
+        record.seq = w.next_seq;
+        let line = encode_line(&record);
+        if let Err(e) = w.file.write_all(line.as_bytes()) {
+            // Best effort: a half-written record would glue itself to the next one.
+            let _ = w.file.set_len(w.len);
+            return Err(e);
+        }
+        if self.fsync == FsyncPolicy::Always {
+            w.file.sync_data()?;
+        } else {
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+        w.len += line.len() as u64;
+        w.next_seq += 1;
+        Ok(deliver(&record))
+    }
+
+    /// Forces written records to disk if any were written since the last call.
+    ///
+    /// # Errors
+    /// The fsync error.
+    pub fn sync_if_dirty(&self) -> io::Result<()> {
+        if self.dirty.swap(false, Ordering::Relaxed) {
+            self.sync_handle.sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// Forces everything written so far to disk, whatever the policy.
+    ///
+    /// # Errors
+    /// The fsync error.
+    pub fn sync_now(&self) -> io::Result<()> {
+        self.dirty.store(false, Ordering::Relaxed);
+        self.sync_handle.sync_data()
+    }
+
+    /// The policy this log was opened with.
+    pub fn fsync_policy(&self) -> FsyncPolicy {
+        self.fsync
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Writer> {
+        // The writer's state is consistent between statements, so a panic
+        // elsewhere while it was held leaves nothing to repair.
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Calls `each` for every readable record of the log at `path`, in order;
+/// unreadable lines were already reported by `open` and are skipped.
+///
+/// # Errors
+/// The read error.
+pub fn for_each_record(path: &Path, mut each: impl FnMut(Record)) -> io::Result<()> {
+    let mut reader = BufReader::with_capacity(1 << 16, File::open(path)?);
+    let mut line = Vec::with_capacity(256);
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 || line.last() != Some(&b'\n') {
+            return Ok(());
+        }
+        line.pop();
+        if let Some(record) = std::str::from_utf8(&line)
+            .ok()
+            .and_then(|l| parse_line(l).ok())
+        {
+            each(record);
+        }
+    }
+}
+
+/// One record as a line of `log.txt`, newline included.
+pub fn encode_line(r: &Record) -> String {
+    let kind = match r.kind {
+        Kind::Message => "msg",
+        Kind::Whisper => "whisper",
+    };
+    let mut line = format!("{}\t{}\t{kind}", r.seq, escape(&r.date));
+    for field in [&r.room, &r.from, &r.to, &r.text] {
+        line.push('\t');
+        line.push_str(&escape(field));
+    }
+    let crc = crc32(line.as_bytes());
+    line.push_str(&format!("\t{crc:08x}\n"));
+    line
+}
+
+/// Parses one line of `log.txt` (without its newline).
+///
+/// # Errors
+/// A short reason: wrong field count, checksum mismatch, bad number or escape.
+pub fn parse_line(line: &str) -> Result<Record, &'static str> {
+    let (body, crc) = line.rsplit_once('\t').ok_or("not a record")?;
+    let crc = u32::from_str_radix(crc, 16).map_err(|_| "checksum is not hexadecimal")?;
+    if crc32(body.as_bytes()) != crc {
+        return Err("checksum mismatch (the line was damaged)");
+    }
+    let fields: Vec<&str> = body.split('\t').collect();
+    let [seq, date, kind, room, from, to, text] = fields[..] else {
+        return Err("wrong number of fields");
+    };
+    Ok(Record {
+        seq: seq.parse().map_err(|_| "sequence number is not a number")?,
+        date: unescape(date)?,
+        kind: match kind {
+            "msg" => Kind::Message,
+            "whisper" => Kind::Whisper,
+            _ => return Err("unknown record kind"),
+        },
+        room: unescape(room)?,
+        from: unescape(from)?,
+        to: unescape(to)?,
+        text: unescape(text)?,
+    })
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn unescape(s: &str) -> Result<String, &'static str> {
+    if !s.contains('\\') {
+        return Ok(s.to_string());
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next() {
+            Some('\\') => '\\',
+            Some('t') => '\t',
+            Some('n') => '\n',
+            Some('r') => '\r',
+            _ => return Err("bad escape sequence"),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(seq: u64, room: &str, text: &str) -> Record {
+        Record {
+            seq,
+            date: "2026-11-21 10:15:02.123456".into(),
+            kind: Kind::Message,
+            room: room.into(),
+            from: "ntu".into(),
+            to: "-".into(),
+            text: text.into(),
+        }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("chat-history-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn any_text_round_trips_through_a_line() {
+        let r = record(7, "lobby", "tab\there\nnew\\line\r\\n é 🎉 \u{1b}[2J");
+        let line = encode_line(&r);
+        assert_eq!(line.matches('\n').count(), 1, "one record, one line");
+        assert_eq!(parse_line(line.trim_end_matches('\n')).unwrap(), r);
+    }
+
+    #[test]
+    fn a_flipped_byte_is_caught_by_the_checksum() {
+        let line = encode_line(&record(1, "lobby", "pay alice 10"));
+        let damaged = line.replace("10", "90");
+        assert_eq!(
+            parse_line(damaged.trim_end()),
+            Err("checksum mismatch (the line was damaged)")
+        );
+    }
+
+    #[test]
+    fn hostile_lines_are_refused_not_panicked_on() {
+        for bad in [
+            "",
+            "\t",
+            "x\t00000000",
+            "1\t2\t3",
+            "\\\\\\",
+            "1\ta\tmsg\t\t\t\t\\q\t0",
+        ] {
+            assert!(parse_line(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn appends_survive_a_reopen_with_sequence_and_recent_messages() {
+        let dir = temp_dir("reopen");
+        let path = dir.join("log.txt");
+        {
+            let (log, loaded) = MessageLog::open(&path, FsyncPolicy::Never, 2).unwrap();
+            assert_eq!(loaded.records, 0);
+            for text in ["one", "two", "three"] {
+                let seq = log.append(record(0, "lobby", text), |r| r.seq).unwrap();
+                assert!(seq >= 1);
+            }
+            log.append(record(0, "other", "elsewhere"), |_| ()).unwrap();
+        }
+        let (log, loaded) = MessageLog::open(&path, FsyncPolicy::Never, 2).unwrap();
+        assert_eq!(loaded.records, 4);
+        assert!(loaded.problems.is_empty());
+        let lobby: Vec<_> = loaded.recent["lobby"]
+            .iter()
+            .map(|r| r.text.as_str())
+            .collect();
+        assert_eq!(lobby, ["two", "three"], "keeps the last two per room");
+        assert_eq!(
+            log.append(record(0, "lobby", "five"), |r| r.seq).unwrap(),
+            5
+        );
+    }
+
+    #[test]
+    fn torn_last_line_is_reported_and_cut_and_corrupt_lines_skipped() {
+        let dir = temp_dir("torn");
+        let path = dir.join("log.txt");
+        let mut bytes = encode_line(&record(1, "lobby", "first"));
+        bytes.push_str("garbage in the middle\n");
+        bytes.push_str(&encode_line(&record(2, "lobby", "second")));
+        bytes.push_str("3\t2026-11-21 10:15:0");
+        std::fs::write(&path, bytes).unwrap();
+        let (log, loaded) = MessageLog::open(&path, FsyncPolicy::Always, 10).unwrap();
+        assert_eq!(loaded.records, 2);
+        let lines: Vec<_> = loaded.problems.iter().map(|p| p.line_no).collect();
+        assert_eq!(lines, [2, 4]);
+        assert!(loaded.problems[1].reason.contains("torn"));
+        log.append(record(0, "lobby", "third"), |_| ()).unwrap();
+        drop(log);
+        let mut texts = Vec::new();
+        for_each_record(&path, |r| texts.push(r.text)).unwrap();
+        assert_eq!(texts, ["first", "second", "third"]);
+    }
+
+    #[test]
+    fn whispers_are_not_kept_as_room_history() {
+        let dir = temp_dir("whisper");
+        let path = dir.join("log.txt");
+        let mut whisper = record(0, "-", "secret");
+        whisper.kind = Kind::Whisper;
+        whisper.to = "bob".into();
+        {
+            let (log, _) = MessageLog::open(&path, FsyncPolicy::Never, 5).unwrap();
+            log.append(whisper, |_| ()).unwrap();
+        }
+        let (_, loaded) = MessageLog::open(&path, FsyncPolicy::Never, 5).unwrap();
+        assert_eq!(loaded.records, 1);
+        assert!(loaded.recent.is_empty());
+    }
+}

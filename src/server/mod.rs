@@ -1,0 +1,343 @@
+//! The server: flags, start-up (data directory, `log.txt`, the replay
+//! prompt), the accept loop that gives each client its own thread, and the
+//! operator's console.
+//!
+//! Threads: `main` accepts; `client-N` serves one connection and `client-N-out`
+//! writes to it; `console-in` reads operator commands; `console-out` prints;
+//! `fsync` flushes `log.txt` to disk once a second.
+
+pub mod console;
+pub mod history;
+pub mod hub;
+pub mod outbox;
+pub mod session;
+
+mod operator;
+
+use std::fmt;
+use std::io::{self, BufRead, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::cli::{value, Parsed, UsageError};
+use crate::event::Event;
+use crate::protocol::MAX_BODY_BYTES;
+
+use console::Console;
+use history::{FsyncPolicy, HistoryError, MessageLog};
+use hub::Hub;
+use outbox::QueueLimits;
+
+/// Name of the message database inside the data directory.
+pub const LOG_FILE: &str = "log.txt";
+/// Stack of a session thread: it parses frames and formats lines, no deep recursion.
+const SESSION_STACK: usize = 128 * 1024;
+
+/// Everything the server can be told on its command line.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    /// `Some` answers the replay prompt in advance.
+    pub replay: Option<bool>,
+    pub quiet: bool,
+    pub fsync: FsyncPolicy,
+    /// Recent messages a room keeps and replays to newcomers.
+    pub history: usize,
+    pub max_clients: usize,
+    pub max_body: usize,
+    pub login_timeout: Duration,
+    /// Silence after which a client is pinged; twice this, it is dropped.
+    pub idle_timeout: Duration,
+    pub queue: QueueLimits,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            host: "127.0.0.1".to_string(),
+            port: 7777,
+            data_dir: PathBuf::from("."),
+            replay: None,
+            quiet: false,
+            fsync: FsyncPolicy::EverySec,
+            history: 20,
+            max_clients: 10_000,
+            max_body: MAX_BODY_BYTES,
+            login_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            queue: QueueLimits::default(),
+        }
+    }
+}
+
+/// The `--help` text.
+pub const USAGE: &str = "\
+Usage: server [OPTIONS]
+
+A multi-room chat server. Data (log.txt and the rest) lives in --data-dir.
+
+Options:
+  --host HOST            address to listen on (default 127.0.0.1; 0.0.0.0 for all)
+  --port PORT            port to listen on; 0 picks a free one (default 7777)
+  --data-dir DIR         where log.txt and other data live (default: current directory)
+  --replay               print the stored messages at start without asking
+  --no-replay            do not print them and do not ask
+  --quiet                do not print every message on the console
+  --fsync POLICY         always | everysec | never: when log.txt is forced to disk (default everysec)
+  --history N            recent messages sent to someone entering a room (default 20)
+  --max-clients N        clients connected at once (default 10000)
+  --login-timeout SECS   time a new connection has to log in (default 30)
+  --idle-timeout SECS    silence before a ping; twice this and the client is dropped (default 60)
+  --queue-frames N       frames that may wait for one client before it is dropped (default 1024)
+  --queue-bytes N        bytes that may wait for one client before it is dropped (default 4194304)
+  -h, --help             show this help
+";
+
+impl Config {
+    /// Parses the flags after the program name.
+    ///
+    /// # Errors
+    /// A `UsageError` naming the flag at fault.
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Parsed<Config>, UsageError> {
+        let mut config = Config::default();
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            match flag.as_str() {
+                "-h" | "--help" => return Ok(Parsed::Help),
+                "--host" => config.host = value(&flag, args.next())?,
+                "--port" => config.port = value(&flag, args.next())?,
+                "--data-dir" => config.data_dir = value(&flag, args.next())?,
+                "--replay" => config.replay = Some(true),
+                "--no-replay" => config.replay = Some(false),
+                "--quiet" => config.quiet = true,
+                "--fsync" => {
+                    let policy: String = value(&flag, args.next())?;
+                    config.fsync = FsyncPolicy::parse(&policy).ok_or_else(|| {
+                        UsageError(format!(
+                            "--fsync takes always, everysec or never, not {policy:?}"
+                        ))
+                    })?;
+                }
+                "--history" => config.history = value(&flag, args.next())?,
+                "--max-clients" => config.max_clients = value(&flag, args.next())?,
+                "--login-timeout" => config.login_timeout = seconds(&flag, args.next())?,
+                "--idle-timeout" => config.idle_timeout = seconds(&flag, args.next())?,
+                "--queue-frames" => config.queue.max_frames = value(&flag, args.next())?,
+                "--queue-bytes" => config.queue.max_bytes = value(&flag, args.next())?,
+                other => return Err(UsageError(format!("unknown option {other}"))),
+            }
+        }
+        Ok(Parsed::Run(config))
+    }
+}
+
+fn seconds(flag: &str, next: Option<String>) -> Result<Duration, UsageError> {
+    let secs: u64 = value(flag, next)?;
+    if secs == 0 {
+        return Err(UsageError(format!("{flag} must be at least 1 second")));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum ServerError {
+    DataDir { path: PathBuf, source: io::Error },
+    History(HistoryError),
+    Bind { addr: String, source: io::Error },
+    Thread(io::Error),
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerError::DataDir { path, source } => write!(
+                f,
+                "cannot use data directory {}: {source}; create it or pass another --data-dir",
+                path.display()
+            ),
+            ServerError::History(e) => write!(f, "{e}"),
+            ServerError::Bind { addr, source } if source.kind() == io::ErrorKind::AddrInUse => write!(
+                f,
+                "cannot listen on {addr}: the address is already in use (another server running?); stop it or pass another --port"
+            ),
+            ServerError::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            ServerError::Thread(e) => write!(f, "cannot start a thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ServerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ServerError::DataDir { source, .. } | ServerError::Bind { source, .. } => Some(source),
+            ServerError::History(e) => Some(e),
+            ServerError::Thread(e) => Some(e),
+        }
+    }
+}
+
+/// Runs the server until the process ends or the operator types `/shutdown`.
+///
+/// # Errors
+/// A `ServerError` when it cannot start; once listening, errors concern
+/// single clients and are printed, never returned.
+pub fn run(config: Config) -> Result<(), ServerError> {
+    let dir = &config.data_dir;
+    std::fs::create_dir_all(dir).map_err(|source| ServerError::DataDir {
+        path: dir.clone(),
+        source,
+    })?;
+    let log_path = dir.join(LOG_FILE);
+    let (log, loaded) =
+        MessageLog::open(&log_path, config.fsync, config.history).map_err(ServerError::History)?;
+    for problem in &loaded.problems {
+        println!("warning: {}: {problem}; skipped", log_path.display());
+    }
+    offer_replay(&config, &log_path, loaded.records);
+
+    let (console, _printer) = Console::start(config.quiet).map_err(ServerError::Thread)?;
+    let hub = Hub::new(log, loaded, console.clone(), config.history);
+    console.say("Socket created.");
+    let addr = format!("{}:{}", config.host, config.port);
+    let listener = TcpListener::bind(&addr).map_err(|source| ServerError::Bind {
+        addr: addr.clone(),
+        source,
+    })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    console.say(format!("Socket now listening on {local}"));
+
+    let live = Arc::new(AtomicUsize::new(0));
+    if config.fsync == FsyncPolicy::EverySec {
+        spawn_fsync(hub.clone()).map_err(ServerError::Thread)?;
+    }
+    operator::spawn(hub.clone(), Arc::clone(&live)).map_err(ServerError::Thread)?;
+    accept_loop(&listener, &hub, &Arc::new(config), &live);
+    Ok(())
+}
+
+/// Asks whether to print the stored messages, unless a flag answered.
+/// End of input (no console) counts as no, so the server never hangs here.
+fn offer_replay(config: &Config, log_path: &Path, records: usize) {
+    let yes = config.replay.unwrap_or_else(|| {
+        print!("Retrieve old messages from log.txt? (yes/no) ");
+        let _ = io::stdout().flush();
+        let mut answer = String::new();
+        match io::stdin().lock().read_line(&mut answer) {
+            Ok(0) | Err(_) => {
+                println!();
+                false
+            }
+            Ok(_) => matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"),
+        }
+    });
+    if !yes {
+        return;
+    }
+    println!("--- {records} stored message(s) ---");
+    let out = io::stdout();
+    let mut out = io::BufWriter::new(out.lock());
+    let result = history::for_each_record(log_path, |r| {
+        let line = match r.kind {
+            history::Kind::Message => format!("[{}] #{} [{}]: {}", r.date, r.room, r.from, r.text),
+            history::Kind::Whisper => {
+                format!(
+                    "[{}] (whisper) [{} -> {}]: {}",
+                    r.date, r.from, r.to, r.text
+                )
+            }
+        };
+        let _ = writeln!(out, "{}", crate::text::for_terminal(&line));
+    });
+    if let Err(e) = result {
+        let _ = writeln!(out, "warning: cannot read {}: {e}", log_path.display());
+    }
+    let _ = writeln!(out, "--- end of stored messages ---");
+}
+
+fn spawn_fsync(hub: Hub) -> io::Result<()> {
+    thread::Builder::new()
+        .name("fsync".into())
+        .stack_size(64 * 1024)
+        .spawn(move || loop {
+            thread::sleep(Duration::from_secs(1));
+            if let Err(e) = hub.log().sync_if_dirty() {
+                hub.console()
+                    .say(format!("warning: cannot fsync log.txt: {e}"));
+            }
+        })?;
+    Ok(())
+}
+
+/// Counts a live session; the count drops when the guard does, however the
+/// session ends (a panic included).
+struct LiveGuard(Arc<AtomicUsize>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn accept_loop(listener: &TcpListener, hub: &Hub, config: &Arc<Config>, live: &Arc<AtomicUsize>) {
+    let mut n: u64 = 0;
+    let mut last_complaint: Option<Instant> = None;
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of descriptors (EMFILE/ENFILE) or a transient failure:
+                // back off instead of spinning, and say so at most once a second.
+                if last_complaint.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                    hub.console().say(format!("accept failed: {e}; retrying"));
+                    last_complaint = Some(Instant::now());
+                }
+                thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        if live.load(Ordering::Acquire) >= config.max_clients {
+            turn_away(
+                stream,
+                "server full: too many clients connected; try again later",
+            );
+            continue;
+        }
+        n += 1;
+        live.fetch_add(1, Ordering::AcqRel);
+        let guard = LiveGuard(Arc::clone(live));
+        let (session_hub, session_config) = (hub.clone(), Arc::clone(config));
+        let spawned = thread::Builder::new()
+            .name(format!("client-{n}"))
+            .stack_size(SESSION_STACK)
+            .spawn(move || {
+                let _guard = guard;
+                session::run(stream, peer, &session_hub, &session_config);
+            });
+        if let Err(e) = spawned {
+            // The closure, with the stream and the guard, was dropped: the
+            // peer sees the connection close and the count is already right.
+            hub.console().say(format!(
+                "cannot start a thread for {peer}: {e}; connection dropped"
+            ));
+        }
+    }
+}
+
+/// Sends a one-frame refusal to a connection we will not serve, without
+/// letting a peer that does not read stall the accept loop.
+fn turn_away(stream: TcpStream, reason: &str) {
+    let _ = stream.set_nonblocking(true);
+    let bye = Event::Bye {
+        reason: reason.to_string(),
+    };
+    let _ = (&stream).write_all(&bye.to_frame().encode());
+}

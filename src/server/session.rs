@@ -1,0 +1,318 @@
+//! One client's life on its own thread: log in, then read frames, turn them
+//! into requests and apply them to the hub, until the client leaves, breaks
+//! the protocol, goes silent, or the server hangs up on it.
+//!
+//! Replies go through the client's own outbox like everything else, so a
+//! reply can never overtake (or be overtaken by) an event on the wire.
+
+use std::io::{BufRead, BufReader};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::command::{Refusal, Request};
+use crate::event::Event;
+use crate::protocol::{self, header, Frame, FrameError, Limits, Status};
+use crate::text::{for_terminal, LOBBY};
+
+use super::hub::{ClientId, Hub, SendError};
+use super::outbox::{run_writer, Closed, Outbox};
+use super::Config;
+
+/// How long a write to a client may block before the client counts as gone.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Stack of a writer thread: it only moves bytes.
+const WRITER_STACK: usize = 64 * 1024;
+
+/// How a session ended, as the server console reports it.
+enum End {
+    Quit,
+    Eof,
+    Dropped(String),
+}
+
+struct Session<'a> {
+    id: ClientId,
+    hub: &'a Hub,
+    config: &'a Config,
+    outbox: Outbox,
+    /// `[client-7 ThreadId(9)]`: printed with every message this thread handles.
+    tag: String,
+    nick: Option<String>,
+}
+
+/// Serves one connection until it ends. Never panics on anything the peer sends.
+pub fn run(stream: TcpStream, peer: SocketAddr, hub: &Hub, config: &Arc<Config>) {
+    let console = hub.console();
+    let tag = format!(
+        "[{} {:?}]",
+        thread::current().name().unwrap_or("client"),
+        thread::current().id()
+    );
+    let _ = stream.set_nodelay(true);
+    let (mut write_half, wake_half) = match (stream.try_clone(), stream.try_clone()) {
+        (Ok(w), Ok(k)) => (w, k),
+        (Err(e), _) | (_, Err(e)) => {
+            console.say(format!("{tag} cannot set up connection from {peer}: {e}"));
+            return;
+        }
+    };
+    let _ = write_half.set_write_timeout(Some(WRITE_TIMEOUT));
+    let outbox = Outbox::new(config.queue, Some(wake_half));
+    let writer = {
+        let outbox = outbox.clone();
+        thread::Builder::new()
+            .name(format!(
+                "{}-out",
+                thread::current().name().unwrap_or("client")
+            ))
+            .stack_size(WRITER_STACK)
+            .spawn(move || {
+                let why = run_writer(&outbox, &mut write_half);
+                let _ = write_half.shutdown(Shutdown::Both);
+                why
+            })
+    };
+    let writer = match writer {
+        Ok(handle) => handle,
+        Err(e) => {
+            console.say(format!(
+                "{tag} cannot start a writer thread for {peer}: {e}"
+            ));
+            return;
+        }
+    };
+    console.say(format!("Connected with {peer}"));
+    let mut session = Session {
+        id: hub.next_id(),
+        hub,
+        config,
+        outbox,
+        tag,
+        nick: None,
+    };
+    let mut reader = BufReader::with_capacity(8 * 1024, stream);
+    let end = session.serve(&mut reader);
+    session.finish(end, writer);
+}
+
+impl Session<'_> {
+    fn serve(&mut self, reader: &mut BufReader<TcpStream>) -> End {
+        let started = Instant::now();
+        let mut pinged = false;
+        let limits = Limits {
+            max_body_bytes: self.config.max_body,
+            ..Limits::default()
+        };
+        loop {
+            // Wait for the first byte of the next frame with the timeout that
+            // applies between frames: the login deadline, or the idle limit.
+            let wait = if self.nick.is_none() {
+                match self.config.login_timeout.checked_sub(started.elapsed()) {
+                    Some(left) if !left.is_zero() => left,
+                    _ => return self.refuse_and_end(Status::REQUEST_TIMEOUT, "login timed out"),
+                }
+            } else {
+                self.config.idle_timeout
+            };
+            let _ = reader.get_ref().set_read_timeout(Some(wait));
+            match reader.fill_buf() {
+                Ok([]) => return End::Eof,
+                Ok(_) => {}
+                Err(e) if protocol::is_timeout(&e) => {
+                    if self.nick.is_none() {
+                        continue; // the deadline check above ends it
+                    }
+                    if pinged {
+                        return End::Dropped(format!(
+                            "ping timeout: silent for {} s",
+                            2 * self.config.idle_timeout.as_secs()
+                        ));
+                    }
+                    pinged = true;
+                    self.outbox.push_frame(&Event::Ping.to_frame());
+                    continue;
+                }
+                Err(e) => return End::Dropped(format!("read error: {e}")),
+            }
+            // Mid-frame, a peer gets the whole idle interval to finish it.
+            let _ = reader
+                .get_ref()
+                .set_read_timeout(Some(self.config.idle_timeout));
+            let frame = match Frame::read_from(reader, &limits) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return End::Eof,
+                Err(FrameError::UnexpectedEof) => {
+                    return End::Dropped("connection closed in the middle of a frame".into())
+                }
+                Err(e) if e.is_timeout() => {
+                    return End::Dropped("timed out in the middle of a frame".into())
+                }
+                Err(FrameError::Io(e)) => return End::Dropped(format!("read error: {e}")),
+                Err(e) => {
+                    let reason = format!("{e}; closing the connection");
+                    self.outbox.push_frame(&Frame::reply(e.status(), &reason));
+                    return End::Dropped(format!("protocol error: {e}"));
+                }
+            };
+            pinged = false;
+            match Request::from_frame(&frame) {
+                Ok(request) => {
+                    if let Some(end) = self.apply(request, &frame) {
+                        return end;
+                    }
+                }
+                Err(refusal) => {
+                    self.outbox.push_frame(&refusal.into_frame());
+                }
+            }
+        }
+    }
+
+    /// Carries out one request; `Some` ends the session.
+    fn apply(&mut self, request: Request, frame: &Frame) -> Option<End> {
+        let reply = match (&self.nick, request) {
+            (_, Request::Pong) => return None,
+            (_, Request::Ping) => Frame::status(Status::OK),
+            (_, Request::Quit) => {
+                self.outbox.push_frame(&Frame::reply(Status::OK, "Bye"));
+                return Some(End::Quit);
+            }
+            (None, Request::Login { nick, .. }) => match self.login(&nick) {
+                Some(refused) => refused,
+                None => return None,
+            },
+            (Some(me), Request::Login { .. }) => {
+                Refusal::new(Status::CONFLICT, format!("already logged in as {me}")).into_frame()
+            }
+            (None, _) => Refusal::new(
+                Status::FORBIDDEN,
+                "log in first: send LOGIN with a Nick header",
+            )
+            .into_frame(),
+            (Some(_), Request::Say { room, text }) => {
+                self.dump(frame);
+                self.say(room.as_deref(), &text)
+            }
+            (Some(_), Request::Whisper { to, text }) => {
+                self.dump(frame);
+                match self.hub.whisper(self.id, &to, &text) {
+                    Ok(()) => Frame::status(Status::OK),
+                    Err(e) => self.send_error(e),
+                }
+            }
+            (Some(_), Request::Users) => {
+                let users = self.hub.users();
+                let mut text = format!("{} user(s) online:", users.len());
+                for user in users {
+                    text.push_str(&format!("\n  {} in {}", user.nick, user.room));
+                }
+                Frame::reply(Status::OK, &text)
+            }
+        };
+        self.outbox.push_frame(&reply);
+        None
+    }
+
+    /// Logs in as `nick`; `Some` is the refusal to send, `None` means it
+    /// worked and the reply is already queued.
+    fn login(&mut self, nick: &str) -> Option<Frame> {
+        if let Err(refusal) = self.hub.login(self.id, nick, &self.outbox) {
+            return Some(refusal.into_frame());
+        }
+        self.nick = Some(nick.to_string());
+        self.hub.console().say(format!("Client ({nick}) connected"));
+        // The reply goes out before the welcome and history the lobby sends.
+        self.outbox.push_frame(
+            &Frame::reply(Status::OK, "Successfully login.")
+                .with_header(header::NICK, nick)
+                .with_header(header::MAX_BODY, self.config.max_body),
+        );
+        // The lobby always exists, so entering it cannot be refused.
+        let _ = self.hub.enter_room(self.id, LOBBY);
+        None
+    }
+
+    fn say(&self, room: Option<&str>, text: &str) -> Frame {
+        if let (Some(asked), Some(me)) = (room, self.hub.presence(self.id)) {
+            if !asked.eq_ignore_ascii_case(&me.room) {
+                return Refusal::new(
+                    Status::CONFLICT,
+                    format!("you are in {}, not in {asked}", me.room),
+                )
+                .into_frame();
+            }
+        }
+        match self.hub.say(self.id, text) {
+            Ok(seq) => Frame::status(Status::OK).with_header(header::SEQ, seq),
+            Err(e) => self.send_error(e),
+        }
+    }
+
+    fn send_error(&self, e: SendError) -> Frame {
+        match e {
+            SendError::Refused(refusal) => refusal.into_frame(),
+            SendError::NotStored(err) => {
+                self.hub.console().say(format!(
+                    "{} cannot write log.txt: {err}; message refused",
+                    self.tag
+                ));
+                Frame::reply(
+                    Status::INSUFFICIENT_STORAGE,
+                    &format!(
+                        "message not stored ({err}), so it was not delivered; try again later"
+                    ),
+                )
+            }
+        }
+    }
+
+    /// Prints a received message on the console in its header form (seed 001).
+    fn dump(&self, frame: &Frame) {
+        let nick = self.nick.as_deref().unwrap_or("?");
+        self.hub.console().message(|| {
+            let mut shown = frame.clone();
+            shown
+                .headers
+                .insert(0, (header::FROM.to_string(), nick.to_string()));
+            shown
+                .headers
+                .push((header::DATE.to_string(), crate::clock::now_utc()));
+            let bytes = shown.encode();
+            let text = String::from_utf8_lossy(&bytes);
+            let mut out = self.tag.clone();
+            for (i, line) in text.split("\r\n").enumerate() {
+                out.push(if i == 0 { ' ' } else { '\n' });
+                out.push_str(&for_terminal(line));
+            }
+            out
+        });
+    }
+
+    fn refuse_and_end(&self, status: Status, reason: &str) -> End {
+        self.outbox.push_frame(&Frame::reply(status, reason));
+        End::Dropped(reason.to_string())
+    }
+
+    /// Logs the client out, lets the writer drain, and says how it ended.
+    fn finish(self, end: End, writer: thread::JoinHandle<Closed>) {
+        if self.nick.is_some() {
+            self.hub.logout(self.id);
+        }
+        self.outbox.finish();
+        let closed = writer.join().unwrap_or(Closed::Broken);
+        let who = self.nick.as_deref().unwrap_or("not logged in");
+        let why = match (closed, end) {
+            (Closed::Overflow { frames, bytes }, _) => {
+                format!("send queue exceeded ({frames} frames, {bytes} bytes waiting)")
+            }
+            (_, End::Quit) => "quit".to_string(),
+            (_, End::Eof) => "connection closed".to_string(),
+            (_, End::Dropped(reason)) => reason,
+        };
+        self.hub
+            .console()
+            .say(format!("{} Client ({who}) disconnected: {why}", self.tag));
+    }
+}
