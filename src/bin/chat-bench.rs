@@ -50,7 +50,9 @@ const READ_POLL: Duration = Duration::from_millis(200);
 /// Longest a single write may block before the client counts as stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest a TCP connect may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the wait for deliveries goes on with nothing arriving at all.
+const STALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long clients get to close cleanly after QUIT.
 const QUIT_GRACE: Duration = Duration::from_secs(5);
 /// Bytes a server line or frame may pile up without completing: beyond this
@@ -66,6 +68,8 @@ const MAX_IRC_SIZE: usize = 400;
 /// Most clients: nicks are `b` plus digits and must fit in 8 characters,
 /// and each client costs the bench two file descriptors.
 const MAX_CLIENTS: usize = 50_000;
+/// The chat room every client enters on login.
+const LOBBY: &str = "lobby";
 /// Default chat server port.
 const DEFAULT_CHAT_PORT: u16 = 7777;
 /// Default IRC server port.
@@ -390,7 +394,7 @@ fn nick(i: usize) -> String {
 /// clients stay in `lobby`, where LOGIN puts them.
 fn room_name(protocol: Protocol, k: usize, rooms: usize) -> String {
     match protocol {
-        Protocol::Chat if rooms == 1 => "lobby".to_string(),
+        Protocol::Chat if rooms == 1 => LOBBY.to_string(),
         Protocol::Chat => format!("room{k}"),
         Protocol::Irc => format!("#room{k}"),
     }
@@ -555,6 +559,8 @@ struct Shared {
     replies_rejected: AtomicU64,
     /// Every reader's latencies, merged in as it stops.
     latency: Mutex<Histogram>,
+    /// Live deliveries per client, to say who missed what.
+    per_client: Vec<AtomicU64>,
     readers_done: AtomicUsize,
     /// Set once QUIT has been sent: a closing connection is then expected.
     quitting: AtomicBool,
@@ -564,8 +570,9 @@ struct Shared {
 }
 
 impl Shared {
-    fn new() -> Shared {
+    fn new(clients: usize) -> Shared {
         Shared {
+            per_client: (0..clients).map(|_| AtomicU64::new(0)).collect(),
             origin: Instant::now(),
             deliveries: AtomicU64::new(0),
             misrouted: AtomicU64::new(0),
@@ -580,6 +587,14 @@ impl Shared {
             stop: AtomicBool::new(false),
             failure: Mutex::new(None),
         }
+    }
+
+    /// Live deliveries so far, per client.
+    fn per_client_counts(&self) -> Vec<u64> {
+        self.per_client
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect()
     }
 
     /// Nanoseconds since `origin`.
@@ -709,6 +724,8 @@ enum Inbound<'a> {
     },
     /// A status reply (chat) or a numeric reply (IRC), with its text.
     Reply { code: u16, text: String },
+    /// Chat: `nick` entered `room`.
+    Joined { room: &'a str, nick: &'a str },
     /// A keep-alive; these bytes answer it.
     Ping(Vec<u8>),
     /// The server says it is closing the connection (IRC `ERROR`).
@@ -770,6 +787,7 @@ fn parse_chat(buf: &[u8]) -> Result<Parsed<'_>, String> {
     };
     let mut content_length = None;
     let mut history = false;
+    let mut nick = "";
     let mut count = 0;
     loop {
         let Some(line) = lines.next()? else {
@@ -800,6 +818,8 @@ fn parse_chat(buf: &[u8]) -> Result<Parsed<'_>, String> {
             }
         } else if name.eq_ignore_ascii_case(header::HISTORY) {
             history = value.eq_ignore_ascii_case("yes");
+        } else if name.eq_ignore_ascii_case(header::NICK) {
+            nick = value;
         }
     }
     let len = content_length.ok_or("bad frame from server: no Content-Length")?;
@@ -810,7 +830,7 @@ fn parse_chat(buf: &[u8]) -> Result<Parsed<'_>, String> {
     let Some(body) = buf.get(body_start..body_start + len) else {
         return Ok(None);
     };
-    let msg = classify_chat(start, history, body)?;
+    let msg = classify_chat(start, Extras { history, nick }, body)?;
     Ok(Some((msg, body_start + len)))
 }
 
@@ -849,8 +869,20 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// The headers of a chat frame the bench looks at.
+struct Extras<'a> {
+    /// `History: yes`.
+    history: bool,
+    /// `Nick` (of JOIN events), or empty.
+    nick: &'a str,
+}
+
 /// What a chat frame means to the bench, from its start line.
-fn classify_chat<'a>(start: &'a str, history: bool, body: &'a [u8]) -> Result<Inbound<'a>, String> {
+fn classify_chat<'a>(
+    start: &'a str,
+    extras: Extras<'a>,
+    body: &'a [u8],
+) -> Result<Inbound<'a>, String> {
     let bad = || format!("bad frame from server: start line {start:?}");
     if let Some(rest) = start
         .strip_prefix(VERSION)
@@ -874,11 +906,16 @@ fn classify_chat<'a>(start: &'a str, history: bool, body: &'a [u8]) -> Result<In
     else {
         return Err(bad());
     };
+    let room = target.strip_prefix("/rooms/").unwrap_or(target);
     Ok(match verb {
         "MESSAGE" => Inbound::Delivery {
-            room: target.strip_prefix("/rooms/").unwrap_or(target),
-            history,
+            room,
+            history: extras.history,
             body,
+        },
+        "JOIN" => Inbound::Joined {
+            room,
+            nick: extras.nick,
         },
         "PING" => Inbound::Ping(Frame::request("PONG", "/").encode()),
         _ => Inbound::Other,
@@ -930,6 +967,7 @@ fn classify_irc(line: &str) -> Inbound<'_> {
 
 /// A logged-in client, as the senders see it.
 struct Client {
+    id: usize,
     nick: String,
     /// The room name as the protocol spells it.
     room: String,
@@ -950,32 +988,51 @@ fn send(writer: &Mutex<TcpStream>, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Reads until a reply that `judge` calls done (`Ok`) or failed (`Err` with
-/// its text), answering pings and skipping everything else. Bounded by `deadline`.
+/// its text), answering pings and skipping everything else. With `entered`
+/// = (room, nick), done also needs that client's own JOIN event for that
+/// room, in either order: only the event proves the server has made it a
+/// member, so only then can it count on every message sent to the room.
+/// Bounded by `deadline`.
 fn await_reply(
     protocol: Protocol,
     wire: &mut Wire,
     writer: &Mutex<TcpStream>,
     deadline: Instant,
     judge: impl Fn(u16) -> Verdict,
+    entered: Option<(&str, &str)>,
 ) -> Result<Result<(), String>, String> {
+    let mut replied = false;
+    let mut joined = entered.is_none();
     loop {
         while let Some((msg, used)) = protocol.parse(wire.pending())? {
             let outcome = match msg {
-                Inbound::Reply { code, text } => match judge(code) {
-                    Verdict::Done => Some(Ok(())),
+                Inbound::Reply { code, text } if !replied => match judge(code) {
+                    Verdict::Done => {
+                        replied = true;
+                        None
+                    }
                     Verdict::Fail => Some(Err(text)),
                     Verdict::Skip => None,
                 },
+                Inbound::Joined { room, nick } => {
+                    joined |= entered.is_some_and(|(r, n)| {
+                        room.eq_ignore_ascii_case(r) && nick.eq_ignore_ascii_case(n)
+                    });
+                    None
+                }
                 Inbound::Ping(pong) => {
                     send(writer, &pong).map_err(|e| format!("send: {e}"))?;
                     None
                 }
                 Inbound::Closing(why) => return Err(format!("server closed: {why}")),
-                Inbound::Delivery { .. } | Inbound::Other => None,
+                Inbound::Reply { .. } | Inbound::Delivery { .. } | Inbound::Other => None,
             };
             wire.consume(used);
             if let Some(outcome) = outcome {
                 return Ok(outcome);
+            }
+            if replied && joined {
+                return Ok(Ok(()));
             }
         }
         if Instant::now() >= deadline {
@@ -1024,7 +1081,13 @@ fn login(
     };
     steps.map_err(|e| format!("{nick}: {e}"))?;
     let writer = Arc::new(writer);
-    Ok((Client { nick, room, writer }, wire))
+    let client = Client {
+        id: i,
+        nick,
+        room,
+        writer,
+    };
+    Ok((client, wire))
 }
 
 /// Chat login: LOGIN, then (with several rooms) JOIN the room, creating it
@@ -1038,26 +1101,34 @@ fn login_chat(
     rooms: usize,
     deadline: Instant,
 ) -> Result<(), String> {
-    let mut request = |frame: Frame, what: &str| -> Result<Result<(), String>, String> {
+    // Each step waits for its reply and for this client's own JOIN event.
+    let mut request = |frame: Frame, what: &str, into: &str| {
         send(writer, &frame.encode()).map_err(|e| format!("send {what}: {e}"))?;
-        await_reply(Protocol::Chat, wire, writer, deadline, chat_judge)
-            .map_err(|e| format!("waiting for the {what} reply: {e}"))
+        await_reply(
+            Protocol::Chat,
+            wire,
+            writer,
+            deadline,
+            chat_judge,
+            Some((into, nick)),
+        )
+        .map_err(|e| format!("waiting for the {what} reply and JOIN /rooms/{into}: {e}"))
     };
     let login = Frame::request("LOGIN", "/").with_header(header::NICK, nick);
-    request(login, "LOGIN")?.map_err(|e| format!("LOGIN refused: {e}"))?;
+    request(login, "LOGIN", LOBBY)?.map_err(|e| format!("LOGIN refused: {e}"))?;
     if rooms == 1 {
         return Ok(());
     }
     let target = format!("/rooms/{room}");
     let join = || Frame::request("JOIN", &target);
-    let Err(join_error) = request(join(), "JOIN")? else {
+    let Err(join_error) = request(join(), "JOIN", room)? else {
         return Ok(());
     };
     let create = Frame::request("CREATE", &target).with_header(header::VISIBILITY, "public");
-    let Err(create_error) = request(create, "CREATE")? else {
+    let Err(create_error) = request(create, "CREATE", room)? else {
         return Ok(());
     };
-    request(join(), "JOIN")?.map_err(|e| {
+    request(join(), "JOIN", room)?.map_err(|e| {
         format!("cannot enter {room}: JOIN said {join_error:?}, CREATE said {create_error:?}, JOIN again said {e:?}")
     })
 }
@@ -1074,21 +1145,23 @@ fn login_irc(
     let failure = |code: u16| (400..600).contains(&code);
     let hello = format!("NICK {nick}\r\nUSER {nick} 0 * :bench\r\n");
     send(writer, hello.as_bytes()).map_err(|e| format!("send NICK: {e}"))?;
-    await_reply(Protocol::Irc, wire, writer, deadline, |code| match code {
+    let welcome = |code| match code {
         1 => Verdict::Done,
         c if failure(c) => Verdict::Fail,
         _ => Verdict::Skip,
-    })
-    .map_err(|e| format!("waiting for the welcome (001): {e}"))?
-    .map_err(|e| format!("registration refused: {e}"))?;
+    };
+    await_reply(Protocol::Irc, wire, writer, deadline, welcome, None)
+        .map_err(|e| format!("waiting for the welcome (001): {e}"))?
+        .map_err(|e| format!("registration refused: {e}"))?;
     send(writer, format!("JOIN {room}\r\n").as_bytes()).map_err(|e| format!("send JOIN: {e}"))?;
-    await_reply(Protocol::Irc, wire, writer, deadline, |code| match code {
+    let end_of_names = |code| match code {
         366 => Verdict::Done,
         c if failure(c) => Verdict::Fail,
         _ => Verdict::Skip,
-    })
-    .map_err(|e| format!("waiting for JOIN {room} (366): {e}"))?
-    .map_err(|e| format!("JOIN {room} refused: {e}"))
+    };
+    await_reply(Protocol::Irc, wire, writer, deadline, end_of_names, None)
+        .map_err(|e| format!("waiting for JOIN {room} (366): {e}"))?
+        .map_err(|e| format!("JOIN {room} refused: {e}"))
 }
 
 /// What the login phase produced.
@@ -1167,6 +1240,7 @@ fn spawn_reader(
     shared: &Arc<Shared>,
 ) -> io::Result<JoinHandle<()>> {
     let reader = Reader {
+        id: client.id,
         protocol,
         nick: client.nick.clone(),
         room: client.room.clone(),
@@ -1181,6 +1255,8 @@ fn spawn_reader(
 
 /// One connection's reader: counts deliveries and replies, answers pings.
 struct Reader {
+    /// The client's index.
+    id: usize,
     protocol: Protocol,
     nick: String,
     room: String,
@@ -1224,6 +1300,7 @@ impl Reader {
                     .last_delivery_ns
                     .fetch_max(arrived, Ordering::Relaxed);
                 shared.deliveries.fetch_add(delivered, Ordering::Relaxed);
+                shared.per_client[self.id].fetch_add(delivered, Ordering::Relaxed);
             }
             if shared.stop.load(Ordering::Relaxed) {
                 return Ok(());
@@ -1242,7 +1319,7 @@ impl Reader {
     fn handle(&self, msg: Inbound<'_>) -> Result<Option<u64>, String> {
         let shared = &self.shared;
         match msg {
-            Inbound::Delivery { history: true, .. } | Inbound::Other => {}
+            Inbound::Delivery { history: true, .. } | Inbound::Joined { .. } | Inbound::Other => {}
             Inbound::Delivery { room, body, .. } => {
                 if !room.eq_ignore_ascii_case(&self.room) {
                     shared.misrouted.fetch_add(1, Ordering::Relaxed);
@@ -1251,6 +1328,7 @@ impl Reader {
                 if sent.is_none() {
                     shared.malformed.fetch_add(1, Ordering::Relaxed);
                     shared.deliveries.fetch_add(1, Ordering::Relaxed);
+                    shared.per_client[self.id].fetch_add(1, Ordering::Relaxed);
                 }
                 return Ok(sent);
             }
@@ -1402,6 +1480,24 @@ fn proc_mem(pid: u32) -> Result<ProcMem, String> {
     parse_status(&text).ok_or_else(|| format!("{path}: no VmRSS/VmHWM lines"))
 }
 
+/// CPU time (user + system, all threads) a process has used so far, from
+/// /proc/`pid`/stat (`"self"` for the bench itself).
+fn cpu_time(pid: &str) -> Option<Duration> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat_cpu(&text)
+}
+
+/// utime + stime out of a /proc stat line. They count in USER_HZ ticks,
+/// which Linux fixes at 100 per second for userland.
+fn parse_stat_cpu(text: &str) -> Option<Duration> {
+    // The command name, in parentheses, may hold spaces: count from after it.
+    let after = &text[text.rfind(')')? + 1..];
+    let mut fields = after.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((user + system) * 10))
+}
+
 /// Picks VmRSS, VmHWM and Threads out of a /proc status text.
 fn parse_status(text: &str) -> Option<ProcMem> {
     let field = |name: &str| {
@@ -1455,12 +1551,18 @@ struct Report {
     latency: Option<(u64, u64, u64, u64)>,
     max_send_lag: Duration,
     server: Option<ServerMem>,
+    /// CPU the bench and the server used from the first connect until the
+    /// clients quit: on a small machine the bench competes with the server.
+    bench_cpu: Option<Duration>,
+    server_cpu: Option<Duration>,
+    /// The clients whose delivery counts are off, if any.
+    who_missed: Option<String>,
     error: Option<String>,
 }
 
 /// Runs the whole benchmark and reports; never panics on what the network does.
 fn bench(config: &Config) -> Report {
-    let shared = Arc::new(Shared::new());
+    let shared = Arc::new(Shared::new(config.clients));
     let budget = Budget::for_config(config);
     let mut report = Report::new(config);
     let addr = match resolve(&config.host, config.port) {
@@ -1478,6 +1580,7 @@ fn bench(config: &Config) -> Report {
             return report;
         }
     };
+    let cpu_start = (cpu_time("self"), server_cpu(config));
     let login = login_all(config, addr, &shared, budget.login);
     report.connected = login.clients.len();
     report.login = login.elapsed;
@@ -1493,17 +1596,22 @@ fn bench(config: &Config) -> Report {
             let outcome = send_all(config, &login.clients, &shared, deadline);
             report.max_send_lag = outcome.max_lag;
             sent = outcome.sent;
-            let expected = expected_deliveries(&sent, config.rooms);
             let replies = match config.protocol {
                 Protocol::Chat => sent.iter().sum(),
                 Protocol::Irc => 0,
             };
-            if let Err(e) = drain(&shared, expected, replies, deadline) {
+            if let Err(e) = drain(&shared, &sent, config.rooms, replies, deadline) {
                 shared.fail(e);
             }
         }
     }
     let end_mem = config.server_pid.and_then(|p| proc_mem(p).ok());
+    report.bench_cpu = cpu_time("self")
+        .zip(cpu_start.0)
+        .map(|(end, start)| end.saturating_sub(start));
+    report.server_cpu = server_cpu(config)
+        .zip(cpu_start.1)
+        .map(|(end, start)| end.saturating_sub(start));
     shut_down(config.protocol, &login.clients, login.readers, &shared);
     if let (Some(pid), Some(base), Some(conn), Some(end)) =
         (config.server_pid, baseline, connected_mem, end_mem)
@@ -1518,6 +1626,11 @@ fn bench(config: &Config) -> Report {
     }
     report.fill_counts(&shared, &sent, config.rooms);
     report
+}
+
+/// The server's CPU time so far, when its pid is known.
+fn server_cpu(config: &Config) -> Option<Duration> {
+    cpu_time(&config.server_pid?.to_string())
 }
 
 /// The first address of `host:port`, IPv4 preferred.
@@ -1546,10 +1659,20 @@ fn hold_idle(shared: &Shared, hold: Duration) {
     }
 }
 
-/// Waits until `expected` deliveries and `replies` replies have arrived, a
-/// failure was recorded, or the deadline passed (which is an error saying
-/// what was missing).
-fn drain(shared: &Shared, expected: u64, replies: u64, deadline: Instant) -> Result<(), String> {
+/// Waits until every delivery the `sent` messages owe and `replies` replies
+/// have arrived, or a failure was recorded. Gives up at `deadline`, or when
+/// nothing at all arrived for `STALL_TIMEOUT`, with an error saying what was
+/// missing and which clients missed it.
+fn drain(
+    shared: &Shared,
+    sent: &[u64],
+    rooms: usize,
+    replies: u64,
+    deadline: Instant,
+) -> Result<(), String> {
+    let expected = expected_deliveries(sent, rooms);
+    let mut seen = 0;
+    let mut last_progress = Instant::now();
     loop {
         let got = shared.deliveries.load(Ordering::Relaxed);
         let answered = shared.replies_ok.load(Ordering::Relaxed)
@@ -1560,7 +1683,13 @@ fn drain(shared: &Shared, expected: u64, replies: u64, deadline: Instant) -> Res
         if shared.failure().is_some() {
             return Ok(());
         }
-        if Instant::now() >= deadline {
+        let now = Instant::now();
+        if got + answered != seen {
+            seen = got + answered;
+            last_progress = now;
+        }
+        let stalled = now.duration_since(last_progress) >= STALL_TIMEOUT;
+        if now >= deadline || stalled {
             let mut missing = Vec::new();
             if got < expected {
                 missing.push(format!("{} of {expected} deliveries", expected - got));
@@ -1568,10 +1697,47 @@ fn drain(shared: &Shared, expected: u64, replies: u64, deadline: Instant) -> Res
             if answered < replies {
                 missing.push(format!("{} of {replies} replies", replies - answered));
             }
-            return Err(format!("timed out waiting for {}", missing.join(" and ")));
+            let mut error = format!("timed out waiting for {}", missing.join(" and "));
+            if stalled {
+                let _ = write!(
+                    error,
+                    " (nothing arrived for {} s)",
+                    STALL_TIMEOUT.as_secs()
+                );
+            }
+            if let Some(who) = who_missed(&shared.per_client_counts(), sent, rooms) {
+                let _ = write!(error, "; {who}");
+            }
+            return Err(error);
         }
         thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// The clients that got other than their share of deliveries, at most five
+/// named: `b0199 got 9948 of 9950, ...`. `None` when every count is right.
+fn who_missed(got: &[u64], sent: &[u64], rooms: usize) -> Option<String> {
+    let mut room_sent = vec![0u64; rooms];
+    for (i, &n) in sent.iter().enumerate() {
+        room_sent[room_of(i, rooms)] += n;
+    }
+    let off: Vec<String> = got
+        .iter()
+        .zip(sent)
+        .enumerate()
+        .filter_map(|(i, (&g, &own))| {
+            let want = room_sent[room_of(i, rooms)] - own;
+            (g != want).then(|| format!("{} got {g} of {want}", nick(i)))
+        })
+        .collect();
+    if off.is_empty() {
+        return None;
+    }
+    let mut text = off[..off.len().min(5)].join(", ");
+    if off.len() > 5 {
+        let _ = write!(text, " and {} more clients", off.len() - 5);
+    }
+    Some(text)
 }
 
 /// Sends QUIT on every client, gives the server `QUIT_GRACE` to close them,
@@ -1621,6 +1787,9 @@ impl Report {
             latency: None,
             max_send_lag: Duration::ZERO,
             server: None,
+            bench_cpu: None,
+            server_cpu: None,
+            who_missed: None,
             error: None,
         }
     }
@@ -1634,6 +1803,9 @@ impl Report {
         self.replies_ok = shared.replies_ok.load(Ordering::Relaxed);
         self.replies_rejected = shared.replies_rejected.load(Ordering::Relaxed);
         self.misrouted = shared.misrouted.load(Ordering::Relaxed);
+        if sent.len() == shared.per_client.len() {
+            self.who_missed = who_missed(&shared.per_client_counts(), sent, rooms);
+        }
         self.malformed = shared.malformed.load(Ordering::Relaxed);
         let first = shared.first_send_ns.load(Ordering::Relaxed);
         let last = shared.last_delivery_ns.load(Ordering::Relaxed);
@@ -1652,10 +1824,14 @@ impl Report {
     /// A failure the counts alone show.
     fn count_error(&self) -> Option<String> {
         if self.deliveries != self.expected {
-            return Some(format!(
+            let mut error = format!(
                 "received {} deliveries, expected {}",
                 self.deliveries, self.expected
-            ));
+            );
+            if let Some(who) = &self.who_missed {
+                let _ = write!(error, "; {who}");
+            }
+            return Some(error);
         }
         if self.misrouted > 0 {
             return Some(format!(
@@ -1749,6 +1925,16 @@ impl Report {
                 s.threads_connected
             );
         }
+        if let Some(bench) = self.bench_cpu {
+            let server = self.server_cpu.map_or(String::new(), |s| {
+                format!(", server {:.2} s", s.as_secs_f64())
+            });
+            let _ = writeln!(
+                out,
+                "cpu (user+sys):  bench {:.2} s{server}",
+                bench.as_secs_f64()
+            );
+        }
         match &self.error {
             None => out.push_str("result:          ok\n"),
             Some(e) => {
@@ -1797,6 +1983,8 @@ impl Report {
         );
         j.opt_number("server_peak_rss_kib", s.map(|s| s.peak_kib));
         j.opt_number("server_threads", s.map(|s| s.threads_connected));
+        j.float("bench_cpu_s", self.bench_cpu.map(|d| d.as_secs_f64()));
+        j.float("server_cpu_s", self.server_cpu.map(|d| d.as_secs_f64()));
         j.raw(
             "ok",
             if self.error.is_none() {
@@ -1997,6 +2185,19 @@ mod tests {
     }
 
     #[test]
+    fn who_missed_names_the_short_clients() {
+        // 3 clients in one room sent 5 each: everyone is owed 10.
+        assert_eq!(who_missed(&[10, 10, 10], &[5, 5, 5], 1), None);
+        assert_eq!(
+            who_missed(&[10, 8, 11], &[5, 5, 5], 1).as_deref(),
+            Some("b0001 got 8 of 10, b0002 got 11 of 10")
+        );
+        let many = who_missed(&[0; 8], &[1; 8], 1).unwrap_or_default();
+        assert!(many.starts_with("b0000 got 0 of 7, "), "{many}");
+        assert!(many.ends_with(" and 3 more clients"), "{many}");
+    }
+
+    #[test]
     fn message_bodies_carry_their_send_time() {
         let body = message_body(123_456_789, 64);
         assert_eq!(body.len(), 64);
@@ -2156,7 +2357,10 @@ mod tests {
                         assert_eq!(body, &frame.body[..]);
                     }
                     (Inbound::Ping(_), None, Some("PING")) => {}
-                    (Inbound::Other, None, Some(verb)) => assert_eq!(verb, "JOIN"),
+                    (Inbound::Joined { room, nick }, None, Some("JOIN")) => {
+                        assert_eq!(Some(room), frame.target().strip_prefix("/rooms/"));
+                        assert_eq!(Some(nick), frame.header(header::NICK));
+                    }
                     (msg, status, verb) => panic!("{msg:?} for {status:?} {verb:?}"),
                 }
             }
@@ -2213,6 +2417,14 @@ mod tests {
             })
         );
         assert_eq!(parse_status("Name: x\n"), None);
+    }
+
+    #[test]
+    fn proc_stat_cpu() {
+        let text = "42 (a (weird) name) S 1 42 42 0 -1 4194560 100 0 0 0 250 130 0 0 20 0 9 0";
+        assert_eq!(parse_stat_cpu(text), Some(Duration::from_millis(3800)));
+        assert_eq!(parse_stat_cpu("42 (x) S 1"), None);
+        assert!(cpu_time("self").is_some());
     }
 
     #[test]
