@@ -237,6 +237,9 @@ fn stalled_reader_is_dropped_and_others_keep_chatting() {
         dir.path(),
         &[
             "--no-replay",
+            // No history: the newcomer below must not start with a full queue.
+            "--history",
+            "0",
             "--queue-frames",
             "64",
             "--queue-bytes",

@@ -189,6 +189,22 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+        if thread::panicking() {
+            // The server's side of the story, for a failure in CI.
+            let out: String = self.stdout.text();
+            let tail: String = out
+                .chars()
+                .rev()
+                .take(4000)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            eprintln!(
+                "--- server stdout (last 4000 chars) ---\n{tail}\n--- server stderr ---\n{}",
+                self.stderr.text()
+            );
+        }
     }
 }
 
