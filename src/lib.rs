@@ -9,6 +9,7 @@
 //! - [`client`]: the terminal client.
 //! - [`text`], [`clock`], [`crc32`], [`crypto`], [`cli`]: small shared tools.
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod command;
 pub mod crc32;

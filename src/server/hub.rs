@@ -328,6 +328,13 @@ impl Hub {
         })
     }
 
+    /// True when client `id` may enter (or see the files of) `room`. Every
+    /// existing room is open until rooms gain owners, bans and permits.
+    pub fn may_enter(&self, id: ClientId, room: &str) -> bool {
+        let st = self.lock();
+        st.clients.contains_key(&id) && st.rooms.contains_key(&name_key(room))
+    }
+
     /// Everyone online and their room, sorted by nickname.
     pub fn users(&self) -> Vec<Presence> {
         let st = self.lock();

@@ -179,10 +179,8 @@ impl Session<'_> {
                 self.outbox.push_frame(&Frame::reply(Status::OK, "Bye"));
                 return Some(End::Quit);
             }
-            (None, Request::Login { nick, .. }) => match self.login(&nick) {
-                Some(refused) => refused,
-                None => return None,
-            },
+            // `None` from login: it worked and has queued its own reply.
+            (None, Request::Login { nick, .. }) => self.login(&nick)?,
             (Some(me), Request::Login { .. }) => {
                 Refusal::new(Status::CONFLICT, format!("already logged in as {me}")).into_frame()
             }

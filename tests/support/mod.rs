@@ -1,0 +1,416 @@
+//! Test support: start the real server and client binaries on ephemeral
+//! ports with a fresh data directory each, and talk to them over real TCP.
+//! Every wait is bounded, so a bug fails a test in seconds instead of
+//! hanging CI.
+#![allow(dead_code)]
+
+use std::io::{BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chat::command::Request;
+use chat::event::Event;
+use chat::protocol::{Frame, Limits, Status};
+
+/// How long any single expectation may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A directory of its own under the system temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "chat-test-{name}-{}-{}-{nanos}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Everything a child process printed on one stream, collected by a thread.
+#[derive(Clone, Default)]
+pub struct Output(Arc<Mutex<String>>);
+
+impl Output {
+    fn collect(mut source: impl Read + Send + 'static) -> Output {
+        let output = Output::default();
+        let sink = output.clone();
+        thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = source.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.0
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        output
+    }
+
+    pub fn text(&self) -> String {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Waits until the output contains `needle` `times` times; panics with the output otherwise.
+    pub fn wait_for_n(&self, needle: &str, times: usize) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = self.text();
+            if text.matches(needle).count() >= times {
+                return text;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {needle:?} x{times}; output so far:\n{text}");
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn wait_for(&self, needle: &str) -> String {
+        self.wait_for_n(needle, 1)
+    }
+}
+
+/// A running server binary; killed on drop.
+pub struct Server {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    pub port: u16,
+    pub stdout: Output,
+    pub stderr: Output,
+}
+
+impl Server {
+    /// Starts a server on a free port in `dir`, not asking about replay.
+    pub fn start(dir: &Path) -> Server {
+        Server::start_with(dir, &["--no-replay"])
+    }
+
+    /// Starts a server on a free port in `dir` with extra flags.
+    pub fn start_with(dir: &Path, args: &[&str]) -> Server {
+        let mut server = Server::spawn(dir, args);
+        server.wait_listening();
+        server
+    }
+
+    /// Starts the server without waiting for it to listen.
+    pub fn spawn(dir: &Path, args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["--port", "0", "--data-dir"])
+            .arg(dir)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start server binary");
+        let stdout = Output::collect(child.stdout.take().unwrap());
+        let stderr = Output::collect(child.stderr.take().unwrap());
+        Server {
+            stdin: child.stdin.take(),
+            child,
+            port: 0,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Waits for `Socket now listening on HOST:PORT` and reads the port from it.
+    pub fn wait_listening(&mut self) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = self.stdout.text();
+            if let Some(rest) = text.split("Socket now listening on ").nth(1) {
+                if let Some(line) = rest.lines().next().filter(|_| rest.contains('\n')) {
+                    let port = line.rsplit(':').next().unwrap().trim();
+                    self.port = port.parse().expect("port in listening line");
+                    return;
+                }
+            }
+            if Instant::now() > deadline || self.child.try_wait().unwrap().is_some() {
+                panic!(
+                    "server did not start listening; stdout:\n{text}\nstderr:\n{}",
+                    self.stderr.text()
+                );
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Types a line on the server's console.
+    pub fn console(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("console open");
+        writeln!(stdin, "{line}").expect("write to server console");
+        stdin.flush().unwrap();
+    }
+
+    /// Closes the server's standard input (no console).
+    pub fn close_console(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Kills the server (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the server to exit by itself.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        wait_child(&mut self.child)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+        if thread::panicking() {
+            // The server's side of the story, for a failure in CI.
+            let out: String = self.stdout.text();
+            let tail: String = out
+                .chars()
+                .rev()
+                .take(4000)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            eprintln!(
+                "--- server stdout (last 4000 chars) ---\n{tail}\n--- server stderr ---\n{}",
+                self.stderr.text()
+            );
+        }
+    }
+}
+
+fn wait_child(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("process did not exit in time");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A protocol-level client on a raw socket, for exact assertions on frames.
+pub struct Raw {
+    pub stream: TcpStream,
+    reader: BufReader<TcpStream>,
+    limits: Limits,
+}
+
+impl Raw {
+    pub fn connect(port: u16) -> Raw {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to server");
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        Raw {
+            stream,
+            reader,
+            limits: Limits {
+                max_body_bytes: 1 << 20,
+                ..Limits::default()
+            },
+        }
+    }
+
+    /// Connects and logs in as `nick`, consuming the reply and own welcome.
+    pub fn login(port: u16, nick: &str) -> Raw {
+        let mut raw = Raw::connect(port);
+        let reply = raw.request(Request::Login {
+            nick: nick.into(),
+            password: None,
+        });
+        assert_eq!(
+            reply.status_code(),
+            Some(Status::OK),
+            "login as {nick}: {reply:?}"
+        );
+        raw.expect_event(|e| matches!(e, Event::Join { nick: n, .. } if n == nick));
+        raw
+    }
+
+    pub fn send(&mut self, frame: &Frame) {
+        self.stream.write_all(&frame.encode()).expect("send frame");
+    }
+
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send bytes");
+    }
+
+    /// The next frame; panics on timeout or a closed connection.
+    pub fn read(&mut self) -> Frame {
+        match Frame::read_from(&mut self.reader, &self.limits) {
+            Ok(Some(frame)) => frame,
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    /// The next frame, or `None` when the server closed the connection.
+    pub fn read_or_eof(&mut self) -> Option<Frame> {
+        Frame::read_from(&mut self.reader, &self.limits)
+            .ok()
+            .flatten()
+    }
+
+    /// Sends a request and returns its reply, collecting events that came first.
+    pub fn request_with_events(&mut self, request: Request) -> (Frame, Vec<Event>) {
+        self.send(&request.into_frame());
+        let mut events = Vec::new();
+        loop {
+            let frame = self.read();
+            if frame.status_code().is_some() {
+                return (frame, events);
+            }
+            events.push(Event::from_frame(&frame).expect("well-formed event"));
+        }
+    }
+
+    /// Sends a request and returns its reply, skipping events.
+    pub fn request(&mut self, request: Request) -> Frame {
+        self.request_with_events(request).0
+    }
+
+    /// Says `text` in the current room; asserts it was accepted.
+    pub fn say(&mut self, text: &str) {
+        let reply = self.request(Request::Say {
+            room: None,
+            text: text.into(),
+        });
+        assert_eq!(
+            reply.status_code(),
+            Some(Status::OK),
+            "say {text:?}: {reply:?}"
+        );
+    }
+
+    /// Reads until an event matches; panics (listing what came) if none does in time.
+    pub fn expect_event(&mut self, want: impl Fn(&Event) -> bool) -> Event {
+        let mut seen = Vec::new();
+        loop {
+            let frame = match Frame::read_from(&mut self.reader, &self.limits) {
+                Ok(Some(frame)) => frame,
+                other => {
+                    let last: Vec<String> = seen
+                        .iter()
+                        .rev()
+                        .take(5)
+                        .map(|e| format!("{e:?}").chars().take(200).collect())
+                        .collect();
+                    panic!(
+                        "no matching event among {} seen (last ones: {last:#?}); then {other:?}",
+                        seen.len()
+                    )
+                }
+            };
+            if let Ok(event) = Event::from_frame(&frame) {
+                if want(&event) {
+                    return event;
+                }
+                seen.push(event);
+            }
+        }
+    }
+
+    /// Waits for the server to close this connection, skipping frames.
+    pub fn expect_closed(&mut self) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        while let Some(frame) = self.read_or_eof() {
+            frames.push(frame);
+        }
+        frames
+    }
+}
+
+/// A running client binary with its stdin and collected stdout/stderr.
+pub struct Client {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    pub stdout: Output,
+    pub stderr: Output,
+}
+
+impl Client {
+    pub fn start(port: u16, args: &[&str]) -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_client"))
+            .args(["--port", &port.to_string()])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start client binary");
+        let stdout = Output::collect(child.stdout.take().unwrap());
+        let stderr = Output::collect(child.stderr.take().unwrap());
+        Client {
+            stdin: child.stdin.take(),
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Starts a client logged in as `nick`, past its welcome line.
+    pub fn login(port: u16, nick: &str) -> Client {
+        let client = Client::start(port, &["--nick", nick]);
+        client
+            .stdout
+            .wait_for(&format!("Welcome {nick} to the room!"));
+        client
+    }
+
+    pub fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("client stdin open");
+        writeln!(stdin, "{line}").expect("type into client");
+        stdin.flush().unwrap();
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        wait_child(&mut self.child)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
