@@ -10,7 +10,9 @@ pub mod console;
 pub mod history;
 pub mod hub;
 pub mod outbox;
+pub mod rooms;
 pub mod session;
+pub mod store;
 
 mod operator;
 
@@ -31,6 +33,7 @@ use console::Console;
 use history::{FsyncPolicy, HistoryError, MessageLog};
 use hub::Hub;
 use outbox::QueueLimits;
+use rooms::{RoomStore, RoomsError};
 
 /// Name of the message database inside the data directory.
 pub const LOG_FILE: &str = "log.txt";
@@ -150,6 +153,7 @@ fn seconds(flag: &str, next: Option<String>) -> Result<Duration, UsageError> {
 pub enum ServerError {
     DataDir { path: PathBuf, source: io::Error },
     History(HistoryError),
+    Rooms(RoomsError),
     Bind { addr: String, source: io::Error },
     Thread(io::Error),
 }
@@ -163,6 +167,7 @@ impl fmt::Display for ServerError {
                 path.display()
             ),
             ServerError::History(e) => write!(f, "{e}"),
+            ServerError::Rooms(e) => write!(f, "{e}"),
             ServerError::Bind { addr, source } if source.kind() == io::ErrorKind::AddrInUse => write!(
                 f,
                 "cannot listen on {addr}: the address is already in use (another server running?); stop it or pass another --port"
@@ -178,6 +183,7 @@ impl std::error::Error for ServerError {
         match self {
             ServerError::DataDir { source, .. } | ServerError::Bind { source, .. } => Some(source),
             ServerError::History(e) => Some(e),
+            ServerError::Rooms(e) => Some(e),
             ServerError::Thread(e) => Some(e),
         }
     }
@@ -197,13 +203,21 @@ pub fn run(config: Config) -> Result<(), ServerError> {
     let log_path = dir.join(LOG_FILE);
     let (log, loaded) =
         MessageLog::open(&log_path, config.fsync, config.history).map_err(ServerError::History)?;
+    let (room_store, stored_rooms) = RoomStore::open(dir).map_err(ServerError::Rooms)?;
     for problem in &loaded.problems {
         println!("warning: {}: {problem}; skipped", log_path.display());
     }
     offer_replay(&config, &log_path, loaded.records);
 
     let (console, _printer) = Console::start(config.quiet).map_err(ServerError::Thread)?;
-    let hub = Hub::new(log, loaded, console.clone(), config.history);
+    let hub = Hub::new(
+        log,
+        loaded,
+        room_store,
+        stored_rooms,
+        console.clone(),
+        config.history,
+    );
     console.say("Socket created.");
     let addr = format!("{}:{}", config.host, config.port);
     let listener = TcpListener::bind(&addr).map_err(|source| ServerError::Bind {

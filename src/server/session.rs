@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::command::{Refusal, Request};
 use crate::event::Event;
 use crate::protocol::{self, header, Frame, FrameError, Limits, Status};
-use crate::text::{for_terminal, LOBBY};
+use crate::text::for_terminal;
 
 use super::hub::{ClientId, Hub, SendError};
 use super::outbox::{run_writer, Closed, Outbox};
@@ -24,6 +24,14 @@ use super::Config;
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Stack of a writer thread: it only moves bytes.
 const WRITER_STACK: usize = 64 * 1024;
+
+/// The reply to a request the hub carried out or refused.
+fn reply_with(result: Result<String, Refusal>) -> Frame {
+    match result {
+        Ok(text) => Frame::reply(Status::OK, &text),
+        Err(refusal) => refusal.into_frame(),
+    }
+}
 
 /// How a session ended, as the server console reports it.
 enum End {
@@ -208,6 +216,26 @@ impl Session<'_> {
                 }
                 Frame::reply(Status::OK, &text)
             }
+            (Some(_), Request::Rooms) => {
+                Frame::reply(Status::OK, &self.hub.room_list(Some(self.id)))
+            }
+            (Some(_), Request::Create { room, private }) => {
+                reply_with(self.hub.create_room(self.id, &room, private))
+            }
+            (Some(_), Request::Join { room }) => reply_with(self.hub.join_room(self.id, &room)),
+            (Some(_), Request::Leave) => reply_with(self.hub.leave_room(self.id)),
+            (Some(_), Request::Close) => reply_with(self.hub.close_room(self.id)),
+            (Some(_), Request::List { list, nick, add }) => {
+                reply_with(self.hub.change_list(self.id, list, &nick, add))
+            }
+            (Some(_), Request::ShowList { list }) => reply_with(self.hub.show_list(self.id, list)),
+            (Some(_), Request::Nick { nick }) => {
+                let result = self.hub.rename(self.id, &nick);
+                if result.is_ok() {
+                    self.nick = Some(nick);
+                }
+                reply_with(result)
+            }
         };
         self.outbox.push_frame(&reply);
         None
@@ -227,8 +255,7 @@ impl Session<'_> {
                 .with_header(header::NICK, nick)
                 .with_header(header::MAX_BODY, self.config.max_body),
         );
-        // The lobby always exists, so entering it cannot be refused.
-        let _ = self.hub.enter_room(self.id, LOBBY);
+        self.hub.enter_lobby(self.id);
         None
     }
 
