@@ -7,8 +7,10 @@
 //! `fsync` flushes `log.txt` to disk once a second.
 
 pub mod console;
+pub mod deadline;
 pub mod history;
 pub mod hub;
+pub mod limits;
 pub mod outbox;
 pub mod rooms;
 pub mod session;
@@ -32,6 +34,7 @@ use crate::protocol::MAX_BODY_BYTES;
 use console::Console;
 use history::{FsyncPolicy, HistoryError, MessageLog};
 use hub::Hub;
+use limits::{PerIp, RateLimit};
 use outbox::QueueLimits;
 use rooms::{RoomStore, RoomsError};
 
@@ -53,7 +56,13 @@ pub struct Config {
     /// Recent messages a room keeps and replays to newcomers.
     pub history: usize,
     pub max_clients: usize,
+    /// Connections at once from one IP address.
+    pub max_per_ip: usize,
+    /// `None` turns rate limiting off (for benchmarks).
+    pub rate_limit: Option<RateLimit>,
     pub max_body: usize,
+    /// Time a frame may take from its first byte to its last.
+    pub frame_timeout: Duration,
     pub login_timeout: Duration,
     /// Silence after which a client is pinged; twice this, it is dropped.
     pub idle_timeout: Duration,
@@ -71,7 +80,10 @@ impl Default for Config {
             fsync: FsyncPolicy::EverySec,
             history: 20,
             max_clients: 10_000,
+            max_per_ip: 50,
+            rate_limit: Some(RateLimit::default()),
             max_body: MAX_BODY_BYTES,
+            frame_timeout: Duration::from_secs(30),
             login_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             queue: QueueLimits::default(),
@@ -95,6 +107,11 @@ Options:
   --fsync POLICY         always | everysec | never: when log.txt is forced to disk (default everysec)
   --history N            recent messages sent to someone entering a room (default 20)
   --max-clients N        clients connected at once (default 10000)
+  --max-per-ip N         connections at once from one IP address (default 50)
+  --rate-limit N         requests a second per client (default 10)
+  --rate-burst N         requests a client may send at once before the rate applies (default 20)
+  --no-rate-limit        no rate limit (for benchmarks)
+  --frame-timeout SECS   time a frame may take from first to last byte (default 30)
   --login-timeout SECS   time a new connection has to log in (default 30)
   --idle-timeout SECS    silence before a ping; twice this and the client is dropped (default 60)
   --queue-frames N       frames that may wait for one client before it is dropped (default 1024)
@@ -129,6 +146,21 @@ impl Config {
                 }
                 "--history" => config.history = value(&flag, args.next())?,
                 "--max-clients" => config.max_clients = value(&flag, args.next())?,
+                "--max-per-ip" => config.max_per_ip = value(&flag, args.next())?,
+                "--rate-limit" | "--rate-burst" => {
+                    let n: f64 = value(&flag, args.next())?;
+                    if !(n.is_finite() && n >= 1.0) {
+                        return Err(UsageError(format!("{flag} must be at least 1")));
+                    }
+                    let limit = config.rate_limit.get_or_insert_with(RateLimit::default);
+                    if flag == "--rate-limit" {
+                        limit.per_second = n;
+                    } else {
+                        limit.burst = n;
+                    }
+                }
+                "--no-rate-limit" => config.rate_limit = None,
+                "--frame-timeout" => config.frame_timeout = seconds(&flag, args.next())?,
                 "--login-timeout" => config.login_timeout = seconds(&flag, args.next())?,
                 "--idle-timeout" => config.idle_timeout = seconds(&flag, args.next())?,
                 "--queue-frames" => config.queue.max_frames = value(&flag, args.next())?,
@@ -304,6 +336,7 @@ impl Drop for LiveGuard {
 fn accept_loop(listener: &TcpListener, hub: &Hub, config: &Arc<Config>, live: &Arc<AtomicUsize>) {
     let mut n: u64 = 0;
     let mut last_complaint: Option<Instant> = None;
+    let per_ip = PerIp::default();
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -325,6 +358,13 @@ fn accept_loop(listener: &TcpListener, hub: &Hub, config: &Arc<Config>, live: &A
             );
             continue;
         }
+        let Some(slot) = per_ip.try_acquire(peer.ip(), config.max_per_ip) else {
+            turn_away(
+                stream,
+                "too many connections from your address; close some and try again",
+            );
+            continue;
+        };
         n += 1;
         live.fetch_add(1, Ordering::AcqRel);
         let guard = LiveGuard(Arc::clone(live));
@@ -333,7 +373,7 @@ fn accept_loop(listener: &TcpListener, hub: &Hub, config: &Arc<Config>, live: &A
             .name(format!("client-{n}"))
             .stack_size(SESSION_STACK)
             .spawn(move || {
-                let _guard = guard;
+                let _held = (guard, slot);
                 session::run(stream, peer, &session_hub, &session_config);
             });
         if let Err(e) = spawned {

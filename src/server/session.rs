@@ -7,6 +7,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -16,7 +17,9 @@ use crate::event::Event;
 use crate::protocol::{self, header, Frame, FrameError, Limits, Status};
 use crate::text::for_terminal;
 
+use super::deadline::DeadlineReader;
 use super::hub::{ClientId, Hub, SendError};
+use super::limits::TokenBucket;
 use super::outbox::{run_writer, Closed, Outbox};
 use super::Config;
 
@@ -48,7 +51,14 @@ struct Session<'a> {
     /// `[client-7 ThreadId(9)]`: printed with every message this thread handles.
     tag: String,
     nick: Option<String>,
+    /// `None` when rate limiting is off.
+    bucket: Option<TokenBucket>,
+    /// Requests refused for rate in a row; `FLOOD_STRIKES` of them disconnect.
+    strikes: u32,
 }
+
+/// Rate refusals in a row after which a client counts as flooding.
+const FLOOD_STRIKES: u32 = 50;
 
 /// Serves one connection until it ends. Never panics on anything the peer sends.
 pub fn run(stream: TcpStream, peer: SocketAddr, hub: &Hub, config: &Arc<Config>) {
@@ -99,14 +109,28 @@ pub fn run(stream: TcpStream, peer: SocketAddr, hub: &Hub, config: &Arc<Config>)
         outbox,
         tag,
         nick: None,
+        bucket: config.rate_limit.map(TokenBucket::new),
+        strikes: 0,
     };
-    let mut reader = BufReader::with_capacity(8 * 1024, stream);
-    let end = session.serve(&mut reader);
+    let mut reader = BufReader::with_capacity(8 * 1024, DeadlineReader::new(stream));
+    // A bug that panics here must end this client only, and still log it
+    // out so its nickname does not stay online forever.
+    let end = match panic::catch_unwind(AssertUnwindSafe(|| session.serve(&mut reader))) {
+        Ok(end) => end,
+        Err(cause) => {
+            let what = cause
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| cause.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".into());
+            End::Dropped(format!("internal error (a bug; please report it): {what}"))
+        }
+    };
     session.finish(end, writer);
 }
 
 impl Session<'_> {
-    fn serve(&mut self, reader: &mut BufReader<TcpStream>) -> End {
+    fn serve(&mut self, reader: &mut BufReader<DeadlineReader>) -> End {
         let started = Instant::now();
         let mut pinged = false;
         let limits = Limits {
@@ -124,7 +148,7 @@ impl Session<'_> {
             } else {
                 self.config.idle_timeout
             };
-            let _ = reader.get_ref().set_read_timeout(Some(wait));
+            reader.get_mut().set_timeout(wait);
             match reader.fill_buf() {
                 Ok([]) => return End::Eof,
                 Ok(_) => {}
@@ -144,10 +168,10 @@ impl Session<'_> {
                 }
                 Err(e) => return End::Dropped(format!("read error: {e}")),
             }
-            // Mid-frame, a peer gets the whole idle interval to finish it.
-            let _ = reader
-                .get_ref()
-                .set_read_timeout(Some(self.config.idle_timeout));
+            // A frame, once started, must be finished within the frame timeout.
+            reader
+                .get_mut()
+                .set_deadline(Some(Instant::now() + self.config.frame_timeout));
             let frame = match Frame::read_from(reader, &limits) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => return End::Eof,
@@ -164,9 +188,30 @@ impl Session<'_> {
                     return End::Dropped(format!("protocol error: {e}"));
                 }
             };
+            reader.get_mut().set_deadline(None);
             pinged = false;
+            // Fault injection for the panic-containment test; debug builds only.
+            #[cfg(debug_assertions)]
+            if frame.verb() == Some("PANIC-TEST") {
+                panic!("PANIC-TEST requested by the peer");
+            }
             match Request::from_frame(&frame) {
                 Ok(request) => {
+                    if !self.within_rate(&request) {
+                        self.strikes += 1;
+                        if self.strikes >= FLOOD_STRIKES {
+                            self.outbox.push_frame(
+                                &Event::Bye {
+                                    reason: "flooding: too many requests refused in a row".into(),
+                                }
+                                .to_frame(),
+                            );
+                            return End::Dropped("flooding".into());
+                        }
+                        self.outbox.push_frame(&self.rate_refusal());
+                        continue;
+                    }
+                    self.strikes = 0;
                     if let Some(end) = self.apply(request, &frame) {
                         return end;
                     }
@@ -176,6 +221,26 @@ impl Session<'_> {
                 }
             }
         }
+    }
+
+    /// Takes a token for a request that counts against the rate limit.
+    fn within_rate(&mut self, request: &Request) -> bool {
+        let free = matches!(request, Request::Ping | Request::Pong | Request::Quit);
+        free || self
+            .bucket
+            .as_mut()
+            .is_none_or(|bucket| bucket.try_take(Instant::now()))
+    }
+
+    fn rate_refusal(&self) -> Frame {
+        let limit = self.config.rate_limit.unwrap_or_default();
+        Frame::reply(
+            Status::TOO_MANY_REQUESTS,
+            &format!(
+                "too fast: at most {} requests a second (bursts of {}); this one was dropped",
+                limit.per_second, limit.burst
+            ),
+        )
     }
 
     /// Carries out one request; `Some` ends the session.

@@ -140,6 +140,51 @@ impl Server {
         }
     }
 
+    /// Starts the server through `bash -c`, so a test can set resource
+    /// limits (`ulimit`) and ignored signals (`trap`) first.
+    pub fn start_in_shell(dir: &Path, setup: &str, args: &[&str]) -> Server {
+        let script = format!("{setup}; exec \"$0\" \"$@\"");
+        let mut child = Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .arg(env!("CARGO_BIN_EXE_server"))
+            .args(["--port", "0", "--data-dir"])
+            .arg(dir)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start server through bash");
+        let stdout = Output::collect(child.stdout.take().unwrap());
+        let stderr = Output::collect(child.stderr.take().unwrap());
+        let mut server = Server {
+            stdin: child.stdin.take(),
+            child,
+            port: 0,
+            stdout,
+            stderr,
+        };
+        server.wait_listening();
+        server
+    }
+
+    /// The server's process id (for /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A field of /proc/PID/status, such as `Threads` or `VmRSS`, as a number.
+    pub fn proc_status(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc status"))
+    }
+
     /// Waits for `Socket now listening on HOST:PORT` and reads the port from it.
     pub fn wait_listening(&mut self) {
         let deadline = Instant::now() + WAIT;

@@ -179,9 +179,7 @@ impl Hub {
     /// # Errors
     /// `Refused` for an empty message; `NotStored` when `log.txt` failed.
     pub fn say(&self, id: ClientId, text: &str) -> Result<u64, SendError> {
-        if text.is_empty() {
-            return Err(SendError::Refused(Refusal::bad_request("empty message")));
-        }
+        check_text(text).map_err(SendError::Refused)?;
         let Some(me) = self.presence(id) else {
             return Err(SendError::Refused(Refusal::new(
                 Status::FORBIDDEN,
@@ -238,9 +236,7 @@ impl Hub {
     /// 404 when nobody online has that nickname; `NotStored` when `log.txt` failed.
     pub fn whisper(&self, id: ClientId, to: &str, text: &str) -> Result<(), SendError> {
         let refused = |status, reason: String| SendError::Refused(Refusal::new(status, reason));
-        if text.is_empty() {
-            return Err(refused(Status::BAD_REQUEST, "empty message".into()));
-        }
+        check_text(text).map_err(SendError::Refused)?;
         let (from, target) = {
             let st = self.lock();
             let from = st.clients.get(&id).map(|c| c.nick.clone());
@@ -544,6 +540,23 @@ impl State {
         records.sort_by_key(|r| name_key(&r.name));
         records
     }
+}
+
+/// Refuses empty messages and control characters (terminal escape
+/// sequences above all); tabs and line breaks are fine.
+fn check_text(text: &str) -> Result<(), Refusal> {
+    if text.trim().is_empty() {
+        return Err(Refusal::bad_request("empty message"));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(Refusal::bad_request(
+            "message contains control characters (such as terminal escape sequences); remove them",
+        ));
+    }
+    Ok(())
 }
 
 /// A stored message as its event; `history` marks one replayed on entering.
