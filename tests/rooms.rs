@@ -404,23 +404,7 @@ fn newcomer_gets_the_rooms_recent_history_without_whispers() {
         text: "secret".into(),
     }));
     let mut eve = Raw::login(server.port, "Eve");
-    eve.send(&join("toms").into_frame());
-    let mut history = Vec::new();
-    loop {
-        let frame = eve.read();
-        if frame.status_code().is_some() {
-            continue;
-        }
-        match Event::from_frame(&frame).unwrap() {
-            Event::Message {
-                text,
-                history: true,
-                ..
-            } => history.push(text),
-            Event::Join { room, .. } if room == "toms" => break,
-            _ => {}
-        }
-    }
+    let history = eve.history_on_entering(join("toms"), "toms");
     assert_eq!(history, ["two", "three"]);
 }
 

@@ -120,7 +120,13 @@ impl Server {
 
     /// Starts the server without waiting for it to listen.
     pub fn spawn(dir: &Path, args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        Server::launch(Command::new(env!("CARGO_BIN_EXE_server")), dir, args)
+    }
+
+    /// Runs `command` (the server binary, or a shell that execs it) with a
+    /// free port, `dir` as data directory, `args`, and piped standard streams.
+    fn launch(mut command: Command, dir: &Path, args: &[&str]) -> Server {
+        let mut child = command
             .args(["--port", "0", "--data-dir"])
             .arg(dir)
             .args(args)
@@ -143,28 +149,11 @@ impl Server {
     /// Starts the server through `bash -c`, so a test can set resource
     /// limits (`ulimit`) and ignored signals (`trap`) first.
     pub fn start_in_shell(dir: &Path, setup: &str, args: &[&str]) -> Server {
-        let script = format!("{setup}; exec \"$0\" \"$@\"");
-        let mut child = Command::new("bash")
-            .arg("-c")
-            .arg(script)
-            .arg(env!("CARGO_BIN_EXE_server"))
-            .args(["--port", "0", "--data-dir"])
-            .arg(dir)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start server through bash");
-        let stdout = Output::collect(child.stdout.take().unwrap());
-        let stderr = Output::collect(child.stderr.take().unwrap());
-        let mut server = Server {
-            stdin: child.stdin.take(),
-            child,
-            port: 0,
-            stdout,
-            stderr,
-        };
+        let mut bash = Command::new("bash");
+        bash.arg("-c")
+            .arg(format!("{setup}; exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_server"));
+        let mut server = Server::launch(bash, dir, args);
         server.wait_listening();
         server
     }
@@ -383,6 +372,28 @@ impl Raw {
                     return event;
                 }
                 seen.push(event);
+            }
+        }
+    }
+
+    /// Sends `request` (a LOGIN or a JOIN) and returns the texts of the
+    /// history messages that arrive before the welcome to `room`.
+    pub fn history_on_entering(&mut self, request: Request, room: &str) -> Vec<String> {
+        self.send(&request.into_frame());
+        let mut history = Vec::new();
+        loop {
+            let frame = self.read();
+            if frame.status_code().is_some() {
+                continue;
+            }
+            match Event::from_frame(&frame).expect("well-formed event") {
+                Event::Message {
+                    text,
+                    history: true,
+                    ..
+                } => history.push(text),
+                Event::Join { room: r, .. } if r == room => return history,
+                _ => {}
             }
         }
     }
