@@ -25,6 +25,11 @@ use super::Config;
 
 /// How long a write to a client may block before the client counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A client's read buffer. Small, because std zero-fills it once (our
+/// deadline wrapper can only offer `read`), so every byte is resident for
+/// every idle client; it holds a line of the largest allowed length, and
+/// large bodies bypass it.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 /// Stack of a writer thread: it only moves bytes.
 const WRITER_STACK: usize = 64 * 1024;
 
@@ -112,7 +117,7 @@ pub fn run(stream: TcpStream, peer: SocketAddr, hub: &Hub, config: &Arc<Config>)
         bucket: config.rate_limit.map(TokenBucket::new),
         strikes: 0,
     };
-    let mut reader = BufReader::with_capacity(8 * 1024, DeadlineReader::new(stream));
+    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, DeadlineReader::new(stream));
     // A bug that panics here must end this client only, and still log it
     // out so its nickname does not stay online forever.
     let end = match panic::catch_unwind(AssertUnwindSafe(|| session.serve(&mut reader))) {
