@@ -6,6 +6,7 @@
 //! writes to it; `console-in` reads operator commands; `console-out` prints;
 //! `fsync` flushes `log.txt` to disk once a second.
 
+pub mod accounts;
 pub mod console;
 pub mod deadline;
 pub mod history;
