@@ -1,7 +1,7 @@
 //! The account store: registered nicknames, their password hashes and their
 //! profiles, in memory behind a lock of its own (never the hub's) and in
 //! `accounts.txt` in the data directory, which is replaced atomically on
-//! every change. Sessions hash and check passwords themselves, on their own
+//! every change (`store::replace_file`, owner-only). Sessions hash and check passwords themselves, on their own
 //! threads and outside this lock; the store only keeps the results.
 //!
 //! The file never holds a password, only salted PBKDF2-HMAC-SHA256 hashes:
@@ -27,13 +27,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::crypto::{constant_time_eq, from_hex, pbkdf2_hmac_sha256, random_bytes, to_hex};
 use crate::text::{self, name_key};
+
+use super::store;
 
 /// Name of the account file inside the data directory.
 pub const ACCOUNTS_FILE: &str = "accounts.txt";
@@ -475,7 +477,8 @@ impl Accounts {
         let mut accounts = self.lock();
         let mut next = accounts.clone();
         edit(&mut next)?;
-        replace_file(&self.path, encode_file(&next).as_bytes()).map_err(|source| {
+        // Owner-only: the file holds password hashes.
+        store::replace_file(&self.path, encode_file(&next).as_bytes(), true).map_err(|source| {
             AccountsError::Write {
                 path: self.path.clone(),
                 source,
@@ -651,39 +654,6 @@ fn unescape(s: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// Replaces `path` with `contents` so that a crash at any moment leaves the
-/// old file or the new one, never a mix: write `PATH.tmp` (owner-only on
-/// Unix, created that way so the data is never readable by others even for
-/// a moment), fsync it, rename it over `path`, then fsync the directory so
-/// the rename itself survives a power cut.
-fn replace_file(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let written = write_private(&tmp, contents).and_then(|()| fs::rename(&tmp, path));
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    sync_dir(path)
-}
-
-fn write_private(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    // `mode` applies only when the file is created; a temporary left behind
-    // by a crash keeps its old mode, so set it again.
-    make_private(&file)?;
-    file.write_all(contents)?;
-    file.sync_all()
-}
-
 /// Makes `file` readable and writable by its owner only.
 fn make_private(file: &File) -> io::Result<()> {
     #[cfg(unix)]
@@ -695,21 +665,6 @@ fn make_private(file: &File) -> io::Result<()> {
     }
     #[cfg(not(unix))]
     let _ = file;
-    Ok(())
-}
-
-/// Fsyncs the directory holding `path`, where the platform allows it.
-fn sync_dir(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        File::open(dir)?.sync_all()?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
     Ok(())
 }
 
