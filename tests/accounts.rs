@@ -151,6 +151,25 @@ fn guest_is_refused_a_registered_nickname() {
     assert_eq!(reply.header(header::REGISTERED), Some("no"));
 }
 
+/// `/nick` cannot take a registered nickname either; its owner may change
+/// its case, and may move to a free one.
+#[test]
+fn renaming_into_a_registered_nickname_is_refused() {
+    let dir = TempDir::new("acct-rename");
+    let server = start(&dir);
+    register(server.port, "ntu", "correct horse").request(Request::Quit);
+    let mut bob = Raw::login(server.port, "bob");
+    let reply = bob.request(Request::Nick { nick: "NTU".into() });
+    assert_reply(&reply, Status::FORBIDDEN, "NTU is a registered nickname");
+    let mut ntu = login_registered(server.port, "ntu", "correct horse");
+    let reply = ntu.request(Request::Nick { nick: "Ntu".into() });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    let reply = ntu.request(Request::Nick {
+        nick: "other".into(),
+    });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+}
+
 /// A password sent for a nickname nobody registered is not needed: the login is a guest's.
 #[test]
 fn password_for_an_unregistered_nickname_logs_in_a_guest() {

@@ -336,6 +336,9 @@ impl Session<'_> {
                 reply_with(self.hub.change_list(self.id, list, &nick, add))
             }
             (Some(_), Request::ShowList { list }) => reply_with(self.hub.show_list(self.id, list)),
+            (Some(_), Request::Nick { nick }) if self.is_someone_elses_account(&nick) => {
+                account::registered_nick_refused(&nick)
+            }
             (Some(_), Request::Nick { nick }) => {
                 let result = self.hub.rename(self.id, &nick);
                 if result.is_ok() {

@@ -41,7 +41,26 @@ pub(super) fn password_needed(nick: &str) -> Frame {
     )
 }
 
+/// The refusal of a `NICK` to a nickname registered by someone else.
+pub(super) fn registered_nick_refused(nick: &str) -> Frame {
+    Refusal::new(
+        Status::FORBIDDEN,
+        format!("{nick} is a registered nickname: to use it, /logout and log in as {nick} with its password"),
+    )
+    .into_frame()
+}
+
 impl Session<'_> {
+    /// True when `nick` is registered and is not this client's own nickname
+    /// (in another case): renaming into it would bypass its password.
+    pub(super) fn is_someone_elses_account(&self, nick: &str) -> bool {
+        let own = self
+            .nick
+            .as_deref()
+            .is_some_and(|me| name_key(me) == name_key(nick));
+        !own && self.accounts.is_registered(nick)
+    }
+
     /// Checks `LOGIN`'s password against the account of `nick`, if there is
     /// one. A guest nickname needs none (and a password sent for one is
     /// ignored); a registered one needs the right one.
