@@ -272,6 +272,12 @@ impl Session<'_> {
             (_, Request::Pong) => return None,
             (_, Request::Ping) => Frame::status(Status::OK),
             (_, Request::Quit) => {
+                // Out of the hub before "Bye" goes out, so a client that has
+                // heard it can count on its nickname being free; `finish`
+                // would do it a moment later, racing the next login.
+                if self.nick.is_some() {
+                    self.hub.logout(self.id);
+                }
                 self.outbox.push_frame(&Frame::reply(Status::OK, "Bye"));
                 return Some(End::Quit);
             }
