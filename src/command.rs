@@ -5,9 +5,24 @@
 //! | verb      | target          | headers / body                 |
 //! |-----------|-----------------|--------------------------------|
 //! | `LOGIN`   | `/`             | `Nick`, optional `Password`    |
+//! | `REGISTER` | `/`            | `Password`                     |
+//! | `PASSWD`  | `/`             | `Password` (current), `New-Password` |
+//! | `LOGOUT`  | `/`             | (back to the state before `LOGIN`) |
+//! | `SET-PROFILE` | `/profile/ATTR` | text body: the value; empty clears it |
+//! | `PROFILE` | `/users/NICK`   |                                |
+//! | `WHOAMI`  | `/`             |                                |
+//! | `LIST-USERS` | `/`          | (registered users and guests online) |
 //! | `SAY`     | `/` or `/rooms/ROOM` | text body                 |
 //! | `WHISPER` | `/users/NICK`   | text body                      |
 //! | `USERS`   | `/`             |                                |
+//! | `ROOMS`   | `/`             |                                |
+//! | `CREATE`  | `/rooms/ROOM`   | `Visibility: public` / `private` |
+//! | `JOIN`    | `/rooms/ROOM`   |                                |
+//! | `LEAVE`   | `/`             | (back to the lobby)            |
+//! | `CLOSE`   | `/`             | (the room you own and are in)  |
+//! | `BAN`, `UNBAN`, `PERMIT`, `UNPERMIT` | `/users/NICK` | (in the room you own) |
+//! | `BANS`, `PERMITS` | `/`     |                                |
+//! | `NICK`    | `/users/NEW`    | (change your nickname)         |
 //! | `PING`    | `/`             |                                |
 //! | `PONG`    | `/`             | (answers a server `PING`; no reply) |
 //! | `QUIT`    | `/`             |                                |
@@ -21,6 +36,25 @@ pub enum Request {
         nick: String,
         password: Option<String>,
     },
+    /// Registers the sender's nickname with this password.
+    Register {
+        password: String,
+    },
+    Passwd {
+        old: String,
+        new: String,
+    },
+    Logout,
+    /// Sets an attribute of the sender's profile; an empty value clears it.
+    SetProfile {
+        attr: String,
+        value: String,
+    },
+    ViewProfile {
+        nick: String,
+    },
+    Whoami,
+    ListUsers,
     /// A chat line for the sender's current room. `room` is the room the
     /// client thinks it is in, when it says so.
     Say {
@@ -32,9 +66,38 @@ pub enum Request {
         text: String,
     },
     Users,
+    Rooms,
+    Create {
+        room: String,
+        private: bool,
+    },
+    Join {
+        room: String,
+    },
+    Leave,
+    Close,
+    /// Add to (`add`) or remove from one of the lists of the room you own.
+    List {
+        list: ListKind,
+        nick: String,
+        add: bool,
+    },
+    ShowList {
+        list: ListKind,
+    },
+    Nick {
+        nick: String,
+    },
     Ping,
     Pong,
     Quit,
+}
+
+/// An owner's per-room list: the blacklist or the whitelist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    Bans,
+    Permits,
 }
 
 /// A request the server understood as a frame but cannot accept; it becomes
@@ -74,6 +137,26 @@ pub fn target_name<'a>(target: &'a str, prefix: &str) -> Option<&'a str> {
     target.strip_prefix(prefix).filter(|name| !name.is_empty())
 }
 
+fn room_target(frame: &Frame) -> Result<String, Refusal> {
+    target_name(frame.target(), "/rooms/")
+        .map(str::to_string)
+        .ok_or_else(|| Refusal::bad_request("this request needs a target /rooms/ROOM"))
+}
+
+fn user_target(frame: &Frame) -> Result<String, Refusal> {
+    target_name(frame.target(), "/users/")
+        .map(str::to_string)
+        .ok_or_else(|| Refusal::bad_request("this request needs a target /users/NICK"))
+}
+
+/// The value of a header a request cannot do without.
+fn required(frame: &Frame, name: &str) -> Result<String, Refusal> {
+    frame.header(name).map(str::to_string).ok_or_else(|| {
+        let verb = frame.verb().unwrap_or("this request");
+        Refusal::bad_request(format!("{verb} needs a {name} header"))
+    })
+}
+
 impl Request {
     /// Reads a request frame.
     ///
@@ -101,6 +184,27 @@ impl Request {
                     .to_string(),
                 password: frame.header(header::PASSWORD).map(str::to_string),
             },
+            "REGISTER" => Request::Register {
+                password: required(frame, header::PASSWORD)?,
+            },
+            "PASSWD" => Request::Passwd {
+                old: required(frame, header::PASSWORD)?,
+                new: required(frame, header::NEW_PASSWORD)?,
+            },
+            "LOGOUT" => Request::Logout,
+            "SET-PROFILE" => Request::SetProfile {
+                attr: target_name(target, "/profile/")
+                    .ok_or_else(|| {
+                        Refusal::bad_request("SET-PROFILE needs a target /profile/ATTRIBUTE")
+                    })?
+                    .to_string(),
+                value: text()?,
+            },
+            "PROFILE" => Request::ViewProfile {
+                nick: user_target(frame)?,
+            },
+            "WHOAMI" => Request::Whoami,
+            "LIST-USERS" => Request::ListUsers,
             "SAY" => Request::Say {
                 room: target_name(target, "/rooms/").map(str::to_string),
                 text: text()?,
@@ -112,6 +216,42 @@ impl Request {
                 text: text()?,
             },
             "USERS" => Request::Users,
+            "ROOMS" => Request::Rooms,
+            "CREATE" => Request::Create {
+                room: room_target(frame)?,
+                private: match frame.header(header::VISIBILITY) {
+                    None | Some("public") => false,
+                    Some("private") => true,
+                    Some(other) => {
+                        return Err(Refusal::bad_request(format!(
+                            "Visibility must be public or private, not {other:?}"
+                        )))
+                    }
+                },
+            },
+            "JOIN" => Request::Join {
+                room: room_target(frame)?,
+            },
+            "LEAVE" => Request::Leave,
+            "CLOSE" => Request::Close,
+            "BAN" | "UNBAN" | "PERMIT" | "UNPERMIT" => Request::List {
+                list: if verb.ends_with("BAN") {
+                    ListKind::Bans
+                } else {
+                    ListKind::Permits
+                },
+                nick: user_target(frame)?,
+                add: !verb.starts_with("UN"),
+            },
+            "BANS" => Request::ShowList {
+                list: ListKind::Bans,
+            },
+            "PERMITS" => Request::ShowList {
+                list: ListKind::Permits,
+            },
+            "NICK" => Request::Nick {
+                nick: user_target(frame)?,
+            },
             "PING" => Request::Ping,
             "PONG" => Request::Pong,
             "QUIT" => Request::Quit,
@@ -133,6 +273,19 @@ impl Request {
                     None => frame,
                 }
             }
+            Request::Register { password } => {
+                Frame::request("REGISTER", "/").with_header(header::PASSWORD, password)
+            }
+            Request::Passwd { old, new } => Frame::request("PASSWD", "/")
+                .with_header(header::PASSWORD, old)
+                .with_header(header::NEW_PASSWORD, new),
+            Request::Logout => Frame::request("LOGOUT", "/"),
+            Request::SetProfile { attr, value } => {
+                Frame::request("SET-PROFILE", &format!("/profile/{attr}")).with_text(&value)
+            }
+            Request::ViewProfile { nick } => Frame::request("PROFILE", &format!("/users/{nick}")),
+            Request::Whoami => Frame::request("WHOAMI", "/"),
+            Request::ListUsers => Frame::request("LIST-USERS", "/"),
             Request::Say { room, text } => {
                 let target = room.map_or_else(|| "/".to_string(), |r| format!("/rooms/{r}"));
                 Frame::request("SAY", &target).with_text(&text)
@@ -141,6 +294,30 @@ impl Request {
                 Frame::request("WHISPER", &format!("/users/{to}")).with_text(&text)
             }
             Request::Users => Frame::request("USERS", "/"),
+            Request::Rooms => Frame::request("ROOMS", "/"),
+            Request::Create { room, private } => {
+                Frame::request("CREATE", &format!("/rooms/{room}")).with_header(
+                    header::VISIBILITY,
+                    if private { "private" } else { "public" },
+                )
+            }
+            Request::Join { room } => Frame::request("JOIN", &format!("/rooms/{room}")),
+            Request::Leave => Frame::request("LEAVE", "/"),
+            Request::Close => Frame::request("CLOSE", "/"),
+            Request::List { list, nick, add } => {
+                let verb = match (list, add) {
+                    (ListKind::Bans, true) => "BAN",
+                    (ListKind::Bans, false) => "UNBAN",
+                    (ListKind::Permits, true) => "PERMIT",
+                    (ListKind::Permits, false) => "UNPERMIT",
+                };
+                Frame::request(verb, &format!("/users/{nick}"))
+            }
+            Request::ShowList { list } => match list {
+                ListKind::Bans => Frame::request("BANS", "/"),
+                ListKind::Permits => Frame::request("PERMITS", "/"),
+            },
+            Request::Nick { nick } => Frame::request("NICK", &format!("/users/{nick}")),
             Request::Ping => Frame::request("PING", "/"),
             Request::Pong => Frame::request("PONG", "/"),
             Request::Quit => Frame::request("QUIT", "/"),
@@ -183,9 +360,35 @@ mod tests {
             to: "bob".into(),
             text: "psst".into(),
         });
-        for r in [Request::Users, Request::Ping, Request::Pong, Request::Quit] {
+        for r in [
+            Request::Users,
+            Request::Rooms,
+            Request::Leave,
+            Request::Close,
+            Request::Ping,
+            Request::Pong,
+            Request::Quit,
+        ] {
             round_trip(r);
         }
+        round_trip(Request::Create {
+            room: "rust".into(),
+            private: true,
+        });
+        round_trip(Request::Join {
+            room: "rust".into(),
+        });
+        for list in [ListKind::Bans, ListKind::Permits] {
+            for add in [true, false] {
+                round_trip(Request::List {
+                    list,
+                    nick: "bob".into(),
+                    add,
+                });
+            }
+            round_trip(Request::ShowList { list });
+        }
+        round_trip(Request::Nick { nick: "new".into() });
     }
 
     #[test]
@@ -195,12 +398,51 @@ mod tests {
             Frame::request("LOGIN", "/"),
             Frame::request("WHISPER", "/users/"),
             Frame::request("WHISPER", "/rooms/x"),
+            Frame::request("JOIN", "/"),
+            Frame::request("BAN", "/rooms/x"),
+            Frame::request("CREATE", "/rooms/x").with_header(header::VISIBILITY, "secret"),
             Frame::request("SAY", "/").with_body(vec![0xff, 0xfe]),
             Frame::reply(Status::OK, "hi"),
         ];
         for frame in cases {
             let refusal = Request::from_frame(&frame).unwrap_err();
             assert_eq!(refusal.status, Status::BAD_REQUEST, "{frame:?}");
+        }
+    }
+
+    #[test]
+    fn account_requests_round_trip_and_need_their_parts() {
+        round_trip(Request::Register {
+            password: "correct horse".into(),
+        });
+        round_trip(Request::Passwd {
+            old: "correct horse".into(),
+            new: "battery staple".into(),
+        });
+        round_trip(Request::SetProfile {
+            attr: "self_description".into(),
+            value: "I like = signs and é".into(),
+        });
+        round_trip(Request::SetProfile {
+            attr: "age".into(),
+            value: String::new(),
+        });
+        round_trip(Request::ViewProfile { nick: "ntu".into() });
+        for r in [Request::Logout, Request::Whoami, Request::ListUsers] {
+            round_trip(r);
+        }
+        for (frame, missing) in [
+            (Frame::request("REGISTER", "/"), "Password"),
+            (
+                Frame::request("PASSWD", "/").with_header(header::PASSWORD, "x"),
+                "New-Password",
+            ),
+            (Frame::request("SET-PROFILE", "/"), "/profile/"),
+            (Frame::request("PROFILE", "/users/"), "/users/NICK"),
+        ] {
+            let refusal = Request::from_frame(&frame).unwrap_err();
+            assert_eq!(refusal.status, Status::BAD_REQUEST);
+            assert!(refusal.reason.contains(missing), "{refusal}");
         }
     }
 }

@@ -8,6 +8,7 @@
 //! | `WHISPER` | `/users/NICK`   | `From`, `Date`                     | text        |
 //! | `JOIN`    | `/rooms/ROOM`   | `Nick`, `Members`                  |             |
 //! | `LEAVE`   | `/rooms/ROOM`   | `Nick`, `Members`                  |             |
+//! | `NICK`    | `/users/NEW`    | `From` (the old nickname)          |             |
 //! | `NOTICE`  | `/`             |                                    | text        |
 //! | `PING`    | `/`             | (answer with a `PONG` request)     |             |
 //! | `BYE`     | `/`             | (the server is closing this connection) | reason |
@@ -44,6 +45,11 @@ pub enum Event {
         room: String,
         nick: String,
         members: usize,
+    },
+    /// Someone in the room changed nickname.
+    Renamed {
+        old: String,
+        new: String,
     },
     Notice {
         text: String,
@@ -100,6 +106,9 @@ impl Event {
             } => Frame::request("LEAVE", &format!("/rooms/{room}"))
                 .with_header(header::NICK, nick)
                 .with_header(header::MEMBERS, members),
+            Event::Renamed { old, new } => {
+                Frame::request("NICK", &format!("/users/{new}")).with_header(header::FROM, old)
+            }
             Event::Notice { text } => Frame::request("NOTICE", "/").with_text(text),
             Event::Ping => Frame::request("PING", "/"),
             Event::Bye { reason } => Frame::request("BYE", "/").with_text(reason),
@@ -165,6 +174,12 @@ impl Event {
                     }
                 }
             }
+            "NICK" => Event::Renamed {
+                old: get(header::FROM)?,
+                new: target_name(target, "/users/")
+                    .ok_or("NICK without a /users/ target")?
+                    .to_string(),
+            },
             "NOTICE" => Event::Notice { text },
             "PING" => Event::Ping,
             "BYE" => Event::Bye { reason: text },
@@ -207,6 +222,10 @@ mod tests {
             },
             Event::Notice {
                 text: "server restarting".into(),
+            },
+            Event::Renamed {
+                old: "ntu".into(),
+                new: "ntu2".into(),
             },
             Event::Ping,
             Event::Bye {

@@ -1,7 +1,7 @@
 //! What the user types, turned into requests. A line not starting with `/`
 //! is a chat message; `//text` sends a message that starts with `/`.
 
-use crate::command::Request;
+use crate::command::{ListKind, Request};
 
 /// The `/help` text: every command the client knows.
 pub const HELP: &str = "\
@@ -9,8 +9,28 @@ Commands:
   TEXT                      say TEXT to everyone in your room (//TEXT says /TEXT)
   /whisper NICK TEXT        private message to NICK (also /w, /msg)
   /users                    who is online, and where (also /who)
+  /ls                       rooms you can see: owner, visibility, people (/list-chatroom, /rooms)
+  /create ROOM [public|private]   create a room and move into it (/open-chatroom)
+  /join ROOM                enter a room (/enter-chatroom)
+  /leave                    back to the lobby (/exit-chatroom)
+  /nick NEWNICK             change your nickname
   /help                     this list
-  /quit                     leave the chat (also /exit, or end of input)";
+  /quit                     leave the chat (also /exit, or end of input)
+ Owners of a room, while in it:
+  /close                    close the room; everyone goes to the lobby (/close-chatroom)
+  /ban NICK, /unban NICK    blacklist: banned users are removed and cannot enter (/ban-user)
+  /permit NICK, /unpermit NICK    whitelist for a private room (/permit-user)
+  /blacklist, /whitelist    show the lists (/get-blacklist, /get-whitelist)
+ Accounts:
+  /register PASSWORD        register your nickname: logging in as it will ask for PASSWORD
+  /passwd OLD NEW           change your password
+  /logout                   log out and back to the nickname prompt, staying connected
+  /whoami                   your nickname, whether it is registered, your profile
+  /set-profile ATTR VALUE   set age, birthday, job, phone_number or self_description
+                            (registered users; no VALUE clears it)
+  /view-profile NICK        someone's profile
+  /list-user                registered users and guests online, online or offline
+ Passwords typed in commands are one word; at the Password: prompt they may have spaces.";
 
 /// One typed line, understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +38,8 @@ pub enum Input {
     Send(Request),
     Help,
     Quit,
+    /// Log out and go back to the nickname prompt.
+    Logout,
     /// An empty line.
     Nothing,
     /// A mistake the user should be told about; nothing is sent.
@@ -42,6 +64,26 @@ pub fn parse(line: &str) -> Input {
         "quit" | "exit" => Input::Quit,
         "help" | "?" => Input::Help,
         "users" | "who" => Input::Send(Request::Users),
+        "register" => one_word(rest, "/register PASSWORD (one word)", |password| {
+            Request::Register { password }
+        }),
+        "passwd" | "password" => match two_words(rest) {
+            Some([old, new]) => Input::Send(Request::Passwd { old, new }),
+            None => Input::Mistake("usage: /passwd OLD NEW".into()),
+        },
+        "logout" => Input::Logout,
+        "whoami" => Input::Send(Request::Whoami),
+        "list-user" | "list-users" => Input::Send(Request::ListUsers),
+        "view-profile" | "profile" => one_word(rest, "/view-profile NICK", |nick| {
+            Request::ViewProfile { nick }
+        }),
+        "set-profile" => match rest.split_once(' ').unwrap_or((rest, "")) {
+            ("", _) => Input::Mistake("usage: /set-profile ATTR VALUE".into()),
+            (attr, value) => Input::Send(Request::SetProfile {
+                attr: attr.to_string(),
+                value: value.trim().to_string(),
+            }),
+        },
         "whisper" | "w" | "msg" => match rest.split_once(' ') {
             Some((to, text)) if !text.trim().is_empty() => Input::Send(Request::Whisper {
                 to: to.to_string(),
@@ -49,8 +91,61 @@ pub fn parse(line: &str) -> Input {
             }),
             _ => Input::Mistake("usage: /whisper NICK TEXT".into()),
         },
+        "ls" | "list-chatroom" | "rooms" => Input::Send(Request::Rooms),
+        "create" | "open-chatroom" => {
+            let mut words = rest.split_whitespace();
+            let private = match (words.next(), words.next(), words.next()) {
+                (Some(_), None | Some("public"), None) => false,
+                (Some(_), Some("private"), None) => true,
+                _ => return Input::Mistake("usage: /create ROOM [public|private]".into()),
+            };
+            let room = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            Input::Send(Request::Create { room, private })
+        }
+        "join" | "enter-chatroom" => one_word(rest, "/join ROOM", |room| Request::Join { room }),
+        "leave" | "exit-chatroom" => Input::Send(Request::Leave),
+        "close" | "close-chatroom" => Input::Send(Request::Close),
+        "ban" | "ban-user" | "unban" | "permit" | "permit-user" | "unpermit" => {
+            let list = if name.contains("ban") {
+                ListKind::Bans
+            } else {
+                ListKind::Permits
+            };
+            let add = !name.starts_with("un");
+            one_word(rest, &format!("/{name} NICK"), |nick| Request::List {
+                list,
+                nick,
+                add,
+            })
+        }
+        "blacklist" | "get-blacklist" => Input::Send(Request::ShowList {
+            list: ListKind::Bans,
+        }),
+        "whitelist" | "get-whitelist" => Input::Send(Request::ShowList {
+            list: ListKind::Permits,
+        }),
+        "nick" => one_word(rest, "/nick NEWNICK", |nick| Request::Nick { nick }),
         _ => Input::Mistake(format!("unknown command /{name}; type /help for the list")),
     }
+}
+
+/// A command taking exactly one word.
+fn one_word(rest: &str, usage: &str, build: impl FnOnce(String) -> Request) -> Input {
+    let mut words = rest.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(word), None) => Input::Send(build(word.to_string())),
+        _ => Input::Mistake(format!("usage: {usage}")),
+    }
+}
+
+/// Exactly two whitespace-separated words, or `None`.
+fn two_words(rest: &str) -> Option<[String; 2]> {
+    let words: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
+    words.try_into().ok()
 }
 
 fn say(text: &str) -> Input {
@@ -63,6 +158,49 @@ fn say(text: &str) -> Input {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn account_commands() {
+        let send = |r| Input::Send(r);
+        assert_eq!(
+            parse("/register correct-horse"),
+            send(Request::Register {
+                password: "correct-horse".into()
+            })
+        );
+        assert!(matches!(parse("/register"), Input::Mistake(_)));
+        assert!(matches!(parse("/register two words"), Input::Mistake(_)));
+        assert_eq!(
+            parse("/passwd old-pass new-pass"),
+            send(Request::Passwd {
+                old: "old-pass".into(),
+                new: "new-pass".into()
+            })
+        );
+        assert!(matches!(parse("/passwd only-one"), Input::Mistake(_)));
+        assert_eq!(parse("/logout"), Input::Logout);
+        assert_eq!(parse("/whoami"), send(Request::Whoami));
+        assert_eq!(parse("/list-user"), send(Request::ListUsers));
+        assert_eq!(
+            parse("/view-profile ntu"),
+            send(Request::ViewProfile { nick: "ntu".into() })
+        );
+        assert_eq!(
+            parse("/set-profile self_description I like  Rust "),
+            send(Request::SetProfile {
+                attr: "self_description".into(),
+                value: "I like  Rust".into()
+            })
+        );
+        assert_eq!(
+            parse("/set-profile age"),
+            send(Request::SetProfile {
+                attr: "age".into(),
+                value: String::new()
+            })
+        );
+        assert!(matches!(parse("/set-profile"), Input::Mistake(_)));
+    }
 
     #[test]
     fn plain_lines_are_messages() {
@@ -102,6 +240,63 @@ mod tests {
         }
         assert!(matches!(parse("/w bob"), Input::Mistake(_)));
         assert!(matches!(parse("/w"), Input::Mistake(_)));
+    }
+
+    #[test]
+    fn room_commands_and_their_seed_aliases() {
+        let create = Input::Send(Request::Create {
+            room: "rust".into(),
+            private: false,
+        });
+        assert_eq!(parse("/create rust"), create);
+        assert_eq!(parse("/open-chatroom rust public"), create);
+        assert_eq!(
+            parse("/create rust private"),
+            Input::Send(Request::Create {
+                room: "rust".into(),
+                private: true
+            })
+        );
+        assert!(matches!(parse("/create rust secret"), Input::Mistake(_)));
+        assert!(matches!(parse("/create"), Input::Mistake(_)));
+        let join = Input::Send(Request::Join {
+            room: "rust".into(),
+        });
+        assert_eq!(parse("/join rust"), join);
+        assert_eq!(parse("/enter-chatroom rust"), join);
+        assert!(matches!(parse("/join a b"), Input::Mistake(_)));
+        for (line, expected) in [
+            ("/ls", Request::Rooms),
+            ("/list-chatroom", Request::Rooms),
+            ("/leave", Request::Leave),
+            ("/exit-chatroom", Request::Leave),
+            ("/close-chatroom", Request::Close),
+            (
+                "/ban-user bob",
+                Request::List {
+                    list: ListKind::Bans,
+                    nick: "bob".into(),
+                    add: true,
+                },
+            ),
+            (
+                "/unpermit bob",
+                Request::List {
+                    list: ListKind::Permits,
+                    nick: "bob".into(),
+                    add: false,
+                },
+            ),
+            (
+                "/get-whitelist",
+                Request::ShowList {
+                    list: ListKind::Permits,
+                },
+            ),
+            ("/nick Tom", Request::Nick { nick: "Tom".into() }),
+        ] {
+            assert_eq!(parse(line), Input::Send(expected), "{line}");
+        }
     }
 
     #[test]

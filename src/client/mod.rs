@@ -4,10 +4,12 @@
 
 pub mod connection;
 pub mod input;
+pub mod password;
 pub mod render;
 
 use std::fmt;
 use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -16,13 +18,15 @@ use std::time::{Duration, Instant};
 use crate::cli::{value, Parsed, UsageError};
 use crate::command::Request;
 use crate::event::Event;
-use crate::protocol::{Frame, FrameError, Status};
+use crate::protocol::{header, Frame, FrameError, Status};
 
 use connection::{Reader, Writer};
 use input::Input;
 
 /// How long `/quit` waits for the server's goodbye before leaving anyway.
 const QUIT_GRACE: Duration = Duration::from_secs(2);
+/// How long `/logout` waits for the server to confirm it.
+const LOGOUT_GRACE: Duration = Duration::from_secs(10);
 
 /// Everything the client can be told on its command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +35,8 @@ pub struct Config {
     pub port: u16,
     /// Tried first instead of prompting; the prompt follows if it is refused.
     pub nick: Option<String>,
+    /// With `nick`: the first line of this file is sent as the password.
+    pub password_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -39,6 +45,7 @@ impl Default for Config {
             host: "127.0.0.1".to_string(),
             port: 7777,
             nick: None,
+            password_file: None,
         }
     }
 }
@@ -53,6 +60,8 @@ Options:
   --host HOST     server address (default 127.0.0.1)
   --port PORT     server port (default 7777)
   --nick NICK     log in as NICK without asking
+  --password-file FILE
+                  with --nick: the password of NICK is the first line of FILE
   -h, --help      show this help
 ";
 
@@ -70,8 +79,12 @@ impl Config {
                 "--host" => config.host = value(&flag, args.next())?,
                 "--port" => config.port = value(&flag, args.next())?,
                 "--nick" => config.nick = Some(value(&flag, args.next())?),
+                "--password-file" => config.password_file = Some(value(&flag, args.next())?),
                 other => return Err(UsageError(format!("unknown option {other}"))),
             }
+        }
+        if config.password_file.is_some() && config.nick.is_none() {
+            return Err(UsageError("--password-file needs --nick".into()));
         }
         Ok(Parsed::Run(config))
     }
@@ -88,6 +101,10 @@ pub enum ClientError {
     Connection(FrameError),
     /// The server said goodbye before the login finished.
     TurnedAway(String),
+    PasswordFile {
+        path: PathBuf,
+        source: io::Error,
+    },
     Io(io::Error),
 }
 
@@ -107,6 +124,9 @@ impl fmt::Display for ClientError {
             },
             ClientError::Connection(e) => write!(f, "lost the connection to the server: {e}"),
             ClientError::TurnedAway(reason) => write!(f, "the server turned us away: {reason}"),
+            ClientError::PasswordFile { path, source } => {
+                write!(f, "cannot use password file {}: {source}", path.display())
+            }
             ClientError::Io(e) => write!(f, "{e}"),
         }
     }
@@ -118,6 +138,7 @@ impl std::error::Error for ClientError {
             ClientError::Connect { source, .. } => Some(source),
             ClientError::Connection(e) => Some(e),
             ClientError::Io(e) => Some(e),
+            ClientError::PasswordFile { source, .. } => Some(source),
             ClientError::TurnedAway(_) => None,
         }
     }
@@ -134,13 +155,42 @@ impl From<io::Error> for ClientError {
 /// # Errors
 /// A `ClientError` for a server that cannot be reached or that fails during login.
 pub fn run(config: Config) -> Result<(), ClientError> {
+    let mut password = match &config.password_file {
+        Some(path) => Some(password::read_file(path)?),
+        None => None,
+    };
     let (mut reader, writer) = connection::connect(&config.host, config.port)?;
     let stdin = io::stdin();
     let mut lines = stdin.lock();
-    let Some(early) = log_in(&mut reader, &writer, &mut lines, config.nick)? else {
-        writer.close();
-        return Ok(());
-    };
+    let mut nick = config.nick;
+    loop {
+        let Some(early) = log_in(
+            &mut reader,
+            &writer,
+            &mut lines,
+            nick.take(),
+            password.take(),
+        )?
+        else {
+            writer.close();
+            return Ok(());
+        };
+        match chat_session(reader, &writer, early, &mut lines)? {
+            // Logged out: the same connection goes back to the nickname prompt.
+            Some(back) => reader = back,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Chats until the user quits (`None`) or logs out (`Some`: the reader
+/// back from the reader thread, for the next login).
+fn chat_session(
+    reader: Reader,
+    writer: &Writer,
+    early: Vec<Frame>,
+    lines: &mut impl BufRead,
+) -> Result<Option<Reader>, ClientError> {
     let logged_in = Instant::now();
     let quitting = Arc::new(AtomicBool::new(false));
     let printer = {
@@ -149,7 +199,20 @@ pub fn run(config: Config) -> Result<(), ClientError> {
             .name("reader".into())
             .spawn(move || print_incoming(reader, &writer, early, logged_in, &quitting))?
     };
-    chat(&mut lines, &writer);
+    while chat(lines, writer) == Ended::Logout {
+        if writer.send(&Request::Logout.into_frame()).is_err() {
+            break; // the reader thread reports the lost connection
+        }
+        // The reader thread stops at the LOGOUT reply and hands the reader back.
+        let deadline = Instant::now() + LOGOUT_GRACE;
+        while !printer.is_finished() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        if printer.is_finished() {
+            return Ok(printer.join().ok().flatten());
+        }
+        println!("error: the server did not confirm the logout; you are still logged in");
+    }
     quitting.store(true, Ordering::Release);
     // Best effort: the server answers QUIT and closes; if it does not, leave anyway.
     let _ = writer.send(&Request::Quit.into_frame());
@@ -158,16 +221,19 @@ pub fn run(config: Config) -> Result<(), ClientError> {
         thread::sleep(Duration::from_millis(10));
     }
     writer.close();
-    Ok(())
+    Ok(None)
 }
 
-/// Asks for a nickname until the server accepts one. Returns the events
-/// that arrived before the reply, or `None` if input ended first.
+/// Asks for a nickname (and, for a registered one, its password) until
+/// the server accepts them. `nick` and `password` are tried first without
+/// asking. Returns the events that arrived before the reply, or `None` if
+/// input ended at the nickname prompt.
 fn log_in(
     reader: &mut Reader,
     writer: &Writer,
     lines: &mut impl BufRead,
     mut nick: Option<String>,
+    mut password: Option<String>,
 ) -> Result<Option<Vec<Frame>>, ClientError> {
     let mut early = Vec::new();
     loop {
@@ -178,38 +244,66 @@ fn log_in(
                 None => return Ok(None),
             },
         };
-        writer.send(
-            &Request::Login {
-                nick,
-                password: None,
-            }
-            .into_frame(),
-        )?;
-        let reply = loop {
-            match reader.read().map_err(ClientError::Connection)? {
-                None => {
-                    return Err(ClientError::Connection(FrameError::UnexpectedEof));
+        // Tries `nick` until it is accepted, or refused for a reason
+        // another password would not fix.
+        loop {
+            let sent_password = password.is_some();
+            writer.send(
+                &Request::Login {
+                    nick: nick.clone(),
+                    password: password.take(),
                 }
-                Some(frame) if frame.status_code().is_some() => break frame,
-                Some(frame) => {
-                    if let Ok(Event::Bye { reason }) = Event::from_frame(&frame) {
-                        return Err(ClientError::TurnedAway(reason));
+                .into_frame(),
+            )?;
+            let reply = loop {
+                match reader.read().map_err(ClientError::Connection)? {
+                    None => {
+                        return Err(ClientError::Connection(FrameError::UnexpectedEof));
                     }
-                    early.push(frame);
+                    Some(frame) if frame.status_code().is_some() => break frame,
+                    Some(frame) => {
+                        if let Ok(Event::Bye { reason }) = Event::from_frame(&frame) {
+                            return Err(ClientError::TurnedAway(reason));
+                        }
+                        early.push(frame);
+                    }
                 }
+            };
+            if reply.status_code() == Some(Status::OK) {
+                println!("Successfully login.");
+                if sent_password && reply.header(header::REGISTERED) == Some("no") {
+                    println!("{nick} is not registered, so the password was not needed: you are a guest.");
+                }
+                return Ok(Some(early));
             }
-        };
-        if reply.status_code() == Some(Status::OK) {
-            println!("Successfully login.");
-            return Ok(Some(early));
+            let reason = render::reply(&reply).unwrap_or_default();
+            let reason = reason.trim_start_matches("error: ").to_string();
+            if reply.header(header::CONNECTION) == Some("close") {
+                return Err(ClientError::TurnedAway(reason));
+            }
+            if reply.status_code() != Some(Status::UNAUTHORIZED) {
+                println!("Nickname refused: {reason}");
+                break;
+            }
+            // 401: the nickname is registered and needs (another) password.
+            if sent_password {
+                println!("Login refused: {reason}");
+            } else {
+                println!("{reason}");
+            }
+            match password::ask(lines)? {
+                // At the end of input no password will come: a script's
+                // password file was wrong, and that is an error.
+                None => return Err(ClientError::TurnedAway(reason)),
+                Some(p) if p.is_empty() => break, // choose another nickname
+                Some(p) => password = Some(p),
+            }
         }
-        let reason = render::reply(&reply).unwrap_or_default();
-        println!("Nickname refused: {}", reason.trim_start_matches("error: "));
     }
 }
 
 /// Prints `question` and reads one line; `None` at end of input.
-fn prompt(lines: &mut impl BufRead, question: &str) -> io::Result<Option<String>> {
+pub(crate) fn prompt(lines: &mut impl BufRead, question: &str) -> io::Result<Option<String>> {
     print!("{question}");
     io::stdout().flush()?;
     let mut line = String::new();
@@ -220,28 +314,38 @@ fn prompt(lines: &mut impl BufRead, question: &str) -> io::Result<Option<String>
     Ok(Some(line.trim().to_string()))
 }
 
-/// Reads typed lines and sends them until `/quit` or end of input.
-fn chat(lines: &mut impl BufRead, writer: &Writer) {
+/// Why `chat` stopped reading typed lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// `/quit`, end of input, or the connection failed.
+    Quit,
+    /// `/logout`: the caller sends `LOGOUT`.
+    Logout,
+}
+
+/// Reads typed lines and sends them until `/quit`, `/logout` or end of input.
+fn chat(lines: &mut impl BufRead, writer: &Writer) -> Ended {
     let mut line = String::new();
     loop {
         line.clear();
         match lines.read_line(&mut line) {
-            Ok(0) => return,
+            Ok(0) => return Ended::Quit,
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                 println!("error: that line is not valid UTF-8; it was not sent");
                 continue;
             }
-            Err(_) => return,
+            Err(_) => return Ended::Quit,
         }
         match input::parse(&line) {
             Input::Nothing => {}
             Input::Help => println!("{}", input::HELP),
-            Input::Quit => return,
+            Input::Quit => return Ended::Quit,
+            Input::Logout => return Ended::Logout,
             Input::Mistake(why) => println!("error: {why}"),
             Input::Send(request) => {
                 if writer.send(&request.into_frame()).is_err() {
-                    return; // the reader thread reports the lost connection
+                    return Ended::Quit; // the reader thread reports the lost connection
                 }
             }
         }
@@ -250,13 +354,15 @@ fn chat(lines: &mut impl BufRead, writer: &Writer) {
 
 /// The reader thread: prints every event and reply as it arrives. When the
 /// server goes away (and the user did not quit), says so and ends the process.
+/// At the reply to `LOGOUT` (`205`) it stops and returns the reader, so the
+/// main thread can log in again on the same connection.
 fn print_incoming(
     mut reader: Reader,
     writer: &Writer,
     early: Vec<Frame>,
     logged_in: Instant,
     quitting: &AtomicBool,
-) {
+) -> Option<Reader> {
     let show = |frame: &Frame| {
         let line = match Event::from_frame(frame) {
             Ok(Event::Ping) => {
@@ -274,10 +380,15 @@ fn print_incoming(
     early.iter().for_each(show);
     while let Ok(Some(frame)) = reader.read() {
         show(&frame);
+        if frame.status_code() == Some(Status::RESET_CONTENT) {
+            let _ = io::stdout().flush();
+            return Some(reader);
+        }
     }
     if !quitting.load(Ordering::Acquire) {
         println!("Disconnected from chat server");
         let _ = io::stdout().flush();
         std::process::exit(0);
     }
+    None
 }

@@ -32,6 +32,7 @@ pub fn event(event: &Event, since_login: Duration) -> Option<String> {
             format!("Welcome {nick} to the room! There are {members} member(s) online!")
         }
         Event::Leave { nick, .. } => format!("{nick} leaves the room!"),
+        Event::Renamed { old, new } => format!("{old} is now known as {new}"),
         Event::Notice { text } => format!("*** {text}"),
         Event::Bye { reason } => format!("*** server: {reason}"),
         Event::Ping => return None,

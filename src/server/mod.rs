@@ -6,11 +6,16 @@
 //! writes to it; `console-in` reads operator commands; `console-out` prints;
 //! `fsync` flushes `log.txt` to disk once a second.
 
+pub mod accounts;
 pub mod console;
+pub mod deadline;
 pub mod history;
 pub mod hub;
+pub mod limits;
 pub mod outbox;
+pub mod rooms;
 pub mod session;
+pub mod store;
 
 mod operator;
 
@@ -27,10 +32,13 @@ use crate::cli::{value, Parsed, UsageError};
 use crate::event::Event;
 use crate::protocol::MAX_BODY_BYTES;
 
+use accounts::{Accounts, AccountsError, ACCOUNTS_FILE, MAX_PBKDF2_ITERATIONS};
 use console::Console;
 use history::{FsyncPolicy, HistoryError, MessageLog};
 use hub::Hub;
+use limits::{PerIp, RateLimit};
 use outbox::QueueLimits;
+use rooms::{RoomStore, RoomsError};
 
 /// Name of the message database inside the data directory.
 pub const LOG_FILE: &str = "log.txt";
@@ -50,11 +58,20 @@ pub struct Config {
     /// Recent messages a room keeps and replays to newcomers.
     pub history: usize,
     pub max_clients: usize,
+    /// Connections at once from one IP address.
+    pub max_per_ip: usize,
+    /// `None` turns rate limiting off (for benchmarks).
+    pub rate_limit: Option<RateLimit>,
     pub max_body: usize,
+    /// Time a frame may take from its first byte to its last.
+    pub frame_timeout: Duration,
     pub login_timeout: Duration,
     /// Silence after which a client is pinged; twice this, it is dropped.
     pub idle_timeout: Duration,
     pub queue: QueueLimits,
+    /// PBKDF2 iterations for password hashes made from now on; existing
+    /// hashes keep the count stored with them.
+    pub pbkdf2_iterations: u32,
 }
 
 impl Default for Config {
@@ -68,10 +85,14 @@ impl Default for Config {
             fsync: FsyncPolicy::EverySec,
             history: 20,
             max_clients: 10_000,
+            max_per_ip: 50,
+            rate_limit: Some(RateLimit::default()),
             max_body: MAX_BODY_BYTES,
+            frame_timeout: Duration::from_secs(30),
             login_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             queue: QueueLimits::default(),
+            pbkdf2_iterations: accounts::DEFAULT_PBKDF2_ITERATIONS,
         }
     }
 }
@@ -92,10 +113,16 @@ Options:
   --fsync POLICY         always | everysec | never: when log.txt is forced to disk (default everysec)
   --history N            recent messages sent to someone entering a room (default 20)
   --max-clients N        clients connected at once (default 10000)
+  --max-per-ip N         connections at once from one IP address (default 50)
+  --rate-limit N         requests a second per client (default 10)
+  --rate-burst N         requests a client may send at once before the rate applies (default 20)
+  --no-rate-limit        no rate limit (for benchmarks)
+  --frame-timeout SECS   time a frame may take from first to last byte (default 30)
   --login-timeout SECS   time a new connection has to log in (default 30)
   --idle-timeout SECS    silence before a ping; twice this and the client is dropped (default 60)
   --queue-frames N       frames that may wait for one client before it is dropped (default 1024)
   --queue-bytes N        bytes that may wait for one client before it is dropped (default 4194304)
+  --pbkdf2-iterations N  PBKDF2 rounds for new password hashes (default 600000)
   -h, --help             show this help
 ";
 
@@ -126,10 +153,33 @@ impl Config {
                 }
                 "--history" => config.history = value(&flag, args.next())?,
                 "--max-clients" => config.max_clients = value(&flag, args.next())?,
+                "--max-per-ip" => config.max_per_ip = value(&flag, args.next())?,
+                "--rate-limit" | "--rate-burst" => {
+                    let n: f64 = value(&flag, args.next())?;
+                    if !(n.is_finite() && n >= 1.0) {
+                        return Err(UsageError(format!("{flag} must be at least 1")));
+                    }
+                    let limit = config.rate_limit.get_or_insert_with(RateLimit::default);
+                    if flag == "--rate-limit" {
+                        limit.per_second = n;
+                    } else {
+                        limit.burst = n;
+                    }
+                }
+                "--no-rate-limit" => config.rate_limit = None,
+                "--frame-timeout" => config.frame_timeout = seconds(&flag, args.next())?,
                 "--login-timeout" => config.login_timeout = seconds(&flag, args.next())?,
                 "--idle-timeout" => config.idle_timeout = seconds(&flag, args.next())?,
                 "--queue-frames" => config.queue.max_frames = value(&flag, args.next())?,
                 "--queue-bytes" => config.queue.max_bytes = value(&flag, args.next())?,
+                "--pbkdf2-iterations" => {
+                    config.pbkdf2_iterations = value(&flag, args.next())?;
+                    if !(1..=MAX_PBKDF2_ITERATIONS).contains(&config.pbkdf2_iterations) {
+                        return Err(UsageError(format!(
+                            "{flag} must be between 1 and {MAX_PBKDF2_ITERATIONS}"
+                        )));
+                    }
+                }
                 other => return Err(UsageError(format!("unknown option {other}"))),
             }
         }
@@ -145,11 +195,15 @@ fn seconds(flag: &str, next: Option<String>) -> Result<Duration, UsageError> {
     Ok(Duration::from_secs(secs))
 }
 
-/// Why the server could not start.
+/// Why the server could not start. (`Accounts`: `accounts.txt` is unreadable
+/// or damaged, and starting without it would silently drop accounts and
+/// free their nicknames.)
 #[derive(Debug)]
 pub enum ServerError {
     DataDir { path: PathBuf, source: io::Error },
+    Accounts(AccountsError),
     History(HistoryError),
+    Rooms(RoomsError),
     Bind { addr: String, source: io::Error },
     Thread(io::Error),
 }
@@ -162,7 +216,9 @@ impl fmt::Display for ServerError {
                 "cannot use data directory {}: {source}; create it or pass another --data-dir",
                 path.display()
             ),
+            ServerError::Accounts(e) => write!(f, "{e}"),
             ServerError::History(e) => write!(f, "{e}"),
+            ServerError::Rooms(e) => write!(f, "{e}"),
             ServerError::Bind { addr, source } if source.kind() == io::ErrorKind::AddrInUse => write!(
                 f,
                 "cannot listen on {addr}: the address is already in use (another server running?); stop it or pass another --port"
@@ -177,7 +233,9 @@ impl std::error::Error for ServerError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ServerError::DataDir { source, .. } | ServerError::Bind { source, .. } => Some(source),
+            ServerError::Accounts(e) => Some(e),
             ServerError::History(e) => Some(e),
+            ServerError::Rooms(e) => Some(e),
             ServerError::Thread(e) => Some(e),
         }
     }
@@ -194,16 +252,28 @@ pub fn run(config: Config) -> Result<(), ServerError> {
         path: dir.clone(),
         source,
     })?;
+    // Before anything asks the operator a question: a damaged accounts file
+    // stops the start-up at once.
+    let accounts =
+        Arc::new(Accounts::open(&dir.join(ACCOUNTS_FILE)).map_err(ServerError::Accounts)?);
     let log_path = dir.join(LOG_FILE);
     let (log, loaded) =
         MessageLog::open(&log_path, config.fsync, config.history).map_err(ServerError::History)?;
+    let (room_store, stored_rooms) = RoomStore::open(dir).map_err(ServerError::Rooms)?;
     for problem in &loaded.problems {
         println!("warning: {}: {problem}; skipped", log_path.display());
     }
     offer_replay(&config, &log_path, loaded.records);
 
     let (console, _printer) = Console::start(config.quiet).map_err(ServerError::Thread)?;
-    let hub = Hub::new(log, loaded, console.clone(), config.history);
+    let hub = Hub::new(
+        log,
+        loaded,
+        room_store,
+        stored_rooms,
+        console.clone(),
+        config.history,
+    );
     console.say("Socket created.");
     let addr = format!("{}:{}", config.host, config.port);
     let listener = TcpListener::bind(&addr).map_err(|source| ServerError::Bind {
@@ -220,7 +290,7 @@ pub fn run(config: Config) -> Result<(), ServerError> {
         spawn_fsync(hub.clone()).map_err(ServerError::Thread)?;
     }
     operator::spawn(hub.clone(), Arc::clone(&live)).map_err(ServerError::Thread)?;
-    accept_loop(&listener, &hub, &Arc::new(config), &live);
+    accept_loop(&listener, &hub, &accounts, &Arc::new(config), &live);
     Ok(())
 }
 
@@ -287,9 +357,16 @@ impl Drop for LiveGuard {
     }
 }
 
-fn accept_loop(listener: &TcpListener, hub: &Hub, config: &Arc<Config>, live: &Arc<AtomicUsize>) {
+fn accept_loop(
+    listener: &TcpListener,
+    hub: &Hub,
+    accounts: &Arc<Accounts>,
+    config: &Arc<Config>,
+    live: &Arc<AtomicUsize>,
+) {
     let mut n: u64 = 0;
     let mut last_complaint: Option<Instant> = None;
+    let per_ip = PerIp::default();
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -311,16 +388,30 @@ fn accept_loop(listener: &TcpListener, hub: &Hub, config: &Arc<Config>, live: &A
             );
             continue;
         }
+        let Some(slot) = per_ip.try_acquire(peer.ip(), config.max_per_ip) else {
+            turn_away(
+                stream,
+                "too many connections from your address; close some and try again",
+            );
+            continue;
+        };
         n += 1;
         live.fetch_add(1, Ordering::AcqRel);
         let guard = LiveGuard(Arc::clone(live));
         let (session_hub, session_config) = (hub.clone(), Arc::clone(config));
+        let session_accounts = Arc::clone(accounts);
         let spawned = thread::Builder::new()
             .name(format!("client-{n}"))
             .stack_size(SESSION_STACK)
             .spawn(move || {
-                let _guard = guard;
-                session::run(stream, peer, &session_hub, &session_config);
+                let _held = (guard, slot);
+                session::run(
+                    stream,
+                    peer,
+                    &session_hub,
+                    &session_accounts,
+                    &session_config,
+                );
             });
         if let Err(e) = spawned {
             // The closure, with the stream and the guard, was dropped: the

@@ -7,6 +7,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -14,16 +15,36 @@ use std::time::{Duration, Instant};
 use crate::command::{Refusal, Request};
 use crate::event::Event;
 use crate::protocol::{self, header, Frame, FrameError, Limits, Status};
-use crate::text::{for_terminal, LOBBY};
+use crate::text::for_terminal;
 
+use super::accounts::Accounts;
+use super::deadline::DeadlineReader;
 use super::hub::{ClientId, Hub, SendError};
+use super::limits::TokenBucket;
 use super::outbox::{run_writer, Closed, Outbox};
 use super::Config;
 
+mod account;
+
+use account::Gate;
+
 /// How long a write to a client may block before the client counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A client's read buffer. Small, because std zero-fills it once (our
+/// deadline wrapper can only offer `read`), so every byte is resident for
+/// every idle client; it holds a line of the largest allowed length, and
+/// large bodies bypass it.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 /// Stack of a writer thread: it only moves bytes.
 const WRITER_STACK: usize = 64 * 1024;
+
+/// The reply to a request the hub carried out or refused.
+fn reply_with(result: Result<String, Refusal>) -> Frame {
+    match result {
+        Ok(text) => Frame::reply(Status::OK, &text),
+        Err(refusal) => refusal.into_frame(),
+    }
+}
 
 /// How a session ended, as the server console reports it.
 enum End {
@@ -35,15 +56,34 @@ enum End {
 struct Session<'a> {
     id: ClientId,
     hub: &'a Hub,
+    accounts: &'a Accounts,
     config: &'a Config,
     outbox: Outbox,
     /// `[client-7 ThreadId(9)]`: printed with every message this thread handles.
     tag: String,
     nick: Option<String>,
+    /// `None` when rate limiting is off.
+    bucket: Option<TokenBucket>,
+    /// Requests refused for rate in a row; `FLOOD_STRIKES` of them disconnect.
+    strikes: u32,
+    /// When the connection last became not-logged-in (connected, or sent
+    /// `LOGOUT`): the login deadline counts from here.
+    login_since: Instant,
+    /// Wrong passwords sent on this connection, at login or to `PASSWD`.
+    password_failures: u32,
 }
 
+/// Rate refusals in a row after which a client counts as flooding.
+const FLOOD_STRIKES: u32 = 50;
+
 /// Serves one connection until it ends. Never panics on anything the peer sends.
-pub fn run(stream: TcpStream, peer: SocketAddr, hub: &Hub, config: &Arc<Config>) {
+pub fn run(
+    stream: TcpStream,
+    peer: SocketAddr,
+    hub: &Hub,
+    accounts: &Accounts,
+    config: &Arc<Config>,
+) {
     let console = hub.console();
     let tag = format!(
         "[{} {:?}]",
@@ -87,19 +127,35 @@ pub fn run(stream: TcpStream, peer: SocketAddr, hub: &Hub, config: &Arc<Config>)
     let mut session = Session {
         id: hub.next_id(),
         hub,
+        accounts,
         config,
         outbox,
         tag,
         nick: None,
+        bucket: config.rate_limit.map(TokenBucket::new),
+        strikes: 0,
+        login_since: Instant::now(),
+        password_failures: 0,
     };
-    let mut reader = BufReader::with_capacity(8 * 1024, stream);
-    let end = session.serve(&mut reader);
+    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, DeadlineReader::new(stream));
+    // A bug that panics here must end this client only, and still log it
+    // out so its nickname does not stay online forever.
+    let end = match panic::catch_unwind(AssertUnwindSafe(|| session.serve(&mut reader))) {
+        Ok(end) => end,
+        Err(cause) => {
+            let what = cause
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| cause.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".into());
+            End::Dropped(format!("internal error (a bug; please report it): {what}"))
+        }
+    };
     session.finish(end, writer);
 }
 
 impl Session<'_> {
-    fn serve(&mut self, reader: &mut BufReader<TcpStream>) -> End {
-        let started = Instant::now();
+    fn serve(&mut self, reader: &mut BufReader<DeadlineReader>) -> End {
         let mut pinged = false;
         let limits = Limits {
             max_body_bytes: self.config.max_body,
@@ -109,14 +165,18 @@ impl Session<'_> {
             // Wait for the first byte of the next frame with the timeout that
             // applies between frames: the login deadline, or the idle limit.
             let wait = if self.nick.is_none() {
-                match self.config.login_timeout.checked_sub(started.elapsed()) {
+                match self
+                    .config
+                    .login_timeout
+                    .checked_sub(self.login_since.elapsed())
+                {
                     Some(left) if !left.is_zero() => left,
                     _ => return self.refuse_and_end(Status::REQUEST_TIMEOUT, "login timed out"),
                 }
             } else {
                 self.config.idle_timeout
             };
-            let _ = reader.get_ref().set_read_timeout(Some(wait));
+            reader.get_mut().set_timeout(wait);
             match reader.fill_buf() {
                 Ok([]) => return End::Eof,
                 Ok(_) => {}
@@ -136,10 +196,10 @@ impl Session<'_> {
                 }
                 Err(e) => return End::Dropped(format!("read error: {e}")),
             }
-            // Mid-frame, a peer gets the whole idle interval to finish it.
-            let _ = reader
-                .get_ref()
-                .set_read_timeout(Some(self.config.idle_timeout));
+            // A frame, once started, must be finished within the frame timeout.
+            reader
+                .get_mut()
+                .set_deadline(Some(Instant::now() + self.config.frame_timeout));
             let frame = match Frame::read_from(reader, &limits) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => return End::Eof,
@@ -156,9 +216,30 @@ impl Session<'_> {
                     return End::Dropped(format!("protocol error: {e}"));
                 }
             };
+            reader.get_mut().set_deadline(None);
             pinged = false;
+            // Fault injection for the panic-containment test; debug builds only.
+            #[cfg(debug_assertions)]
+            if frame.verb() == Some("PANIC-TEST") {
+                panic!("PANIC-TEST requested by the peer");
+            }
             match Request::from_frame(&frame) {
                 Ok(request) => {
+                    if !self.within_rate(&request) {
+                        self.strikes += 1;
+                        if self.strikes >= FLOOD_STRIKES {
+                            self.outbox.push_frame(
+                                &Event::Bye {
+                                    reason: "flooding: too many requests refused in a row".into(),
+                                }
+                                .to_frame(),
+                            );
+                            return End::Dropped("flooding".into());
+                        }
+                        self.outbox.push_frame(&self.rate_refusal());
+                        continue;
+                    }
+                    self.strikes = 0;
                     if let Some(end) = self.apply(request, &frame) {
                         return end;
                     }
@@ -170,20 +251,65 @@ impl Session<'_> {
         }
     }
 
+    /// Takes a token for a request that counts against the rate limit.
+    fn within_rate(&mut self, request: &Request) -> bool {
+        let free = matches!(request, Request::Ping | Request::Pong | Request::Quit);
+        free || self
+            .bucket
+            .as_mut()
+            .is_none_or(|bucket| bucket.try_take(Instant::now()))
+    }
+
+    fn rate_refusal(&self) -> Frame {
+        let limit = self.config.rate_limit.unwrap_or_default();
+        Frame::reply(
+            Status::TOO_MANY_REQUESTS,
+            &format!(
+                "too fast: at most {} requests a second (bursts of {}); this one was dropped",
+                limit.per_second, limit.burst
+            ),
+        )
+    }
+
     /// Carries out one request; `Some` ends the session.
     fn apply(&mut self, request: Request, frame: &Frame) -> Option<End> {
         let reply = match (&self.nick, request) {
             (_, Request::Pong) => return None,
             (_, Request::Ping) => Frame::status(Status::OK),
             (_, Request::Quit) => {
+                // Out of the hub before "Bye" goes out, so a client that has
+                // heard it can count on its nickname being free; `finish`
+                // would do it a moment later, racing the next login.
+                if self.nick.is_some() {
+                    self.hub.logout(self.id);
+                }
                 self.outbox.push_frame(&Frame::reply(Status::OK, "Bye"));
                 return Some(End::Quit);
             }
             // `None` from login: it worked and has queued its own reply.
-            (None, Request::Login { nick, .. }) => self.login(&nick)?,
+            (None, Request::Login { nick, password }) => {
+                match self.authenticate(&nick, password.as_deref()) {
+                    Gate::Open { registered } => self.login(&nick, registered)?,
+                    Gate::Refuse(reply) => reply,
+                    Gate::Close(end) => return Some(end),
+                }
+            }
             (Some(me), Request::Login { .. }) => {
                 Refusal::new(Status::CONFLICT, format!("already logged in as {me}")).into_frame()
             }
+            (
+                Some(_),
+                request @ (Request::Register { .. }
+                | Request::Passwd { .. }
+                | Request::Logout
+                | Request::SetProfile { .. }
+                | Request::ViewProfile { .. }
+                | Request::Whoami
+                | Request::ListUsers),
+            ) => match self.account_request(request) {
+                Ok(reply) => reply,
+                Err(end) => return Some(end),
+            },
             (None, _) => Refusal::new(
                 Status::FORBIDDEN,
                 "log in first: send LOGIN with a Nick header",
@@ -208,27 +334,56 @@ impl Session<'_> {
                 }
                 Frame::reply(Status::OK, &text)
             }
+            (Some(_), Request::Rooms) => {
+                Frame::reply(Status::OK, &self.hub.room_list(Some(self.id)))
+            }
+            (Some(_), Request::Create { room, private }) => {
+                reply_with(self.hub.create_room(self.id, &room, private))
+            }
+            (Some(_), Request::Join { room }) => reply_with(self.hub.join_room(self.id, &room)),
+            (Some(_), Request::Leave) => reply_with(self.hub.leave_room(self.id)),
+            (Some(_), Request::Close) => reply_with(self.hub.close_room(self.id)),
+            (Some(_), Request::List { list, nick, add }) => {
+                reply_with(self.hub.change_list(self.id, list, &nick, add))
+            }
+            (Some(_), Request::ShowList { list }) => reply_with(self.hub.show_list(self.id, list)),
+            (Some(_), Request::Nick { nick }) if self.is_someone_elses_account(&nick) => {
+                account::registered_nick_refused(&nick)
+            }
+            (Some(_), Request::Nick { nick }) => {
+                let result = self.hub.rename(self.id, &nick);
+                if result.is_ok() {
+                    self.nick = Some(nick);
+                }
+                reply_with(result)
+            }
         };
         self.outbox.push_frame(&reply);
         None
     }
 
-    /// Logs in as `nick`; `Some` is the refusal to send, `None` means it
-    /// worked and the reply is already queued.
-    fn login(&mut self, nick: &str) -> Option<Frame> {
+    /// Logs in as `nick`, whose password was checked if `registered`;
+    /// `Some` is the refusal to send, `None` means it worked and the reply
+    /// is already queued.
+    fn login(&mut self, nick: &str, registered: bool) -> Option<Frame> {
         if let Err(refusal) = self.hub.login(self.id, nick, &self.outbox) {
             return Some(refusal.into_frame());
+        }
+        if !registered && self.accounts.is_registered(nick) {
+            // Registered by its previous holder between our check and now.
+            self.hub.logout(self.id);
+            return Some(account::password_needed(nick));
         }
         self.nick = Some(nick.to_string());
         self.hub.console().say(format!("Client ({nick}) connected"));
         // The reply goes out before the welcome and history the lobby sends.
         self.outbox.push_frame(
             &Frame::reply(Status::OK, "Successfully login.")
+                .with_header(header::REGISTERED, if registered { "yes" } else { "no" })
                 .with_header(header::NICK, nick)
                 .with_header(header::MAX_BODY, self.config.max_body),
         );
-        // The lobby always exists, so entering it cannot be refused.
-        let _ = self.hub.enter_room(self.id, LOBBY);
+        self.hub.enter_lobby(self.id);
         None
     }
 
