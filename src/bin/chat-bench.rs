@@ -101,6 +101,10 @@ OPTIONS:
 Every message is broadcast to every other member of the sender's room, so
 expected deliveries = sum over rooms of messages sent there x (members - 1).
 Any loss, error or timeout exits with status 1; bad arguments exit with 2.
+
+All clients come from one address: start the chat server with
+--no-rate-limit and --max-per-ip at least --clients (the default is 50),
+and an IRC server with its per-IP connection limit and flood penalties off.
 ";
 
 fn main() -> ExitCode {
@@ -728,7 +732,7 @@ enum Inbound<'a> {
     Joined { room: &'a str, nick: &'a str },
     /// A keep-alive; these bytes answer it.
     Ping(Vec<u8>),
-    /// The server says it is closing the connection (IRC `ERROR`).
+    /// The server says it is closing the connection (chat `BYE`, IRC `ERROR`).
     Closing(String),
     /// Events the bench ignores.
     Other,
@@ -918,6 +922,7 @@ fn classify_chat<'a>(
             nick: extras.nick,
         },
         "PING" => Inbound::Ping(Frame::request("PONG", "/").encode()),
+        "BYE" => Inbound::Closing(String::from_utf8_lossy(body).trim_end().to_string()),
         _ => Inbound::Other,
     })
 }
@@ -2317,6 +2322,7 @@ mod tests {
             Frame::reply(chat::protocol::Status::CONFLICT, "room exists"),
             Frame::request("PING", "/"),
             Frame::request("JOIN", "/rooms/lobby").with_header(header::NICK, "b0002"),
+            Frame::request("BYE", "/").with_text("server full"),
         ]
     }
 
@@ -2357,6 +2363,7 @@ mod tests {
                         assert_eq!(body, &frame.body[..]);
                     }
                     (Inbound::Ping(_), None, Some("PING")) => {}
+                    (Inbound::Closing(why), None, Some("BYE")) => assert_eq!(why, "server full"),
                     (Inbound::Joined { room, nick }, None, Some("JOIN")) => {
                         assert_eq!(Some(room), frame.target().strip_prefix("/rooms/"));
                         assert_eq!(Some(nick), frame.header(header::NICK));
