@@ -286,9 +286,9 @@ impl RawArgs {
         let logins = number("--logins", self.logins, LOGINS_IN_FLIGHT, 1, 1024)?;
         let port = number("--port", self.port, usize::from(default_port), 1, 65_535)?;
         let port = u16::try_from(port).map_err(|_| "--port: out of range".to_string())?;
-        let rate = optional_seconds_or_rate("--rate", self.rate, 1_000_000.0)?;
-        let hold = optional_seconds_or_rate("--hold", self.hold, 86_400.0)?;
-        let timeout = optional_seconds_or_rate("--timeout", self.timeout, 86_400.0)?;
+        let rate = decimal("--rate", self.rate, 0.001, 1_000_000.0)?;
+        let hold = decimal("--hold", self.hold, 0.001, 86_400.0)?;
+        let timeout = decimal("--timeout", self.timeout, 0.001, 86_400.0)?;
         let server_pid = match self.server_pid {
             None => None,
             Some(s) => Some(
@@ -343,20 +343,17 @@ fn number(
     Ok(n)
 }
 
-/// A positive decimal option (seconds or messages per second), at most `max`.
-fn optional_seconds_or_rate(
-    name: &str,
-    value: Option<String>,
-    max: f64,
-) -> Result<Option<f64>, String> {
+/// A decimal option (seconds, or messages per second) in `min..=max`, if given.
+/// The bounds keep every duration computed from it finite.
+fn decimal(name: &str, value: Option<String>, min: f64, max: f64) -> Result<Option<f64>, String> {
     let Some(text) = value else {
         return Ok(None);
     };
     let x: f64 = text
         .parse()
         .map_err(|_| format!("{name}: expected a number, got {text:?}"))?;
-    if !x.is_finite() || x <= 0.0 || x > max {
-        return Err(format!("{name}: {text} is out of range (0, {max}]"));
+    if !(min..=max).contains(&x) {
+        return Err(format!("{name}: {text} is out of range {min}..={max}"));
     }
     Ok(Some(x))
 }
@@ -1435,7 +1432,11 @@ fn send_some(
             if dead[k] {
                 continue;
             }
-            if shared.failure().is_some() || Instant::now() >= deadline {
+            if shared.failure().is_some() {
+                return (sent, max_lag);
+            }
+            if Instant::now() >= deadline {
+                shared.fail("timed out while sending (see --timeout)".to_string());
                 return (sent, max_lag);
             }
             if let Some(rate) = config.rate {
@@ -1828,6 +1829,10 @@ impl Report {
 
     /// A failure the counts alone show.
     fn count_error(&self) -> Option<String> {
+        let planned = (self.config.clients * self.config.messages) as u64;
+        if self.connected == self.config.clients && self.sent != planned {
+            return Some(format!("sent {} of {planned} messages", self.sent));
+        }
         if self.deliveries != self.expected {
             let mut error = format!(
                 "received {} deliveries, expected {}",
@@ -2169,6 +2174,8 @@ mod tests {
         assert!(error("--size 500 --protocol irc").contains("out of range"));
         assert!(error("--rate 0").contains("out of range"));
         assert!(error("--rate nan").contains("out of range"));
+        assert!(error("--rate 1e-300").contains("out of range"));
+        assert!(error("--hold inf --messages 0").contains("out of range"));
         assert!(error("--rooms 3 --clients 2").contains("out of range"));
         assert!(error("--protocol xmpp").contains("chat or irc"));
         assert!(error("--hold 5").contains("--messages 0"));
