@@ -7,6 +7,7 @@
 //! `fsync` flushes `log.txt` to disk once a second.
 
 pub mod console;
+pub mod files;
 pub mod history;
 pub mod hub;
 pub mod outbox;
