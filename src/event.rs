@@ -8,6 +8,7 @@
 //! | `WHISPER` | `/users/NICK`   | `From`, `Date`                     | text        |
 //! | `JOIN`    | `/rooms/ROOM`   | `Nick`, `Members`                  |             |
 //! | `LEAVE`   | `/rooms/ROOM`   | `Nick`, `Members`                  |             |
+//! | `FILE`    | `/rooms/ROOM`   | `From`, `File-Id`, `File-Name`, `File-Size`, `Date` |  |
 //! | `NOTICE`  | `/`             |                                    | text        |
 //! | `PING`    | `/`             | (answer with a `PONG` request)     |             |
 //! | `BYE`     | `/`             | (the server is closing this connection) | reason |
@@ -44,6 +45,16 @@ pub enum Event {
         room: String,
         nick: String,
         members: usize,
+    },
+    /// `from` shared a file in `room`; anyone who may enter the room can
+    /// fetch it with `DOWNLOAD /files/ID`.
+    File {
+        room: String,
+        from: String,
+        id: u64,
+        name: String,
+        size: u64,
+        date: String,
     },
     Notice {
         text: String,
@@ -100,6 +111,19 @@ impl Event {
             } => Frame::request("LEAVE", &format!("/rooms/{room}"))
                 .with_header(header::NICK, nick)
                 .with_header(header::MEMBERS, members),
+            Event::File {
+                room,
+                from,
+                id,
+                name,
+                size,
+                date,
+            } => Frame::request("FILE", &format!("/rooms/{room}"))
+                .with_header(header::FROM, from)
+                .with_header(header::FILE_ID, id)
+                .with_header(header::FILE_NAME, name)
+                .with_header(header::FILE_SIZE, size)
+                .with_header(header::DATE, date),
             Event::Notice { text } => Frame::request("NOTICE", "/").with_text(text),
             Event::Ping => Frame::request("PING", "/"),
             Event::Bye { reason } => Frame::request("BYE", "/").with_text(reason),
@@ -165,6 +189,14 @@ impl Event {
                     }
                 }
             }
+            "FILE" => Event::File {
+                room: room()?,
+                from: get(header::FROM)?,
+                id: number(header::FILE_ID)?,
+                name: get(header::FILE_NAME)?,
+                size: number(header::FILE_SIZE)?,
+                date: get(header::DATE).unwrap_or_default(),
+            },
             "NOTICE" => Event::Notice { text },
             "PING" => Event::Ping,
             "BYE" => Event::Bye { reason: text },
@@ -204,6 +236,14 @@ mod tests {
                 room: "lobby".into(),
                 nick: "ABC".into(),
                 members: 1,
+            },
+            Event::File {
+                room: "lobby".into(),
+                from: "ntu".into(),
+                id: 7,
+                name: "report (final).pdf".into(),
+                size: 1 << 20,
+                date: "2026-11-21 10:15:02.123456".into(),
             },
             Event::Notice {
                 text: "server restarting".into(),

@@ -335,6 +335,26 @@ impl Hub {
         st.clients.contains_key(&id) && st.rooms.contains_key(&name_key(room))
     }
 
+    /// Sends `frame` to everyone in `room` but `except`: an announcement
+    /// that is not a stored message, such as a shared file. The recipients
+    /// are snapshotted under the lock; the frame is queued after it is let go.
+    pub fn tell_room(&self, room: &str, except: ClientId, frame: &Frame) {
+        let frame: Arc<[u8]> = frame.encode().into();
+        let outboxes: Vec<Outbox> = {
+            let st = self.lock();
+            st.rooms.get(&name_key(room)).map_or_else(Vec::new, |r| {
+                r.members
+                    .iter()
+                    .filter(|&&m| m != except)
+                    .filter_map(|m| st.clients.get(m).map(|c| c.outbox.clone()))
+                    .collect()
+            })
+        };
+        for outbox in outboxes {
+            outbox.push(frame.clone());
+        }
+    }
+
     /// Everyone online and their room, sorted by nickname.
     pub fn users(&self) -> Vec<Presence> {
         let st = self.lock();

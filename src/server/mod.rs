@@ -12,6 +12,7 @@ pub mod history;
 pub mod hub;
 pub mod outbox;
 pub mod session;
+pub mod transfer;
 
 mod operator;
 
@@ -29,12 +30,15 @@ use crate::event::Event;
 use crate::protocol::MAX_BODY_BYTES;
 
 use console::Console;
+use files::{FileError, FileStore};
 use history::{FsyncPolicy, HistoryError, MessageLog};
 use hub::Hub;
 use outbox::QueueLimits;
 
 /// Name of the message database inside the data directory.
 pub const LOG_FILE: &str = "log.txt";
+/// Largest file a client may upload, unless `--max-file-size` says otherwise.
+pub const MAX_FILE_SIZE: u64 = 64 << 20;
 /// Stack of a session thread: it parses frames and formats lines, no deep recursion.
 const SESSION_STACK: usize = 128 * 1024;
 
@@ -52,6 +56,8 @@ pub struct Config {
     pub history: usize,
     pub max_clients: usize,
     pub max_body: usize,
+    /// Largest upload accepted, in bytes; told to clients at login.
+    pub max_file_size: u64,
     pub login_timeout: Duration,
     /// Silence after which a client is pinged; twice this, it is dropped.
     pub idle_timeout: Duration,
@@ -70,6 +76,7 @@ impl Default for Config {
             history: 20,
             max_clients: 10_000,
             max_body: MAX_BODY_BYTES,
+            max_file_size: MAX_FILE_SIZE,
             login_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             queue: QueueLimits::default(),
@@ -93,6 +100,7 @@ Options:
   --fsync POLICY         always | everysec | never: when log.txt is forced to disk (default everysec)
   --history N            recent messages sent to someone entering a room (default 20)
   --max-clients N        clients connected at once (default 10000)
+  --max-file-size BYTES  largest file a client may upload (default 67108864, 64 MiB)
   --login-timeout SECS   time a new connection has to log in (default 30)
   --idle-timeout SECS    silence before a ping; twice this and the client is dropped (default 60)
   --queue-frames N       frames that may wait for one client before it is dropped (default 1024)
@@ -127,6 +135,7 @@ impl Config {
                 }
                 "--history" => config.history = value(&flag, args.next())?,
                 "--max-clients" => config.max_clients = value(&flag, args.next())?,
+                "--max-file-size" => config.max_file_size = value(&flag, args.next())?,
                 "--login-timeout" => config.login_timeout = seconds(&flag, args.next())?,
                 "--idle-timeout" => config.idle_timeout = seconds(&flag, args.next())?,
                 "--queue-frames" => config.queue.max_frames = value(&flag, args.next())?,
@@ -151,6 +160,7 @@ fn seconds(flag: &str, next: Option<String>) -> Result<Duration, UsageError> {
 pub enum ServerError {
     DataDir { path: PathBuf, source: io::Error },
     History(HistoryError),
+    Files(FileError),
     Bind { addr: String, source: io::Error },
     Thread(io::Error),
 }
@@ -164,6 +174,7 @@ impl fmt::Display for ServerError {
                 path.display()
             ),
             ServerError::History(e) => write!(f, "{e}"),
+            ServerError::Files(e) => write!(f, "shared files: {e}"),
             ServerError::Bind { addr, source } if source.kind() == io::ErrorKind::AddrInUse => write!(
                 f,
                 "cannot listen on {addr}: the address is already in use (another server running?); stop it or pass another --port"
@@ -179,6 +190,7 @@ impl std::error::Error for ServerError {
         match self {
             ServerError::DataDir { source, .. } | ServerError::Bind { source, .. } => Some(source),
             ServerError::History(e) => Some(e),
+            ServerError::Files(e) => Some(e),
             ServerError::Thread(e) => Some(e),
         }
     }
@@ -202,6 +214,10 @@ pub fn run(config: Config) -> Result<(), ServerError> {
         println!("warning: {}: {problem}; skipped", log_path.display());
     }
     offer_replay(&config, &log_path, loaded.records);
+    let (files, warnings) = FileStore::open(dir).map_err(ServerError::Files)?;
+    for warning in &warnings {
+        println!("warning: {warning}");
+    }
 
     let (console, _printer) = Console::start(config.quiet).map_err(ServerError::Thread)?;
     let hub = Hub::new(log, loaded, console.clone(), config.history);
@@ -221,7 +237,7 @@ pub fn run(config: Config) -> Result<(), ServerError> {
         spawn_fsync(hub.clone()).map_err(ServerError::Thread)?;
     }
     operator::spawn(hub.clone(), Arc::clone(&live)).map_err(ServerError::Thread)?;
-    accept_loop(&listener, &hub, &Arc::new(config), &live);
+    accept_loop(&listener, &hub, &Arc::new(files), &Arc::new(config), &live);
     Ok(())
 }
 
@@ -288,7 +304,13 @@ impl Drop for LiveGuard {
     }
 }
 
-fn accept_loop(listener: &TcpListener, hub: &Hub, config: &Arc<Config>, live: &Arc<AtomicUsize>) {
+fn accept_loop(
+    listener: &TcpListener,
+    hub: &Hub,
+    files: &Arc<FileStore>,
+    config: &Arc<Config>,
+    live: &Arc<AtomicUsize>,
+) {
     let mut n: u64 = 0;
     let mut last_complaint: Option<Instant> = None;
     loop {
@@ -316,12 +338,13 @@ fn accept_loop(listener: &TcpListener, hub: &Hub, config: &Arc<Config>, live: &A
         live.fetch_add(1, Ordering::AcqRel);
         let guard = LiveGuard(Arc::clone(live));
         let (session_hub, session_config) = (hub.clone(), Arc::clone(config));
+        let session_files = Arc::clone(files);
         let spawned = thread::Builder::new()
             .name(format!("client-{n}"))
             .stack_size(SESSION_STACK)
             .spawn(move || {
                 let _guard = guard;
-                session::run(stream, peer, &session_hub, &session_config);
+                session::run(stream, peer, &session_hub, &session_files, &session_config);
             });
         if let Err(e) = spawned {
             // The closure, with the stream and the guard, was dropped: the

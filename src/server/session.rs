@@ -13,11 +13,13 @@ use std::time::{Duration, Instant};
 
 use crate::command::{Refusal, Request};
 use crate::event::Event;
-use crate::protocol::{self, header, Frame, FrameError, Limits, Status};
+use crate::protocol::{self, header, Frame, FrameError, Head, Limits, Status};
 use crate::text::{for_terminal, LOBBY};
 
+use super::files::FileStore;
 use super::hub::{ClientId, Hub, SendError};
 use super::outbox::{run_writer, Closed, Outbox};
+use super::transfer::Transfers;
 use super::Config;
 
 /// How long a write to a client may block before the client counts as gone.
@@ -35,6 +37,7 @@ enum End {
 struct Session<'a> {
     id: ClientId,
     hub: &'a Hub,
+    files: &'a FileStore,
     config: &'a Config,
     outbox: Outbox,
     /// `[client-7 ThreadId(9)]`: printed with every message this thread handles.
@@ -43,7 +46,13 @@ struct Session<'a> {
 }
 
 /// Serves one connection until it ends. Never panics on anything the peer sends.
-pub fn run(stream: TcpStream, peer: SocketAddr, hub: &Hub, config: &Arc<Config>) {
+pub fn run(
+    stream: TcpStream,
+    peer: SocketAddr,
+    hub: &Hub,
+    files: &FileStore,
+    config: &Arc<Config>,
+) {
     let console = hub.console();
     let tag = format!(
         "[{} {:?}]",
@@ -87,6 +96,7 @@ pub fn run(stream: TcpStream, peer: SocketAddr, hub: &Hub, config: &Arc<Config>)
     let mut session = Session {
         id: hub.next_id(),
         hub,
+        files,
         config,
         outbox,
         tag,
@@ -140,23 +150,33 @@ impl Session<'_> {
             let _ = reader
                 .get_ref()
                 .set_read_timeout(Some(self.config.idle_timeout));
-            let frame = match Frame::read_from(reader, &limits) {
-                Ok(Some(frame)) => frame,
+            // The head first: an upload's body is streamed to disk, not read
+            // into memory, so it is not subject to the chat body limit.
+            let head = match Head::read_from(reader, &limits) {
+                Ok(Some(head)) => head,
                 Ok(None) => return End::Eof,
-                Err(FrameError::UnexpectedEof) => {
-                    return End::Dropped("connection closed in the middle of a frame".into())
-                }
-                Err(e) if e.is_timeout() => {
-                    return End::Dropped("timed out in the middle of a frame".into())
-                }
-                Err(FrameError::Io(e)) => return End::Dropped(format!("read error: {e}")),
-                Err(e) => {
-                    let reason = format!("{e}; closing the connection");
-                    self.outbox.push_frame(&Frame::reply(e.status(), &reason));
-                    return End::Dropped(format!("protocol error: {e}"));
-                }
+                Err(e) => return self.broken_framing(e),
             };
             pinged = false;
+            if head.verb() == Some("UPLOAD") {
+                match self.transfers().upload(&head, reader) {
+                    Ok(reply) => self.outbox.push_frame(&reply),
+                    Err(hangup) => {
+                        if let Some(reply) = hangup.reply {
+                            self.outbox.push_frame(&reply);
+                        }
+                        return End::Dropped(hangup.reason);
+                    }
+                };
+                continue;
+            }
+            let body = head
+                .body_len(limits.max_body_bytes)
+                .and_then(|len| protocol::read_body(reader, len));
+            let frame = match body {
+                Ok(body) => Frame::from_head(head, body),
+                Err(e) => return self.broken_framing(e),
+            };
             match Request::from_frame(&frame) {
                 Ok(request) => {
                     if let Some(end) = self.apply(request, &frame) {
@@ -167,6 +187,34 @@ impl Session<'_> {
                     self.outbox.push_frame(&refusal.into_frame());
                 }
             }
+        }
+    }
+
+    /// How a connection ends whose framing broke: with one error reply when
+    /// the peer sent something outside the grammar, silently when it failed.
+    fn broken_framing(&self, e: FrameError) -> End {
+        match e {
+            FrameError::UnexpectedEof => {
+                End::Dropped("connection closed in the middle of a frame".into())
+            }
+            e if e.is_timeout() => End::Dropped("timed out in the middle of a frame".into()),
+            FrameError::Io(e) => End::Dropped(format!("read error: {e}")),
+            e => {
+                let reason = format!("{e}; closing the connection");
+                self.outbox.push_frame(&Frame::reply(e.status(), &reason));
+                End::Dropped(format!("protocol error: {e}"))
+            }
+        }
+    }
+
+    /// The file requests' view of this session.
+    fn transfers(&self) -> Transfers<'_> {
+        Transfers {
+            hub: self.hub,
+            files: self.files,
+            client: self.id,
+            tag: &self.tag,
+            max_file_size: self.config.max_file_size,
         }
     }
 
@@ -200,6 +248,12 @@ impl Session<'_> {
                     Err(e) => self.send_error(e),
                 }
             }
+            (Some(_), Request::Download { id }) => {
+                self.dump(frame);
+                // `None`: queued, and the writer thread streams the reply.
+                self.transfers().download(id, &self.outbox)?
+            }
+            (Some(_), Request::Files) => self.transfers().list(),
             (Some(_), Request::Users) => {
                 let users = self.hub.users();
                 let mut text = format!("{} user(s) online:", users.len());
@@ -225,7 +279,8 @@ impl Session<'_> {
         self.outbox.push_frame(
             &Frame::reply(Status::OK, "Successfully login.")
                 .with_header(header::NICK, nick)
-                .with_header(header::MAX_BODY, self.config.max_body),
+                .with_header(header::MAX_BODY, self.config.max_body)
+                .with_header(header::MAX_FILE_SIZE, self.config.max_file_size),
         );
         // The lobby always exists, so entering it cannot be refused.
         let _ = self.hub.enter_room(self.id, LOBBY);
