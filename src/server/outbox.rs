@@ -55,6 +55,8 @@ pub struct Outbox {
 struct Shared {
     queue: Mutex<Queue>,
     ready: Condvar,
+    /// Signalled when a file has been sent or the queue closes.
+    file_sent: Condvar,
     limits: QueueLimits,
     /// Used only to shut the socket down when the queue overflows, which
     /// wakes a writer stuck in `write` and the session stuck in `read`.
@@ -102,6 +104,7 @@ impl Outbox {
                     closed: None,
                 }),
                 ready: Condvar::new(),
+                file_sent: Condvar::new(),
                 limits,
                 socket,
             }),
@@ -140,6 +143,7 @@ impl Outbox {
             q.bytes = 0;
             drop(q);
             self.shared.ready.notify_one();
+            self.shared.file_sent.notify_all();
             if let Some(socket) = &self.shared.socket {
                 let _ = socket.shutdown(Shutdown::Both);
             }
@@ -164,9 +168,24 @@ impl Outbox {
         self.lock().files
     }
 
+    /// Blocks until fewer than `max` files are pending, so one client cannot
+    /// make the server hold files open without limit. Returns `false` if
+    /// the queue closed meanwhile.
+    pub fn wait_for_file_slot(&self, max: usize) -> bool {
+        let q = self.lock();
+        let q = self
+            .shared
+            .file_sent
+            .wait_while(q, |q| q.files >= max && q.closed.is_none())
+            .unwrap_or_else(PoisonError::into_inner);
+        q.closed.is_none()
+    }
+
     fn file_sent(&self) {
         let mut q = self.lock();
         q.files = q.files.saturating_sub(1);
+        drop(q);
+        self.shared.file_sent.notify_all();
     }
 
     /// Queues a frame built for this client alone.
@@ -182,6 +201,7 @@ impl Outbox {
         }
         drop(q);
         self.shared.ready.notify_one();
+        self.shared.file_sent.notify_all();
     }
 
     /// Why the queue closed, if it did.
@@ -227,6 +247,8 @@ impl Outbox {
             q.closed = Some(Closed::Broken);
         }
         q.items.clear();
+        drop(q);
+        self.shared.file_sent.notify_all();
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -395,6 +417,31 @@ mod tests {
         assert_eq!(out, b"before|HEAD|FILE-BODY\0\xff|after");
         assert!(sent.load(Ordering::SeqCst));
         assert_eq!(outbox.files_pending(), 0);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn waiting_for_a_file_slot_ends_when_a_file_is_sent_or_the_queue_closes() {
+        let path = std::env::temp_dir().join(format!("chat-outbox-slot-{}", std::process::id()));
+        std::fs::write(&path, b"x").unwrap();
+        let outbox = Outbox::new(QueueLimits::default(), None);
+        let body = || FileBody {
+            head: Vec::new(),
+            file: File::open(&path).unwrap(),
+            len: 1,
+            done: Box::new(|_| {}),
+        };
+        outbox.push_file(body());
+        outbox.push_file(body());
+        let writer = {
+            let outbox = outbox.clone();
+            thread::spawn(move || run_writer(&outbox, &mut Vec::new()))
+        };
+        assert!(outbox.wait_for_file_slot(1), "the writer sent both");
+        assert_eq!(outbox.files_pending(), 0);
+        outbox.finish();
+        assert!(!outbox.wait_for_file_slot(1), "closed");
+        writer.join().unwrap();
         let _ = std::fs::remove_file(&path);
     }
 

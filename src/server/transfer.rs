@@ -24,8 +24,10 @@ use super::outbox::{FileBody, Outbox};
 /// that a 64 MiB file takes a few hundred system calls, small enough that
 /// many uploads at once cost little memory.
 pub const CHUNK_BYTES: usize = 256 * 1024;
-/// Downloads one client may have waiting in its queue; more get 429, so a
-/// client cannot make the server hold open files without limit.
+/// Downloads one client may have waiting in its queue. Asking for more
+/// waits until one has gone out: the session stops reading meanwhile, so
+/// TCP pushes back on the client, and the server never holds more than
+/// this many files open for one client.
 pub const MAX_DOWNLOADS_QUEUED: usize = 4;
 /// Most files one `FILES` reply lists (the newest), keeping the reply small.
 const MAX_LISTED: usize = 200;
@@ -177,13 +179,8 @@ impl Transfers<'_> {
                 &format!("there is no file with id {id}"),
             ));
         };
-        if outbox.files_pending() >= MAX_DOWNLOADS_QUEUED {
-            return Some(Frame::reply(
-                Status::TOO_MANY_REQUESTS,
-                &format!(
-                    "{MAX_DOWNLOADS_QUEUED} downloads are already on their way to you; ask again when one has arrived"
-                ),
-            ));
+        if !outbox.wait_for_file_slot(MAX_DOWNLOADS_QUEUED) {
+            return None; // the connection is closing; no reply can go out
         }
         let file = match self.files.open_file(&entry) {
             Ok(file) => file,
