@@ -1,13 +1,16 @@
 //! The terminal client: log in at a prompt, then chat. A reader thread
 //! prints what arrives while the main thread waits for typed lines, so
-//! messages appear while the user is typing.
+//! messages appear while the user is typing. Uploads are sent from the main
+//! thread; downloads arrive on the reader thread (see [`transfer`]).
 
 pub mod connection;
 pub mod input;
 pub mod render;
+pub mod transfer;
 
 use std::fmt;
 use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -16,10 +19,11 @@ use std::time::{Duration, Instant};
 use crate::cli::{value, Parsed, UsageError};
 use crate::command::Request;
 use crate::event::Event;
-use crate::protocol::{Frame, FrameError, Status};
+use crate::protocol::{header, Frame, FrameError, Status};
 
 use connection::{Reader, Writer};
 use input::Input;
+use transfer::{Expect, Transfers, DEFAULT_DOWNLOAD_DIR, DEFAULT_MAX_FILE_SIZE};
 
 /// How long `/quit` waits for the server's goodbye before leaving anyway.
 const QUIT_GRACE: Duration = Duration::from_secs(2);
@@ -31,6 +35,8 @@ pub struct Config {
     pub port: u16,
     /// Tried first instead of prompting; the prompt follows if it is refused.
     pub nick: Option<String>,
+    /// Where `/get_file` saves; created when the first download arrives.
+    pub download_dir: PathBuf,
 }
 
 impl Default for Config {
@@ -39,6 +45,7 @@ impl Default for Config {
             host: "127.0.0.1".to_string(),
             port: 7777,
             nick: None,
+            download_dir: PathBuf::from(DEFAULT_DOWNLOAD_DIR),
         }
     }
 }
@@ -53,6 +60,7 @@ Options:
   --host HOST     server address (default 127.0.0.1)
   --port PORT     server port (default 7777)
   --nick NICK     log in as NICK without asking
+  --download-dir DIR  where /get_file saves files (default downloads, created if missing)
   -h, --help      show this help
 ";
 
@@ -70,6 +78,7 @@ impl Config {
                 "--host" => config.host = value(&flag, args.next())?,
                 "--port" => config.port = value(&flag, args.next())?,
                 "--nick" => config.nick = Some(value(&flag, args.next())?),
+                "--download-dir" => config.download_dir = value(&flag, args.next())?,
                 other => return Err(UsageError(format!("unknown option {other}"))),
             }
         }
@@ -137,22 +146,27 @@ pub fn run(config: Config) -> Result<(), ClientError> {
     let (mut reader, writer) = connection::connect(&config.host, config.port)?;
     let stdin = io::stdin();
     let mut lines = stdin.lock();
-    let Some(early) = log_in(&mut reader, &writer, &mut lines, config.nick)? else {
+    let Some((early, max_file_size)) = log_in(&mut reader, &writer, &mut lines, config.nick)?
+    else {
         writer.close();
         return Ok(());
     };
+    let transfers = Transfers::new(config.download_dir, max_file_size);
     let logged_in = Instant::now();
     let quitting = Arc::new(AtomicBool::new(false));
     let printer = {
         let (writer, quitting) = (writer.clone(), Arc::clone(&quitting));
+        let transfers = transfers.clone();
         thread::Builder::new()
             .name("reader".into())
-            .spawn(move || print_incoming(reader, &writer, early, logged_in, &quitting))?
+            .spawn(move || {
+                print_incoming(reader, &writer, &transfers, early, logged_in, &quitting)
+            })?
     };
-    chat(&mut lines, &writer);
+    chat(&mut lines, &writer, &transfers);
     quitting.store(true, Ordering::Release);
     // Best effort: the server answers QUIT and closes; if it does not, leave anyway.
-    let _ = writer.send(&Request::Quit.into_frame());
+    let _ = transfers.send(&writer, Request::Quit);
     let deadline = Instant::now() + QUIT_GRACE;
     while !printer.is_finished() && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(10));
@@ -162,13 +176,14 @@ pub fn run(config: Config) -> Result<(), ClientError> {
 }
 
 /// Asks for a nickname until the server accepts one. Returns the events
-/// that arrived before the reply, or `None` if input ended first.
+/// that arrived before the reply and the server's upload limit, or `None`
+/// if input ended first.
 fn log_in(
     reader: &mut Reader,
     writer: &Writer,
     lines: &mut impl BufRead,
     mut nick: Option<String>,
-) -> Result<Option<Vec<Frame>>, ClientError> {
+) -> Result<Option<(Vec<Frame>, u64)>, ClientError> {
     let mut early = Vec::new();
     loop {
         let nick = match nick.take() {
@@ -201,7 +216,11 @@ fn log_in(
         };
         if reply.status_code() == Some(Status::OK) {
             println!("Successfully login.");
-            return Ok(Some(early));
+            let max_file_size = reply
+                .header(header::MAX_FILE_SIZE)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(DEFAULT_MAX_FILE_SIZE);
+            return Ok(Some((early, max_file_size)));
         }
         let reason = render::reply(&reply).unwrap_or_default();
         println!("Nickname refused: {}", reason.trim_start_matches("error: "));
@@ -220,27 +239,28 @@ fn prompt(lines: &mut impl BufRead, question: &str) -> io::Result<Option<String>
     Ok(Some(line.trim().to_string()))
 }
 
-/// Reads typed lines and sends them until `/quit` or end of input.
-fn chat(lines: &mut impl BufRead, writer: &Writer) {
-    let mut line = String::new();
+/// Reads typed lines and sends them until `/quit` or end of input. Lines
+/// are read as bytes: a file path to upload need not be UTF-8.
+fn chat(lines: &mut impl BufRead, writer: &Writer, transfers: &Transfers) {
+    let mut line = Vec::new();
     loop {
         line.clear();
-        match lines.read_line(&mut line) {
-            Ok(0) => return,
+        match lines.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
             Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                println!("error: that line is not valid UTF-8; it was not sent");
-                continue;
-            }
-            Err(_) => return,
         }
-        match input::parse(&line) {
+        match input::parse_bytes(&line) {
             Input::Nothing => {}
             Input::Help => println!("{}", input::HELP),
             Input::Quit => return,
             Input::Mistake(why) => println!("error: {why}"),
+            Input::SendFile(path) => {
+                if let Err(e) = transfers.send_file(writer, &path) {
+                    println!("error: {}", crate::text::for_terminal(&e.to_string()));
+                }
+            }
             Input::Send(request) => {
-                if writer.send(&request.into_frame()).is_err() {
+                if transfers.send(writer, request).is_err() {
                     return; // the reader thread reports the lost connection
                 }
             }
@@ -248,11 +268,13 @@ fn chat(lines: &mut impl BufRead, writer: &Writer) {
     }
 }
 
-/// The reader thread: prints every event and reply as it arrives. When the
-/// server goes away (and the user did not quit), says so and ends the process.
+/// The reader thread: prints every event and reply as it arrives, and saves
+/// downloads as they stream in. When the server goes away (and the user did
+/// not quit), says so and ends the process.
 fn print_incoming(
     mut reader: Reader,
     writer: &Writer,
+    transfers: &Transfers,
     early: Vec<Frame>,
     logged_in: Instant,
     quitting: &AtomicBool,
@@ -272,7 +294,29 @@ fn print_incoming(
         }
     };
     early.iter().for_each(show);
-    while let Ok(Some(frame)) = reader.read() {
+    while let Ok(Some(head)) = reader.read_head() {
+        if let Some(status) = head.status_code() {
+            match transfers.next_reply() {
+                Expect::Download { id } if status == Status::OK => {
+                    match transfers.receive(&mut reader, &head, id) {
+                        Ok(line) => println!("{line}"),
+                        Err(_) => break,
+                    }
+                    continue;
+                }
+                Expect::Upload(sending) => {
+                    let Ok(reply) = reader.read_body(head) else {
+                        break;
+                    };
+                    println!("{}", transfer::upload_answered(&sending, &reply));
+                    continue;
+                }
+                Expect::Download { .. } | Expect::Reply => {}
+            }
+        }
+        let Ok(frame) = reader.read_body(head) else {
+            break;
+        };
         show(&frame);
     }
     if !quitting.load(Ordering::Acquire) {
