@@ -499,3 +499,29 @@ fn sending_a_missing_file_or_a_directory_is_refused_locally() {
     ntu.stdout.wait_for("1 user(s) online");
     assert!(!server.stdout.text().contains("UPLOAD"));
 }
+
+/// Input ending right after `/get_file` (a script piping commands in) still
+/// gets the whole file: leaving waits for transfers in flight.
+#[test]
+fn end_of_input_waits_for_a_download_in_flight() {
+    let dir = TempDir::new("eofwait");
+    let server = Server::start(dir.path());
+    let content = binary(8 << 20);
+    stored(&mut Raw::login(server.port, "ntu"), "big.bin", &content);
+    let downloads = dir.path().join("dl");
+    let mut ma = Client::start(
+        server.port,
+        &[
+            "--nick",
+            "Ma19",
+            "--download-dir",
+            downloads.to_str().unwrap(),
+        ],
+    );
+    ma.type_line("/get_file 1");
+    ma.close_stdin();
+    assert!(ma.wait_exit().success());
+    let out = ma.stdout.text();
+    assert!(out.contains("Successfully receive file"), "{out}");
+    assert_eq!(fs::read(downloads.join("big.bin")).unwrap(), content);
+}

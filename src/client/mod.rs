@@ -165,10 +165,20 @@ pub fn run(config: Config) -> Result<(), ClientError> {
     };
     chat(&mut lines, &writer, &transfers);
     quitting.store(true, Ordering::Release);
-    // Best effort: the server answers QUIT and closes; if it does not, leave anyway.
+    // Best effort: the server answers QUIT and closes; if it does not, leave
+    // anyway, once no file is still on its way (the server answers in order,
+    // so a transfer in flight is answered before the QUIT).
     let _ = transfers.send(&writer, Request::Quit);
-    let deadline = Instant::now() + QUIT_GRACE;
-    while !printer.is_finished() && Instant::now() < deadline {
+    if transfers.is_busy() {
+        println!("Waiting for file transfers to finish before leaving...");
+    }
+    let mut deadline = Instant::now() + QUIT_GRACE;
+    while !printer.is_finished() {
+        if transfers.is_busy() {
+            deadline = Instant::now() + QUIT_GRACE;
+        } else if Instant::now() >= deadline {
+            break;
+        }
         thread::sleep(Duration::from_millis(10));
     }
     writer.close();
@@ -295,29 +305,31 @@ fn print_incoming(
     };
     early.iter().for_each(show);
     while let Ok(Some(head)) = reader.read_head() {
-        if let Some(status) = head.status_code() {
-            match transfers.next_reply() {
-                Expect::Download { id } if status == Status::OK => {
-                    match transfers.receive(&mut reader, &head, id) {
-                        Ok(line) => println!("{line}"),
-                        Err(_) => break,
-                    }
-                    continue;
-                }
-                Expect::Upload(sending) => {
-                    let Ok(reply) = reader.read_body(head) else {
-                        break;
-                    };
-                    println!("{}", transfer::upload_answered(&sending, &reply));
-                    continue;
-                }
-                Expect::Download { .. } | Expect::Reply => {}
-            }
-        }
-        let Ok(frame) = reader.read_body(head) else {
-            break;
+        let expect = match head.status_code() {
+            Some(_) => transfers.next_reply(),
+            None => Expect::Reply, // an event
         };
-        show(&frame);
+        let is_transfer = !matches!(expect, Expect::Reply);
+        let line = match expect {
+            Expect::Download { id } if head.status_code() == Some(Status::OK) => {
+                transfers.receive(&mut reader, &head, id).map(Some)
+            }
+            Expect::Upload(sending) => reader
+                .read_body(head)
+                .map(|reply| Some(transfer::upload_answered(&sending, &reply))),
+            Expect::Download { .. } | Expect::Reply => reader.read_body(head).map(|frame| {
+                show(&frame);
+                None
+            }),
+        };
+        if is_transfer {
+            transfers.settle();
+        }
+        match line {
+            Ok(Some(line)) => println!("{line}"),
+            Ok(None) => {}
+            Err(_) => break,
+        }
     }
     if !quitting.load(Ordering::Acquire) {
         println!("Disconnected from chat server");

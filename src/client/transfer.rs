@@ -13,6 +13,7 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -140,6 +141,8 @@ impl std::error::Error for TransferError {
 #[derive(Clone)]
 pub struct Transfers {
     expected: Arc<Mutex<VecDeque<Expect>>>,
+    /// Uploads and downloads sent whose reply has not been dealt with yet.
+    in_flight: Arc<AtomicUsize>,
     download_dir: PathBuf,
     max_file_size: u64,
 }
@@ -148,6 +151,7 @@ impl Transfers {
     pub fn new(download_dir: PathBuf, max_file_size: u64) -> Transfers {
         Transfers {
             expected: Arc::new(Mutex::new(VecDeque::new())),
+            in_flight: Arc::new(AtomicUsize::new(0)),
             download_dir,
             max_file_size,
         }
@@ -163,14 +167,35 @@ impl Transfers {
             _ => Expect::Reply,
         };
         // Queued before sending, so the reply cannot arrive first.
-        self.lock().push_back(expect);
+        self.expect(expect);
         writer.send(&request.into_frame())
     }
 
+    fn expect(&self, expect: Expect) {
+        if !matches!(expect, Expect::Reply) {
+            self.in_flight.fetch_add(1, Ordering::AcqRel);
+        }
+        self.lock().push_back(expect);
+    }
+
     /// What the reply now arriving is. A reply nobody is waiting for (there
-    /// should be none) is treated as an ordinary one.
+    /// should be none) is treated as an ordinary one. Once a file reply has
+    /// been dealt with, the caller calls `settle`.
     pub fn next_reply(&self) -> Expect {
         self.lock().pop_front().unwrap_or(Expect::Reply)
+    }
+
+    /// Marks the reply to an upload or download as dealt with.
+    pub fn settle(&self) {
+        let _ = self
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    }
+
+    /// True while an upload or download is still waiting for, or receiving,
+    /// its reply: leaving now would lose it.
+    pub fn is_busy(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) > 0
     }
 
     /// `/send_file PATH`: checks the file and its size before sending
@@ -210,7 +235,7 @@ impl Transfers {
         }
         .encode_head();
         let sending = Arc::new(Sending::new());
-        self.lock().push_back(Expect::Upload(Arc::clone(&sending)));
+        self.expect(Expect::Upload(Arc::clone(&sending)));
         let mut hasher = Sha256::new();
         let mut progress = Progress::new(format!("sending {}", for_terminal(&name)), size);
         let result = writer.send_streamed(&head, &mut file, size, |chunk| {
