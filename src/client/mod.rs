@@ -57,11 +57,11 @@ Usage: client [OPTIONS]
 A terminal client for the chat server. Type /help once logged in.
 
 Options:
-  --host HOST     server address (default 127.0.0.1)
-  --port PORT     server port (default 7777)
-  --nick NICK     log in as NICK without asking
+  --host HOST         server address (default 127.0.0.1)
+  --port PORT         server port (default 7777)
+  --nick NICK         log in as NICK without asking
   --download-dir DIR  where /get_file saves files (default downloads, created if missing)
-  -h, --help      show this help
+  -h, --help          show this help
 ";
 
 impl Config {
