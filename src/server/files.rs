@@ -1,27 +1,21 @@
 //! The shared-file store: uploaded files under names the server makes up, in
-//! `files/` inside the data directory, and their index `files.txt` beside it.
-//! It knows nothing of sockets or of the hub: a session streams an upload
-//! into a [`PartialFile`] and commits it here, or looks an entry up and opens
-//! it. The index has its own mutex, so a transfer never touches the hub lock.
-//!
-//! ```text
-//! files.txt = next-line *file-line   ; rewritten whole and renamed into place on every change
-//! next-line = "next" TAB id LF        ; the id the next upload gets: ids are never reused
-//! file-line = id TAB date TAB room TAB uploader TAB size TAB sha256 TAB stored TAB name LF
-//! id, size  = decimal; sha256 = 64 lowercase hex digits
-//! stored    = the name in files/: id "_" 16 random hex digits "_" safe-name
-//! name      = the name the uploader gave, exactly; a label, never a path
-//! date, room, uploader, stored and name escape "\" TAB LF CR as \\ \t \n \r
-//! ```
+//! `files/` inside the data directory, and their index `files.txt` beside it
+//! (its line format is in [`index`]). It knows nothing of sockets or of the
+//! hub: a session streams an upload into a [`PartialFile`] and commits it
+//! here, or looks an entry up and opens it. The index has its own mutex, so
+//! a transfer never touches the hub lock.
 //!
 //! An upload is written to `files/.upload-<random>.tmp`, forced to disk,
-//! then renamed to its stored name and recorded, so a crash leaves either
-//! nothing or a complete, indexed file; what a crash leaves half-way (a
-//! temporary file, or a stored file the index never recorded) is removed
-//! at the next start.
+//! then renamed to its stored name (`<id>_<16 random hex>_<safe name>`) and
+//! recorded, and `files.txt` is replaced atomically (temporary file, fsync,
+//! rename), so a crash leaves either nothing or a complete, indexed file.
+//! What a crash leaves half-way (a temporary file, or a stored file the
+//! index never recorded) is removed at the next start.
 
-use std::collections::BTreeMap;
-use std::ffi::OsStr;
+mod index;
+
+pub use index::{Entry, Index};
+
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -30,11 +24,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::clock;
-use crate::crypto::{from_hex, random_bytes, sha256, to_hex, Sha256};
+use crate::crypto::{random_bytes, sha256, to_hex, Sha256};
 use crate::fileshare::safe_name;
 use crate::text::name_key;
-
-use super::history::{escape, unescape, Problem};
 
 /// The directory, inside the data directory, that holds the files.
 pub const FILES_DIR: &str = "files";
@@ -43,132 +35,6 @@ pub const INDEX_FILE: &str = "files.txt";
 /// Uploads in progress are `.upload-<random>.tmp`: hidden, and never a stored name.
 const TEMP_PREFIX: &str = ".upload-";
 const TEMP_SUFFIX: &str = ".tmp";
-
-/// One stored file, as the index records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub id: u64,
-    /// When it was stored (UTC, as `clock::now_utc`).
-    pub date: String,
-    /// The room it was shared in: only those who may enter it may fetch it.
-    pub room: String,
-    pub uploader: String,
-    pub size: u64,
-    pub sha256: [u8; 32],
-    /// Its name inside `files/`, made by the server.
-    pub stored: String,
-    /// The name the uploader gave it.
-    pub name: String,
-}
-
-/// Every stored file by id, and the id the next one gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Index {
-    pub next_id: u64,
-    pub entries: BTreeMap<u64, Entry>,
-}
-
-impl Default for Index {
-    fn default() -> Index {
-        Index {
-            next_id: 1,
-            entries: BTreeMap::new(),
-        }
-    }
-}
-
-impl Index {
-    /// The index as `files.txt` holds it.
-    pub fn encode(&self) -> String {
-        let mut out = format!("next\t{}\n", self.next_id);
-        for e in self.entries.values() {
-            out.push_str(&format!(
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-                e.id,
-                escape(&e.date),
-                escape(&e.room),
-                escape(&e.uploader),
-                e.size,
-                to_hex(&e.sha256),
-                escape(&e.stored),
-                escape(&e.name),
-            ));
-        }
-        out
-    }
-
-    /// Reads `files.txt`. A line that cannot be read is reported with its
-    /// number and skipped; the rest still loads. The next id is never below
-    /// one past the largest id seen, whatever the `next` line says.
-    pub fn parse(text: &str) -> (Index, Vec<Problem>) {
-        let mut index = Index::default();
-        let mut problems = Vec::new();
-        let mut next = None;
-        for (i, line) in text.lines().enumerate() {
-            let problem = |reason: &str| Problem {
-                line_no: i + 1,
-                reason: reason.to_string(),
-            };
-            if line.is_empty() {
-                continue;
-            }
-            if let Some(value) = line.strip_prefix("next\t") {
-                match (value.parse::<u64>(), next) {
-                    (Ok(n), None) => next = Some(n),
-                    (Ok(_), Some(_)) => problems.push(problem("a second next line")),
-                    (Err(_), _) => problems.push(problem("next id is not a number")),
-                }
-                continue;
-            }
-            match parse_entry(line) {
-                Ok(entry) if index.entries.contains_key(&entry.id) => {
-                    problems.push(problem("an id already used by an earlier line"));
-                }
-                Ok(entry) => {
-                    index.entries.insert(entry.id, entry);
-                }
-                Err(reason) => problems.push(problem(reason)),
-            }
-        }
-        let past_last = index.entries.keys().next_back().map_or(1, |id| id + 1);
-        index.next_id = next.unwrap_or(1).max(past_last);
-        (index, problems)
-    }
-}
-
-fn parse_entry(line: &str) -> Result<Entry, &'static str> {
-    let fields: Vec<&str> = line.split('\t').collect();
-    let [id, date, room, uploader, size, sha, stored, name] = fields[..] else {
-        return Err("wrong number of fields");
-    };
-    let id: u64 = id.parse().map_err(|_| "id is not a number")?;
-    let stored = unescape(stored)?;
-    // The index is ours, but a damaged or edited one must still never make
-    // the server open something outside files/.
-    if !is_stored_name(&stored, id) {
-        return Err("stored name is not a plain name of this file in files/");
-    }
-    Ok(Entry {
-        id,
-        date: unescape(date)?,
-        room: unescape(room)?,
-        uploader: unescape(uploader)?,
-        size: size.parse().map_err(|_| "size is not a number")?,
-        sha256: from_hex(sha)
-            .and_then(|d| d.try_into().ok())
-            .ok_or("sha256 is not 64 hex digits")?,
-        stored,
-        name: unescape(name)?,
-    })
-}
-
-/// True for a name this store gives file `id`: `<id>_...`, one plain path
-/// component that is neither hidden nor special.
-fn is_stored_name(stored: &str, id: u64) -> bool {
-    stored.starts_with(&format!("{id}_"))
-        && !stored.contains(['/', '\\', '\0'])
-        && Path::new(stored).file_name() == Some(OsStr::new(stored))
-}
 
 /// Why the store could not do something.
 #[derive(Debug)]
@@ -463,8 +329,11 @@ impl FileStore {
 }
 
 /// Removes unfinished uploads and stored files the index never recorded
-/// (the server stopped between the rename and the index write). Anything
-/// else in `files/` is not ours to touch and stays.
+/// because the server stopped between the rename and the index write: those
+/// have an id at or past the index's next id, and nobody was ever told of
+/// them. A stored file with an earlier id that the index does not list lost
+/// its line to damage; it is kept, with a warning, for its owner to recover.
+/// Anything else in `files/` is not ours to touch and stays.
 fn clear_leftovers(dir: &Path, index: &Index) -> Result<Vec<String>, FileError> {
     let mut removed = Vec::new();
     let listing = fs::read_dir(dir).map_err(FileError::io("list", dir))?;
@@ -472,8 +341,14 @@ fn clear_leftovers(dir: &Path, index: &Index) -> Result<Vec<String>, FileError> 
         let name = item.file_name();
         let Some(name) = name.to_str() else { continue };
         let unfinished = name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX);
-        let orphan = stored_id(name)
-            .is_some_and(|id| index.entries.get(&id).is_none_or(|e| e.stored != name));
+        let unlisted =
+            stored_id(name).filter(|id| index.entries.get(id).is_none_or(|e| e.stored != name));
+        let orphan = unlisted.is_some_and(|id| id >= index.next_id);
+        if unlisted.is_some() && !orphan {
+            removed.push(format!(
+                "{FILES_DIR}/{name} is not in files.txt (a damaged line?); kept, but not offered"
+            ));
+        }
         if unfinished || orphan {
             let what = if unfinished {
                 "an unfinished upload"
@@ -527,19 +402,6 @@ fn random_hex() -> String {
 mod tests {
     use super::*;
 
-    fn entry(id: u64, room: &str, name: &str) -> Entry {
-        Entry {
-            id,
-            date: "2026-11-21 10:15:02.123456".into(),
-            room: room.into(),
-            uploader: "ntu".into(),
-            size: 42,
-            sha256: sha256(name.as_bytes()),
-            stored: format!("{id}_0123456789abcdef_{}", safe_name(name)),
-            name: name.into(),
-        }
-    }
-
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
             "chat-files-unit-{name}-{}-{}",
@@ -548,83 +410,6 @@ mod tests {
         ));
         fs::create_dir_all(&dir).unwrap();
         dir
-    }
-
-    #[test]
-    fn any_name_round_trips_through_the_index() {
-        let mut index = Index::default();
-        for (id, name) in [
-            (1, "notes.txt"),
-            (2, "tab\there\\and\nnewline\r.bin"),
-            (3, "../../etc/passwd"),
-            (4, "你好 🎉.txt"),
-            (5, ""),
-        ] {
-            index.entries.insert(id, entry(id, "lobby", name));
-        }
-        index.next_id = 9;
-        let text = index.encode();
-        assert_eq!(text.lines().count(), 6, "{text}");
-        let (parsed, problems) = Index::parse(&text);
-        assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!(parsed, index);
-    }
-
-    #[test]
-    fn bad_lines_are_reported_by_number_and_skipped() {
-        let good = Index {
-            next_id: 2,
-            entries: BTreeMap::from([(1, entry(1, "lobby", "a.txt"))]),
-        }
-        .encode();
-        let good_line = good.lines().nth(1).unwrap();
-        let sha = to_hex(&sha256(b"x"));
-        let text = [
-            "next\t2",
-            good_line,
-            "garbage",
-            &format!("2\td\tlobby\tntu\tbig\t{sha}\t2_0123456789abcdef_a\ta"),
-            "3\td\tlobby\tntu\t1\tnothex\t3_0123456789abcdef_a\ta",
-            &format!("4\td\tlobby\tntu\t1\t{sha}\t../../etc/passwd\ta"),
-            &format!("5\td\tlobby\tntu\t1\t{sha}\t6_0123456789abcdef_a\ta"),
-            &format!("7\td\tlobby\tntu\t1\t{sha}\t7_0123456789abcdef_a\tbad\\escape"),
-            good_line,
-            "next\t1",
-        ]
-        .join("\n");
-        let (index, problems) = Index::parse(&text);
-        assert_eq!(index.entries.len(), 1);
-        let lines: Vec<usize> = problems.iter().map(|p| p.line_no).collect();
-        assert_eq!(lines, [3, 4, 5, 6, 7, 8, 9, 10], "{problems:?}");
-        assert_eq!(index.next_id, 2);
-    }
-
-    #[test]
-    fn next_id_never_falls_behind_the_largest_id() {
-        let text = Index {
-            next_id: 1,
-            entries: BTreeMap::from([(41, entry(41, "lobby", "a"))]),
-        }
-        .encode();
-        assert_eq!(Index::parse(&text).0.next_id, 42);
-        assert_eq!(Index::parse("").0.next_id, 1);
-        let (index, problems) = Index::parse("next\t7\n");
-        assert_eq!((index.next_id, problems.len()), (7, 0));
-    }
-
-    #[test]
-    fn stored_names_must_be_plain_and_belong_to_their_id() {
-        assert!(is_stored_name("3_0123456789abcdef_a.txt", 3));
-        for bad in [
-            "3_x/../../etc/passwd",
-            "4_0123456789abcdef_a",
-            "3_..\\x",
-            "/etc/passwd",
-            "..",
-            "3_a\0b",
-        ] {
-            assert!(!is_stored_name(bad, 3), "{bad:?}");
-        }
     }
 
     #[test]
@@ -673,6 +458,34 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(left, ["README"]);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_whose_index_line_was_damaged_is_kept() {
+        let dir = temp_dir("damagedline");
+        let (store, _) = FileStore::open(&dir).unwrap();
+        for name in ["a", "b"] {
+            let partial = store.begin().unwrap();
+            store.commit(partial, "lobby", "ntu", name).unwrap();
+        }
+        drop(store);
+        // Line 2 (file id:1) garbled on disk.
+        let index_path = dir.join(INDEX_FILE);
+        let text = fs::read_to_string(&index_path).unwrap();
+        let damaged: Vec<&str> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| if i == 1 { "1\tgarbage" } else { l })
+            .collect();
+        fs::write(&index_path, damaged.join("\n")).unwrap();
+        let (store, warnings) = FileStore::open(&dir).unwrap();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[1].contains("kept"), "{warnings:?}");
+        assert_eq!(fs::read_dir(store.dir()).unwrap().count(), 2);
+        assert!(store.get(1).is_none() && store.get(2).is_some());
+        let partial = store.begin().unwrap();
+        assert_eq!(store.commit(partial, "lobby", "ntu", "c").unwrap().id, 3);
         let _ = fs::remove_dir_all(&dir);
     }
 
