@@ -23,6 +23,17 @@ const RESERVED: [&str; 22] = [
 ];
 /// How the `Digest` header names its algorithm (RFC 3230 style, hex value).
 const DIGEST_PREFIX: &str = "sha-256=";
+/// How much of a file body is moved at a time on either end: large enough
+/// that 64 MiB takes a few hundred system calls, small enough that many
+/// transfers at once cost little memory.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// The buffer to stream a body of `len` bytes through: a chunk, or less
+/// for a smaller body (never truncated where `usize` is narrower than `u64`).
+pub fn chunk_buffer(len: u64) -> Vec<u8> {
+    let size = usize::try_from(len).map_or(CHUNK_BYTES, |len| len.min(CHUNK_BYTES));
+    vec![0; size]
+}
 
 /// A single plain file name derived from `name`, safe to create in a
 /// directory of our choosing:
@@ -216,6 +227,14 @@ mod tests {
         ] {
             assert_eq!(parse_digest(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn chunk_buffers_are_never_larger_than_the_body_or_a_chunk() {
+        assert_eq!(chunk_buffer(0).len(), 0);
+        assert_eq!(chunk_buffer(10).len(), 10);
+        assert_eq!(chunk_buffer(64 << 20).len(), CHUNK_BYTES);
+        assert_eq!(chunk_buffer(u64::MAX).len(), CHUNK_BYTES);
     }
 
     #[test]

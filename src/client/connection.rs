@@ -11,6 +11,7 @@ use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::fileshare::chunk_buffer;
 use crate::protocol::{self, Frame, FrameError, Head, Limits};
 
 use super::ClientError;
@@ -20,8 +21,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest reply or event body the client accepts in memory (a download's
 /// body goes to disk and is not bound by it).
 const MAX_BODY_BYTES: usize = 1 << 20;
-/// How much of an upload is read from its file and written at a time.
-const CHUNK_BYTES: usize = 256 * 1024;
 
 /// The read half, owned by whichever thread is reading.
 pub struct Reader {
@@ -135,7 +134,7 @@ impl Writer {
         len: u64,
         mut each: impl FnMut(&[u8]),
     ) -> io::Result<()> {
-        let mut buf = vec![0u8; CHUNK_BYTES.min(len as usize)];
+        let mut buf = chunk_buffer(len);
         let mut socket = self.socket.lock().unwrap_or_else(PoisonError::into_inner);
         socket.write_all(head)?;
         let mut left = len;

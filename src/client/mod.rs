@@ -5,6 +5,7 @@
 
 pub mod connection;
 pub mod input;
+pub mod progress;
 pub mod render;
 pub mod transfer;
 

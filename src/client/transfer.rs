@@ -15,27 +15,22 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::command::{Request, Upload};
 use crate::crypto::{to_hex, Sha256};
-use crate::fileshare::{human_size, parse_digest, safe_name};
+use crate::fileshare::{chunk_buffer, human_size, parse_digest, safe_name};
 use crate::protocol::{header, Frame, FrameError, Head, Status};
 use crate::text::for_terminal;
 
 use super::connection::{Reader, Writer};
+use super::progress::Progress;
 use super::render;
 
 /// Where downloads are saved unless `--download-dir` says otherwise.
 pub const DEFAULT_DOWNLOAD_DIR: &str = "downloads";
 /// The upload limit assumed when a server does not announce `Max-File-Size`.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 20;
-/// How much of a download is read and written at a time.
-const CHUNK_BYTES: usize = 256 * 1024;
-/// Transfers larger than this show a progress line.
-const PROGRESS_ABOVE_BYTES: u64 = 1 << 20;
-/// How often the progress line is redrawn.
-const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 /// How long the reader waits for the input thread to finish reporting an
 /// upload before it reports the server's answer anyway.
 const SENT_WAIT: Duration = Duration::from_secs(5);
@@ -293,7 +288,7 @@ impl Transfers {
         let mut hasher = Sha256::new();
         let mut progress = Progress::new(format!("receiving {name}"), len);
         let mut failed = None;
-        let mut buf = vec![0u8; CHUNK_BYTES.min(len as usize)];
+        let mut buf = chunk_buffer(len);
         let mut left = len;
         while left > 0 {
             let want = left.min(buf.len() as u64) as usize;
@@ -403,65 +398,10 @@ fn create_unique(dir: &Path, name: &str) -> io::Result<(File, PathBuf)> {
     ))
 }
 
-/// A one-line progress display (`\r`-redrawn) for transfers over 1 MiB.
-struct Progress {
-    label: String,
-    total: u64,
-    done: u64,
-    started: Instant,
-    drawn: Instant,
-}
-
-impl Progress {
-    fn new(label: String, total: u64) -> Progress {
-        let now = Instant::now();
-        Progress {
-            label,
-            total,
-            done: 0,
-            started: now,
-            drawn: now,
-        }
-    }
-
-    fn is_shown(&self) -> bool {
-        self.total > PROGRESS_ABOVE_BYTES
-    }
-
-    fn advance(&mut self, n: usize) {
-        self.done += n as u64;
-        if self.is_shown() && self.drawn.elapsed() >= PROGRESS_EVERY {
-            self.draw();
-            self.drawn = Instant::now();
-        }
-    }
-
-    fn draw(&self) {
-        let percent = self.done.saturating_mul(100) / self.total.max(1);
-        let secs = self.started.elapsed().as_secs_f64().max(1e-6);
-        let speed = self.done as f64 / secs / 1e6;
-        let mut out = io::stdout().lock();
-        let _ = write!(
-            out,
-            "\r{}: {percent:3}% of {}, {speed:.1} MB/s",
-            self.label,
-            human_size(self.total)
-        );
-        let _ = out.flush();
-    }
-
-    /// Draws the final state and ends the line.
-    fn finish(&self) {
-        if self.is_shown() {
-            self.draw();
-            println!();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn unique_names_never_overwrite() {

@@ -5,14 +5,15 @@
 //! The hub is only asked who the client is and whether it may see a room,
 //! then let go: no lock is held while file data moves, so everyone else
 //! keeps chatting during a transfer. An upload's body is copied in chunks
-//! of [`CHUNK_BYTES`]; at no point is a whole file in memory.
+//! of [`CHUNK_BYTES`](crate::fileshare::CHUNK_BYTES); at no point is a
+//! whole file in memory.
 
 use std::io::{self, BufRead, Read};
 
 use crate::clock;
 use crate::command::Upload;
 use crate::event::Event;
-use crate::fileshare::{digest_header, human_size};
+use crate::fileshare::{chunk_buffer, digest_header, human_size};
 use crate::protocol::{self, header, Frame, Head, Status};
 use crate::text::for_terminal;
 
@@ -20,10 +21,6 @@ use super::files::{FileError, FileStore};
 use super::hub::{ClientId, Hub};
 use super::outbox::{FileBody, Outbox};
 
-/// How much of an upload is read from the socket at a time: large enough
-/// that a 64 MiB file takes a few hundred system calls, small enough that
-/// many uploads at once cost little memory.
-pub const CHUNK_BYTES: usize = 256 * 1024;
 /// Downloads one client may have waiting in its queue. Asking for more
 /// waits until one has gone out: the session stops reading meanwhile, so
 /// TCP pushes back on the client, and the server never holds more than
@@ -101,7 +98,7 @@ impl Transfers<'_> {
             }
         };
         let mut failed = None;
-        let mut buf = vec![0u8; CHUNK_BYTES.min(len as usize)];
+        let mut buf = chunk_buffer(len);
         let mut left = len;
         while left > 0 {
             let want = left.min(buf.len() as u64) as usize;
