@@ -33,6 +33,36 @@ pub fn value<T: FromStr>(flag: &str, next: Option<String>) -> Result<T, UsageErr
         .map_err(|_| UsageError(format!("{flag}: cannot understand {raw:?}")))
 }
 
+/// The whole `main` of a binary: parse the flags, print the usage for
+/// `--help`, run, and turn errors into `error: ...` on stderr with exit
+/// status 1 (2 for a bad command line), never a panic or a `Debug` dump.
+pub fn main<T, E: fmt::Display>(
+    parse: impl FnOnce(std::env::Args) -> Result<Parsed<T>, UsageError>,
+    usage: &str,
+    run: impl FnOnce(T) -> Result<(), E>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let mut args = std::env::args();
+    args.next();
+    match parse(args) {
+        Ok(Parsed::Help) => {
+            print!("{usage}");
+            ExitCode::SUCCESS
+        }
+        Ok(Parsed::Run(config)) => match run(config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

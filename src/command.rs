@@ -8,6 +8,14 @@
 //! | `SAY`     | `/` or `/rooms/ROOM` | text body                 |
 //! | `WHISPER` | `/users/NICK`   | text body                      |
 //! | `USERS`   | `/`             |                                |
+//! | `ROOMS`   | `/`             |                                |
+//! | `CREATE`  | `/rooms/ROOM`   | `Visibility: public` / `private` |
+//! | `JOIN`    | `/rooms/ROOM`   |                                |
+//! | `LEAVE`   | `/`             | (back to the lobby)            |
+//! | `CLOSE`   | `/`             | (the room you own and are in)  |
+//! | `BAN`, `UNBAN`, `PERMIT`, `UNPERMIT` | `/users/NICK` | (in the room you own) |
+//! | `BANS`, `PERMITS` | `/`     |                                |
+//! | `NICK`    | `/users/NEW`    | (change your nickname)         |
 //! | `PING`    | `/`             |                                |
 //! | `PONG`    | `/`             | (answers a server `PING`; no reply) |
 //! | `QUIT`    | `/`             |                                |
@@ -40,6 +48,28 @@ pub enum Request {
         text: String,
     },
     Users,
+    Rooms,
+    Create {
+        room: String,
+        private: bool,
+    },
+    Join {
+        room: String,
+    },
+    Leave,
+    Close,
+    /// Add to (`add`) or remove from one of the lists of the room you own.
+    List {
+        list: ListKind,
+        nick: String,
+        add: bool,
+    },
+    ShowList {
+        list: ListKind,
+    },
+    Nick {
+        nick: String,
+    },
     Ping,
     Pong,
     Quit,
@@ -107,6 +137,13 @@ impl Upload {
     }
 }
 
+/// An owner's per-room list: the blacklist or the whitelist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    Bans,
+    Permits,
+}
+
 /// A request the server understood as a frame but cannot accept; it becomes
 /// a reply and the connection stays open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +179,18 @@ impl std::fmt::Display for Refusal {
 /// The name after `prefix` in a target such as `/rooms/lobby`.
 pub fn target_name<'a>(target: &'a str, prefix: &str) -> Option<&'a str> {
     target.strip_prefix(prefix).filter(|name| !name.is_empty())
+}
+
+fn room_target(frame: &Frame) -> Result<String, Refusal> {
+    target_name(frame.target(), "/rooms/")
+        .map(str::to_string)
+        .ok_or_else(|| Refusal::bad_request("this request needs a target /rooms/ROOM"))
+}
+
+fn user_target(frame: &Frame) -> Result<String, Refusal> {
+    target_name(frame.target(), "/users/")
+        .map(str::to_string)
+        .ok_or_else(|| Refusal::bad_request("this request needs a target /users/NICK"))
 }
 
 impl Request {
@@ -182,6 +231,42 @@ impl Request {
                 text: text()?,
             },
             "USERS" => Request::Users,
+            "ROOMS" => Request::Rooms,
+            "CREATE" => Request::Create {
+                room: room_target(frame)?,
+                private: match frame.header(header::VISIBILITY) {
+                    None | Some("public") => false,
+                    Some("private") => true,
+                    Some(other) => {
+                        return Err(Refusal::bad_request(format!(
+                            "Visibility must be public or private, not {other:?}"
+                        )))
+                    }
+                },
+            },
+            "JOIN" => Request::Join {
+                room: room_target(frame)?,
+            },
+            "LEAVE" => Request::Leave,
+            "CLOSE" => Request::Close,
+            "BAN" | "UNBAN" | "PERMIT" | "UNPERMIT" => Request::List {
+                list: if verb.ends_with("BAN") {
+                    ListKind::Bans
+                } else {
+                    ListKind::Permits
+                },
+                nick: user_target(frame)?,
+                add: !verb.starts_with("UN"),
+            },
+            "BANS" => Request::ShowList {
+                list: ListKind::Bans,
+            },
+            "PERMITS" => Request::ShowList {
+                list: ListKind::Permits,
+            },
+            "NICK" => Request::Nick {
+                nick: user_target(frame)?,
+            },
             "PING" => Request::Ping,
             "PONG" => Request::Pong,
             "QUIT" => Request::Quit,
@@ -222,6 +307,30 @@ impl Request {
                 Frame::request("WHISPER", &format!("/users/{to}")).with_text(&text)
             }
             Request::Users => Frame::request("USERS", "/"),
+            Request::Rooms => Frame::request("ROOMS", "/"),
+            Request::Create { room, private } => {
+                Frame::request("CREATE", &format!("/rooms/{room}")).with_header(
+                    header::VISIBILITY,
+                    if private { "private" } else { "public" },
+                )
+            }
+            Request::Join { room } => Frame::request("JOIN", &format!("/rooms/{room}")),
+            Request::Leave => Frame::request("LEAVE", "/"),
+            Request::Close => Frame::request("CLOSE", "/"),
+            Request::List { list, nick, add } => {
+                let verb = match (list, add) {
+                    (ListKind::Bans, true) => "BAN",
+                    (ListKind::Bans, false) => "UNBAN",
+                    (ListKind::Permits, true) => "PERMIT",
+                    (ListKind::Permits, false) => "UNPERMIT",
+                };
+                Frame::request(verb, &format!("/users/{nick}"))
+            }
+            Request::ShowList { list } => match list {
+                ListKind::Bans => Frame::request("BANS", "/"),
+                ListKind::Permits => Frame::request("PERMITS", "/"),
+            },
+            Request::Nick { nick } => Frame::request("NICK", &format!("/users/{nick}")),
             Request::Ping => Frame::request("PING", "/"),
             Request::Pong => Frame::request("PONG", "/"),
             Request::Quit => Frame::request("QUIT", "/"),
@@ -268,6 +377,9 @@ mod tests {
         });
         for r in [
             Request::Users,
+            Request::Rooms,
+            Request::Leave,
+            Request::Close,
             Request::Ping,
             Request::Pong,
             Request::Quit,
@@ -277,6 +389,24 @@ mod tests {
         ] {
             round_trip(r);
         }
+        round_trip(Request::Create {
+            room: "rust".into(),
+            private: true,
+        });
+        round_trip(Request::Join {
+            room: "rust".into(),
+        });
+        for list in [ListKind::Bans, ListKind::Permits] {
+            for add in [true, false] {
+                round_trip(Request::List {
+                    list,
+                    nick: "bob".into(),
+                    add,
+                });
+            }
+            round_trip(Request::ShowList { list });
+        }
+        round_trip(Request::Nick { nick: "new".into() });
     }
 
     #[test]
@@ -347,6 +477,9 @@ mod tests {
             Frame::request("LOGIN", "/"),
             Frame::request("WHISPER", "/users/"),
             Frame::request("WHISPER", "/rooms/x"),
+            Frame::request("JOIN", "/"),
+            Frame::request("BAN", "/rooms/x"),
+            Frame::request("CREATE", "/rooms/x").with_header(header::VISIBILITY, "secret"),
             Frame::request("SAY", "/").with_body(vec![0xff, 0xfe]),
             Frame::reply(Status::OK, "hi"),
         ];

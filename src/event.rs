@@ -9,6 +9,7 @@
 //! | `JOIN`    | `/rooms/ROOM`   | `Nick`, `Members`                  |             |
 //! | `LEAVE`   | `/rooms/ROOM`   | `Nick`, `Members`                  |             |
 //! | `FILE`    | `/rooms/ROOM`   | `From`, `File-Id`, `File-Name`, `File-Size`, `Date` |  |
+//! | `NICK`    | `/users/NEW`    | `From` (the old nickname)          |             |
 //! | `NOTICE`  | `/`             |                                    | text        |
 //! | `PING`    | `/`             | (answer with a `PONG` request)     |             |
 //! | `BYE`     | `/`             | (the server is closing this connection) | reason |
@@ -55,6 +56,11 @@ pub enum Event {
         name: String,
         size: u64,
         date: String,
+    },
+    /// Someone in the room changed nickname.
+    Renamed {
+        old: String,
+        new: String,
     },
     Notice {
         text: String,
@@ -124,6 +130,9 @@ impl Event {
                 .with_header(header::FILE_NAME, name)
                 .with_header(header::FILE_SIZE, size)
                 .with_header(header::DATE, date),
+            Event::Renamed { old, new } => {
+                Frame::request("NICK", &format!("/users/{new}")).with_header(header::FROM, old)
+            }
             Event::Notice { text } => Frame::request("NOTICE", "/").with_text(text),
             Event::Ping => Frame::request("PING", "/"),
             Event::Bye { reason } => Frame::request("BYE", "/").with_text(reason),
@@ -197,6 +206,12 @@ impl Event {
                 size: number(header::FILE_SIZE)?,
                 date: get(header::DATE).unwrap_or_default(),
             },
+            "NICK" => Event::Renamed {
+                old: get(header::FROM)?,
+                new: target_name(target, "/users/")
+                    .ok_or("NICK without a /users/ target")?
+                    .to_string(),
+            },
             "NOTICE" => Event::Notice { text },
             "PING" => Event::Ping,
             "BYE" => Event::Bye { reason: text },
@@ -247,6 +262,10 @@ mod tests {
             },
             Event::Notice {
                 text: "server restarting".into(),
+            },
+            Event::Renamed {
+                old: "ntu".into(),
+                new: "ntu2".into(),
             },
             Event::Ping,
             Event::Bye {

@@ -163,23 +163,28 @@ fn client_reports_a_server_that_is_not_running() {
         .stderr(predicates::str::contains("panicked").not());
 }
 
-/// Escape sequences and control characters sent by a peer never reach the terminal raw.
+/// The server refuses control characters in messages; what it lets through
+/// (direction overrides) is shown neutralised; the console never prints them raw.
 #[test]
-fn control_characters_are_never_printed_raw() {
+fn control_characters_are_refused_or_neutralised() {
     let dir = TempDir::new("escapes");
     let server = Server::start(dir.path());
     let viewer = Client::login(server.port, "viewer");
     let mut evil = Raw::login(server.port, "evil");
-    evil.say("\u{1b}[2J\u{1b}]0;pwned\u{7}clear\rscreen\u{9b}");
-    let out = viewer.stdout.wait_for("[evil]: ");
-    viewer.stdout.wait_for("screen");
-    let out = viewer.stdout.text().split_off(out.find("[evil]").unwrap());
-    let line = out.lines().next().unwrap();
+    let reply = evil.request(Request::Say {
+        room: None,
+        text: "\u{1b}[2J\u{1b}]0;pwned\u{7}clear\rscreen\u{9b}".into(),
+    });
+    assert_eq!(reply.status_code(), Some(Status::BAD_REQUEST));
     assert!(
-        !line.chars().any(|c| c.is_control()),
-        "raw control character printed: {line:?}"
+        reply.text_lossy().contains("control characters"),
+        "{reply:?}"
     );
-    assert!(line.contains("^[[2J"), "{line:?}");
+    evil.say("invoice_\u{202e}gnp.exe");
+    let out = viewer.stdout.wait_for("[evil]: invoice_");
+    let line = out.lines().find(|l| l.contains("[evil]")).unwrap();
+    assert!(line.ends_with("invoice_\\u{202e}gnp.exe"), "{line:?}");
+    assert!(!out.contains("pwned"), "the refused message was delivered");
     let console = server.stdout.wait_for("pwned");
     assert!(
         !console.contains('\u{1b}'),
@@ -193,7 +198,7 @@ use predicates::prelude::PredicateBooleanExt;
 #[test]
 fn every_member_sees_one_order_which_is_the_log_order() {
     let dir = TempDir::new("order");
-    let server = Server::start(dir.path());
+    let server = Server::start_with(dir.path(), &["--no-replay", "--no-rate-limit"]);
     let mut readers = [Raw::login(server.port, "r1"), Raw::login(server.port, "r2")];
     let senders: Vec<_> = (0..3)
         .map(|i| {
@@ -237,6 +242,7 @@ fn stalled_reader_is_dropped_and_others_keep_chatting() {
         dir.path(),
         &[
             "--no-replay",
+            "--no-rate-limit",
             // No history: the newcomer below must not start with a full queue.
             "--history",
             "0",

@@ -5,7 +5,6 @@ mod support;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use chat::event::Event;
 use support::{Raw, Server, TempDir, WAIT};
 
 /// Messages survive a restart, and answering `yes` at the prompt prints them.
@@ -137,29 +136,11 @@ fn newcomer_receives_recent_history_without_whispers() {
     server.kill();
     let server = Server::start_with(dir.path(), &["--no-replay", "--history", "3"]);
     let mut c = Raw::connect(server.port);
-    c.send(
-        &chat::command::Request::Login {
-            nick: "c".into(),
-            password: None,
-        }
-        .into_frame(),
-    );
-    let mut history = Vec::new();
-    loop {
-        let frame = c.read();
-        if frame.status_code().is_some() {
-            continue;
-        }
-        match Event::from_frame(&frame).unwrap() {
-            Event::Message {
-                text,
-                history: true,
-                ..
-            } => history.push(text),
-            Event::Join { .. } => break,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let login = chat::command::Request::Login {
+        nick: "c".into(),
+        password: None,
+    };
+    let history = c.history_on_entering(login, "lobby");
     assert_eq!(history, ["m3", "m4", "m5"]);
 }
 

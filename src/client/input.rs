@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::command::Request;
+use crate::command::{ListKind, Request};
 
 /// The commands that upload a file; a path follows them.
 const SEND_FILE: [&str; 3] = ["send_file", "send-file", "upload"];
@@ -17,6 +17,16 @@ Commands:
   /send_file PATH           share a file with your room (also /send-file, /upload)
   /get_file N               download file id N into the download directory (also /get-file, /download)
   /files                    the files shared in your room
+  /ls                       rooms you can see: owner, visibility, people (/list-chatroom, /rooms)
+  /create ROOM [public|private]   create a room and move into it (/open-chatroom)
+  /join ROOM                enter a room (/enter-chatroom)
+  /leave                    back to the lobby (/exit-chatroom)
+  /nick NEWNICK             change your nickname
+ Owners of a room, while in it:
+  /close                    close the room; everyone goes to the lobby (/close-chatroom)
+  /ban NICK, /unban NICK    blacklist: banned users are removed and cannot enter (/ban-user)
+  /permit NICK, /unpermit NICK    whitelist for a private room (/permit-user)
+  /blacklist, /whitelist    show the lists (/get-blacklist, /get-whitelist)
   /help                     this list
   /quit                     leave the chat (also /exit, or end of input)";
 
@@ -103,7 +113,54 @@ pub fn parse(line: &str) -> Input {
             }),
             _ => Input::Mistake("usage: /whisper NICK TEXT".into()),
         },
+        "ls" | "list-chatroom" | "rooms" => Input::Send(Request::Rooms),
+        "create" | "open-chatroom" => {
+            let mut words = rest.split_whitespace();
+            let private = match (words.next(), words.next(), words.next()) {
+                (Some(_), None | Some("public"), None) => false,
+                (Some(_), Some("private"), None) => true,
+                _ => return Input::Mistake("usage: /create ROOM [public|private]".into()),
+            };
+            let room = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            Input::Send(Request::Create { room, private })
+        }
+        "join" | "enter-chatroom" => one_word(rest, "/join ROOM", |room| Request::Join { room }),
+        "leave" | "exit-chatroom" => Input::Send(Request::Leave),
+        "close" | "close-chatroom" => Input::Send(Request::Close),
+        "ban" | "ban-user" | "unban" | "permit" | "permit-user" | "unpermit" => {
+            let list = if name.contains("ban") {
+                ListKind::Bans
+            } else {
+                ListKind::Permits
+            };
+            let add = !name.starts_with("un");
+            one_word(rest, &format!("/{name} NICK"), |nick| Request::List {
+                list,
+                nick,
+                add,
+            })
+        }
+        "blacklist" | "get-blacklist" => Input::Send(Request::ShowList {
+            list: ListKind::Bans,
+        }),
+        "whitelist" | "get-whitelist" => Input::Send(Request::ShowList {
+            list: ListKind::Permits,
+        }),
+        "nick" => one_word(rest, "/nick NEWNICK", |nick| Request::Nick { nick }),
         _ => Input::Mistake(format!("unknown command /{name}; type /help for the list")),
+    }
+}
+
+/// A command taking exactly one word.
+fn one_word(rest: &str, usage: &str, build: impl FnOnce(String) -> Request) -> Input {
+    let mut words = rest.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(word), None) => Input::Send(build(word.to_string())),
+        _ => Input::Mistake(format!("usage: {usage}")),
     }
 }
 
@@ -191,6 +248,63 @@ mod tests {
         }
         assert!(matches!(parse_bytes(b"hello \xff\n"), Input::Mistake(_)));
         assert_eq!(parse_bytes(b"/files\r\n"), Input::Send(Request::Files));
+    }
+
+    #[test]
+    fn room_commands_and_their_seed_aliases() {
+        let create = Input::Send(Request::Create {
+            room: "rust".into(),
+            private: false,
+        });
+        assert_eq!(parse("/create rust"), create);
+        assert_eq!(parse("/open-chatroom rust public"), create);
+        assert_eq!(
+            parse("/create rust private"),
+            Input::Send(Request::Create {
+                room: "rust".into(),
+                private: true
+            })
+        );
+        assert!(matches!(parse("/create rust secret"), Input::Mistake(_)));
+        assert!(matches!(parse("/create"), Input::Mistake(_)));
+        let join = Input::Send(Request::Join {
+            room: "rust".into(),
+        });
+        assert_eq!(parse("/join rust"), join);
+        assert_eq!(parse("/enter-chatroom rust"), join);
+        assert!(matches!(parse("/join a b"), Input::Mistake(_)));
+        for (line, expected) in [
+            ("/ls", Request::Rooms),
+            ("/list-chatroom", Request::Rooms),
+            ("/leave", Request::Leave),
+            ("/exit-chatroom", Request::Leave),
+            ("/close-chatroom", Request::Close),
+            (
+                "/ban-user bob",
+                Request::List {
+                    list: ListKind::Bans,
+                    nick: "bob".into(),
+                    add: true,
+                },
+            ),
+            (
+                "/unpermit bob",
+                Request::List {
+                    list: ListKind::Permits,
+                    nick: "bob".into(),
+                    add: false,
+                },
+            ),
+            (
+                "/get-whitelist",
+                Request::ShowList {
+                    list: ListKind::Permits,
+                },
+            ),
+            ("/nick Tom", Request::Nick { nick: "Tom".into() }),
+        ] {
+            assert_eq!(parse(line), Input::Send(expected), "{line}");
+        }
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub fn event(event: &Event, since_login: Duration) -> Option<String> {
             "*** {from} shared file {name:?} ({}), file id:{id}; type /get_file {id} to fetch it",
             human_size(*size)
         ),
+        Event::Renamed { old, new } => format!("{old} is now known as {new}"),
         Event::Notice { text } => format!("*** {text}"),
         Event::Bye { reason } => format!("*** server: {reason}"),
         Event::Ping => return None,

@@ -7,11 +7,15 @@
 //! `fsync` flushes `log.txt` to disk once a second.
 
 pub mod console;
+pub mod deadline;
 pub mod files;
 pub mod history;
 pub mod hub;
+pub mod limits;
 pub mod outbox;
+pub mod rooms;
 pub mod session;
+pub mod store;
 pub mod transfer;
 
 mod operator;
@@ -33,7 +37,9 @@ use console::Console;
 use files::{FileError, FileStore};
 use history::{FsyncPolicy, HistoryError, MessageLog};
 use hub::Hub;
+use limits::{PerIp, RateLimit};
 use outbox::QueueLimits;
+use rooms::{RoomStore, RoomsError};
 
 /// Name of the message database inside the data directory.
 pub const LOG_FILE: &str = "log.txt";
@@ -55,7 +61,13 @@ pub struct Config {
     /// Recent messages a room keeps and replays to newcomers.
     pub history: usize,
     pub max_clients: usize,
+    /// Connections at once from one IP address.
+    pub max_per_ip: usize,
+    /// `None` turns rate limiting off (for benchmarks).
+    pub rate_limit: Option<RateLimit>,
     pub max_body: usize,
+    /// Time a frame may take from its first byte to its last.
+    pub frame_timeout: Duration,
     /// Largest upload accepted, in bytes; told to clients at login.
     pub max_file_size: u64,
     pub login_timeout: Duration,
@@ -75,7 +87,10 @@ impl Default for Config {
             fsync: FsyncPolicy::EverySec,
             history: 20,
             max_clients: 10_000,
+            max_per_ip: 50,
+            rate_limit: Some(RateLimit::default()),
             max_body: MAX_BODY_BYTES,
+            frame_timeout: Duration::from_secs(30),
             max_file_size: MAX_FILE_SIZE,
             login_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
@@ -100,6 +115,11 @@ Options:
   --fsync POLICY         always | everysec | never: when log.txt is forced to disk (default everysec)
   --history N            recent messages sent to someone entering a room (default 20)
   --max-clients N        clients connected at once (default 10000)
+  --max-per-ip N         connections at once from one IP address (default 50)
+  --rate-limit N         requests a second per client (default 10)
+  --rate-burst N         requests a client may send at once before the rate applies (default 20)
+  --no-rate-limit        no rate limit (for benchmarks)
+  --frame-timeout SECS   time a frame may take from first to last byte (default 30)
   --max-file-size BYTES  largest file a client may upload (default 67108864, 64 MiB)
   --login-timeout SECS   time a new connection has to log in (default 30)
   --idle-timeout SECS    silence before a ping; twice this and the client is dropped (default 60)
@@ -135,6 +155,21 @@ impl Config {
                 }
                 "--history" => config.history = value(&flag, args.next())?,
                 "--max-clients" => config.max_clients = value(&flag, args.next())?,
+                "--max-per-ip" => config.max_per_ip = value(&flag, args.next())?,
+                "--rate-limit" | "--rate-burst" => {
+                    let n: f64 = value(&flag, args.next())?;
+                    if !(n.is_finite() && n >= 1.0) {
+                        return Err(UsageError(format!("{flag} must be at least 1")));
+                    }
+                    let limit = config.rate_limit.get_or_insert_with(RateLimit::default);
+                    if flag == "--rate-limit" {
+                        limit.per_second = n;
+                    } else {
+                        limit.burst = n;
+                    }
+                }
+                "--no-rate-limit" => config.rate_limit = None,
+                "--frame-timeout" => config.frame_timeout = seconds(&flag, args.next())?,
                 "--max-file-size" => config.max_file_size = value(&flag, args.next())?,
                 "--login-timeout" => config.login_timeout = seconds(&flag, args.next())?,
                 "--idle-timeout" => config.idle_timeout = seconds(&flag, args.next())?,
@@ -160,6 +195,7 @@ fn seconds(flag: &str, next: Option<String>) -> Result<Duration, UsageError> {
 pub enum ServerError {
     DataDir { path: PathBuf, source: io::Error },
     History(HistoryError),
+    Rooms(RoomsError),
     Files(FileError),
     Bind { addr: String, source: io::Error },
     Thread(io::Error),
@@ -174,6 +210,7 @@ impl fmt::Display for ServerError {
                 path.display()
             ),
             ServerError::History(e) => write!(f, "{e}"),
+            ServerError::Rooms(e) => write!(f, "{e}"),
             ServerError::Files(e) => write!(f, "shared files: {e}"),
             ServerError::Bind { addr, source } if source.kind() == io::ErrorKind::AddrInUse => write!(
                 f,
@@ -190,6 +227,7 @@ impl std::error::Error for ServerError {
         match self {
             ServerError::DataDir { source, .. } | ServerError::Bind { source, .. } => Some(source),
             ServerError::History(e) => Some(e),
+            ServerError::Rooms(e) => Some(e),
             ServerError::Files(e) => Some(e),
             ServerError::Thread(e) => Some(e),
         }
@@ -210,6 +248,7 @@ pub fn run(config: Config) -> Result<(), ServerError> {
     let log_path = dir.join(LOG_FILE);
     let (log, loaded) =
         MessageLog::open(&log_path, config.fsync, config.history).map_err(ServerError::History)?;
+    let (room_store, stored_rooms) = RoomStore::open(dir).map_err(ServerError::Rooms)?;
     for problem in &loaded.problems {
         println!("warning: {}: {problem}; skipped", log_path.display());
     }
@@ -220,7 +259,14 @@ pub fn run(config: Config) -> Result<(), ServerError> {
     }
 
     let (console, _printer) = Console::start(config.quiet).map_err(ServerError::Thread)?;
-    let hub = Hub::new(log, loaded, console.clone(), config.history);
+    let hub = Hub::new(
+        log,
+        loaded,
+        room_store,
+        stored_rooms,
+        console.clone(),
+        config.history,
+    );
     console.say("Socket created.");
     let addr = format!("{}:{}", config.host, config.port);
     let listener = TcpListener::bind(&addr).map_err(|source| ServerError::Bind {
@@ -313,6 +359,7 @@ fn accept_loop(
 ) {
     let mut n: u64 = 0;
     let mut last_complaint: Option<Instant> = None;
+    let per_ip = PerIp::default();
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -334,6 +381,13 @@ fn accept_loop(
             );
             continue;
         }
+        let Some(slot) = per_ip.try_acquire(peer.ip(), config.max_per_ip) else {
+            turn_away(
+                stream,
+                "too many connections from your address; close some and try again",
+            );
+            continue;
+        };
         n += 1;
         live.fetch_add(1, Ordering::AcqRel);
         let guard = LiveGuard(Arc::clone(live));
@@ -343,7 +397,7 @@ fn accept_loop(
             .name(format!("client-{n}"))
             .stack_size(SESSION_STACK)
             .spawn(move || {
-                let _guard = guard;
+                let _held = (guard, slot);
                 session::run(stream, peer, &session_hub, &session_files, &session_config);
             });
         if let Err(e) = spawned {

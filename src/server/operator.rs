@@ -11,9 +11,12 @@ use super::hub::Hub;
 
 const HELP: &str = "\
 Console commands:
-  /users      who is online, and in which room
-  /shutdown   tell every client, write everything to disk, and exit
-  /help       this list";
+  /ls          every room: owner, public or private, members online
+  /users       who is online, and in which room
+  /kill ROOM   close a room; its members go back to the lobby, told why
+  /kick NICK   disconnect a user, telling them why
+  /shutdown    tell every client, write everything to disk, and exit
+  /help        this list";
 
 /// How long `/shutdown` waits for clients to be told before exiting anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
@@ -37,9 +40,22 @@ pub fn spawn(hub: Hub, live: Arc<AtomicUsize>) -> io::Result<()> {
 
 fn run_command(hub: &Hub, live: &AtomicUsize, line: &str) {
     let console = hub.console();
-    let (command, _rest) = line.split_once(' ').unwrap_or((line, ""));
+    let (command, arg) = line.split_once(' ').unwrap_or((line, ""));
+    let arg = arg.trim();
     match command {
         "" => {}
+        "/ls" => console.say(hub.room_list(None)),
+        "/kill" if !arg.is_empty() => match hub.kill_room(arg) {
+            Ok(done) => console.say(done),
+            Err(refusal) => console.say(format!("cannot kill {arg}: {}", refusal.reason)),
+        },
+        "/kick" if !arg.is_empty() => {
+            match hub.kick(arg, "you were kicked by the server operator") {
+                Ok(nick) => console.say(format!("kicked {nick}")),
+                Err(refusal) => console.say(format!("cannot kick {arg}: {}", refusal.reason)),
+            }
+        }
+        "/kill" | "/kick" => console.say(format!("usage: {command} NAME")),
         "/users" => {
             let users = hub.users();
             let mut text = format!("{} user(s) online", users.len());

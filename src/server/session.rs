@@ -7,6 +7,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -14,18 +15,28 @@ use std::time::{Duration, Instant};
 use crate::command::{Refusal, Request};
 use crate::event::Event;
 use crate::protocol::{self, header, Frame, FrameError, Head, Limits, Status};
-use crate::text::{for_terminal, LOBBY};
+use crate::text::for_terminal;
 
+use super::deadline::DeadlineReader;
 use super::files::FileStore;
 use super::hub::{ClientId, Hub, SendError};
+use super::limits::TokenBucket;
 use super::outbox::{run_writer, Closed, Outbox};
-use super::transfer::Transfers;
+use super::transfer::{self, Transfers};
 use super::Config;
 
 /// How long a write to a client may block before the client counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Stack of a writer thread: it only moves bytes.
 const WRITER_STACK: usize = 64 * 1024;
+
+/// The reply to a request the hub carried out or refused.
+fn reply_with(result: Result<String, Refusal>) -> Frame {
+    match result {
+        Ok(text) => Frame::reply(Status::OK, &text),
+        Err(refusal) => refusal.into_frame(),
+    }
+}
 
 /// How a session ended, as the server console reports it.
 enum End {
@@ -43,7 +54,14 @@ struct Session<'a> {
     /// `[client-7 ThreadId(9)]`: printed with every message this thread handles.
     tag: String,
     nick: Option<String>,
+    /// `None` when rate limiting is off.
+    bucket: Option<TokenBucket>,
+    /// Requests refused for rate in a row; `FLOOD_STRIKES` of them disconnect.
+    strikes: u32,
 }
+
+/// Rate refusals in a row after which a client counts as flooding.
+const FLOOD_STRIKES: u32 = 50;
 
 /// Serves one connection until it ends. Never panics on anything the peer sends.
 pub fn run(
@@ -101,14 +119,28 @@ pub fn run(
         outbox,
         tag,
         nick: None,
+        bucket: config.rate_limit.map(TokenBucket::new),
+        strikes: 0,
     };
-    let mut reader = BufReader::with_capacity(8 * 1024, stream);
-    let end = session.serve(&mut reader);
+    let mut reader = BufReader::with_capacity(8 * 1024, DeadlineReader::new(stream));
+    // A bug that panics here must end this client only, and still log it
+    // out so its nickname does not stay online forever.
+    let end = match panic::catch_unwind(AssertUnwindSafe(|| session.serve(&mut reader))) {
+        Ok(end) => end,
+        Err(cause) => {
+            let what = cause
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| cause.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".into());
+            End::Dropped(format!("internal error (a bug; please report it): {what}"))
+        }
+    };
     session.finish(end, writer);
 }
 
 impl Session<'_> {
-    fn serve(&mut self, reader: &mut BufReader<TcpStream>) -> End {
+    fn serve(&mut self, reader: &mut BufReader<DeadlineReader>) -> End {
         let started = Instant::now();
         let mut pinged = false;
         let limits = Limits {
@@ -126,7 +158,7 @@ impl Session<'_> {
             } else {
                 self.config.idle_timeout
             };
-            let _ = reader.get_ref().set_read_timeout(Some(wait));
+            reader.get_mut().set_timeout(wait);
             match reader.fill_buf() {
                 Ok([]) => return End::Eof,
                 Ok(_) => {}
@@ -146,10 +178,10 @@ impl Session<'_> {
                 }
                 Err(e) => return End::Dropped(format!("read error: {e}")),
             }
-            // Mid-frame, a peer gets the whole idle interval to finish it.
-            let _ = reader
-                .get_ref()
-                .set_read_timeout(Some(self.config.idle_timeout));
+            // A frame, once started, must be finished within the frame timeout.
+            reader
+                .get_mut()
+                .set_deadline(Some(Instant::now() + self.config.frame_timeout));
             // The head first: an upload's body is streamed to disk, not read
             // into memory, so it is not subject to the chat body limit.
             let head = match Head::read_from(reader, &limits) {
@@ -159,15 +191,10 @@ impl Session<'_> {
             };
             pinged = false;
             if head.verb() == Some("UPLOAD") {
-                match self.transfers().upload(&head, reader) {
-                    Ok(reply) => self.outbox.push_frame(&reply),
-                    Err(hangup) => {
-                        if let Some(reply) = hangup.reply {
-                            self.outbox.push_frame(&reply);
-                        }
-                        return End::Dropped(hangup.reason);
-                    }
-                };
+                if let Some(end) = self.upload(&head, reader) {
+                    return end;
+                }
+                reader.get_mut().set_deadline(None);
                 continue;
             }
             let body = head
@@ -177,8 +204,29 @@ impl Session<'_> {
                 Ok(body) => Frame::from_head(head, body),
                 Err(e) => return self.broken_framing(e),
             };
+            reader.get_mut().set_deadline(None);
+            // Fault injection for the panic-containment test; debug builds only.
+            #[cfg(debug_assertions)]
+            if frame.verb() == Some("PANIC-TEST") {
+                panic!("PANIC-TEST requested by the peer");
+            }
             match Request::from_frame(&frame) {
                 Ok(request) => {
+                    if !self.within_rate(&request) {
+                        self.strikes += 1;
+                        if self.strikes >= FLOOD_STRIKES {
+                            self.outbox.push_frame(
+                                &Event::Bye {
+                                    reason: "flooding: too many requests refused in a row".into(),
+                                }
+                                .to_frame(),
+                            );
+                            return End::Dropped("flooding".into());
+                        }
+                        self.outbox.push_frame(&self.rate_refusal());
+                        continue;
+                    }
+                    self.strikes = 0;
                     if let Some(end) = self.apply(request, &frame) {
                         return end;
                     }
@@ -216,6 +264,59 @@ impl Session<'_> {
             tag: &self.tag,
             max_file_size: self.config.max_file_size,
         }
+    }
+
+    /// Receives an upload whose head was just read; `Some` ends the session.
+    fn upload(&mut self, head: &Head, reader: &mut BufReader<DeadlineReader>) -> Option<End> {
+        // An upload counts against the rate limit like any request, but a
+        // refused one cannot be skipped cheaply, so it ends the connection.
+        let within_rate = self.nick.is_none()
+            || self
+                .bucket
+                .as_mut()
+                .is_none_or(|bucket| bucket.try_take(Instant::now()));
+        if !within_rate {
+            let text =
+                "too fast; closing the connection, since a refused upload's body is not read";
+            self.outbox
+                .push_frame(&Frame::reply(Status::TOO_MANY_REQUESTS, text));
+            return Some(End::Dropped("upload over the rate limit".into()));
+        }
+        // A file may take longer than the frame timeout, but not forever.
+        let deadline = transfer::upload_deadline(head.content_length, self.config.frame_timeout);
+        reader.get_mut().set_deadline(Some(deadline));
+        match self.transfers().upload(head, reader) {
+            Ok(reply) => {
+                self.outbox.push_frame(&reply);
+                None
+            }
+            Err(hangup) => {
+                if let Some(reply) = hangup.reply {
+                    self.outbox.push_frame(&reply);
+                }
+                Some(End::Dropped(hangup.reason))
+            }
+        }
+    }
+
+    /// Takes a token for a request that counts against the rate limit.
+    fn within_rate(&mut self, request: &Request) -> bool {
+        let free = matches!(request, Request::Ping | Request::Pong | Request::Quit);
+        free || self
+            .bucket
+            .as_mut()
+            .is_none_or(|bucket| bucket.try_take(Instant::now()))
+    }
+
+    fn rate_refusal(&self) -> Frame {
+        let limit = self.config.rate_limit.unwrap_or_default();
+        Frame::reply(
+            Status::TOO_MANY_REQUESTS,
+            &format!(
+                "too fast: at most {} requests a second (bursts of {}); this one was dropped",
+                limit.per_second, limit.burst
+            ),
+        )
     }
 
     /// Carries out one request; `Some` ends the session.
@@ -262,6 +363,26 @@ impl Session<'_> {
                 }
                 Frame::reply(Status::OK, &text)
             }
+            (Some(_), Request::Rooms) => {
+                Frame::reply(Status::OK, &self.hub.room_list(Some(self.id)))
+            }
+            (Some(_), Request::Create { room, private }) => {
+                reply_with(self.hub.create_room(self.id, &room, private))
+            }
+            (Some(_), Request::Join { room }) => reply_with(self.hub.join_room(self.id, &room)),
+            (Some(_), Request::Leave) => reply_with(self.hub.leave_room(self.id)),
+            (Some(_), Request::Close) => reply_with(self.hub.close_room(self.id)),
+            (Some(_), Request::List { list, nick, add }) => {
+                reply_with(self.hub.change_list(self.id, list, &nick, add))
+            }
+            (Some(_), Request::ShowList { list }) => reply_with(self.hub.show_list(self.id, list)),
+            (Some(_), Request::Nick { nick }) => {
+                let result = self.hub.rename(self.id, &nick);
+                if result.is_ok() {
+                    self.nick = Some(nick);
+                }
+                reply_with(result)
+            }
         };
         self.outbox.push_frame(&reply);
         None
@@ -282,8 +403,7 @@ impl Session<'_> {
                 .with_header(header::MAX_BODY, self.config.max_body)
                 .with_header(header::MAX_FILE_SIZE, self.config.max_file_size),
         );
-        // The lobby always exists, so entering it cannot be refused.
-        let _ = self.hub.enter_room(self.id, LOBBY);
+        self.hub.enter_lobby(self.id);
         None
     }
 

@@ -9,6 +9,7 @@
 //! whole file in memory.
 
 use std::io::{self, BufRead, Read};
+use std::time::{Duration, Instant};
 
 use crate::clock;
 use crate::command::Upload;
@@ -28,6 +29,17 @@ use super::outbox::{FileBody, Outbox};
 pub const MAX_DOWNLOADS_QUEUED: usize = 4;
 /// Most files one `FILES` reply lists (the newest), keeping the reply small.
 const MAX_LISTED: usize = 200;
+/// The slowest an upload may arrive on average: a 64 MiB file gets about
+/// 17 minutes. Slower than that, a peer is holding a thread, not sending a
+/// file (the slowloris defence of the frame deadline, scaled to the size).
+pub const MIN_UPLOAD_BYTES_PER_SEC: u64 = 64 * 1024;
+
+/// When an upload of `len` bytes must be complete: the frame timeout any
+/// frame gets, plus the time the body takes at [`MIN_UPLOAD_BYTES_PER_SEC`].
+pub fn upload_deadline(len: u64, frame_timeout: Duration) -> Instant {
+    let body = Duration::from_secs(len / MIN_UPLOAD_BYTES_PER_SEC);
+    Instant::now() + frame_timeout + body
+}
 
 /// What a session lends the file requests of one client.
 pub struct Transfers<'a> {

@@ -120,7 +120,13 @@ impl Server {
 
     /// Starts the server without waiting for it to listen.
     pub fn spawn(dir: &Path, args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        Server::launch(Command::new(env!("CARGO_BIN_EXE_server")), dir, args)
+    }
+
+    /// Runs `command` (the server binary, or a shell that execs it) with a
+    /// free port, `dir` as data directory, `args`, and piped standard streams.
+    fn launch(mut command: Command, dir: &Path, args: &[&str]) -> Server {
+        let mut child = command
             .args(["--port", "0", "--data-dir"])
             .arg(dir)
             .args(args)
@@ -138,6 +144,34 @@ impl Server {
             stdout,
             stderr,
         }
+    }
+
+    /// Starts the server through `bash -c`, so a test can set resource
+    /// limits (`ulimit`) and ignored signals (`trap`) first.
+    pub fn start_in_shell(dir: &Path, setup: &str, args: &[&str]) -> Server {
+        let mut bash = Command::new("bash");
+        bash.arg("-c")
+            .arg(format!("{setup}; exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_server"));
+        let mut server = Server::launch(bash, dir, args);
+        server.wait_listening();
+        server
+    }
+
+    /// The server's process id (for /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A field of /proc/PID/status, such as `Threads` or `VmRSS`, as a number.
+    pub fn proc_status(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc status"))
     }
 
     /// Waits for `Socket now listening on HOST:PORT` and reads the port from it.
@@ -338,6 +372,28 @@ impl Raw {
                     return event;
                 }
                 seen.push(event);
+            }
+        }
+    }
+
+    /// Sends `request` (a LOGIN or a JOIN) and returns the texts of the
+    /// history messages that arrive before the welcome to `room`.
+    pub fn history_on_entering(&mut self, request: Request, room: &str) -> Vec<String> {
+        self.send(&request.into_frame());
+        let mut history = Vec::new();
+        loop {
+            let frame = self.read();
+            if frame.status_code().is_some() {
+                continue;
+            }
+            match Event::from_frame(&frame).expect("well-formed event") {
+                Event::Message {
+                    text,
+                    history: true,
+                    ..
+                } => history.push(text),
+                Event::Join { room: r, .. } if r == room => return history,
+                _ => {}
             }
         }
     }

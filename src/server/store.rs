@@ -1,0 +1,79 @@
+//! Replacing a data file atomically, so a crash at any moment leaves either
+//! the old version or the new one on disk, never half of either.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Writes `contents` to `path` through a temporary file in the same
+/// directory: write, fsync, rename over the old file, fsync the directory
+/// (so the rename itself survives a power cut). With `private`, the file is
+/// readable by its owner only (mode 0600 on Unix).
+///
+/// # Errors
+/// Any I/O error; the old file is then untouched and the temporary removed.
+pub fn replace_file(path: &Path, contents: &[u8], private: bool) -> io::Result<()> {
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = Path::new(&tmp_name);
+    let result = write_new(tmp, contents, private).and_then(|()| fs::rename(tmp, path));
+    if let Err(e) = result {
+        let _ = fs::remove_file(tmp);
+        return Err(e);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // Directories cannot be opened for sync everywhere; the data is safe
+        // in the renamed file either way, so this one is best effort.
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
+}
+
+fn write_new(path: &Path, contents: &[u8], private: bool) -> io::Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_contents_and_leaves_no_temporary() {
+        let dir = std::env::temp_dir().join(format!("chat-store-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("data.txt");
+        replace_file(&path, b"old", false).unwrap();
+        replace_file(&path, b"new", true).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert!(!dir.join("data.txt.tmp").exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_old_file() {
+        let dir = std::env::temp_dir().join(format!("chat-store-fail-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("missing-subdir").join("data.txt");
+        assert!(replace_file(&path, b"x", false).is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
