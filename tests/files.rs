@@ -8,7 +8,7 @@ mod support;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use chat::command::{Request, Upload};
+use chat::command::{ListKind, Request, Upload};
 use chat::event::Event;
 use chat::protocol::{header, Frame, Status};
 use support::{Client, Raw, Server, TempDir};
@@ -371,9 +371,8 @@ fn path_traversal_names_stay_inside_files_dir() {
     assert_eq!(first, b"../../escape.txt");
 }
 
-/// A file you may not see answers exactly like one that does not exist.
-/// (Only a missing id can be tested until rooms can be private: the
-/// refusal is the same code path, keyed on the id alone.)
+/// An id with no file gets a plain 404, from the client too, which then
+/// creates nothing on disk.
 #[test]
 fn a_missing_file_gets_a_plain_404() {
     let dir = TempDir::new("missing");
@@ -390,6 +389,74 @@ fn a_missing_file_gets_a_plain_404() {
     ntu.type_line("/get_file 42");
     ntu.stdout.wait_for("error: there is no file with id 42");
     assert!(!dir.path().join("dl").exists(), "nothing created for a 404");
+}
+
+/// A file in a room someone may not enter (private, or banned from it)
+/// answers exactly, byte for byte, as it did before the file existed; a
+/// permit opens it; closing the room retires its files for good.
+#[test]
+fn a_file_you_may_not_see_answers_exactly_like_a_missing_one() {
+    let dir = TempDir::new("private");
+    let server = Server::start(dir.path());
+    let mut owner = Raw::login(server.port, "owner");
+    let mut outsider = Raw::login(server.port, "out");
+    let missing_1 = outsider.request(Request::Download { id: 1 });
+    let missing_2 = outsider.request(Request::Download { id: 2 });
+    assert_eq!(missing_1.status_code(), Some(Status::NOT_FOUND));
+
+    let create = |raw: &mut Raw, room: &str, private: bool| {
+        let reply = raw.request(Request::Create {
+            room: room.into(),
+            private,
+        });
+        assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    };
+    create(&mut owner, "secret", true);
+    assert_eq!(stored(&mut owner, "plan.txt", b"the plan"), 1);
+    assert_eq!(outsider.request(Request::Download { id: 1 }), missing_1);
+    let listed = outsider.request(Request::Files).text_lossy();
+    assert!(!listed.contains("plan.txt"), "{listed}");
+
+    // Banned from a public room: the same.
+    create(&mut owner, "open", false);
+    assert_eq!(stored(&mut owner, "notes.txt", b"notes"), 2);
+    let ban = owner.request(Request::List {
+        list: ListKind::Bans,
+        nick: "out".into(),
+        add: true,
+    });
+    assert_eq!(ban.status_code(), Some(Status::OK), "{ban:?}");
+    assert_eq!(outsider.request(Request::Download { id: 2 }), missing_2);
+
+    // A permit for the private room opens its file.
+    let join = owner.request(Request::Join {
+        room: "secret".into(),
+    });
+    assert_eq!(join.status_code(), Some(Status::OK), "{join:?}");
+    let permit = owner.request(Request::List {
+        list: ListKind::Permits,
+        nick: "out".into(),
+        add: true,
+    });
+    assert_eq!(permit.status_code(), Some(Status::OK), "{permit:?}");
+    let got = outsider.request(Request::Download { id: 1 });
+    assert_eq!(got.status_code(), Some(Status::OK));
+    assert_eq!(got.body, b"the plan");
+
+    // Closed, then a public room of the same name: the old file stays gone.
+    assert_eq!(
+        owner.request(Request::Close).status_code(),
+        Some(Status::OK)
+    );
+    server
+        .stdout
+        .wait_for("1 file(s) shared in secret are no longer offered");
+    create(&mut outsider, "secret", false);
+    assert_eq!(outsider.request(Request::Download { id: 1 }), missing_1);
+    let listed = outsider.request(Request::Files).text_lossy();
+    assert!(listed.starts_with("No files shared in secret"), "{listed}");
+    let index = fs::read_to_string(dir.path().join("files.txt")).unwrap();
+    assert!(index.contains("\tsecret (closed)\towner\t"), "{index}");
 }
 
 /// A stored file changed on disk is caught by the client's digest check:

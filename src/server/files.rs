@@ -16,12 +16,14 @@ mod index;
 
 pub use index::{Entry, Index};
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use crate::clock;
 use crate::crypto::{random_bytes, sha256, to_hex, Sha256};
@@ -98,6 +100,10 @@ pub struct FileStore {
     /// (rename, rewrite, fsync) and while entries are read. Never held
     /// while file data moves.
     index: Mutex<Index>,
+    /// When each room (by `name_key`) was closed during this run, so that
+    /// an upload begun in it before then is not filed under a later room of
+    /// the same name. Locked only inside the index lock.
+    retired: Mutex<HashMap<String, Instant>>,
 }
 
 /// An upload being received: a temporary file in `files/` and the running
@@ -182,6 +188,7 @@ impl FileStore {
             dir,
             index_path,
             index: Mutex::new(index),
+            retired: Mutex::new(HashMap::new()),
         };
         Ok((store, warnings))
     }
@@ -219,7 +226,9 @@ impl FileStore {
 
     /// Forces a finished upload to disk, gives it the next id and its stored
     /// name, and records it in the index (rewritten atomically). On any
-    /// failure the file is removed and the index is as it was.
+    /// failure the file is removed and the index is as it was. `room` is
+    /// the uploader's room as it was at `since`; if that room has been
+    /// closed since, the file is recorded as retired straight away.
     ///
     /// # Errors
     /// `FileError::Io` when the file or the index cannot be written.
@@ -227,6 +236,7 @@ impl FileStore {
         &self,
         mut partial: PartialFile,
         room: &str,
+        since: Instant,
         uploader: &str,
         name: &str,
     ) -> Result<Entry, FileError> {
@@ -236,6 +246,11 @@ impl FileStore {
             .map_err(FileError::io("write", &partial.path))?;
         let sha256 = partial.digest();
         let mut index = self.lock();
+        let room = if self.closed_since(room, since) {
+            retired_name(room)
+        } else {
+            room.to_string()
+        };
         // Taken even if what follows fails: an id is never handed out twice.
         let id = index.next_id;
         index.next_id += 1;
@@ -248,7 +263,7 @@ impl FileStore {
         let entry = Entry {
             id,
             date: clock::now_utc(),
-            room: room.to_string(),
+            room,
             uploader: uploader.to_string(),
             size: partial.written,
             sha256,
@@ -278,6 +293,34 @@ impl FileStore {
             .filter(|e| name_key(&e.room) == key)
             .cloned()
             .collect()
+    }
+
+    /// Stops offering the files shared in `room` (a room being closed): a
+    /// later room of the same name is another room and must not see them.
+    /// They stay in `files/`, recorded under `ROOM (closed)`, which is never
+    /// a room name. Returns how many were retired.
+    ///
+    /// # Errors
+    /// `FileError::Io` when the index cannot be rewritten; the files are
+    /// retired for this run all the same, so nothing is exposed meanwhile.
+    pub fn retire_room(&self, room: &str) -> Result<usize, FileError> {
+        let key = name_key(room);
+        let mut index = self.lock();
+        self.retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.clone(), Instant::now());
+        let mut retired = 0;
+        for entry in index.entries.values_mut() {
+            if name_key(&entry.room) == key {
+                entry.room = retired_name(&entry.room);
+                retired += 1;
+            }
+        }
+        if retired > 0 {
+            self.save(&index)?;
+        }
+        Ok(retired)
     }
 
     /// Opens a stored file for sending, checking it still has its recorded size.
@@ -321,6 +364,14 @@ impl FileStore {
         Ok(())
     }
 
+    /// True when `room` was closed after `since`. Called with the index locked.
+    fn closed_since(&self, room: &str, since: Instant) -> bool {
+        let retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
+        retired
+            .get(&name_key(room))
+            .is_some_and(|&closed| closed >= since)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Index> {
         // Every change to the index is undone before an early return, so a
         // panic elsewhere cannot leave it half-changed: keep using it.
@@ -362,6 +413,12 @@ fn clear_leftovers(dir: &Path, index: &Index) -> Result<Vec<String>, FileError> 
         }
     }
     Ok(removed)
+}
+
+/// How a closed room's files are recorded: a name no room can have (room
+/// names have no spaces), so they match no room from now on.
+fn retired_name(room: &str) -> String {
+    format!("{room} (closed)")
 }
 
 /// The id at the front of a stored name `<id>_<hex>_<name>`, if it is one.
@@ -421,7 +478,9 @@ mod tests {
         for content in [&b"hello"[..], b"", b"\0\0\xff"] {
             let mut partial = store.begin().unwrap();
             partial.write(content).unwrap();
-            let e = store.commit(partial, "lobby", "ntu", "../x.bin").unwrap();
+            let e = store
+                .commit(partial, "lobby", Instant::now(), "ntu", "../x.bin")
+                .unwrap();
             assert_eq!(e.sha256, sha256(content));
             assert_eq!(fs::read(store.dir().join(&e.stored)).unwrap(), content);
             assert!(e.stored.ends_with("_x.bin"), "{}", e.stored);
@@ -433,7 +492,13 @@ mod tests {
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(store.in_room("LOBBY").len(), 3);
         let partial = store.begin().unwrap();
-        assert_eq!(store.commit(partial, "lobby", "ntu", "y").unwrap().id, 4);
+        assert_eq!(
+            store
+                .commit(partial, "lobby", Instant::now(), "ntu", "y")
+                .unwrap()
+                .id,
+            4
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 
@@ -467,7 +532,9 @@ mod tests {
         let (store, _) = FileStore::open(&dir).unwrap();
         for name in ["a", "b"] {
             let partial = store.begin().unwrap();
-            store.commit(partial, "lobby", "ntu", name).unwrap();
+            store
+                .commit(partial, "lobby", Instant::now(), "ntu", name)
+                .unwrap();
         }
         drop(store);
         // Line 2 (file id:1) garbled on disk.
@@ -485,7 +552,42 @@ mod tests {
         assert_eq!(fs::read_dir(store.dir()).unwrap().count(), 2);
         assert!(store.get(1).is_none() && store.get(2).is_some());
         let partial = store.begin().unwrap();
-        assert_eq!(store.commit(partial, "lobby", "ntu", "c").unwrap().id, 3);
+        assert_eq!(
+            store
+                .commit(partial, "lobby", Instant::now(), "ntu", "c")
+                .unwrap()
+                .id,
+            3
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_closed_rooms_files_are_never_offered_to_a_namesake() {
+        let dir = temp_dir("retire");
+        let (store, _) = FileStore::open(&dir).unwrap();
+        let before = Instant::now();
+        let partial = store.begin().unwrap();
+        store.commit(partial, "Secret", before, "ntu", "a").unwrap();
+        assert_eq!(store.retire_room("secret").unwrap(), 1);
+        assert!(store.in_room("secret").is_empty());
+        // An upload begun in the old room, committed after it closed.
+        let partial = store.begin().unwrap();
+        let late = store.commit(partial, "secret", before, "ntu", "b").unwrap();
+        assert_eq!(late.room, "secret (closed)");
+        // One begun afterwards, in a new room of that name, belongs to it.
+        let partial = store.begin().unwrap();
+        let fresh = store
+            .commit(partial, "secret", Instant::now(), "bob", "c")
+            .unwrap();
+        assert_eq!(store.in_room("secret"), [fresh]);
+        drop(store);
+        let (store, _) = FileStore::open(&dir).unwrap();
+        assert_eq!(
+            store.in_room("secret").len(),
+            1,
+            "retired after a restart too"
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 
@@ -495,7 +597,9 @@ mod tests {
         let (store, _) = FileStore::open(&dir).unwrap();
         let mut partial = store.begin().unwrap();
         partial.write(b"0123456789").unwrap();
-        let e = store.commit(partial, "lobby", "ntu", "a").unwrap();
+        let e = store
+            .commit(partial, "lobby", Instant::now(), "ntu", "a")
+            .unwrap();
         assert!(store.open_file(&e).is_ok());
         fs::write(store.dir().join(&e.stored), b"short").unwrap();
         assert!(matches!(

@@ -283,7 +283,20 @@ pub fn run(config: Config) -> Result<(), ServerError> {
         spawn_fsync(hub.clone()).map_err(ServerError::Thread)?;
     }
     operator::spawn(hub.clone(), Arc::clone(&live)).map_err(ServerError::Thread)?;
-    accept_loop(&listener, &hub, &Arc::new(files), &Arc::new(config), &live);
+    let files = Arc::new(files);
+    {
+        let (files, console) = (Arc::clone(&files), console.clone());
+        hub.on_room_closed(move |room| match files.retire_room(room) {
+            Ok(0) => {}
+            Ok(n) => console.say(format!(
+                "{n} file(s) shared in {room} are no longer offered"
+            )),
+            Err(e) => console.say(format!(
+                "warning: files of closed room {room}: {e}; they are not offered, but files.txt still lists them under the room"
+            )),
+        });
+    }
+    accept_loop(&listener, &hub, &files, &Arc::new(config), &live);
     Ok(())
 }
 

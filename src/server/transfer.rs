@@ -73,6 +73,9 @@ impl Transfers<'_> {
     /// (a missing `File-Name`, a full disk, a digest mismatch) is `Ok`:
     /// the body is read to its end and the connection stays open.
     pub fn upload(&self, head: &Head, reader: &mut impl BufRead) -> Result<Frame, Hangup> {
+        // The room is read now; if it closes while the body arrives, the
+        // store files the upload under the closed room, not a new namesake.
+        let since = Instant::now();
         let Some(me) = self.hub.presence(self.client) else {
             return Err(Hangup {
                 reply: Some(Frame::reply(
@@ -138,7 +141,10 @@ impl Transfers<'_> {
                 "the file does not match its Digest header; it was not stored",
             ));
         }
-        let entry = match self.files.commit(partial, &me.room, &me.nick, &upload.name) {
+        let committed = self
+            .files
+            .commit(partial, &me.room, since, &me.nick, &upload.name);
+        let entry = match committed {
             Ok(entry) => entry,
             Err(e) => return Ok(self.not_stored(&e)),
         };
@@ -158,8 +164,11 @@ impl Transfers<'_> {
             size: entry.size,
             date: entry.date.clone(),
         };
-        self.hub
-            .tell_room(&me.room, self.client, &shared.to_frame());
+        // Filed under a room closed meanwhile: nobody there to tell.
+        if entry.room == me.room {
+            self.hub
+                .tell_room(&me.room, self.client, &shared.to_frame());
+        }
         Ok(Frame::reply(
             Status::OK,
             &format!("stored as file id:{} in {}", entry.id, entry.room),

@@ -12,7 +12,7 @@ mod rooms;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::clock;
 use crate::command::Refusal;
@@ -42,7 +42,13 @@ struct Inner {
     /// How many recent messages a room keeps for newcomers.
     history: usize,
     next_id: AtomicU64,
+    /// Told the key of each room closed, after the hub lock is released;
+    /// set once at start-up (the file store retires the room's files).
+    room_closed: OnceLock<RoomClosedHook>,
 }
+
+/// What runs after a room is closed, given the room's `name_key`.
+pub type RoomClosedHook = Box<dyn Fn(&str) + Send + Sync>;
 
 /// Everything behind the hub lock. Invariant: each client that is in a
 /// room is in exactly that room's `members`, the one its `room` field names.
@@ -128,8 +134,15 @@ impl Hub {
                 console,
                 history,
                 next_id: AtomicU64::new(1),
+                room_closed: OnceLock::new(),
             }),
         }
+    }
+
+    /// Sets what runs after a room is closed. Set once, at start-up; a
+    /// second hook is ignored.
+    pub fn on_room_closed(&self, hook: impl Fn(&str) + Send + Sync + 'static) {
+        let _ = self.inner.room_closed.set(Box::new(hook));
     }
 
     /// The console every session prints on.
