@@ -30,6 +30,8 @@ use crate::crypto::{random_bytes, sha256, to_hex, Sha256};
 use crate::fileshare::safe_name;
 use crate::text::name_key;
 
+use super::store::replace_file;
+
 /// The directory, inside the data directory, that holds the files.
 pub const FILES_DIR: &str = "files";
 /// The index of stored files, inside the data directory.
@@ -344,24 +346,11 @@ impl FileStore {
         Ok(file)
     }
 
-    /// Replaces `files.txt` with `index`: temporary file, fsync, rename, so
-    /// a crash leaves the old index or the new one, never half of one.
+    /// Replaces `files.txt` with `index` atomically (see `store`), so a
+    /// crash leaves the old index or the new one, never half of one.
     fn save(&self, index: &Index) -> Result<(), FileError> {
-        let tmp = self.index_path.with_extension("txt.tmp");
-        let write = || -> io::Result<()> {
-            let mut file = File::create(&tmp)?;
-            file.write_all(index.encode().as_bytes())?;
-            file.sync_all()
-        };
-        if let Err(e) = write() {
-            let _ = fs::remove_file(&tmp);
-            return Err(FileError::io("write", &tmp)(e));
-        }
-        fs::rename(&tmp, &self.index_path).map_err(FileError::io("replace", &self.index_path))?;
-        if let Some(parent) = self.index_path.parent() {
-            sync_dir(parent);
-        }
-        Ok(())
+        replace_file(&self.index_path, index.encode().as_bytes(), false)
+            .map_err(FileError::io("replace", &self.index_path))
     }
 
     /// True when `room` was closed after `since`. Called with the index locked.
