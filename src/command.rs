@@ -5,6 +5,13 @@
 //! | verb      | target          | headers / body                 |
 //! |-----------|-----------------|--------------------------------|
 //! | `LOGIN`   | `/`             | `Nick`, optional `Password`    |
+//! | `REGISTER` | `/`            | `Password`                     |
+//! | `PASSWD`  | `/`             | `Password` (current), `New-Password` |
+//! | `LOGOUT`  | `/`             | (back to the state before `LOGIN`) |
+//! | `SET-PROFILE` | `/profile/ATTR` | text body: the value; empty clears it |
+//! | `PROFILE` | `/users/NICK`   |                                |
+//! | `WHOAMI`  | `/`             |                                |
+//! | `LIST-USERS` | `/`          | (registered users and guests online) |
 //! | `SAY`     | `/` or `/rooms/ROOM` | text body                 |
 //! | `WHISPER` | `/users/NICK`   | text body                      |
 //! | `USERS`   | `/`             |                                |
@@ -37,6 +44,25 @@ pub enum Request {
         nick: String,
         password: Option<String>,
     },
+    /// Registers the sender's nickname with this password.
+    Register {
+        password: String,
+    },
+    Passwd {
+        old: String,
+        new: String,
+    },
+    Logout,
+    /// Sets an attribute of the sender's profile; an empty value clears it.
+    SetProfile {
+        attr: String,
+        value: String,
+    },
+    ViewProfile {
+        nick: String,
+    },
+    Whoami,
+    ListUsers,
     /// A chat line for the sender's current room. `room` is the room the
     /// client thinks it is in, when it says so.
     Say {
@@ -193,6 +219,14 @@ fn user_target(frame: &Frame) -> Result<String, Refusal> {
         .ok_or_else(|| Refusal::bad_request("this request needs a target /users/NICK"))
 }
 
+/// The value of a header a request cannot do without.
+fn required(frame: &Frame, name: &str) -> Result<String, Refusal> {
+    frame.header(name).map(str::to_string).ok_or_else(|| {
+        let verb = frame.verb().unwrap_or("this request");
+        Refusal::bad_request(format!("{verb} needs a {name} header"))
+    })
+}
+
 impl Request {
     /// Reads a request frame.
     ///
@@ -220,6 +254,27 @@ impl Request {
                     .to_string(),
                 password: frame.header(header::PASSWORD).map(str::to_string),
             },
+            "REGISTER" => Request::Register {
+                password: required(frame, header::PASSWORD)?,
+            },
+            "PASSWD" => Request::Passwd {
+                old: required(frame, header::PASSWORD)?,
+                new: required(frame, header::NEW_PASSWORD)?,
+            },
+            "LOGOUT" => Request::Logout,
+            "SET-PROFILE" => Request::SetProfile {
+                attr: target_name(target, "/profile/")
+                    .ok_or_else(|| {
+                        Refusal::bad_request("SET-PROFILE needs a target /profile/ATTRIBUTE")
+                    })?
+                    .to_string(),
+                value: text()?,
+            },
+            "PROFILE" => Request::ViewProfile {
+                nick: user_target(frame)?,
+            },
+            "WHOAMI" => Request::Whoami,
+            "LIST-USERS" => Request::ListUsers,
             "SAY" => Request::Say {
                 room: target_name(target, "/rooms/").map(str::to_string),
                 text: text()?,
@@ -299,6 +354,19 @@ impl Request {
                     None => frame,
                 }
             }
+            Request::Register { password } => {
+                Frame::request("REGISTER", "/").with_header(header::PASSWORD, password)
+            }
+            Request::Passwd { old, new } => Frame::request("PASSWD", "/")
+                .with_header(header::PASSWORD, old)
+                .with_header(header::NEW_PASSWORD, new),
+            Request::Logout => Frame::request("LOGOUT", "/"),
+            Request::SetProfile { attr, value } => {
+                Frame::request("SET-PROFILE", &format!("/profile/{attr}")).with_text(&value)
+            }
+            Request::ViewProfile { nick } => Frame::request("PROFILE", &format!("/users/{nick}")),
+            Request::Whoami => Frame::request("WHOAMI", "/"),
+            Request::ListUsers => Frame::request("LIST-USERS", "/"),
             Request::Say { room, text } => {
                 let target = room.map_or_else(|| "/".to_string(), |r| format!("/rooms/{r}"));
                 Frame::request("SAY", &target).with_text(&text)
@@ -486,6 +554,42 @@ mod tests {
         for frame in cases {
             let refusal = Request::from_frame(&frame).unwrap_err();
             assert_eq!(refusal.status, Status::BAD_REQUEST, "{frame:?}");
+        }
+    }
+
+    #[test]
+    fn account_requests_round_trip_and_need_their_parts() {
+        round_trip(Request::Register {
+            password: "correct horse".into(),
+        });
+        round_trip(Request::Passwd {
+            old: "correct horse".into(),
+            new: "battery staple".into(),
+        });
+        round_trip(Request::SetProfile {
+            attr: "self_description".into(),
+            value: "I like = signs and é".into(),
+        });
+        round_trip(Request::SetProfile {
+            attr: "age".into(),
+            value: String::new(),
+        });
+        round_trip(Request::ViewProfile { nick: "ntu".into() });
+        for r in [Request::Logout, Request::Whoami, Request::ListUsers] {
+            round_trip(r);
+        }
+        for (frame, missing) in [
+            (Frame::request("REGISTER", "/"), "Password"),
+            (
+                Frame::request("PASSWD", "/").with_header(header::PASSWORD, "x"),
+                "New-Password",
+            ),
+            (Frame::request("SET-PROFILE", "/"), "/profile/"),
+            (Frame::request("PROFILE", "/users/"), "/users/NICK"),
+        ] {
+            let refusal = Request::from_frame(&frame).unwrap_err();
+            assert_eq!(refusal.status, Status::BAD_REQUEST);
+            assert!(refusal.reason.contains(missing), "{refusal}");
         }
     }
 }

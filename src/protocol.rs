@@ -45,6 +45,11 @@ pub mod header {
     pub const SEQ: &str = "Seq";
     pub const HISTORY: &str = "History";
     pub const PASSWORD: &str = "Password";
+    pub const NEW_PASSWORD: &str = "New-Password";
+    /// `yes` or `no`: whether a nickname is a registered account.
+    pub const REGISTERED: &str = "Registered";
+    /// `close` on a reply: the server hangs up after sending it.
+    pub const CONNECTION: &str = "Connection";
     pub const VISIBILITY: &str = "Visibility";
     pub const FILE_NAME: &str = "File-Name";
     pub const FILE_ID: &str = "File-Id";
@@ -171,6 +176,8 @@ pub struct Status(pub u16);
 
 impl Status {
     pub const OK: Status = Status(200);
+    /// The reply to `LOGOUT`: the connection is back to its state before login.
+    pub const RESET_CONTENT: Status = Status(205);
     pub const BAD_REQUEST: Status = Status(400);
     pub const UNAUTHORIZED: Status = Status(401);
     pub const FORBIDDEN: Status = Status(403);
@@ -188,6 +195,7 @@ impl Status {
     pub fn reason(self) -> &'static str {
         match self.0 {
             200 => "OK",
+            205 => "Reset Content",
             400 => "Bad Request",
             401 => "Unauthorized",
             403 => "Forbidden",

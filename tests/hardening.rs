@@ -145,14 +145,16 @@ fn running_out_of_descriptors_is_survived() {
             Err(_) => break,
         }
     }
-    server.stdout.wait_for("accept failed: Too many open files");
+    // Whichever call runs out first (accept, or setting up the session), it is reported.
+    server.stdout.wait_for("Too many open files");
+    let complaints_before = server.stdout.text().matches("accept failed").count();
     let cpu_before = cpu_ticks(server.pid());
     thread::sleep(Duration::from_secs(2));
     let spent = cpu_ticks(server.pid()) - cpu_before;
     // 2 s of a spinning core would be ~200 ticks; backing off costs a handful.
     assert!(spent < 50, "accept loop spun: {spent} ticks in 2 s");
-    let complaints = server.stdout.text().matches("accept failed").count();
-    assert!(complaints <= 4, "complained {complaints} times in ~2 s");
+    let complaints = server.stdout.text().matches("accept failed").count() - complaints_before;
+    assert!(complaints <= 3, "complained {complaints} times in 2 s");
     drop(hogs);
     let mut late = Raw::login(server.port, "late");
     late.say("descriptors are back");

@@ -22,13 +22,23 @@ Commands:
   /join ROOM                enter a room (/enter-chatroom)
   /leave                    back to the lobby (/exit-chatroom)
   /nick NEWNICK             change your nickname
+  /help                     this list
+  /quit                     leave the chat (also /exit, or end of input)
  Owners of a room, while in it:
   /close                    close the room; everyone goes to the lobby (/close-chatroom)
   /ban NICK, /unban NICK    blacklist: banned users are removed and cannot enter (/ban-user)
   /permit NICK, /unpermit NICK    whitelist for a private room (/permit-user)
   /blacklist, /whitelist    show the lists (/get-blacklist, /get-whitelist)
-  /help                     this list
-  /quit                     leave the chat (also /exit, or end of input)";
+ Accounts:
+  /register PASSWORD        register your nickname: logging in as it will ask for PASSWORD
+  /passwd OLD NEW           change your password
+  /logout                   log out and back to the nickname prompt, staying connected
+  /whoami                   your nickname, whether it is registered, your profile
+  /set-profile ATTR VALUE   set age, birthday, job, phone_number or self_description
+                            (registered users; no VALUE clears it)
+  /view-profile NICK        someone's profile
+  /list-user                registered users and guests online, online or offline
+ Passwords typed in commands are one word; at the Password: prompt they may have spaces.";
 
 /// One typed line, understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +48,8 @@ pub enum Input {
     SendFile(PathBuf),
     Help,
     Quit,
+    /// Log out and go back to the nickname prompt.
+    Logout,
     /// An empty line.
     Nothing,
     /// A mistake the user should be told about; nothing is sent.
@@ -88,6 +100,26 @@ pub fn parse(line: &str) -> Input {
         "quit" | "exit" => Input::Quit,
         "help" | "?" => Input::Help,
         "users" | "who" => Input::Send(Request::Users),
+        "register" => one_word(rest, "/register PASSWORD (one word)", |password| {
+            Request::Register { password }
+        }),
+        "passwd" | "password" => match two_words(rest) {
+            Some([old, new]) => Input::Send(Request::Passwd { old, new }),
+            None => Input::Mistake("usage: /passwd OLD NEW".into()),
+        },
+        "logout" => Input::Logout,
+        "whoami" => Input::Send(Request::Whoami),
+        "list-user" | "list-users" => Input::Send(Request::ListUsers),
+        "view-profile" | "profile" => one_word(rest, "/view-profile NICK", |nick| {
+            Request::ViewProfile { nick }
+        }),
+        "set-profile" => match rest.split_once(' ').unwrap_or((rest, "")) {
+            ("", _) => Input::Mistake("usage: /set-profile ATTR VALUE".into()),
+            (attr, value) => Input::Send(Request::SetProfile {
+                attr: attr.to_string(),
+                value: value.trim().to_string(),
+            }),
+        },
         "files" => Input::Send(Request::Files),
         "get_file" | "get-file" | "download" => match rest.trim().parse() {
             Ok(id) => Input::Send(Request::Download { id }),
@@ -164,6 +196,12 @@ fn one_word(rest: &str, usage: &str, build: impl FnOnce(String) -> Request) -> I
     }
 }
 
+/// Exactly two whitespace-separated words, or `None`.
+fn two_words(rest: &str) -> Option<[String; 2]> {
+    let words: Vec<String> = rest.split_whitespace().map(str::to_string).collect();
+    words.try_into().ok()
+}
+
 fn say(text: &str) -> Input {
     Input::Send(Request::Say {
         room: None,
@@ -174,6 +212,49 @@ fn say(text: &str) -> Input {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn account_commands() {
+        let send = |r| Input::Send(r);
+        assert_eq!(
+            parse("/register correct-horse"),
+            send(Request::Register {
+                password: "correct-horse".into()
+            })
+        );
+        assert!(matches!(parse("/register"), Input::Mistake(_)));
+        assert!(matches!(parse("/register two words"), Input::Mistake(_)));
+        assert_eq!(
+            parse("/passwd old-pass new-pass"),
+            send(Request::Passwd {
+                old: "old-pass".into(),
+                new: "new-pass".into()
+            })
+        );
+        assert!(matches!(parse("/passwd only-one"), Input::Mistake(_)));
+        assert_eq!(parse("/logout"), Input::Logout);
+        assert_eq!(parse("/whoami"), send(Request::Whoami));
+        assert_eq!(parse("/list-user"), send(Request::ListUsers));
+        assert_eq!(
+            parse("/view-profile ntu"),
+            send(Request::ViewProfile { nick: "ntu".into() })
+        );
+        assert_eq!(
+            parse("/set-profile self_description I like  Rust "),
+            send(Request::SetProfile {
+                attr: "self_description".into(),
+                value: "I like  Rust".into()
+            })
+        );
+        assert_eq!(
+            parse("/set-profile age"),
+            send(Request::SetProfile {
+                attr: "age".into(),
+                value: String::new()
+            })
+        );
+        assert!(matches!(parse("/set-profile"), Input::Mistake(_)));
+    }
 
     #[test]
     fn plain_lines_are_messages() {

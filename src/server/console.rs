@@ -10,7 +10,7 @@ use std::thread::{self, JoinHandle};
 
 /// Lines waiting for the printer; past this, printing threads wait for it,
 /// which bounds memory if standard output is slow.
-const BACKLOG_LINES: usize = 64 * 1024;
+const BACKLOG_LINES: usize = 4 * 1024;
 
 enum Line {
     Text(String),

@@ -6,6 +6,7 @@
 //! writes to it; `console-in` reads operator commands; `console-out` prints;
 //! `fsync` flushes `log.txt` to disk once a second.
 
+pub mod accounts;
 pub mod console;
 pub mod deadline;
 pub mod files;
@@ -33,6 +34,7 @@ use crate::cli::{value, Parsed, UsageError};
 use crate::event::Event;
 use crate::protocol::MAX_BODY_BYTES;
 
+use accounts::{Accounts, AccountsError, ACCOUNTS_FILE, MAX_PBKDF2_ITERATIONS};
 use console::Console;
 use files::{FileError, FileStore};
 use history::{FsyncPolicy, HistoryError, MessageLog};
@@ -74,6 +76,9 @@ pub struct Config {
     /// Silence after which a client is pinged; twice this, it is dropped.
     pub idle_timeout: Duration,
     pub queue: QueueLimits,
+    /// PBKDF2 iterations for password hashes made from now on; existing
+    /// hashes keep the count stored with them.
+    pub pbkdf2_iterations: u32,
 }
 
 impl Default for Config {
@@ -95,6 +100,7 @@ impl Default for Config {
             login_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             queue: QueueLimits::default(),
+            pbkdf2_iterations: accounts::DEFAULT_PBKDF2_ITERATIONS,
         }
     }
 }
@@ -125,6 +131,7 @@ Options:
   --idle-timeout SECS    silence before a ping; twice this and the client is dropped (default 60)
   --queue-frames N       frames that may wait for one client before it is dropped (default 1024)
   --queue-bytes N        bytes that may wait for one client before it is dropped (default 4194304)
+  --pbkdf2-iterations N  PBKDF2 rounds for new password hashes (default 600000)
   -h, --help             show this help
 ";
 
@@ -175,6 +182,14 @@ impl Config {
                 "--idle-timeout" => config.idle_timeout = seconds(&flag, args.next())?,
                 "--queue-frames" => config.queue.max_frames = value(&flag, args.next())?,
                 "--queue-bytes" => config.queue.max_bytes = value(&flag, args.next())?,
+                "--pbkdf2-iterations" => {
+                    config.pbkdf2_iterations = value(&flag, args.next())?;
+                    if !(1..=MAX_PBKDF2_ITERATIONS).contains(&config.pbkdf2_iterations) {
+                        return Err(UsageError(format!(
+                            "{flag} must be between 1 and {MAX_PBKDF2_ITERATIONS}"
+                        )));
+                    }
+                }
                 other => return Err(UsageError(format!("unknown option {other}"))),
             }
         }
@@ -190,10 +205,13 @@ fn seconds(flag: &str, next: Option<String>) -> Result<Duration, UsageError> {
     Ok(Duration::from_secs(secs))
 }
 
-/// Why the server could not start.
+/// Why the server could not start. (`Accounts`: `accounts.txt` is unreadable
+/// or damaged, and starting without it would silently drop accounts and
+/// free their nicknames.)
 #[derive(Debug)]
 pub enum ServerError {
     DataDir { path: PathBuf, source: io::Error },
+    Accounts(AccountsError),
     History(HistoryError),
     Rooms(RoomsError),
     Files(FileError),
@@ -209,6 +227,7 @@ impl fmt::Display for ServerError {
                 "cannot use data directory {}: {source}; create it or pass another --data-dir",
                 path.display()
             ),
+            ServerError::Accounts(e) => write!(f, "{e}"),
             ServerError::History(e) => write!(f, "{e}"),
             ServerError::Rooms(e) => write!(f, "{e}"),
             ServerError::Files(e) => write!(f, "shared files: {e}"),
@@ -226,6 +245,7 @@ impl std::error::Error for ServerError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ServerError::DataDir { source, .. } | ServerError::Bind { source, .. } => Some(source),
+            ServerError::Accounts(e) => Some(e),
             ServerError::History(e) => Some(e),
             ServerError::Rooms(e) => Some(e),
             ServerError::Files(e) => Some(e),
@@ -245,6 +265,10 @@ pub fn run(config: Config) -> Result<(), ServerError> {
         path: dir.clone(),
         source,
     })?;
+    // Before anything asks the operator a question: a damaged accounts file
+    // stops the start-up at once.
+    let accounts =
+        Arc::new(Accounts::open(&dir.join(ACCOUNTS_FILE)).map_err(ServerError::Accounts)?);
     let log_path = dir.join(LOG_FILE);
     let (log, loaded) =
         MessageLog::open(&log_path, config.fsync, config.history).map_err(ServerError::History)?;
@@ -296,7 +320,7 @@ pub fn run(config: Config) -> Result<(), ServerError> {
             )),
         });
     }
-    accept_loop(&listener, &hub, &files, &Arc::new(config), &live);
+    accept_loop(&listener, &hub, &accounts, &files, &Arc::new(config), &live);
     Ok(())
 }
 
@@ -366,6 +390,7 @@ impl Drop for LiveGuard {
 fn accept_loop(
     listener: &TcpListener,
     hub: &Hub,
+    accounts: &Arc<Accounts>,
     files: &Arc<FileStore>,
     config: &Arc<Config>,
     live: &Arc<AtomicUsize>,
@@ -405,13 +430,21 @@ fn accept_loop(
         live.fetch_add(1, Ordering::AcqRel);
         let guard = LiveGuard(Arc::clone(live));
         let (session_hub, session_config) = (hub.clone(), Arc::clone(config));
+        let session_accounts = Arc::clone(accounts);
         let session_files = Arc::clone(files);
         let spawned = thread::Builder::new()
             .name(format!("client-{n}"))
             .stack_size(SESSION_STACK)
             .spawn(move || {
                 let _held = (guard, slot);
-                session::run(stream, peer, &session_hub, &session_files, &session_config);
+                session::run(
+                    stream,
+                    peer,
+                    &session_hub,
+                    &session_accounts,
+                    &session_files,
+                    &session_config,
+                );
             });
         if let Err(e) = spawned {
             // The closure, with the stream and the guard, was dropped: the

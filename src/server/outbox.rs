@@ -265,12 +265,13 @@ impl Outbox {
 /// shuts the socket's write side so the peer sees the end. Returns why it stopped.
 pub fn run_writer(outbox: &Outbox, socket: &mut impl Write) -> Closed {
     let mut batch = Vec::new();
-    let mut buf = Vec::with_capacity(16 * 1024);
+    // Allocated on the first coalesced write: an idle client costs nothing here.
+    let mut buf = Vec::new();
     while outbox.next_batch(&mut batch).is_some() {
         let result = write_batch(outbox, &mut batch, &mut buf, socket);
         batch.clear();
         if buf.capacity() > 1 << 20 {
-            buf = Vec::with_capacity(16 * 1024);
+            buf = Vec::new();
         }
         if result.and_then(|()| socket.flush()).is_err() {
             outbox.mark_broken();

@@ -17,6 +17,7 @@ use crate::event::Event;
 use crate::protocol::{self, header, Frame, FrameError, Head, Limits, Status};
 use crate::text::for_terminal;
 
+use super::accounts::Accounts;
 use super::deadline::DeadlineReader;
 use super::files::FileStore;
 use super::hub::{ClientId, Hub, SendError};
@@ -25,8 +26,17 @@ use super::outbox::{run_writer, Closed, Outbox};
 use super::transfer::{self, Transfers};
 use super::Config;
 
+mod account;
+
+use account::Gate;
+
 /// How long a write to a client may block before the client counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A client's read buffer. Small, because std zero-fills it once (our
+/// deadline wrapper can only offer `read`), so every byte is resident for
+/// every idle client; it holds a line of the largest allowed length, and
+/// large bodies bypass it.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 /// Stack of a writer thread: it only moves bytes.
 const WRITER_STACK: usize = 64 * 1024;
 
@@ -48,6 +58,7 @@ enum End {
 struct Session<'a> {
     id: ClientId,
     hub: &'a Hub,
+    accounts: &'a Accounts,
     files: &'a FileStore,
     config: &'a Config,
     outbox: Outbox,
@@ -58,6 +69,11 @@ struct Session<'a> {
     bucket: Option<TokenBucket>,
     /// Requests refused for rate in a row; `FLOOD_STRIKES` of them disconnect.
     strikes: u32,
+    /// When the connection last became not-logged-in (connected, or sent
+    /// `LOGOUT`): the login deadline counts from here.
+    login_since: Instant,
+    /// Wrong passwords sent on this connection, at login or to `PASSWD`.
+    password_failures: u32,
 }
 
 /// Rate refusals in a row after which a client counts as flooding.
@@ -68,6 +84,7 @@ pub fn run(
     stream: TcpStream,
     peer: SocketAddr,
     hub: &Hub,
+    accounts: &Accounts,
     files: &FileStore,
     config: &Arc<Config>,
 ) {
@@ -114,6 +131,7 @@ pub fn run(
     let mut session = Session {
         id: hub.next_id(),
         hub,
+        accounts,
         files,
         config,
         outbox,
@@ -121,8 +139,10 @@ pub fn run(
         nick: None,
         bucket: config.rate_limit.map(TokenBucket::new),
         strikes: 0,
+        login_since: Instant::now(),
+        password_failures: 0,
     };
-    let mut reader = BufReader::with_capacity(8 * 1024, DeadlineReader::new(stream));
+    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, DeadlineReader::new(stream));
     // A bug that panics here must end this client only, and still log it
     // out so its nickname does not stay online forever.
     let end = match panic::catch_unwind(AssertUnwindSafe(|| session.serve(&mut reader))) {
@@ -141,7 +161,6 @@ pub fn run(
 
 impl Session<'_> {
     fn serve(&mut self, reader: &mut BufReader<DeadlineReader>) -> End {
-        let started = Instant::now();
         let mut pinged = false;
         let limits = Limits {
             max_body_bytes: self.config.max_body,
@@ -151,7 +170,11 @@ impl Session<'_> {
             // Wait for the first byte of the next frame with the timeout that
             // applies between frames: the login deadline, or the idle limit.
             let wait = if self.nick.is_none() {
-                match self.config.login_timeout.checked_sub(started.elapsed()) {
+                match self
+                    .config
+                    .login_timeout
+                    .checked_sub(self.login_since.elapsed())
+                {
                     Some(left) if !left.is_zero() => left,
                     _ => return self.refuse_and_end(Status::REQUEST_TIMEOUT, "login timed out"),
                 }
@@ -325,14 +348,39 @@ impl Session<'_> {
             (_, Request::Pong) => return None,
             (_, Request::Ping) => Frame::status(Status::OK),
             (_, Request::Quit) => {
+                // Out of the hub before "Bye" goes out, so a client that has
+                // heard it can count on its nickname being free; `finish`
+                // would do it a moment later, racing the next login.
+                if self.nick.is_some() {
+                    self.hub.logout(self.id);
+                }
                 self.outbox.push_frame(&Frame::reply(Status::OK, "Bye"));
                 return Some(End::Quit);
             }
             // `None` from login: it worked and has queued its own reply.
-            (None, Request::Login { nick, .. }) => self.login(&nick)?,
+            (None, Request::Login { nick, password }) => {
+                match self.authenticate(&nick, password.as_deref()) {
+                    Gate::Open { registered } => self.login(&nick, registered)?,
+                    Gate::Refuse(reply) => reply,
+                    Gate::Close(end) => return Some(end),
+                }
+            }
             (Some(me), Request::Login { .. }) => {
                 Refusal::new(Status::CONFLICT, format!("already logged in as {me}")).into_frame()
             }
+            (
+                Some(_),
+                request @ (Request::Register { .. }
+                | Request::Passwd { .. }
+                | Request::Logout
+                | Request::SetProfile { .. }
+                | Request::ViewProfile { .. }
+                | Request::Whoami
+                | Request::ListUsers),
+            ) => match self.account_request(request) {
+                Ok(reply) => reply,
+                Err(end) => return Some(end),
+            },
             (None, _) => Refusal::new(
                 Status::FORBIDDEN,
                 "log in first: send LOGIN with a Nick header",
@@ -376,6 +424,9 @@ impl Session<'_> {
                 reply_with(self.hub.change_list(self.id, list, &nick, add))
             }
             (Some(_), Request::ShowList { list }) => reply_with(self.hub.show_list(self.id, list)),
+            (Some(_), Request::Nick { nick }) if self.is_someone_elses_account(&nick) => {
+                account::registered_nick_refused(&nick)
+            }
             (Some(_), Request::Nick { nick }) => {
                 let result = self.hub.rename(self.id, &nick);
                 if result.is_ok() {
@@ -388,17 +439,24 @@ impl Session<'_> {
         None
     }
 
-    /// Logs in as `nick`; `Some` is the refusal to send, `None` means it
-    /// worked and the reply is already queued.
-    fn login(&mut self, nick: &str) -> Option<Frame> {
+    /// Logs in as `nick`, whose password was checked if `registered`;
+    /// `Some` is the refusal to send, `None` means it worked and the reply
+    /// is already queued.
+    fn login(&mut self, nick: &str, registered: bool) -> Option<Frame> {
         if let Err(refusal) = self.hub.login(self.id, nick, &self.outbox) {
             return Some(refusal.into_frame());
+        }
+        if !registered && self.accounts.is_registered(nick) {
+            // Registered by its previous holder between our check and now.
+            self.hub.logout(self.id);
+            return Some(account::password_needed(nick));
         }
         self.nick = Some(nick.to_string());
         self.hub.console().say(format!("Client ({nick}) connected"));
         // The reply goes out before the welcome and history the lobby sends.
         self.outbox.push_frame(
             &Frame::reply(Status::OK, "Successfully login.")
+                .with_header(header::REGISTERED, if registered { "yes" } else { "no" })
                 .with_header(header::NICK, nick)
                 .with_header(header::MAX_BODY, self.config.max_body)
                 .with_header(header::MAX_FILE_SIZE, self.config.max_file_size),

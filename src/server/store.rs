@@ -42,6 +42,13 @@ fn write_new(path: &Path, contents: &[u8], private: bool) -> io::Result<()> {
     #[cfg(not(unix))]
     let _ = private;
     let mut file = options.open(path)?;
+    // `mode` applies only when the file is created; a temporary left behind
+    // by a crash (or by someone else) keeps its own, so set it again.
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    }
     file.write_all(contents)?;
     file.sync_all()
 }
@@ -65,6 +72,22 @@ mod tests {
             let mode = fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_stale_readable_temporary_does_not_make_a_private_file_readable() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("chat-store-stale-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("secret.txt");
+        let tmp = dir.join("secret.txt.tmp");
+        fs::write(&tmp, b"left by a crash").unwrap();
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o644)).unwrap();
+        replace_file(&path, b"hashes", true).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
         fs::remove_dir_all(&dir).unwrap();
     }
 
