@@ -592,3 +592,25 @@ fn end_of_input_waits_for_a_download_in_flight() {
     assert!(out.contains("Successfully receive file"), "{out}");
     assert_eq!(fs::read(downloads.join("big.bin")).unwrap(), content);
 }
+
+/// A download asked for just before `/logout` still arrives, and after a
+/// new login on the same connection transfers work as before.
+#[test]
+fn transfers_survive_a_logout_and_a_new_login() {
+    let dir = TempDir::new("logout");
+    let server = Server::start(dir.path());
+    let content = binary(3 << 20);
+    stored(&mut Raw::login(server.port, "ntu"), "a.bin", &content);
+    let downloads = dir.path().join("dl");
+    let mut c = client(server.port, "first", &downloads);
+    c.type_line("/get_file 1");
+    c.type_line("/logout");
+    c.stdout.wait_for("Input your nickname:");
+    c.type_line("second");
+    c.stdout.wait_for("Welcome second to the room!");
+    c.type_line("/get_file 1");
+    let out = c.stdout.wait_for_n("Successfully receive file", 2);
+    assert!(!out.contains("did not confirm the logout"), "{out}");
+    assert_eq!(fs::read(downloads.join("a.bin")).unwrap(), content);
+    assert_eq!(fs::read(downloads.join("a (1).bin")).unwrap(), content);
+}
