@@ -204,6 +204,16 @@ impl Outbox {
         self.shared.file_sent.notify_all();
     }
 
+    /// Ends the connection from outside the session (a kick, a shutdown):
+    /// finishes the queue, and shuts the socket's read side so the session
+    /// thread, blocked reading, wakes and takes nothing more from the peer.
+    pub fn finish_and_wake(&self) {
+        self.finish();
+        if let Some(socket) = &self.shared.socket {
+            let _ = socket.shutdown(Shutdown::Read);
+        }
+    }
+
     /// Why the queue closed, if it did.
     pub fn closed(&self) -> Option<Closed> {
         self.lock().closed

@@ -5,7 +5,7 @@
 //! Replies go through the client's own outbox like everything else, so a
 //! reply can never overtake (or be overtaken by) an event on the wire.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
@@ -39,6 +39,32 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 const READ_BUFFER_BYTES: usize = 2 * 1024;
 /// Stack of a writer thread: it only moves bytes.
 const WRITER_STACK: usize = 64 * 1024;
+
+/// Most a closing connection's unread input is drained, in bytes and time.
+const LINGER_BYTES: usize = 1 << 20;
+const LINGER_TIME: Duration = Duration::from_secs(2);
+
+/// Reads and discards what the peer still sends, until it closes (or the
+/// bounds run out), before the socket is closed. Closing a socket with
+/// unread input makes the kernel send a reset, which can destroy our last
+/// frames (an error reply, a `BYE`) before the peer reads them: the
+/// "lingering close" of HTTP servers.
+fn linger(reader: &mut BufReader<DeadlineReader>) {
+    let started = Instant::now();
+    reader.get_mut().set_deadline(None);
+    reader.get_mut().set_timeout(Duration::from_millis(200));
+    let mut scratch = [0u8; 4096];
+    let mut drained = reader.buffer().len();
+    reader.consume(drained);
+    while drained < LINGER_BYTES && started.elapsed() < LINGER_TIME {
+        match reader.get_mut().read(&mut scratch) {
+            Ok(0) => return,
+            Ok(n) => drained += n,
+            Err(e) if protocol::is_timeout(&e) => {}
+            Err(_) => return,
+        }
+    }
+}
 
 /// The reply to a request the hub carried out or refused.
 fn reply_with(result: Result<String, Refusal>) -> Frame {
@@ -114,7 +140,9 @@ pub fn run(
             .stack_size(WRITER_STACK)
             .spawn(move || {
                 let why = run_writer(&outbox, &mut write_half);
-                let _ = write_half.shutdown(Shutdown::Both);
+                // Only our side: the peer sees the end after our last frame,
+                // and the session may still drain what the peer sent.
+                let _ = write_half.shutdown(Shutdown::Write);
                 why
             })
     };
@@ -157,6 +185,7 @@ pub fn run(
         }
     };
     session.finish(end, writer);
+    linger(&mut reader);
 }
 
 impl Session<'_> {

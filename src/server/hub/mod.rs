@@ -354,7 +354,7 @@ impl Hub {
             }
             .to_frame(),
         );
-        outbox.finish();
+        outbox.finish_and_wake();
         Ok(nick)
     }
 
@@ -375,7 +375,7 @@ impl Hub {
             .collect();
         for outbox in outboxes {
             outbox.push(frame.clone());
-            outbox.finish();
+            outbox.finish_and_wake();
         }
     }
 
