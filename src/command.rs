@@ -26,8 +26,16 @@
 //! | `PING`    | `/`             |                                |
 //! | `PONG`    | `/`             | (answers a server `PING`; no reply) |
 //! | `QUIT`    | `/`             |                                |
+//! | `UPLOAD`  | `/files`        | `File-Name`, optional `Digest`; the file as body (streamed, see [`Upload`]) |
+//! | `DOWNLOAD`| `/files/N`      |                                |
+//! | `FILES`   | `/`             | (the files shared in the sender's room) |
 
-use crate::protocol::{header, Frame, Status};
+use crate::fileshare::parse_digest;
+use crate::protocol::{header, Frame, Head, Status};
+
+/// Longest `File-Name` a client sends, in bytes: it must fit a header line
+/// (1 KiB) with room to spare; the stored and saved names are shorter still.
+pub const MAX_FILE_NAME_BYTES: usize = 255;
 
 /// A parsed client request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +99,68 @@ pub enum Request {
     Ping,
     Pong,
     Quit,
+    /// Fetch file `id`; the reply's body is the file.
+    Download {
+        id: u64,
+    },
+    /// List the files shared in the sender's room.
+    Files,
+}
+
+/// The head of an `UPLOAD /files` request. Its body is the file itself, up
+/// to the server's `Max-File-Size`, so it is never read into a `Frame`: the
+/// server reads this head, checks the length, then streams the body to disk,
+/// and the client writes this head, then streams the file after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The name the sender gave the file; a label, never a path.
+    pub name: String,
+    pub size: u64,
+    /// The SHA-256 the sender computed, if it did: the server refuses to
+    /// store a body that does not match it.
+    pub digest: Option<[u8; 32]>,
+}
+
+impl Upload {
+    /// Reads the upload from a request head (whose verb the caller checked).
+    ///
+    /// # Errors
+    /// A 400 `Refusal` for a missing or empty `File-Name`, or a `Digest`
+    /// that is not `sha-256=<64 hex digits>`.
+    pub fn from_head(head: &Head) -> Result<Upload, Refusal> {
+        let name = head
+            .header(header::FILE_NAME)
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| Refusal::bad_request("UPLOAD needs a File-Name header"))?;
+        let digest =
+            match head.header(header::DIGEST) {
+                None => None,
+                Some(value) => Some(parse_digest(value).ok_or_else(|| {
+                    Refusal::bad_request("Digest must be sha-256=<64 hex digits>")
+                })?),
+            };
+        Ok(Upload {
+            name: name.to_string(),
+            size: head.content_length,
+            digest,
+        })
+    }
+
+    /// The encoded head; the caller sends exactly `size` bytes after it.
+    /// A name longer than [`MAX_FILE_NAME_BYTES`] is cut on a character boundary.
+    pub fn encode_head(&self) -> Vec<u8> {
+        let mut end = self.name.len().min(MAX_FILE_NAME_BYTES);
+        while !self.name.is_char_boundary(end) {
+            end -= 1;
+        }
+        let frame =
+            Frame::request("UPLOAD", "/files").with_header(header::FILE_NAME, &self.name[..end]);
+        let frame = match &self.digest {
+            Some(d) => frame.with_header(header::DIGEST, crate::fileshare::digest_header(d)),
+            None => frame,
+        };
+        frame.encode_head_for(self.size)
+    }
 }
 
 /// An owner's per-room list: the blacklist or the whitelist.
@@ -255,6 +325,17 @@ impl Request {
             "PING" => Request::Ping,
             "PONG" => Request::Pong,
             "QUIT" => Request::Quit,
+            "DOWNLOAD" => Request::Download {
+                id: target_name(target, "/files/")
+                    .and_then(|id| id.parse().ok())
+                    .ok_or_else(|| Refusal::bad_request("DOWNLOAD needs a target /files/N"))?,
+            },
+            "FILES" => Request::Files,
+            "UPLOAD" => {
+                // The session streams uploads from their head; a whole frame
+                // here means a caller skipped that step.
+                return Err(Refusal::bad_request("UPLOAD is read as a stream"));
+            }
             other => {
                 return Err(Refusal::bad_request(format!(
                     "unknown verb {other}; see the protocol section of the README"
@@ -321,6 +402,8 @@ impl Request {
             Request::Ping => Frame::request("PING", "/"),
             Request::Pong => Frame::request("PONG", "/"),
             Request::Quit => Frame::request("QUIT", "/"),
+            Request::Download { id } => Frame::request("DOWNLOAD", &format!("/files/{id}")),
+            Request::Files => Frame::request("FILES", "/"),
         }
     }
 }
@@ -368,6 +451,9 @@ mod tests {
             Request::Ping,
             Request::Pong,
             Request::Quit,
+            Request::Files,
+            Request::Download { id: 0 },
+            Request::Download { id: u64::MAX },
         ] {
             round_trip(r);
         }
@@ -389,6 +475,67 @@ mod tests {
             round_trip(Request::ShowList { list });
         }
         round_trip(Request::Nick { nick: "new".into() });
+    }
+
+    #[test]
+    fn an_upload_head_round_trips_and_leaves_the_body_unread() {
+        let upload = Upload {
+            name: "notes (1).txt".into(),
+            size: 3,
+            digest: Some(crate::crypto::sha256(b"abc")),
+        };
+        let mut bytes = upload.encode_head();
+        bytes.extend_from_slice(b"abc");
+        let mut r = &bytes[..];
+        let head = Head::read_from(&mut r, &Limits::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.verb(), Some("UPLOAD"));
+        assert_eq!(Upload::from_head(&head).unwrap(), upload);
+        assert_eq!(r, b"abc");
+    }
+
+    #[test]
+    fn upload_names_are_cut_to_fit_a_header_line() {
+        let upload = Upload {
+            name: "é".repeat(1000),
+            size: 0,
+            digest: None,
+        };
+        let bytes = upload.encode_head();
+        let head = Head::read_from(&mut &bytes[..], &Limits::default())
+            .unwrap()
+            .unwrap();
+        let name = Upload::from_head(&head).unwrap().name;
+        assert!(name.len() <= MAX_FILE_NAME_BYTES && name.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn bad_uploads_and_downloads_are_refused_with_400() {
+        let head = |frame: Frame| {
+            let bytes = frame.encode();
+            Head::read_from(&mut &bytes[..], &Limits::default())
+                .unwrap()
+                .unwrap()
+        };
+        let no_name = head(Frame::request("UPLOAD", "/files"));
+        assert!(Upload::from_head(&no_name).is_err());
+        let bad_digest = head(
+            Frame::request("UPLOAD", "/files")
+                .with_header(header::FILE_NAME, "a")
+                .with_header(header::DIGEST, "md5=abc"),
+        );
+        assert!(Upload::from_head(&bad_digest).is_err());
+        for frame in [
+            Frame::request("DOWNLOAD", "/files/"),
+            Frame::request("DOWNLOAD", "/files/x"),
+            Frame::request("DOWNLOAD", "/files/-1"),
+            Frame::request("DOWNLOAD", "/rooms/1"),
+            Frame::request("UPLOAD", "/files"),
+        ] {
+            let refusal = Request::from_frame(&frame).unwrap_err();
+            assert_eq!(refusal.status, Status::BAD_REQUEST, "{frame:?}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! | `WHISPER` | `/users/NICK`   | `From`, `Date`                     | text        |
 //! | `JOIN`    | `/rooms/ROOM`   | `Nick`, `Members`                  |             |
 //! | `LEAVE`   | `/rooms/ROOM`   | `Nick`, `Members`                  |             |
+//! | `FILE`    | `/rooms/ROOM`   | `From`, `File-Id`, `File-Name`, `File-Size`, `Date` |  |
 //! | `NICK`    | `/users/NEW`    | `From` (the old nickname)          |             |
 //! | `NOTICE`  | `/`             |                                    | text        |
 //! | `PING`    | `/`             | (answer with a `PONG` request)     |             |
@@ -45,6 +46,16 @@ pub enum Event {
         room: String,
         nick: String,
         members: usize,
+    },
+    /// `from` shared a file in `room`; anyone who may enter the room can
+    /// fetch it with `DOWNLOAD /files/ID`.
+    File {
+        room: String,
+        from: String,
+        id: u64,
+        name: String,
+        size: u64,
+        date: String,
     },
     /// Someone in the room changed nickname.
     Renamed {
@@ -106,6 +117,19 @@ impl Event {
             } => Frame::request("LEAVE", &format!("/rooms/{room}"))
                 .with_header(header::NICK, nick)
                 .with_header(header::MEMBERS, members),
+            Event::File {
+                room,
+                from,
+                id,
+                name,
+                size,
+                date,
+            } => Frame::request("FILE", &format!("/rooms/{room}"))
+                .with_header(header::FROM, from)
+                .with_header(header::FILE_ID, id)
+                .with_header(header::FILE_NAME, name)
+                .with_header(header::FILE_SIZE, size)
+                .with_header(header::DATE, date),
             Event::Renamed { old, new } => {
                 Frame::request("NICK", &format!("/users/{new}")).with_header(header::FROM, old)
             }
@@ -174,6 +198,14 @@ impl Event {
                     }
                 }
             }
+            "FILE" => Event::File {
+                room: room()?,
+                from: get(header::FROM)?,
+                id: number(header::FILE_ID)?,
+                name: get(header::FILE_NAME)?,
+                size: number(header::FILE_SIZE)?,
+                date: get(header::DATE).unwrap_or_default(),
+            },
             "NICK" => Event::Renamed {
                 old: get(header::FROM)?,
                 new: target_name(target, "/users/")
@@ -219,6 +251,14 @@ mod tests {
                 room: "lobby".into(),
                 nick: "ABC".into(),
                 members: 1,
+            },
+            Event::File {
+                room: "lobby".into(),
+                from: "ntu".into(),
+                id: 7,
+                name: "report (final).pdf".into(),
+                size: 1 << 20,
+                date: "2026-11-21 10:15:02.123456".into(),
             },
             Event::Notice {
                 text: "server restarting".into(),

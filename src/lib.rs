@@ -7,6 +7,7 @@
 //!   a server pushes, shared by both ends.
 //! - [`server`]: accept loop, one thread per client, the shared hub, `log.txt`.
 //! - [`client`]: the terminal client.
+//! - [`fileshare`]: rules both ends of a file transfer share (safe names, digests).
 //! - [`text`], [`clock`], [`crc32`], [`crypto`], [`cli`]: small shared tools.
 pub mod cli;
 pub mod client;
@@ -15,6 +16,7 @@ pub mod command;
 pub mod crc32;
 pub mod crypto;
 pub mod event;
+pub mod fileshare;
 pub mod protocol;
 pub mod server;
 pub mod text;

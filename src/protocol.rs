@@ -53,6 +53,7 @@ pub mod header {
     pub const VISIBILITY: &str = "Visibility";
     pub const FILE_NAME: &str = "File-Name";
     pub const FILE_ID: &str = "File-Id";
+    pub const FILE_SIZE: &str = "File-Size";
     pub const DIGEST: &str = "Digest";
     pub const MAX_BODY: &str = "Max-Body";
     pub const MAX_FILE_SIZE: &str = "Max-File-Size";
@@ -298,6 +299,22 @@ impl Head {
         find_header(&self.headers, name)
     }
 
+    /// The verb of a request or event; `None` for a status reply.
+    pub fn verb(&self) -> Option<&str> {
+        match &self.start {
+            Start::Request { verb, .. } => Some(verb),
+            Start::Status { .. } => None,
+        }
+    }
+
+    /// The status of a reply; `None` for a request or event.
+    pub fn status_code(&self) -> Option<Status> {
+        match &self.start {
+            Start::Status { status, .. } => Some(*status),
+            Start::Request { .. } => None,
+        }
+    }
+
     /// `content_length` as a `usize`, once checked against `limit`.
     ///
     /// # Errors
@@ -425,6 +442,15 @@ impl Frame {
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(format!("{}: {len}\r\n\r\n", header::CONTENT_LENGTH).as_bytes());
+    }
+
+    /// The start line and headers announcing a body of `len` bytes that the
+    /// caller sends separately, straight from a file: a large body is
+    /// streamed, never built in memory. The frame's own body is ignored.
+    pub fn encode_head_for(&self, len: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64 + 32 * self.headers.len());
+        self.encode_head(&mut out, len);
+        out
     }
 
     /// The value of the first header called `name` (case-insensitive).
@@ -842,6 +868,23 @@ mod tests {
         assert_eq!(parse(&frame.encode()).unwrap().unwrap(), frame);
         let reply = Frame::reply(Status::CONFLICT, "nickname taken");
         assert_eq!(parse(&reply.encode()).unwrap().unwrap(), reply);
+    }
+
+    #[test]
+    fn a_streamed_head_announces_the_length_and_parses_back() {
+        let frame = Frame::request("UPLOAD", "/files").with_header(header::FILE_NAME, "a.bin");
+        let mut bytes = frame.encode_head_for(5);
+        assert!(bytes.ends_with(b"Content-Length: 5\r\n\r\n"));
+        bytes.extend_from_slice(b"\0\x01\x02\x03\x04");
+        let mut r = &bytes[..];
+        let head = Head::read_from(&mut r, &Limits::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.verb(), Some("UPLOAD"));
+        assert_eq!(head.status_code(), None);
+        assert_eq!(head.header("file-name"), Some("a.bin"));
+        assert_eq!(head.content_length, 5);
+        assert_eq!(r, b"\0\x01\x02\x03\x04", "the body is left unread");
     }
 
     #[test]

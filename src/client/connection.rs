@@ -1,19 +1,25 @@
 //! The client's end of the TCP connection: reading frames on one thread,
 //! writing them from any (the input loop sends requests, the reader answers
 //! pings), with a friendly error when nobody is listening.
+//!
+//! Frames are read head first, so that a download's body can be streamed to
+//! disk instead of into memory; an upload's body is streamed from its file
+//! while the write half is held, so nothing can land in the middle of it.
 
-use std::io::{self, BufReader, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::protocol::{Frame, FrameError, Limits};
+use crate::fileshare::chunk_buffer;
+use crate::protocol::{self, Frame, FrameError, Head, Limits};
 
 use super::ClientError;
 
 /// How long to try reaching the server before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Largest reply or event body the client accepts in memory.
+/// Largest reply or event body the client accepts in memory (a download's
+/// body goes to disk and is not bound by it).
 const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// The read half, owned by whichever thread is reading.
@@ -70,7 +76,36 @@ impl Reader {
     /// # Errors
     /// The server broke the protocol or the connection failed.
     pub fn read(&mut self) -> Result<Option<Frame>, FrameError> {
-        Frame::read_from(&mut self.inner, &self.limits)
+        match self.read_head()? {
+            Some(head) => self.read_body(head).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The next frame's head; its body is still to be read, with
+    /// `read_body` or, for a download, from `body`.
+    /// `Ok(None)` when the server closed the connection.
+    ///
+    /// # Errors
+    /// The server broke the protocol or the connection failed.
+    pub fn read_head(&mut self) -> Result<Option<Head>, FrameError> {
+        Head::read_from(&mut self.inner, &self.limits)
+    }
+
+    /// Reads the body of `head` into memory, up to the in-memory cap.
+    ///
+    /// # Errors
+    /// A body over the cap, or a connection that fails mid-body.
+    pub fn read_body(&mut self, head: Head) -> Result<Frame, FrameError> {
+        let len = head.body_len(self.limits.max_body_bytes)?;
+        let body = protocol::read_body(&mut self.inner, len)?;
+        Ok(Frame::from_head(head, body))
+    }
+
+    /// The stream right after a head, for reading a large body piecewise.
+    /// The caller must read exactly the head's `Content-Length` bytes.
+    pub fn body(&mut self) -> &mut impl Read {
+        &mut self.inner
     }
 }
 
@@ -83,6 +118,44 @@ impl Writer {
         let bytes = frame.encode();
         let mut socket = self.socket.lock().unwrap_or_else(PoisonError::into_inner);
         socket.write_all(&bytes)
+    }
+
+    /// Sends `head`, then exactly `len` bytes read from `body`, holding the
+    /// connection throughout so no other frame can land inside the body.
+    /// `each` sees every chunk as it goes (to hash it and show progress).
+    ///
+    /// # Errors
+    /// The connection failed, or `body` failed or ended before `len`
+    /// bytes. Either way the stream is now mid-frame: the caller must close it.
+    pub fn send_streamed(
+        &self,
+        head: &[u8],
+        body: &mut impl Read,
+        len: u64,
+        mut each: impl FnMut(&[u8]),
+    ) -> io::Result<()> {
+        let mut buf = chunk_buffer(len);
+        let mut socket = self.socket.lock().unwrap_or_else(PoisonError::into_inner);
+        socket.write_all(head)?;
+        let mut left = len;
+        while left > 0 {
+            let want = left.min(buf.len() as u64) as usize;
+            let n = match body.read(&mut buf[..want]) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the file ended after {} of {len} bytes", len - left),
+                    ))
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            socket.write_all(&buf[..n])?;
+            each(&buf[..n]);
+            left -= n as u64;
+        }
+        Ok(())
     }
 
     /// Closes both directions, which also wakes a thread blocked reading.

@@ -1,7 +1,12 @@
 //! What the user types, turned into requests. A line not starting with `/`
 //! is a chat message; `//text` sends a message that starts with `/`.
 
+use std::path::PathBuf;
+
 use crate::command::{ListKind, Request};
+
+/// The commands that upload a file; a path follows them.
+const SEND_FILE: [&str; 3] = ["send_file", "send-file", "upload"];
 
 /// The `/help` text: every command the client knows.
 pub const HELP: &str = "\
@@ -9,6 +14,9 @@ Commands:
   TEXT                      say TEXT to everyone in your room (//TEXT says /TEXT)
   /whisper NICK TEXT        private message to NICK (also /w, /msg)
   /users                    who is online, and where (also /who)
+  /send_file PATH           share a file with your room (also /send-file, /upload)
+  /get_file N               download file id N into the download directory (also /get-file, /download)
+  /files                    the files shared in your room
   /ls                       rooms you can see: owner, visibility, people (/list-chatroom, /rooms)
   /create ROOM [public|private]   create a room and move into it (/open-chatroom)
   /join ROOM                enter a room (/enter-chatroom)
@@ -36,6 +44,8 @@ Commands:
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     Send(Request),
+    /// Upload the file at this path (checked before anything is sent).
+    SendFile(PathBuf),
     Help,
     Quit,
     /// Log out and go back to the nickname prompt.
@@ -44,6 +54,32 @@ pub enum Input {
     Nothing,
     /// A mistake the user should be told about; nothing is sent.
     Mistake(String),
+}
+
+/// Parses one line as typed, in bytes. Only a file path may be other than
+/// UTF-8 (file names on disk need not be), so only `/send_file` takes one.
+pub fn parse_bytes(line: &[u8]) -> Input {
+    if let Ok(text) = std::str::from_utf8(line) {
+        return parse(text);
+    }
+    for command in SEND_FILE {
+        let prefix = format!("/{command} ");
+        if let Some(path) = line.strip_prefix(prefix.as_bytes()) {
+            return Input::SendFile(path_from_bytes(path.trim_ascii()));
+        }
+    }
+    Input::Mistake("that line is not valid UTF-8; it was not sent".into())
+}
+
+#[cfg(unix)]
+fn path_from_bytes(bytes: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(bytes: &[u8]) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
 }
 
 /// Parses one line typed at the chat prompt.
@@ -84,6 +120,24 @@ pub fn parse(line: &str) -> Input {
                 value: value.trim().to_string(),
             }),
         },
+        "files" => Input::Send(Request::Files),
+        "get_file" | "get-file" | "download" => match rest.trim().parse() {
+            Ok(id) => Input::Send(Request::Download { id }),
+            Err(_) => Input::Mistake("usage: /get_file N, where N is a file id".into()),
+        },
+        name if SEND_FILE.contains(&name) => {
+            let path = rest.trim();
+            // A path with spaces may be quoted, as a shell would want it.
+            let path = path
+                .strip_prefix('"')
+                .and_then(|p| p.strip_suffix('"'))
+                .unwrap_or(path);
+            if path.is_empty() {
+                Input::Mistake("usage: /send_file PATH".into())
+            } else {
+                Input::SendFile(PathBuf::from(path))
+            }
+        }
         "whisper" | "w" | "msg" => match rest.split_once(' ') {
             Some((to, text)) if !text.trim().is_empty() => Input::Send(Request::Whisper {
                 to: to.to_string(),
@@ -240,6 +294,41 @@ mod tests {
         }
         assert!(matches!(parse("/w bob"), Input::Mistake(_)));
         assert!(matches!(parse("/w"), Input::Mistake(_)));
+    }
+
+    #[test]
+    fn file_commands_and_their_aliases() {
+        for line in [
+            "/send_file a b.txt",
+            "/send-file  a b.txt ",
+            "/upload \"a b.txt\"",
+        ] {
+            assert_eq!(parse(line), Input::SendFile("a b.txt".into()), "{line}");
+        }
+        for line in ["/get_file 7", "/get-file 7", "/download  7 "] {
+            assert_eq!(
+                parse(line),
+                Input::Send(Request::Download { id: 7 }),
+                "{line}"
+            );
+        }
+        assert_eq!(parse("/files"), Input::Send(Request::Files));
+        assert!(matches!(parse("/send_file"), Input::Mistake(_)));
+        assert!(matches!(parse("/get_file x"), Input::Mistake(_)));
+        assert!(matches!(parse("/get_file -1"), Input::Mistake(_)));
+    }
+
+    #[test]
+    fn only_a_file_path_may_be_other_than_utf8() {
+        let line = b"/send_file caf\xe9.bin\n";
+        match parse_bytes(line) {
+            Input::SendFile(path) => {
+                assert_eq!(path.to_string_lossy(), "caf\u{fffd}.bin");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(parse_bytes(b"hello \xff\n"), Input::Mistake(_)));
+        assert_eq!(parse_bytes(b"/files\r\n"), Input::Send(Request::Files));
     }
 
     #[test]

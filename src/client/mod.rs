@@ -1,11 +1,14 @@
 //! The terminal client: log in at a prompt, then chat. A reader thread
 //! prints what arrives while the main thread waits for typed lines, so
-//! messages appear while the user is typing.
+//! messages appear while the user is typing. Uploads are sent from the main
+//! thread; downloads arrive on the reader thread (see [`transfer`]).
 
 pub mod connection;
 pub mod input;
 pub mod password;
+pub mod progress;
 pub mod render;
+pub mod transfer;
 
 use std::fmt;
 use std::io::{self, BufRead, Write};
@@ -22,6 +25,7 @@ use crate::protocol::{header, Frame, FrameError, Status};
 
 use connection::{Reader, Writer};
 use input::Input;
+use transfer::{Expect, Transfers, DEFAULT_DOWNLOAD_DIR, DEFAULT_MAX_FILE_SIZE};
 
 /// How long `/quit` waits for the server's goodbye before leaving anyway.
 const QUIT_GRACE: Duration = Duration::from_secs(2);
@@ -37,6 +41,8 @@ pub struct Config {
     pub nick: Option<String>,
     /// With `nick`: the first line of this file is sent as the password.
     pub password_file: Option<PathBuf>,
+    /// Where `/get_file` saves; created when the first download arrives.
+    pub download_dir: PathBuf,
 }
 
 impl Default for Config {
@@ -46,6 +52,7 @@ impl Default for Config {
             port: 7777,
             nick: None,
             password_file: None,
+            download_dir: PathBuf::from(DEFAULT_DOWNLOAD_DIR),
         }
     }
 }
@@ -57,12 +64,13 @@ Usage: client [OPTIONS]
 A terminal client for the chat server. Type /help once logged in.
 
 Options:
-  --host HOST     server address (default 127.0.0.1)
-  --port PORT     server port (default 7777)
-  --nick NICK     log in as NICK without asking
+  --host HOST         server address (default 127.0.0.1)
+  --port PORT         server port (default 7777)
+  --nick NICK         log in as NICK without asking
   --password-file FILE
-                  with --nick: the password of NICK is the first line of FILE
-  -h, --help      show this help
+                      with --nick: the password of NICK is the first line of FILE
+  --download-dir DIR  where /get_file saves files (default downloads, created if missing)
+  -h, --help          show this help
 ";
 
 impl Config {
@@ -80,6 +88,7 @@ impl Config {
                 "--port" => config.port = value(&flag, args.next())?,
                 "--nick" => config.nick = Some(value(&flag, args.next())?),
                 "--password-file" => config.password_file = Some(value(&flag, args.next())?),
+                "--download-dir" => config.download_dir = value(&flag, args.next())?,
                 other => return Err(UsageError(format!("unknown option {other}"))),
             }
         }
@@ -164,7 +173,7 @@ pub fn run(config: Config) -> Result<(), ClientError> {
     let mut lines = stdin.lock();
     let mut nick = config.nick;
     loop {
-        let Some(early) = log_in(
+        let Some((early, max_file_size)) = log_in(
             &mut reader,
             &writer,
             &mut lines,
@@ -175,7 +184,9 @@ pub fn run(config: Config) -> Result<(), ClientError> {
             writer.close();
             return Ok(());
         };
-        match chat_session(reader, &writer, early, &mut lines)? {
+        // The server says its upload limit at each login.
+        let transfers = Transfers::new(config.download_dir.clone(), max_file_size);
+        match chat_session(reader, &writer, &transfers, early, &mut lines)? {
             // Logged out: the same connection goes back to the nickname prompt.
             Some(back) => reader = back,
             None => return Ok(()),
@@ -188,6 +199,7 @@ pub fn run(config: Config) -> Result<(), ClientError> {
 fn chat_session(
     reader: Reader,
     writer: &Writer,
+    transfers: &Transfers,
     early: Vec<Frame>,
     lines: &mut impl BufRead,
 ) -> Result<Option<Reader>, ClientError> {
@@ -195,46 +207,63 @@ fn chat_session(
     let quitting = Arc::new(AtomicBool::new(false));
     let printer = {
         let (writer, quitting) = (writer.clone(), Arc::clone(&quitting));
+        let transfers = transfers.clone();
         thread::Builder::new()
             .name("reader".into())
-            .spawn(move || print_incoming(reader, &writer, early, logged_in, &quitting))?
+            .spawn(move || {
+                print_incoming(reader, &writer, &transfers, early, logged_in, &quitting)
+            })?
     };
-    while chat(lines, writer) == Ended::Logout {
-        if writer.send(&Request::Logout.into_frame()).is_err() {
+    while chat(lines, writer, transfers) == Ended::Logout {
+        if transfers.send(writer, Request::Logout).is_err() {
             break; // the reader thread reports the lost connection
         }
-        // The reader thread stops at the LOGOUT reply and hands the reader back.
-        let deadline = Instant::now() + LOGOUT_GRACE;
-        while !printer.is_finished() && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(10));
-        }
+        // The reader thread stops at the LOGOUT reply and hands the reader
+        // back; transfers asked for before it are answered first.
+        wait_for_reader(&printer, transfers, LOGOUT_GRACE);
         if printer.is_finished() {
             return Ok(printer.join().ok().flatten());
         }
         println!("error: the server did not confirm the logout; you are still logged in");
     }
     quitting.store(true, Ordering::Release);
-    // Best effort: the server answers QUIT and closes; if it does not, leave anyway.
-    let _ = writer.send(&Request::Quit.into_frame());
-    let deadline = Instant::now() + QUIT_GRACE;
-    while !printer.is_finished() && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(10));
+    // Best effort: the server answers QUIT and closes; if it does not, leave
+    // anyway, once no file is still on its way (the server answers in order,
+    // so a transfer in flight is answered before the QUIT).
+    let _ = transfers.send(writer, Request::Quit);
+    if transfers.is_busy() {
+        println!("Waiting for file transfers to finish before leaving...");
     }
+    wait_for_reader(&printer, transfers, QUIT_GRACE);
     writer.close();
     Ok(None)
 }
 
+/// Waits for the reader thread to finish: for as long as a transfer is
+/// still on its way (leaving would lose it), then `grace` at most.
+fn wait_for_reader<T>(printer: &thread::JoinHandle<T>, transfers: &Transfers, grace: Duration) {
+    let mut deadline = Instant::now() + grace;
+    while !printer.is_finished() {
+        if transfers.is_busy() {
+            deadline = Instant::now() + grace;
+        } else if Instant::now() >= deadline {
+            break;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Asks for a nickname (and, for a registered one, its password) until
 /// the server accepts them. `nick` and `password` are tried first without
-/// asking. Returns the events that arrived before the reply, or `None` if
-/// input ended at the nickname prompt.
+/// asking. Returns the events that arrived before the reply and the
+/// server's upload limit, or `None` if input ended at the nickname prompt.
 fn log_in(
     reader: &mut Reader,
     writer: &Writer,
     lines: &mut impl BufRead,
     mut nick: Option<String>,
     mut password: Option<String>,
-) -> Result<Option<Vec<Frame>>, ClientError> {
+) -> Result<Option<(Vec<Frame>, u64)>, ClientError> {
     let mut early = Vec::new();
     loop {
         let nick = match nick.take() {
@@ -274,7 +303,11 @@ fn log_in(
                 if sent_password && reply.header(header::REGISTERED) == Some("no") {
                     println!("{nick} is not registered, so the password was not needed: you are a guest.");
                 }
-                return Ok(Some(early));
+                let max_file_size = reply
+                    .header(header::MAX_FILE_SIZE)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(DEFAULT_MAX_FILE_SIZE);
+                return Ok(Some((early, max_file_size)));
             }
             let reason = render::reply(&reply).unwrap_or_default();
             let reason = reason.trim_start_matches("error: ").to_string();
@@ -323,28 +356,29 @@ enum Ended {
     Logout,
 }
 
-/// Reads typed lines and sends them until `/quit`, `/logout` or end of input.
-fn chat(lines: &mut impl BufRead, writer: &Writer) -> Ended {
-    let mut line = String::new();
+/// Reads typed lines and sends them until `/quit`, `/logout` or end of
+/// input. Lines are read as bytes: a file path to upload need not be UTF-8.
+fn chat(lines: &mut impl BufRead, writer: &Writer, transfers: &Transfers) -> Ended {
+    let mut line = Vec::new();
     loop {
         line.clear();
-        match lines.read_line(&mut line) {
-            Ok(0) => return Ended::Quit,
+        match lines.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return Ended::Quit,
             Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                println!("error: that line is not valid UTF-8; it was not sent");
-                continue;
-            }
-            Err(_) => return Ended::Quit,
         }
-        match input::parse(&line) {
+        match input::parse_bytes(&line) {
             Input::Nothing => {}
             Input::Help => println!("{}", input::HELP),
             Input::Quit => return Ended::Quit,
             Input::Logout => return Ended::Logout,
             Input::Mistake(why) => println!("error: {why}"),
+            Input::SendFile(path) => {
+                if let Err(e) = transfers.send_file(writer, &path) {
+                    println!("error: {}", crate::text::for_terminal(&e.to_string()));
+                }
+            }
             Input::Send(request) => {
-                if writer.send(&request.into_frame()).is_err() {
+                if transfers.send(writer, request).is_err() {
                     return Ended::Quit; // the reader thread reports the lost connection
                 }
             }
@@ -352,13 +386,15 @@ fn chat(lines: &mut impl BufRead, writer: &Writer) -> Ended {
     }
 }
 
-/// The reader thread: prints every event and reply as it arrives. When the
-/// server goes away (and the user did not quit), says so and ends the process.
-/// At the reply to `LOGOUT` (`205`) it stops and returns the reader, so the
-/// main thread can log in again on the same connection.
+/// The reader thread: prints every event and reply as it arrives, and saves
+/// downloads as they stream in. When the server goes away (and the user did
+/// not quit), says so and ends the process. At the reply to `LOGOUT` (`205`)
+/// it stops and returns the reader, so the main thread can log in again on
+/// the same connection.
 fn print_incoming(
     mut reader: Reader,
     writer: &Writer,
+    transfers: &Transfers,
     early: Vec<Frame>,
     logged_in: Instant,
     quitting: &AtomicBool,
@@ -378,9 +414,35 @@ fn print_incoming(
         }
     };
     early.iter().for_each(show);
-    while let Ok(Some(frame)) = reader.read() {
-        show(&frame);
-        if frame.status_code() == Some(Status::RESET_CONTENT) {
+    while let Ok(Some(head)) = reader.read_head() {
+        let expect = match head.status_code() {
+            Some(_) => transfers.next_reply(),
+            None => Expect::Reply, // an event
+        };
+        let is_transfer = !matches!(expect, Expect::Reply);
+        let mut logged_out = false;
+        let line = match expect {
+            Expect::Download { id } if head.status_code() == Some(Status::OK) => {
+                transfers.receive(&mut reader, &head, id).map(Some)
+            }
+            Expect::Upload(sending) => reader
+                .read_body(head)
+                .map(|reply| Some(transfer::upload_answered(&sending, &reply))),
+            Expect::Download { .. } | Expect::Reply => reader.read_body(head).map(|frame| {
+                show(&frame);
+                logged_out = frame.status_code() == Some(Status::RESET_CONTENT);
+                None
+            }),
+        };
+        if is_transfer {
+            transfers.settle();
+        }
+        match line {
+            Ok(Some(line)) => println!("{line}"),
+            Ok(None) => {}
+            Err(_) => break,
+        }
+        if logged_out {
             let _ = io::stdout().flush();
             return Some(reader);
         }

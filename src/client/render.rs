@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::clock::hms;
 use crate::event::Event;
+use crate::fileshare::human_size;
 use crate::protocol::Frame;
 use crate::text::for_terminal;
 
@@ -32,6 +33,16 @@ pub fn event(event: &Event, since_login: Duration) -> Option<String> {
             format!("Welcome {nick} to the room! There are {members} member(s) online!")
         }
         Event::Leave { nick, .. } => format!("{nick} leaves the room!"),
+        Event::File {
+            from,
+            id,
+            name,
+            size,
+            ..
+        } => format!(
+            "*** {from} shared file {name:?} ({}), file id:{id}; type /get_file {id} to fetch it",
+            human_size(*size)
+        ),
         Event::Renamed { old, new } => format!("{old} is now known as {new}"),
         Event::Notice { text } => format!("*** {text}"),
         Event::Bye { reason } => format!("*** server: {reason}"),
@@ -127,6 +138,22 @@ mod tests {
             "0:01:01 (whisper) [bob]: psst"
         );
         assert_eq!(event(&Event::Ping, Duration::ZERO), None);
+    }
+
+    #[test]
+    fn a_shared_file_says_who_what_and_how_to_fetch_it() {
+        let file = Event::File {
+            room: "lobby".into(),
+            from: "ntu".into(),
+            id: 3,
+            name: "notes.txt".into(),
+            size: 1536,
+            date: String::new(),
+        };
+        assert_eq!(
+            event(&file, Duration::ZERO).unwrap(),
+            "*** ntu shared file \"notes.txt\" (1.5 KiB), file id:3; type /get_file 3 to fetch it"
+        );
     }
 
     #[test]

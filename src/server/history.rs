@@ -367,7 +367,9 @@ pub fn parse_line(line: &str) -> Result<Record, &'static str> {
     })
 }
 
-fn escape(s: &str) -> String {
+/// Escapes `\`, tab, newline and carriage return, so that any text is one
+/// tab-separated field on one line (also used by the file index).
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -381,7 +383,8 @@ fn escape(s: &str) -> String {
     out
 }
 
-fn unescape(s: &str) -> Result<String, &'static str> {
+/// Undoes [`escape`]; a backslash followed by anything else is an error.
+pub(crate) fn unescape(s: &str) -> Result<String, &'static str> {
     if !s.contains('\\') {
         return Ok(s.to_string());
     }

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod console;
 pub mod deadline;
+pub mod files;
 pub mod history;
 pub mod hub;
 pub mod limits;
@@ -16,6 +17,7 @@ pub mod outbox;
 pub mod rooms;
 pub mod session;
 pub mod store;
+pub mod transfer;
 
 mod operator;
 
@@ -34,6 +36,7 @@ use crate::protocol::MAX_BODY_BYTES;
 
 use accounts::{Accounts, AccountsError, ACCOUNTS_FILE, MAX_PBKDF2_ITERATIONS};
 use console::Console;
+use files::{FileError, FileStore};
 use history::{FsyncPolicy, HistoryError, MessageLog};
 use hub::Hub;
 use limits::{PerIp, RateLimit};
@@ -42,6 +45,8 @@ use rooms::{RoomStore, RoomsError};
 
 /// Name of the message database inside the data directory.
 pub const LOG_FILE: &str = "log.txt";
+/// Largest file a client may upload, unless `--max-file-size` says otherwise.
+pub const MAX_FILE_SIZE: u64 = 64 << 20;
 /// Stack of a session thread: it parses frames and formats lines, no deep recursion.
 const SESSION_STACK: usize = 128 * 1024;
 
@@ -65,6 +70,8 @@ pub struct Config {
     pub max_body: usize,
     /// Time a frame may take from its first byte to its last.
     pub frame_timeout: Duration,
+    /// Largest upload accepted, in bytes; told to clients at login.
+    pub max_file_size: u64,
     pub login_timeout: Duration,
     /// Silence after which a client is pinged; twice this, it is dropped.
     pub idle_timeout: Duration,
@@ -89,6 +96,7 @@ impl Default for Config {
             rate_limit: Some(RateLimit::default()),
             max_body: MAX_BODY_BYTES,
             frame_timeout: Duration::from_secs(30),
+            max_file_size: MAX_FILE_SIZE,
             login_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             queue: QueueLimits::default(),
@@ -118,6 +126,7 @@ Options:
   --rate-burst N         requests a client may send at once before the rate applies (default 20)
   --no-rate-limit        no rate limit (for benchmarks)
   --frame-timeout SECS   time a frame may take from first to last byte (default 30)
+  --max-file-size BYTES  largest file a client may upload (default 67108864, 64 MiB)
   --login-timeout SECS   time a new connection has to log in (default 30)
   --idle-timeout SECS    silence before a ping; twice this and the client is dropped (default 60)
   --queue-frames N       frames that may wait for one client before it is dropped (default 1024)
@@ -168,6 +177,7 @@ impl Config {
                 }
                 "--no-rate-limit" => config.rate_limit = None,
                 "--frame-timeout" => config.frame_timeout = seconds(&flag, args.next())?,
+                "--max-file-size" => config.max_file_size = value(&flag, args.next())?,
                 "--login-timeout" => config.login_timeout = seconds(&flag, args.next())?,
                 "--idle-timeout" => config.idle_timeout = seconds(&flag, args.next())?,
                 "--queue-frames" => config.queue.max_frames = value(&flag, args.next())?,
@@ -204,6 +214,7 @@ pub enum ServerError {
     Accounts(AccountsError),
     History(HistoryError),
     Rooms(RoomsError),
+    Files(FileError),
     Bind { addr: String, source: io::Error },
     Thread(io::Error),
 }
@@ -219,6 +230,7 @@ impl fmt::Display for ServerError {
             ServerError::Accounts(e) => write!(f, "{e}"),
             ServerError::History(e) => write!(f, "{e}"),
             ServerError::Rooms(e) => write!(f, "{e}"),
+            ServerError::Files(e) => write!(f, "shared files: {e}"),
             ServerError::Bind { addr, source } if source.kind() == io::ErrorKind::AddrInUse => write!(
                 f,
                 "cannot listen on {addr}: the address is already in use (another server running?); stop it or pass another --port"
@@ -236,6 +248,7 @@ impl std::error::Error for ServerError {
             ServerError::Accounts(e) => Some(e),
             ServerError::History(e) => Some(e),
             ServerError::Rooms(e) => Some(e),
+            ServerError::Files(e) => Some(e),
             ServerError::Thread(e) => Some(e),
         }
     }
@@ -264,6 +277,10 @@ pub fn run(config: Config) -> Result<(), ServerError> {
         println!("warning: {}: {problem}; skipped", log_path.display());
     }
     offer_replay(&config, &log_path, loaded.records);
+    let (files, warnings) = FileStore::open(dir).map_err(ServerError::Files)?;
+    for warning in &warnings {
+        println!("warning: {warning}");
+    }
 
     let (console, _printer) = Console::start(config.quiet).map_err(ServerError::Thread)?;
     let hub = Hub::new(
@@ -290,7 +307,20 @@ pub fn run(config: Config) -> Result<(), ServerError> {
         spawn_fsync(hub.clone()).map_err(ServerError::Thread)?;
     }
     operator::spawn(hub.clone(), Arc::clone(&live)).map_err(ServerError::Thread)?;
-    accept_loop(&listener, &hub, &accounts, &Arc::new(config), &live);
+    let files = Arc::new(files);
+    {
+        let (files, console) = (Arc::clone(&files), console.clone());
+        hub.on_room_closed(move |room| match files.retire_room(room) {
+            Ok(0) => {}
+            Ok(n) => console.say(format!(
+                "{n} file(s) shared in {room} are no longer offered"
+            )),
+            Err(e) => console.say(format!(
+                "warning: files of closed room {room}: {e}; they are not offered, but files.txt still lists them under the room"
+            )),
+        });
+    }
+    accept_loop(&listener, &hub, &accounts, &files, &Arc::new(config), &live);
     Ok(())
 }
 
@@ -361,6 +391,7 @@ fn accept_loop(
     listener: &TcpListener,
     hub: &Hub,
     accounts: &Arc<Accounts>,
+    files: &Arc<FileStore>,
     config: &Arc<Config>,
     live: &Arc<AtomicUsize>,
 ) {
@@ -400,6 +431,7 @@ fn accept_loop(
         let guard = LiveGuard(Arc::clone(live));
         let (session_hub, session_config) = (hub.clone(), Arc::clone(config));
         let session_accounts = Arc::clone(accounts);
+        let session_files = Arc::clone(files);
         let spawned = thread::Builder::new()
             .name(format!("client-{n}"))
             .stack_size(SESSION_STACK)
@@ -410,6 +442,7 @@ fn accept_loop(
                     peer,
                     &session_hub,
                     &session_accounts,
+                    &session_files,
                     &session_config,
                 );
             });

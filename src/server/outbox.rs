@@ -6,9 +6,16 @@
 //! in one `write`, so a busy room costs few system calls. A client that stops
 //! reading fills its queue; past the bound (frames or bytes) it is cut off
 //! ("send queue exceeded", as IRC servers say) and nobody else waits for it.
+//!
+//! A file download is one more kind of item: the reply head and an open
+//! file. The writer thread copies the file to the socket itself (with
+//! `sendfile` where the OS has it), so a 64 MiB download never sits in
+//! memory, all socket writes stay on this one thread, and the frames queued
+//! before and after it keep their places on the wire.
 
 use std::collections::VecDeque;
-use std::io::Write;
+use std::fs::File;
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
@@ -48,6 +55,8 @@ pub struct Outbox {
 struct Shared {
     queue: Mutex<Queue>,
     ready: Condvar,
+    /// Signalled when a file has been sent or the queue closes.
+    file_sent: Condvar,
     limits: QueueLimits,
     /// Used only to shut the socket down when the queue overflows, which
     /// wakes a writer stuck in `write` and the session stuck in `read`.
@@ -55,9 +64,32 @@ struct Shared {
 }
 
 struct Queue {
-    frames: VecDeque<Arc<[u8]>>,
+    items: VecDeque<Item>,
+    /// Bytes of the queued frames and file heads (file bodies are on disk).
     bytes: usize,
+    /// Files queued or being sent, which `files_pending` reports.
+    files: usize,
     closed: Option<Closed>,
+}
+
+/// One thing waiting to be written.
+enum Item {
+    Frame(Arc<[u8]>),
+    File(FileBody),
+}
+
+/// What the writer thread runs once a file's body is sent, or failed.
+pub type FileSent = Box<dyn FnOnce(&io::Result<()>) + Send>;
+
+/// A reply whose body is a file: the writer sends `head`, then exactly `len`
+/// bytes of `file`, then calls `done` with how that went.
+pub struct FileBody {
+    /// The encoded reply head, announcing `Content-Length: len`.
+    pub head: Vec<u8>,
+    pub file: File,
+    pub len: u64,
+    /// Runs on the writer thread once the body is handed to the kernel, or failed.
+    pub done: FileSent,
 }
 
 impl Outbox {
@@ -66,11 +98,13 @@ impl Outbox {
         Outbox {
             shared: Arc::new(Shared {
                 queue: Mutex::new(Queue {
-                    frames: VecDeque::new(),
+                    items: VecDeque::new(),
                     bytes: 0,
+                    files: 0,
                     closed: None,
                 }),
                 ready: Condvar::new(),
+                file_sent: Condvar::new(),
                 limits,
                 socket,
             }),
@@ -80,34 +114,78 @@ impl Outbox {
     /// Queues a frame. Returns `false` if the queue is closed, or was just
     /// closed because this frame would have overflowed it.
     pub fn push(&self, frame: Arc<[u8]>) -> bool {
+        self.push_item(Item::Frame(frame))
+    }
+
+    /// Queues a reply whose body is streamed from a file by the writer
+    /// thread. It counts as one frame and its head's bytes against the
+    /// limits. Returns `false` (and drops the file) if the queue is closed.
+    pub fn push_file(&self, body: FileBody) -> bool {
+        self.push_item(Item::File(body))
+    }
+
+    fn push_item(&self, item: Item) -> bool {
+        let len = match &item {
+            Item::Frame(frame) => frame.len(),
+            Item::File(body) => body.head.len(),
+        };
         let mut q = self.lock();
         if q.closed.is_some() {
             return false;
         }
         let limits = self.shared.limits;
-        if q.frames.len() >= limits.max_frames || q.bytes + frame.len() > limits.max_bytes {
+        if q.items.len() >= limits.max_frames || q.bytes + len > limits.max_bytes {
             q.closed = Some(Closed::Overflow {
-                frames: q.frames.len(),
+                frames: q.items.len(),
                 bytes: q.bytes,
             });
-            q.frames.clear();
+            q.items.clear();
             q.bytes = 0;
             drop(q);
             self.shared.ready.notify_one();
+            self.shared.file_sent.notify_all();
             if let Some(socket) = &self.shared.socket {
                 let _ = socket.shutdown(Shutdown::Both);
             }
             return false;
         }
-        q.bytes += frame.len();
-        q.frames.push_back(frame);
-        let was_idle = q.frames.len() == 1;
+        q.bytes += len;
+        if matches!(item, Item::File(_)) {
+            q.files += 1;
+        }
+        q.items.push_back(item);
+        let was_idle = q.items.len() == 1;
         drop(q);
-        // The writer only sleeps on an empty queue, so only the first frame needs to wake it.
+        // The writer only sleeps on an empty queue, so only the first item needs to wake it.
         if was_idle {
             self.shared.ready.notify_one();
         }
         true
+    }
+
+    /// Files queued or still being sent to this client.
+    pub fn files_pending(&self) -> usize {
+        self.lock().files
+    }
+
+    /// Blocks until fewer than `max` files are pending, so one client cannot
+    /// make the server hold files open without limit. Returns `false` if
+    /// the queue closed meanwhile.
+    pub fn wait_for_file_slot(&self, max: usize) -> bool {
+        let q = self.lock();
+        let q = self
+            .shared
+            .file_sent
+            .wait_while(q, |q| q.files >= max && q.closed.is_none())
+            .unwrap_or_else(PoisonError::into_inner);
+        q.closed.is_none()
+    }
+
+    fn file_sent(&self) {
+        let mut q = self.lock();
+        q.files = q.files.saturating_sub(1);
+        drop(q);
+        self.shared.file_sent.notify_all();
     }
 
     /// Queues a frame built for this client alone.
@@ -123,6 +201,17 @@ impl Outbox {
         }
         drop(q);
         self.shared.ready.notify_one();
+        self.shared.file_sent.notify_all();
+    }
+
+    /// Ends the connection from outside the session (a kick, a shutdown):
+    /// finishes the queue, and shuts the socket's read side so the session
+    /// thread, blocked reading, wakes and takes nothing more from the peer.
+    pub fn finish_and_wake(&self) {
+        self.finish();
+        if let Some(socket) = &self.shared.socket {
+            let _ = socket.shutdown(Shutdown::Read);
+        }
     }
 
     /// Why the queue closed, if it did.
@@ -130,9 +219,9 @@ impl Outbox {
         self.lock().closed
     }
 
-    /// Frames waiting to be written.
+    /// Frames (and files) waiting to be written.
     pub fn len(&self) -> usize {
-        self.lock().frames.len()
+        self.lock().items.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -140,14 +229,14 @@ impl Outbox {
     }
 
     /// Blocks until there is something to write; `None` when the writer should stop.
-    fn next_batch(&self, batch: &mut Vec<Arc<[u8]>>) -> Option<()> {
+    fn next_batch(&self, batch: &mut Vec<Item>) -> Option<()> {
         let mut q = self.lock();
         loop {
             if matches!(q.closed, Some(Closed::Overflow { .. } | Closed::Broken)) {
                 return None;
             }
-            if !q.frames.is_empty() {
-                batch.extend(q.frames.drain(..));
+            if !q.items.is_empty() {
+                batch.extend(q.items.drain(..));
                 q.bytes = 0;
                 return Some(());
             }
@@ -167,7 +256,9 @@ impl Outbox {
         if q.closed.is_none() || q.closed == Some(Closed::Finished) {
             q.closed = Some(Closed::Broken);
         }
-        q.frames.clear();
+        q.items.clear();
+        drop(q);
+        self.shared.file_sent.notify_all();
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -187,16 +278,7 @@ pub fn run_writer(outbox: &Outbox, socket: &mut impl Write) -> Closed {
     // Allocated on the first coalesced write: an idle client costs nothing here.
     let mut buf = Vec::new();
     while outbox.next_batch(&mut batch).is_some() {
-        let result = if batch.len() == 1 {
-            socket.write_all(&batch[0])
-        } else {
-            // Coalesce: one system call for everything that piled up.
-            buf.clear();
-            for frame in &batch {
-                buf.extend_from_slice(frame);
-            }
-            socket.write_all(&buf)
-        };
+        let result = write_batch(outbox, &mut batch, &mut buf, socket);
         batch.clear();
         if buf.capacity() > 1 << 20 {
             buf = Vec::new();
@@ -207,6 +289,56 @@ pub fn run_writer(outbox: &Outbox, socket: &mut impl Write) -> Closed {
         }
     }
     outbox.closed().unwrap_or(Closed::Broken)
+}
+
+/// Writes one batch in order. Frames are coalesced into one system call; a
+/// file goes out as its head (with the frames before it), then its body
+/// straight from the disk.
+fn write_batch(
+    outbox: &Outbox,
+    batch: &mut Vec<Item>,
+    buf: &mut Vec<u8>,
+    socket: &mut impl Write,
+) -> io::Result<()> {
+    if let [Item::Frame(frame)] = batch.as_slice() {
+        return socket.write_all(frame);
+    }
+    buf.clear();
+    for item in batch.drain(..) {
+        match item {
+            Item::Frame(frame) => buf.extend_from_slice(&frame),
+            Item::File(body) => {
+                buf.extend_from_slice(&body.head);
+                let result = socket
+                    .write_all(buf)
+                    .and_then(|()| send_file(body.file, body.len, socket));
+                buf.clear();
+                outbox.file_sent();
+                (body.done)(&result);
+                result?;
+            }
+        }
+    }
+    if buf.is_empty() {
+        Ok(())
+    } else {
+        socket.write_all(buf)
+    }
+}
+
+/// Copies exactly `len` bytes of `file` to `socket`. `io::copy` from a file
+/// to a `TcpStream` uses `sendfile` on Linux, so the bytes never pass
+/// through this process. A file shorter than announced breaks the framing:
+/// that is an error, and the caller closes the connection.
+fn send_file(file: File, len: u64, socket: &mut impl Write) -> io::Result<()> {
+    let sent = io::copy(&mut file.take(len), socket)?;
+    if sent < len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("file ended after {sent} of {len} bytes"),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -271,6 +403,74 @@ mod tests {
         assert!(outbox.push(frame("123456")));
         assert!(!outbox.push(frame("123456")));
         assert!(matches!(outbox.closed(), Some(Closed::Overflow { .. })));
+    }
+
+    #[test]
+    fn a_file_is_streamed_in_its_place_between_frames() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let path = std::env::temp_dir().join(format!("chat-outbox-{}", std::process::id()));
+        std::fs::write(&path, b"FILE-BODY\0\xff").unwrap();
+        let outbox = Outbox::new(QueueLimits::default(), None);
+        let sent = Arc::new(AtomicBool::new(false));
+        outbox.push(frame("before|"));
+        let flag = Arc::clone(&sent);
+        assert!(outbox.push_file(FileBody {
+            head: b"HEAD|".to_vec(),
+            file: File::open(&path).unwrap(),
+            len: 11,
+            done: Box::new(move |r| flag.store(r.is_ok(), Ordering::SeqCst)),
+        }));
+        outbox.push(frame("|after"));
+        assert_eq!(outbox.files_pending(), 1);
+        outbox.finish();
+        let mut out = Vec::new();
+        assert_eq!(run_writer(&outbox, &mut out), Closed::Finished);
+        assert_eq!(out, b"before|HEAD|FILE-BODY\0\xff|after");
+        assert!(sent.load(Ordering::SeqCst));
+        assert_eq!(outbox.files_pending(), 0);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn waiting_for_a_file_slot_ends_when_a_file_is_sent_or_the_queue_closes() {
+        let path = std::env::temp_dir().join(format!("chat-outbox-slot-{}", std::process::id()));
+        std::fs::write(&path, b"x").unwrap();
+        let outbox = Outbox::new(QueueLimits::default(), None);
+        let body = || FileBody {
+            head: Vec::new(),
+            file: File::open(&path).unwrap(),
+            len: 1,
+            done: Box::new(|_| {}),
+        };
+        outbox.push_file(body());
+        outbox.push_file(body());
+        let writer = {
+            let outbox = outbox.clone();
+            thread::spawn(move || run_writer(&outbox, &mut Vec::new()))
+        };
+        assert!(outbox.wait_for_file_slot(1), "the writer sent both");
+        assert_eq!(outbox.files_pending(), 0);
+        outbox.finish();
+        assert!(!outbox.wait_for_file_slot(1), "closed");
+        writer.join().unwrap();
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_file_shorter_than_announced_breaks_the_connection() {
+        let path = std::env::temp_dir().join(format!("chat-outbox-short-{}", std::process::id()));
+        std::fs::write(&path, b"short").unwrap();
+        let outbox = Outbox::new(QueueLimits::default(), None);
+        outbox.push_file(FileBody {
+            head: b"HEAD|".to_vec(),
+            file: File::open(&path).unwrap(),
+            len: 100,
+            done: Box::new(|r| assert!(r.is_err())),
+        });
+        outbox.finish();
+        let mut out = Vec::new();
+        assert_eq!(run_writer(&outbox, &mut out), Closed::Broken);
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Replies go through the client's own outbox like everything else, so a
 //! reply can never overtake (or be overtaken by) an event on the wire.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
@@ -14,14 +14,16 @@ use std::time::{Duration, Instant};
 
 use crate::command::{Refusal, Request};
 use crate::event::Event;
-use crate::protocol::{self, header, Frame, FrameError, Limits, Status};
+use crate::protocol::{self, header, Frame, FrameError, Head, Limits, Status};
 use crate::text::for_terminal;
 
 use super::accounts::Accounts;
 use super::deadline::DeadlineReader;
+use super::files::FileStore;
 use super::hub::{ClientId, Hub, SendError};
 use super::limits::TokenBucket;
 use super::outbox::{run_writer, Closed, Outbox};
+use super::transfer::{self, Transfers};
 use super::Config;
 
 mod account;
@@ -37,6 +39,32 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 const READ_BUFFER_BYTES: usize = 2 * 1024;
 /// Stack of a writer thread: it only moves bytes.
 const WRITER_STACK: usize = 64 * 1024;
+
+/// Most a closing connection's unread input is drained, in bytes and time.
+const LINGER_BYTES: usize = 1 << 20;
+const LINGER_TIME: Duration = Duration::from_secs(2);
+
+/// Reads and discards what the peer still sends, until it closes (or the
+/// bounds run out), before the socket is closed. Closing a socket with
+/// unread input makes the kernel send a reset, which can destroy our last
+/// frames (an error reply, a `BYE`) before the peer reads them: the
+/// "lingering close" of HTTP servers.
+fn linger(reader: &mut BufReader<DeadlineReader>) {
+    let started = Instant::now();
+    reader.get_mut().set_deadline(None);
+    reader.get_mut().set_timeout(Duration::from_millis(200));
+    let mut scratch = [0u8; 4096];
+    let mut drained = reader.buffer().len();
+    reader.consume(drained);
+    while drained < LINGER_BYTES && started.elapsed() < LINGER_TIME {
+        match reader.get_mut().read(&mut scratch) {
+            Ok(0) => return,
+            Ok(n) => drained += n,
+            Err(e) if protocol::is_timeout(&e) => {}
+            Err(_) => return,
+        }
+    }
+}
 
 /// The reply to a request the hub carried out or refused.
 fn reply_with(result: Result<String, Refusal>) -> Frame {
@@ -57,6 +85,7 @@ struct Session<'a> {
     id: ClientId,
     hub: &'a Hub,
     accounts: &'a Accounts,
+    files: &'a FileStore,
     config: &'a Config,
     outbox: Outbox,
     /// `[client-7 ThreadId(9)]`: printed with every message this thread handles.
@@ -82,6 +111,7 @@ pub fn run(
     peer: SocketAddr,
     hub: &Hub,
     accounts: &Accounts,
+    files: &FileStore,
     config: &Arc<Config>,
 ) {
     let console = hub.console();
@@ -110,7 +140,9 @@ pub fn run(
             .stack_size(WRITER_STACK)
             .spawn(move || {
                 let why = run_writer(&outbox, &mut write_half);
-                let _ = write_half.shutdown(Shutdown::Both);
+                // Only our side: the peer sees the end after our last frame,
+                // and the session may still drain what the peer sent.
+                let _ = write_half.shutdown(Shutdown::Write);
                 why
             })
     };
@@ -128,6 +160,7 @@ pub fn run(
         id: hub.next_id(),
         hub,
         accounts,
+        files,
         config,
         outbox,
         tag,
@@ -152,6 +185,7 @@ pub fn run(
         }
     };
     session.finish(end, writer);
+    linger(&mut reader);
 }
 
 impl Session<'_> {
@@ -200,24 +234,29 @@ impl Session<'_> {
             reader
                 .get_mut()
                 .set_deadline(Some(Instant::now() + self.config.frame_timeout));
-            let frame = match Frame::read_from(reader, &limits) {
-                Ok(Some(frame)) => frame,
+            // The head first: an upload's body is streamed to disk, not read
+            // into memory, so it is not subject to the chat body limit.
+            let head = match Head::read_from(reader, &limits) {
+                Ok(Some(head)) => head,
                 Ok(None) => return End::Eof,
-                Err(FrameError::UnexpectedEof) => {
-                    return End::Dropped("connection closed in the middle of a frame".into())
+                Err(e) => return self.broken_framing(e),
+            };
+            pinged = false;
+            if head.verb() == Some("UPLOAD") {
+                if let Some(end) = self.upload(&head, reader) {
+                    return end;
                 }
-                Err(e) if e.is_timeout() => {
-                    return End::Dropped("timed out in the middle of a frame".into())
-                }
-                Err(FrameError::Io(e)) => return End::Dropped(format!("read error: {e}")),
-                Err(e) => {
-                    let reason = format!("{e}; closing the connection");
-                    self.outbox.push_frame(&Frame::reply(e.status(), &reason));
-                    return End::Dropped(format!("protocol error: {e}"));
-                }
+                reader.get_mut().set_deadline(None);
+                continue;
+            }
+            let body = head
+                .body_len(limits.max_body_bytes)
+                .and_then(|len| protocol::read_body(reader, len));
+            let frame = match body {
+                Ok(body) => Frame::from_head(head, body),
+                Err(e) => return self.broken_framing(e),
             };
             reader.get_mut().set_deadline(None);
-            pinged = false;
             // Fault injection for the panic-containment test; debug builds only.
             #[cfg(debug_assertions)]
             if frame.verb() == Some("PANIC-TEST") {
@@ -247,6 +286,67 @@ impl Session<'_> {
                 Err(refusal) => {
                     self.outbox.push_frame(&refusal.into_frame());
                 }
+            }
+        }
+    }
+
+    /// How a connection ends whose framing broke: with one error reply when
+    /// the peer sent something outside the grammar, silently when it failed.
+    fn broken_framing(&self, e: FrameError) -> End {
+        match e {
+            FrameError::UnexpectedEof => {
+                End::Dropped("connection closed in the middle of a frame".into())
+            }
+            e if e.is_timeout() => End::Dropped("timed out in the middle of a frame".into()),
+            FrameError::Io(e) => End::Dropped(format!("read error: {e}")),
+            e => {
+                let reason = format!("{e}; closing the connection");
+                self.outbox.push_frame(&Frame::reply(e.status(), &reason));
+                End::Dropped(format!("protocol error: {e}"))
+            }
+        }
+    }
+
+    /// The file requests' view of this session.
+    fn transfers(&self) -> Transfers<'_> {
+        Transfers {
+            hub: self.hub,
+            files: self.files,
+            client: self.id,
+            tag: &self.tag,
+            max_file_size: self.config.max_file_size,
+        }
+    }
+
+    /// Receives an upload whose head was just read; `Some` ends the session.
+    fn upload(&mut self, head: &Head, reader: &mut BufReader<DeadlineReader>) -> Option<End> {
+        // An upload counts against the rate limit like any request, but a
+        // refused one cannot be skipped cheaply, so it ends the connection.
+        let within_rate = self.nick.is_none()
+            || self
+                .bucket
+                .as_mut()
+                .is_none_or(|bucket| bucket.try_take(Instant::now()));
+        if !within_rate {
+            let text =
+                "too fast; closing the connection, since a refused upload's body is not read";
+            self.outbox
+                .push_frame(&Frame::reply(Status::TOO_MANY_REQUESTS, text));
+            return Some(End::Dropped("upload over the rate limit".into()));
+        }
+        // A file may take longer than the frame timeout, but not forever.
+        let deadline = transfer::upload_deadline(head.content_length, self.config.frame_timeout);
+        reader.get_mut().set_deadline(Some(deadline));
+        match self.transfers().upload(head, reader) {
+            Ok(reply) => {
+                self.outbox.push_frame(&reply);
+                None
+            }
+            Err(hangup) => {
+                if let Some(reply) = hangup.reply {
+                    self.outbox.push_frame(&reply);
+                }
+                Some(End::Dropped(hangup.reason))
             }
         }
     }
@@ -326,6 +426,12 @@ impl Session<'_> {
                     Err(e) => self.send_error(e),
                 }
             }
+            (Some(_), Request::Download { id }) => {
+                self.dump(frame);
+                // `None`: queued, and the writer thread streams the reply.
+                self.transfers().download(id, &self.outbox)?
+            }
+            (Some(_), Request::Files) => self.transfers().list(),
             (Some(_), Request::Users) => {
                 let users = self.hub.users();
                 let mut text = format!("{} user(s) online:", users.len());
@@ -381,7 +487,8 @@ impl Session<'_> {
             &Frame::reply(Status::OK, "Successfully login.")
                 .with_header(header::REGISTERED, if registered { "yes" } else { "no" })
                 .with_header(header::NICK, nick)
-                .with_header(header::MAX_BODY, self.config.max_body),
+                .with_header(header::MAX_BODY, self.config.max_body)
+                .with_header(header::MAX_FILE_SIZE, self.config.max_file_size),
         );
         self.hub.enter_lobby(self.id);
         None

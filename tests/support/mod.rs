@@ -451,6 +451,13 @@ impl Client {
         stdin.flush().unwrap();
     }
 
+    /// Types raw bytes (a line that need not be UTF-8, such as a file path).
+    pub fn type_bytes(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("client stdin open");
+        stdin.write_all(bytes).expect("type into client");
+        stdin.flush().unwrap();
+    }
+
     pub fn close_stdin(&mut self) {
         self.stdin = None;
     }

@@ -12,7 +12,7 @@ mod rooms;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::clock;
 use crate::command::Refusal;
@@ -42,7 +42,13 @@ struct Inner {
     /// How many recent messages a room keeps for newcomers.
     history: usize,
     next_id: AtomicU64,
+    /// Told the key of each room closed, after the hub lock is released;
+    /// set once at start-up (the file store retires the room's files).
+    room_closed: OnceLock<RoomClosedHook>,
 }
+
+/// What runs after a room is closed, given the room's `name_key`.
+pub type RoomClosedHook = Box<dyn Fn(&str) + Send + Sync>;
 
 /// Everything behind the hub lock. Invariant: each client that is in a
 /// room is in exactly that room's `members`, the one its `room` field names.
@@ -128,8 +134,15 @@ impl Hub {
                 console,
                 history,
                 next_id: AtomicU64::new(1),
+                room_closed: OnceLock::new(),
             }),
         }
+    }
+
+    /// Sets what runs after a room is closed. Set once, at start-up; a
+    /// second hook is ignored.
+    pub fn on_room_closed(&self, hook: impl Fn(&str) + Send + Sync + 'static) {
+        let _ = self.inner.room_closed.set(Box::new(hook));
     }
 
     /// The console every session prints on.
@@ -289,6 +302,12 @@ impl Hub {
         })
     }
 
+    /// Sends `frame` to everyone in `room` but `except`: an announcement
+    /// that is not a stored message, such as a shared file.
+    pub fn tell_room(&self, room: &str, except: ClientId, frame: &Frame) {
+        self.lock().fan_out(&name_key(room), frame, Some(except));
+    }
+
     /// Everyone online and their room, sorted by nickname.
     pub fn users(&self) -> Vec<Presence> {
         let st = self.lock();
@@ -335,7 +354,7 @@ impl Hub {
             }
             .to_frame(),
         );
-        outbox.finish();
+        outbox.finish_and_wake();
         Ok(nick)
     }
 
@@ -356,7 +375,7 @@ impl Hub {
             .collect();
         for outbox in outboxes {
             outbox.push(frame.clone());
-            outbox.finish();
+            outbox.finish_and_wake();
         }
     }
 

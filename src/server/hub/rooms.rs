@@ -174,7 +174,14 @@ impl Hub {
             st.send_to_lobby(member, why, self.console());
         }
         st.rooms.remove(key);
+        drop(st);
         self.console().say(why);
+        // A room of the same name created later is another room: what was
+        // shared here must not become visible there. Run without the lock,
+        // since the hook writes to disk.
+        if let Some(hook) = self.inner.room_closed.get() {
+            hook(key);
+        }
         Ok(())
     }
 

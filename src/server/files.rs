@@ -1,0 +1,604 @@
+//! The shared-file store: uploaded files under names the server makes up, in
+//! `files/` inside the data directory, and their index `files.txt` beside it
+//! (its line format is in [`index`]). It knows nothing of sockets or of the
+//! hub: a session streams an upload into a [`PartialFile`] and commits it
+//! here, or looks an entry up and opens it. The index has its own mutex, so
+//! a transfer never touches the hub lock.
+//!
+//! An upload is written to `files/.upload-<random>.tmp`, forced to disk,
+//! then renamed to its stored name (`<id>_<16 random hex>_<safe name>`) and
+//! recorded, and `files.txt` is replaced atomically (temporary file, fsync,
+//! rename), so a crash leaves either nothing or a complete, indexed file.
+//! What a crash leaves half-way (a temporary file, or a stored file the
+//! index never recorded) is removed at the next start.
+
+mod index;
+
+pub use index::{Entry, Index};
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use crate::clock;
+use crate::crypto::{random_bytes, sha256, to_hex, Sha256};
+use crate::fileshare::safe_name;
+use crate::text::name_key;
+
+use super::store::replace_file;
+
+/// The directory, inside the data directory, that holds the files.
+pub const FILES_DIR: &str = "files";
+/// The index of stored files, inside the data directory.
+pub const INDEX_FILE: &str = "files.txt";
+/// Uploads in progress are `.upload-<random>.tmp`: hidden, and never a stored name.
+const TEMP_PREFIX: &str = ".upload-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Why the store could not do something.
+#[derive(Debug)]
+pub enum FileError {
+    /// The file system refused: full, gone, not permitted.
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// A stored file no longer has the size its index entry records.
+    Damaged { id: u64, expected: u64, found: u64 },
+}
+
+impl FileError {
+    /// Wraps an `io::Error` with what was being done to which path.
+    fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> FileError {
+        let path = path.to_path_buf();
+        move |source| FileError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileError::Io {
+                action,
+                path,
+                source,
+            } => write!(f, "cannot {action} {}: {source}", path.display()),
+            FileError::Damaged {
+                id,
+                expected,
+                found,
+            } => write!(
+                f,
+                "stored file id:{id} is {found} bytes, not the {expected} recorded"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FileError::Io { source, .. } => Some(source),
+            FileError::Damaged { .. } => None,
+        }
+    }
+}
+
+/// The store: `files/` and the index. Shared by every session.
+pub struct FileStore {
+    dir: PathBuf,
+    index_path: PathBuf,
+    /// Protects the index and `files.txt`; held while an entry is added
+    /// (rename, rewrite, fsync) and while entries are read. Never held
+    /// while file data moves.
+    index: Mutex<Index>,
+    /// When each room (by `name_key`) was closed during this run, so that
+    /// an upload begun in it before then is not filed under a later room of
+    /// the same name. Locked only inside the index lock.
+    retired: Mutex<HashMap<String, Instant>>,
+}
+
+/// An upload being received: a temporary file in `files/` and the running
+/// digest of what was written. Dropped without [`FileStore::commit`], it
+/// removes its file, so a failed or abandoned upload leaves nothing behind.
+pub struct PartialFile {
+    file: File,
+    path: PathBuf,
+    hasher: Sha256,
+    written: u64,
+    kept: bool,
+}
+
+impl PartialFile {
+    /// Appends `chunk` and adds it to the digest.
+    ///
+    /// # Errors
+    /// `FileError::Io` when the disk refuses (full, gone).
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), FileError> {
+        self.hasher.update(chunk);
+        self.file
+            .write_all(chunk)
+            .map_err(FileError::io("write", &self.path))?;
+        self.written += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// The SHA-256 of everything written so far.
+    pub fn digest(&self) -> [u8; 32] {
+        self.hasher.clone().finalize()
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl FileStore {
+    /// Opens the store in `data_dir`, creating `files/` if needed, loading
+    /// the index and clearing away what an interrupted run left behind.
+    /// Returns the store and warnings for the console (skipped index lines,
+    /// removed leftovers, missing files).
+    ///
+    /// # Errors
+    /// `FileError::Io` when `files/` cannot be created or listed, or the
+    /// index exists but cannot be read.
+    pub fn open(data_dir: &Path) -> Result<(FileStore, Vec<String>), FileError> {
+        let dir = data_dir.join(FILES_DIR);
+        let index_path = data_dir.join(INDEX_FILE);
+        fs::create_dir_all(&dir).map_err(FileError::io("create", &dir))?;
+        let text = match fs::read(&index_path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(FileError::io("read", &index_path)(e)),
+        };
+        let (index, problems) = Index::parse(&text);
+        let mut warnings: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {p}; skipped", index_path.display()))
+            .collect();
+        warnings.extend(clear_leftovers(&dir, &index)?);
+        for e in index.entries.values() {
+            if !dir.join(&e.stored).is_file() {
+                warnings.push(format!(
+                    "file id:{} ({}) is missing from {}",
+                    e.id,
+                    e.stored,
+                    dir.display()
+                ));
+            }
+        }
+        let store = FileStore {
+            dir,
+            index_path,
+            index: Mutex::new(index),
+            retired: Mutex::new(HashMap::new()),
+        };
+        Ok((store, warnings))
+    }
+
+    /// The `files/` directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Starts receiving an upload into a fresh temporary file in `files/`.
+    ///
+    /// # Errors
+    /// `FileError::Io` when the file cannot be created.
+    pub fn begin(&self) -> Result<PartialFile, FileError> {
+        loop {
+            let path = self
+                .dir
+                .join(format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", random_hex()));
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(file) => {
+                    return Ok(PartialFile {
+                        file,
+                        path,
+                        hasher: Sha256::new(),
+                        written: 0,
+                        kept: false,
+                    })
+                }
+                // 64 random bits collided: try another name.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(FileError::io("create", &path)(e)),
+            }
+        }
+    }
+
+    /// Forces a finished upload to disk, gives it the next id and its stored
+    /// name, and records it in the index (rewritten atomically). On any
+    /// failure the file is removed and the index is as it was. `room` is
+    /// the uploader's room as it was at `since`; if that room has been
+    /// closed since, the file is recorded as retired straight away.
+    ///
+    /// # Errors
+    /// `FileError::Io` when the file or the index cannot be written.
+    pub fn commit(
+        &self,
+        mut partial: PartialFile,
+        room: &str,
+        since: Instant,
+        uploader: &str,
+        name: &str,
+    ) -> Result<Entry, FileError> {
+        partial
+            .file
+            .sync_all()
+            .map_err(FileError::io("write", &partial.path))?;
+        let sha256 = partial.digest();
+        let mut index = self.lock();
+        let room = if self.closed_since(room, since) {
+            retired_name(room)
+        } else {
+            room.to_string()
+        };
+        // Taken even if what follows fails: an id is never handed out twice.
+        let id = index.next_id;
+        index.next_id += 1;
+        let stored = format!("{id}_{}_{}", random_hex(), safe_name(name));
+        let path = self.dir.join(&stored);
+        fs::rename(&partial.path, &path).map_err(FileError::io("rename", &partial.path))?;
+        // From here on, dropping `partial` removes the stored file.
+        partial.path = path;
+        sync_dir(&self.dir);
+        let entry = Entry {
+            id,
+            date: clock::now_utc(),
+            room,
+            uploader: uploader.to_string(),
+            size: partial.written,
+            sha256,
+            stored,
+            name: name.to_string(),
+        };
+        index.entries.insert(id, entry.clone());
+        if let Err(e) = self.save(&index) {
+            index.entries.remove(&id);
+            return Err(e);
+        }
+        partial.kept = true;
+        Ok(entry)
+    }
+
+    /// The entry for file `id`, if there is one.
+    pub fn get(&self, id: u64) -> Option<Entry> {
+        self.lock().entries.get(&id).cloned()
+    }
+
+    /// Every file shared in `room` (ignoring case), oldest first.
+    pub fn in_room(&self, room: &str) -> Vec<Entry> {
+        let key = name_key(room);
+        self.lock()
+            .entries
+            .values()
+            .filter(|e| name_key(&e.room) == key)
+            .cloned()
+            .collect()
+    }
+
+    /// Stops offering the files shared in `room` (a room being closed): a
+    /// later room of the same name is another room and must not see them.
+    /// They stay in `files/`, recorded under `ROOM (closed)`, which is never
+    /// a room name. Returns how many were retired.
+    ///
+    /// # Errors
+    /// `FileError::Io` when the index cannot be rewritten; the files are
+    /// retired for this run all the same, so nothing is exposed meanwhile.
+    pub fn retire_room(&self, room: &str) -> Result<usize, FileError> {
+        let key = name_key(room);
+        let mut index = self.lock();
+        self.retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.clone(), Instant::now());
+        let mut retired = 0;
+        for entry in index.entries.values_mut() {
+            if name_key(&entry.room) == key {
+                entry.room = retired_name(&entry.room);
+                retired += 1;
+            }
+        }
+        if retired > 0 {
+            self.save(&index)?;
+        }
+        Ok(retired)
+    }
+
+    /// Opens a stored file for sending, checking it still has its recorded size.
+    ///
+    /// # Errors
+    /// `Io` when it cannot be opened, `Damaged` when its size changed.
+    pub fn open_file(&self, entry: &Entry) -> Result<File, FileError> {
+        let path = self.dir.join(&entry.stored);
+        let file = File::open(&path).map_err(FileError::io("open", &path))?;
+        let found = file
+            .metadata()
+            .map_err(FileError::io("inspect", &path))?
+            .len();
+        if found != entry.size {
+            return Err(FileError::Damaged {
+                id: entry.id,
+                expected: entry.size,
+                found,
+            });
+        }
+        Ok(file)
+    }
+
+    /// Replaces `files.txt` with `index` atomically (see `store`), so a
+    /// crash leaves the old index or the new one, never half of one.
+    fn save(&self, index: &Index) -> Result<(), FileError> {
+        replace_file(&self.index_path, index.encode().as_bytes(), false)
+            .map_err(FileError::io("replace", &self.index_path))
+    }
+
+    /// True when `room` was closed after `since`. Called with the index locked.
+    fn closed_since(&self, room: &str, since: Instant) -> bool {
+        let retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
+        retired
+            .get(&name_key(room))
+            .is_some_and(|&closed| closed >= since)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Index> {
+        // Every change to the index is undone before an early return, so a
+        // panic elsewhere cannot leave it half-changed: keep using it.
+        self.index.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Removes unfinished uploads and stored files the index never recorded
+/// because the server stopped between the rename and the index write: those
+/// have an id at or past the index's next id, and nobody was ever told of
+/// them. A stored file with an earlier id that the index does not list lost
+/// its line to damage; it is kept, with a warning, for its owner to recover.
+/// Anything else in `files/` is not ours to touch and stays.
+fn clear_leftovers(dir: &Path, index: &Index) -> Result<Vec<String>, FileError> {
+    let mut removed = Vec::new();
+    let listing = fs::read_dir(dir).map_err(FileError::io("list", dir))?;
+    for item in listing.flatten() {
+        let name = item.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let unfinished = name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX);
+        let unlisted =
+            stored_id(name).filter(|id| index.entries.get(id).is_none_or(|e| e.stored != name));
+        let orphan = unlisted.is_some_and(|id| id >= index.next_id);
+        if unlisted.is_some() && !orphan {
+            removed.push(format!(
+                "{FILES_DIR}/{name} is not in files.txt (a damaged line?); kept, but not offered"
+            ));
+        }
+        if unfinished || orphan {
+            let what = if unfinished {
+                "an unfinished upload"
+            } else {
+                "a file files.txt does not list"
+            };
+            match fs::remove_file(item.path()) {
+                Ok(()) => removed.push(format!("removed {what}: {FILES_DIR}/{name}")),
+                Err(e) => removed.push(format!("cannot remove {what} {FILES_DIR}/{name}: {e}")),
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// How a closed room's files are recorded: a name no room can have (room
+/// names have no spaces), so they match no room from now on.
+fn retired_name(room: &str) -> String {
+    format!("{room} (closed)")
+}
+
+/// The id at the front of a stored name `<id>_<hex>_<name>`, if it is one.
+fn stored_id(name: &str) -> Option<u64> {
+    let (id, rest) = name.split_once('_')?;
+    let (random, _) = rest.split_once('_')?;
+    if random.len() != 16 || !random.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    id.parse().ok()
+}
+
+/// Forces a directory's entries (a rename) to disk. Best effort: some file
+/// systems refuse to sync a directory, and the data itself is already synced.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// 16 hex digits from the OS's random source, so stored and temporary
+/// names cannot be guessed. If that source fails, a hash of the time and a
+/// counter still makes the name unique, which is what correctness needs.
+fn random_hex() -> String {
+    let mut bytes = [0u8; 8];
+    if random_bytes(&mut bytes).is_err() {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let seed = format!("{nanos}-{}", COUNTER.fetch_add(1, Ordering::Relaxed));
+        bytes.copy_from_slice(&sha256(seed.as_bytes())[..8]);
+    }
+    to_hex(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "chat-files-unit-{name}-{}-{}",
+            std::process::id(),
+            random_hex()
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn committed_files_get_increasing_ids_that_survive_a_reopen() {
+        let dir = temp_dir("commit");
+        let (store, warnings) = FileStore::open(&dir).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let mut ids = Vec::new();
+        for content in [&b"hello"[..], b"", b"\0\0\xff"] {
+            let mut partial = store.begin().unwrap();
+            partial.write(content).unwrap();
+            let e = store
+                .commit(partial, "lobby", Instant::now(), "ntu", "../x.bin")
+                .unwrap();
+            assert_eq!(e.sha256, sha256(content));
+            assert_eq!(fs::read(store.dir().join(&e.stored)).unwrap(), content);
+            assert!(e.stored.ends_with("_x.bin"), "{}", e.stored);
+            ids.push(e.id);
+        }
+        assert_eq!(ids, [1, 2, 3]);
+        drop(store);
+        let (store, warnings) = FileStore::open(&dir).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(store.in_room("LOBBY").len(), 3);
+        let partial = store.begin().unwrap();
+        assert_eq!(
+            store
+                .commit(partial, "lobby", Instant::now(), "ntu", "y")
+                .unwrap()
+                .id,
+            4
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn abandoned_uploads_and_unlisted_files_leave_no_trace() {
+        let dir = temp_dir("abandon");
+        let (store, _) = FileStore::open(&dir).unwrap();
+        let mut partial = store.begin().unwrap();
+        partial.write(b"half a file").unwrap();
+        drop(partial);
+        assert_eq!(fs::read_dir(store.dir()).unwrap().count(), 0);
+        // What a killed server leaves: an unfinished upload and a renamed
+        // file the index never got to record.
+        fs::write(store.dir().join(".upload-0011223344556677.tmp"), b"x").unwrap();
+        fs::write(store.dir().join("9_0011223344556677_x"), b"x").unwrap();
+        fs::write(store.dir().join("README"), b"not ours").unwrap();
+        drop(store);
+        let (store, warnings) = FileStore::open(&dir).unwrap();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        let left: Vec<_> = fs::read_dir(store.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["README"]);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_whose_index_line_was_damaged_is_kept() {
+        let dir = temp_dir("damagedline");
+        let (store, _) = FileStore::open(&dir).unwrap();
+        for name in ["a", "b"] {
+            let partial = store.begin().unwrap();
+            store
+                .commit(partial, "lobby", Instant::now(), "ntu", name)
+                .unwrap();
+        }
+        drop(store);
+        // Line 2 (file id:1) garbled on disk.
+        let index_path = dir.join(INDEX_FILE);
+        let text = fs::read_to_string(&index_path).unwrap();
+        let damaged: Vec<&str> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| if i == 1 { "1\tgarbage" } else { l })
+            .collect();
+        fs::write(&index_path, damaged.join("\n")).unwrap();
+        let (store, warnings) = FileStore::open(&dir).unwrap();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[1].contains("kept"), "{warnings:?}");
+        assert_eq!(fs::read_dir(store.dir()).unwrap().count(), 2);
+        assert!(store.get(1).is_none() && store.get(2).is_some());
+        let partial = store.begin().unwrap();
+        assert_eq!(
+            store
+                .commit(partial, "lobby", Instant::now(), "ntu", "c")
+                .unwrap()
+                .id,
+            3
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_closed_rooms_files_are_never_offered_to_a_namesake() {
+        let dir = temp_dir("retire");
+        let (store, _) = FileStore::open(&dir).unwrap();
+        let before = Instant::now();
+        let partial = store.begin().unwrap();
+        store.commit(partial, "Secret", before, "ntu", "a").unwrap();
+        assert_eq!(store.retire_room("secret").unwrap(), 1);
+        assert!(store.in_room("secret").is_empty());
+        // An upload begun in the old room, committed after it closed.
+        let partial = store.begin().unwrap();
+        let late = store.commit(partial, "secret", before, "ntu", "b").unwrap();
+        assert_eq!(late.room, "secret (closed)");
+        // One begun afterwards, in a new room of that name, belongs to it.
+        let partial = store.begin().unwrap();
+        let fresh = store
+            .commit(partial, "secret", Instant::now(), "bob", "c")
+            .unwrap();
+        assert_eq!(store.in_room("secret"), [fresh]);
+        drop(store);
+        let (store, _) = FileStore::open(&dir).unwrap();
+        assert_eq!(
+            store.in_room("secret").len(),
+            1,
+            "retired after a restart too"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_changed_size_is_reported_as_damage() {
+        let dir = temp_dir("damage");
+        let (store, _) = FileStore::open(&dir).unwrap();
+        let mut partial = store.begin().unwrap();
+        partial.write(b"0123456789").unwrap();
+        let e = store
+            .commit(partial, "lobby", Instant::now(), "ntu", "a")
+            .unwrap();
+        assert!(store.open_file(&e).is_ok());
+        fs::write(store.dir().join(&e.stored), b"short").unwrap();
+        assert!(matches!(
+            store.open_file(&e),
+            Err(FileError::Damaged {
+                expected: 10,
+                found: 5,
+                ..
+            })
+        ));
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
