@@ -25,6 +25,26 @@
 //! says what it was waiting for and exits non-zero. So does any loss.
 //!
 //! Standard library only: arguments, JSON and the latency histogram are by hand.
+//!
+//! # Reading the numbers
+//!
+//! - The bench and the server share the machine. `cpu (user+sys)` in the
+//!   report says how much each used; when their sum nears the core count,
+//!   the server was measured short of CPU.
+//! - Unpaced runs are floods: senders outrun the fan-out, so their latency is
+//!   queueing time. Paced runs (`--rate`) measure latency under a known load;
+//!   `max send lag` says how far the senders fell behind their schedule.
+//! - Memory per client is (RSS with every client logged in - RSS before the
+//!   first connect) / clients; use a freshly started server.
+//!
+//! # Comparing with ngircd
+//!
+//! ngircd penalises fast clients (3 commands per loop, then a 1 s penalty)
+//! and caps connections per address; for the bench, its config needs
+//! `[Limits] MaxConnections = 0, MaxConnectionsIP = 0, MaxJoins = 0,
+//! MaxPenaltyTime = 0` (penalties of 0 s) and `[Options] DNS = no, Ident = no`.
+//! Its listen backlog is 10, so `--logins 10` avoids SYN retries when
+//! connecting many clients.
 
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
