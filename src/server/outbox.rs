@@ -46,6 +46,15 @@ pub enum Closed {
     Broken,
 }
 
+/// What became of an enqueued frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    /// Queued; `wake` when the writer may be asleep and must be woken.
+    Queued { wake: bool },
+    /// The queue is closed (or just overflowed and closed).
+    Refused,
+}
+
 /// A cheap handle on one client's queue; clones share it.
 #[derive(Clone)]
 pub struct Outbox {
@@ -125,13 +134,37 @@ impl Outbox {
     }
 
     fn push_item(&self, item: Item) -> bool {
+        match self.enqueue_item(item) {
+            Enqueued::Refused => false,
+            Enqueued::Queued { wake } => {
+                if wake {
+                    self.wake();
+                }
+                true
+            }
+        }
+    }
+
+    /// Queues a frame without waking the writer, for a broadcast that must
+    /// enqueue in order under a lock but should make the wake-up system
+    /// calls after releasing it: call `wake` when this says so.
+    pub fn enqueue(&self, frame: Arc<[u8]>) -> Enqueued {
+        self.enqueue_item(Item::Frame(frame))
+    }
+
+    /// Wakes the writer to write what was enqueued.
+    pub fn wake(&self) {
+        self.shared.ready.notify_one();
+    }
+
+    fn enqueue_item(&self, item: Item) -> Enqueued {
         let len = match &item {
             Item::Frame(frame) => frame.len(),
             Item::File(body) => body.head.len(),
         };
         let mut q = self.lock();
         if q.closed.is_some() {
-            return false;
+            return Enqueued::Refused;
         }
         let limits = self.shared.limits;
         if q.items.len() >= limits.max_frames || q.bytes + len > limits.max_bytes {
@@ -147,20 +180,17 @@ impl Outbox {
             if let Some(socket) = &self.shared.socket {
                 let _ = socket.shutdown(Shutdown::Both);
             }
-            return false;
+            return Enqueued::Refused;
         }
         q.bytes += len;
         if matches!(item, Item::File(_)) {
             q.files += 1;
         }
         q.items.push_back(item);
-        let was_idle = q.items.len() == 1;
-        drop(q);
         // The writer only sleeps on an empty queue, so only the first item needs to wake it.
-        if was_idle {
-            self.shared.ready.notify_one();
+        Enqueued::Queued {
+            wake: q.items.len() == 1,
         }
-        true
     }
 
     /// Files queued or still being sent to this client.

@@ -22,7 +22,7 @@ use crate::text::{self, name_key, LOBBY};
 
 use super::console::Console;
 use super::history::{Kind, Loaded, MessageLog, Record};
-use super::outbox::Outbox;
+use super::outbox::{Enqueued, Outbox};
 use super::rooms::{RoomRecord, RoomStore};
 
 /// A connection's identity inside the hub, never reused while the server runs.
@@ -209,16 +209,24 @@ impl Hub {
             text: text.to_string(),
         };
         let key = name_key(&me.room);
-        self.inner
+        let (seq, to_wake) = self
+            .inner
             .log
             .append(record, |record| {
                 let frame: Arc<[u8]> = message_event(record, false).encode().into();
-                for outbox in self.remember_and_snapshot(&key, id, record) {
-                    outbox.push(frame.clone());
-                }
-                record.seq
+                // Enqueue in log order under the log lock; wake writers after it.
+                let to_wake: Vec<Outbox> = self
+                    .remember_and_snapshot(&key, id, record)
+                    .into_iter()
+                    .filter(|o| o.enqueue(frame.clone()) == Enqueued::Queued { wake: true })
+                    .collect();
+                (record.seq, to_wake)
             })
-            .map_err(SendError::NotStored)
+            .map_err(SendError::NotStored)?;
+        for outbox in to_wake {
+            outbox.wake();
+        }
+        Ok(seq)
     }
 
     /// Keeps `record` in the room's recent history and returns the queues of
