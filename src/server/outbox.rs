@@ -429,7 +429,7 @@ mod tests {
             max_bytes: 1 << 20,
         };
         let outbox = Outbox::new(limits, None);
-        for _ in 0..2 {
+        for _ in 0..3 {
             assert!(outbox.push(frame("x")));
         }
         assert!(!outbox.push(frame("x")));
