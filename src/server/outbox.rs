@@ -27,10 +27,14 @@ pub struct QueueLimits {
     pub max_bytes: usize,
 }
 
+/// The byte bound is what protects memory (frames are shared between
+/// recipients, but each is charged in full to every queue it is in); the
+/// frame bound only caps bookkeeping. 8,192 frames of chat is about 1 MB,
+/// in the range of IRC servers' send queues.
 impl Default for QueueLimits {
     fn default() -> QueueLimits {
         QueueLimits {
-            max_frames: 1024,
+            max_frames: 8192,
             max_bytes: 4 << 20,
         }
     }

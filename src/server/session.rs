@@ -53,7 +53,9 @@ fn linger(reader: &mut BufReader<DeadlineReader>) {
     let started = Instant::now();
     reader.get_mut().set_deadline(None);
     reader.get_mut().set_timeout(Duration::from_millis(200));
-    let mut scratch = [0u8; 4096];
+    // On the heap: an array here would sit in every session's stack frame
+    // and push the whole session one resident page deeper.
+    let mut scratch = vec![0u8; 4096];
     let mut drained = reader.buffer().len();
     reader.consume(drained);
     while drained < LINGER_BYTES && started.elapsed() < LINGER_TIME {
