@@ -137,7 +137,11 @@ fn slowloris_connections_do_not_starve_real_clients() {
 #[test]
 fn running_out_of_descriptors_is_survived() {
     let dir = TempDir::new("emfile");
-    let server = Server::start_in_shell(dir.path(), "ulimit -n 64", &["--no-replay"]);
+    let server = Server::start_in_shell(
+        dir.path(),
+        "ulimit -n 64",
+        &["--no-replay", "--max-per-ip", "1000"],
+    );
     let mut hogs = Vec::new();
     for _ in 0..80 {
         match TcpStream::connect(("127.0.0.1", server.port)) {
@@ -463,4 +467,21 @@ fn randomized_hostile_input_is_survived() {
         "seed {seed}: {}",
         server.stderr.text()
     );
+}
+
+/// A descriptor limit below --max-clients is named at start-up with what to raise.
+#[test]
+fn start_up_warns_when_system_limits_are_below_max_clients() {
+    let dir = TempDir::new("limitswarn");
+    let server = Server::start_in_shell(
+        dir.path(),
+        "ulimit -n 200",
+        &["--no-replay", "--max-clients", "1000"],
+    );
+    let out = server.stdout.text();
+    assert!(
+        out.contains("note: the open-file limit is 200; past about 136 clients"),
+        "{out}"
+    );
+    assert!(out.contains("ulimit -n 1064"), "{out}");
 }

@@ -462,3 +462,26 @@ fn seed_command_names_work_in_the_client() {
     bob.type_line("/list-chatroom");
     bob.stdout.wait_for("1 room(s):");
 }
+
+/// In a room larger than --announce-limit, arrivals and departures reach only the one concerned.
+#[test]
+fn crowded_rooms_do_not_announce_every_arrival() {
+    let dir = TempDir::new("rooms-announce");
+    let server = Server::start_with(dir.path(), &["--no-replay", "--announce-limit", "2"]);
+    let mut a = Raw::login(server.port, "a");
+    let _b = Raw::login(server.port, "b");
+    a.expect_event(|e| matches!(e, Event::Join { nick, members: 2, .. } if nick == "b"));
+    // The third member gets its own welcome (Raw::login waits for it)...
+    let mut c = Raw::login(server.port, "c");
+    c.request(Request::Quit);
+    server.stdout.wait_for("c leaves the room!");
+    // ...but neither its arrival nor its departure reached a.
+    let (_, events) = a.request_with_events(Request::Ping);
+    assert!(
+        !events.iter().any(
+            |e| matches!(e, Event::Join { nick, .. } | Event::Leave { nick, .. } if nick == "c")
+        ),
+        "{events:?}"
+    );
+    a.say("still a room");
+}

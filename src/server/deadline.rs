@@ -4,18 +4,20 @@
 
 use std::io::{self, Read};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The read half of a client socket, with an optional frame deadline and
-/// the socket's read timeout cached so it is set only when it changes.
+/// The reading side of a client socket (shared with its writer: one
+/// descriptor per client), with an optional frame deadline and the read
+/// timeout cached so it is set only when it changes.
 pub struct DeadlineReader {
-    stream: TcpStream,
+    stream: Arc<TcpStream>,
     deadline: Option<Instant>,
     timeout: Option<Duration>,
 }
 
 impl DeadlineReader {
-    pub fn new(stream: TcpStream) -> DeadlineReader {
+    pub fn new(stream: Arc<TcpStream>) -> DeadlineReader {
         DeadlineReader {
             stream,
             deadline: None,
@@ -39,7 +41,7 @@ impl DeadlineReader {
 
 impl Read for DeadlineReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.stream.read(buf)?;
+        let n = (&*self.stream).read(buf)?;
         // Checked after the read: a read blocks at most the socket timeout,
         // so a frame ends within deadline + timeout, and the check costs a
         // clock read, not a system call.

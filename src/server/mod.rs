@@ -7,6 +7,7 @@
 //! `fsync` flushes `log.txt` to disk once a second.
 
 pub mod accounts;
+pub mod capacity;
 pub mod console;
 pub mod deadline;
 pub mod files;
@@ -62,6 +63,8 @@ pub struct Config {
     pub fsync: FsyncPolicy,
     /// Recent messages a room keeps and replays to newcomers.
     pub history: usize,
+    /// Rooms with more members than this do not announce joins and leaves.
+    pub announce_limit: usize,
     pub max_clients: usize,
     /// Connections at once from one IP address.
     pub max_per_ip: usize,
@@ -91,6 +94,7 @@ impl Default for Config {
             quiet: false,
             fsync: FsyncPolicy::EverySec,
             history: 20,
+            announce_limit: 200,
             max_clients: 10_000,
             max_per_ip: 50,
             rate_limit: Some(RateLimit::default()),
@@ -120,6 +124,8 @@ Options:
   --quiet                do not print every message on the console
   --fsync POLICY         always | everysec | never: when log.txt is forced to disk (default everysec)
   --history N            recent messages sent to someone entering a room (default 20)
+  --announce-limit N     rooms with more members than this announce joins and
+                         leaves only to the one concerned (default 200)
   --max-clients N        clients connected at once (default 10000)
   --max-per-ip N         connections at once from one IP address (default 50)
   --rate-limit N         requests a second per client (default 10)
@@ -161,6 +167,7 @@ impl Config {
                     })?;
                 }
                 "--history" => config.history = value(&flag, args.next())?,
+                "--announce-limit" => config.announce_limit = value(&flag, args.next())?,
                 "--max-clients" => config.max_clients = value(&flag, args.next())?,
                 "--max-per-ip" => config.max_per_ip = value(&flag, args.next())?,
                 "--rate-limit" | "--rate-burst" => {
@@ -259,7 +266,8 @@ impl std::error::Error for ServerError {
 /// # Errors
 /// A `ServerError` when it cannot start; once listening, errors concern
 /// single clients and are printed, never returned.
-pub fn run(config: Config) -> Result<(), ServerError> {
+pub fn run(mut config: Config) -> Result<(), ServerError> {
+    fit_to_system(&mut config);
     let dir = &config.data_dir;
     std::fs::create_dir_all(dir).map_err(|source| ServerError::DataDir {
         path: dir.clone(),
@@ -290,6 +298,7 @@ pub fn run(config: Config) -> Result<(), ServerError> {
         stored_rooms,
         console.clone(),
         config.history,
+        config.announce_limit,
     );
     console.say("Socket created.");
     let addr = format!("{}:{}", config.host, config.port);
@@ -322,6 +331,30 @@ pub fn run(config: Config) -> Result<(), ServerError> {
     }
     accept_loop(&listener, &hub, &accounts, &files, &Arc::new(config), &live);
     Ok(())
+}
+
+/// Lowers `--max-clients` to what the machine can hold without crashing,
+/// and warns when the descriptor limit will turn clients away earlier.
+fn fit_to_system(config: &mut Config) {
+    if let Some(maps) = capacity::max_map_count() {
+        let fit = capacity::clients_within(maps);
+        if config.max_clients > fit {
+            println!(
+                "note: at most {fit} clients at once on this machine (not --max-clients {}): each needs 8 memory mappings and vm.max_map_count is {maps}; raise it with sysctl for more",
+                config.max_clients
+            );
+            config.max_clients = fit;
+        }
+    }
+    if let Some(files) = capacity::open_files() {
+        let wanted = config.max_clients as u64 + capacity::FILES_RESERVE;
+        if files < wanted {
+            println!(
+                "note: the open-file limit is {files}; past about {} clients new connections wait until others leave (raise it with ulimit -n {wanted})",
+                files.saturating_sub(capacity::FILES_RESERVE)
+            );
+        }
+    }
 }
 
 /// Asks whether to print the stored messages, unless a flag answered.

@@ -74,7 +74,7 @@ struct Shared {
     limits: QueueLimits,
     /// Used only to shut the socket down when the queue overflows, which
     /// wakes a writer stuck in `write` and the session stuck in `read`.
-    socket: Option<TcpStream>,
+    socket: Option<Arc<TcpStream>>,
 }
 
 struct Queue {
@@ -108,7 +108,7 @@ pub struct FileBody {
 
 impl Outbox {
     /// A queue for the client on `socket` (`None` in tests without a network).
-    pub fn new(limits: QueueLimits, socket: Option<TcpStream>) -> Outbox {
+    pub fn new(limits: QueueLimits, socket: Option<Arc<TcpStream>>) -> Outbox {
         Outbox {
             shared: Arc::new(Shared {
                 queue: Mutex::new(Queue {

@@ -123,17 +123,13 @@ pub fn run(
         thread::current().id()
     );
     let _ = stream.set_nodelay(true);
-    let (mut write_half, wake_half) = match (stream.try_clone(), stream.try_clone()) {
-        (Ok(w), Ok(k)) => (w, k),
-        (Err(e), _) | (_, Err(e)) => {
-            console.say(format!("{tag} cannot set up connection from {peer}: {e}"));
-            return;
-        }
-    };
-    let _ = write_half.set_write_timeout(Some(WRITE_TIMEOUT));
-    let outbox = Outbox::new(config.queue, Some(wake_half));
+    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    // One descriptor per client: the reader, the writer and the outbox
+    // (which shuts the socket down to wake them) share this one socket.
+    let stream = Arc::new(stream);
+    let outbox = Outbox::new(config.queue, Some(Arc::clone(&stream)));
     let writer = {
-        let outbox = outbox.clone();
+        let (outbox, stream) = (outbox.clone(), Arc::clone(&stream));
         thread::Builder::new()
             .name(format!(
                 "{}-out",
@@ -141,10 +137,10 @@ pub fn run(
             ))
             .stack_size(WRITER_STACK)
             .spawn(move || {
-                let why = run_writer(&outbox, &mut write_half);
+                let why = run_writer(&outbox, &mut &*stream);
                 // Only our side: the peer sees the end after our last frame,
                 // and the session may still drain what the peer sent.
-                let _ = write_half.shutdown(Shutdown::Write);
+                let _ = stream.shutdown(Shutdown::Write);
                 why
             })
     };

@@ -58,6 +58,8 @@ struct State {
     nicks: HashMap<String, ClientId>,
     /// `name_key(room name)` to room.
     rooms: HashMap<String, Room>,
+    /// Rooms with more members than this do not announce joins and leaves.
+    announce_limit: usize,
 }
 
 struct Client {
@@ -105,6 +107,7 @@ impl Hub {
         stored_rooms: Vec<RoomRecord>,
         console: Console,
         history: usize,
+        announce_limit: usize,
     ) -> Hub {
         let mut rooms = HashMap::new();
         let lobby = Room::new(LOBBY, None, false);
@@ -128,6 +131,7 @@ impl Hub {
                     clients: HashMap::new(),
                     nicks: HashMap::new(),
                     rooms,
+                    announce_limit,
                 }),
                 log,
                 room_store,
@@ -511,7 +515,13 @@ impl State {
             nick: client.nick.clone(),
             members: room.members.len(),
         };
-        self.fan_out(key, &welcome.to_frame(), None);
+        if room.members.len() <= self.announce_limit {
+            self.fan_out(key, &welcome.to_frame(), None);
+        } else {
+            // A crowd is not told of every arrival (as IRC's large
+            // channels): announcing each of N joins costs N^2 deliveries.
+            client.outbox.push_frame(&welcome.to_frame());
+        }
     }
 
     /// Removes client `id` from its room and tells the rest of the room.
@@ -526,6 +536,9 @@ impl State {
         };
         room.members.retain(|&m| m != id);
         console.say(format!("{nick} leaves the room!"));
+        if room.members.len() >= self.announce_limit {
+            return;
+        }
         let leave = Event::Leave {
             room: room.name.clone(),
             nick,
