@@ -652,7 +652,9 @@ const READ_CHUNK: usize = 16 * 1024;
 /// The reading half of a connection. It buffers bytes itself and parses only
 /// complete messages, so a read timeout in the middle of a frame loses nothing.
 struct Wire {
-    stream: TcpStream,
+    /// Shared with the writing side: one descriptor per connection, so ten
+    /// thousand clients fit in a 20,000 descriptor limit.
+    stream: Arc<TcpStream>,
     /// Zeroed once; bytes `start..end` are read but not parsed yet.
     buf: Vec<u8>,
     start: usize,
@@ -667,7 +669,7 @@ enum Fill {
 }
 
 impl Wire {
-    fn new(stream: TcpStream) -> Wire {
+    fn new(stream: Arc<TcpStream>) -> Wire {
         Wire {
             stream,
             buf: vec![0; READ_CHUNK],
@@ -693,7 +695,7 @@ impl Wire {
     /// Reads once (at most `READ_POLL` of waiting).
     fn fill(&mut self) -> io::Result<Fill> {
         self.make_room()?;
-        match self.stream.read(&mut self.buf[self.end..]) {
+        match (&*self.stream).read(&mut self.buf[self.end..]) {
             Ok(0) => Ok(Fill::Eof),
             Ok(n) => {
                 self.end += n;
@@ -994,7 +996,7 @@ struct Client {
     /// The room name as the protocol spells it.
     room: String,
     /// Shared with the reader, which answers pings through it.
-    writer: Arc<Mutex<TcpStream>>,
+    writer: Arc<Mutex<Arc<TcpStream>>>,
 }
 
 /// How a login step judges a reply.
@@ -1005,8 +1007,8 @@ enum Verdict {
 }
 
 /// Writes `bytes` to a client's socket.
-fn send(writer: &Mutex<TcpStream>, bytes: &[u8]) -> io::Result<()> {
-    lock(writer).write_all(bytes)
+fn send(writer: &Mutex<Arc<TcpStream>>, bytes: &[u8]) -> io::Result<()> {
+    (&**lock(writer)).write_all(bytes)
 }
 
 /// Reads until a reply that `judge` calls done (`Ok`) or failed (`Err` with
@@ -1018,7 +1020,7 @@ fn send(writer: &Mutex<TcpStream>, bytes: &[u8]) -> io::Result<()> {
 fn await_reply(
     protocol: Protocol,
     wire: &mut Wire,
-    writer: &Mutex<TcpStream>,
+    writer: &Mutex<Arc<TcpStream>>,
     deadline: Instant,
     judge: impl Fn(u16) -> Verdict,
     entered: Option<(&str, &str)>,
@@ -1088,15 +1090,15 @@ fn login(
     let room = room_name(config.protocol, room_of(i, config.rooms), config.rooms);
     let stream = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)
         .map_err(|e| format!("{nick}: connect to {addr}: {e}"))?;
-    let setup = || -> io::Result<TcpStream> {
+    let setup = || -> io::Result<()> {
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(READ_POLL))?;
-        stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
-        stream.try_clone()
+        stream.set_write_timeout(Some(WRITE_TIMEOUT))
     };
-    let reader = setup().map_err(|e| format!("{nick}: socket setup: {e}"))?;
-    let writer = Mutex::new(stream);
-    let mut wire = Wire::new(reader);
+    setup().map_err(|e| format!("{nick}: socket setup: {e}"))?;
+    let stream = Arc::new(stream);
+    let writer = Mutex::new(Arc::clone(&stream));
+    let mut wire = Wire::new(stream);
     let steps = match config.protocol {
         Protocol::Chat => login_chat(&mut wire, &writer, &nick, &room, config.rooms, deadline),
         Protocol::Irc => login_irc(&mut wire, &writer, &nick, &room, deadline),
@@ -1117,7 +1119,7 @@ fn login(
 /// the race to create it.
 fn login_chat(
     wire: &mut Wire,
-    writer: &Mutex<TcpStream>,
+    writer: &Mutex<Arc<TcpStream>>,
     nick: &str,
     room: &str,
     rooms: usize,
@@ -1159,7 +1161,7 @@ fn login_chat(
 /// the names list (366).
 fn login_irc(
     wire: &mut Wire,
-    writer: &Mutex<TcpStream>,
+    writer: &Mutex<Arc<TcpStream>>,
     nick: &str,
     room: &str,
     deadline: Instant,
@@ -1282,7 +1284,7 @@ struct Reader {
     protocol: Protocol,
     nick: String,
     room: String,
-    writer: Arc<Mutex<TcpStream>>,
+    writer: Arc<Mutex<Arc<TcpStream>>>,
     shared: Arc<Shared>,
 }
 
