@@ -22,6 +22,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::crc32::crc32;
+
+use super::store::{escape, unescape};
 use crate::text::name_key;
 
 /// When appended records are forced to disk (as Redis' `appendfsync`).
@@ -365,45 +367,6 @@ pub fn parse_line(line: &str) -> Result<Record, &'static str> {
         to: unescape(to)?,
         text: unescape(text)?,
     })
-}
-
-/// Escapes `\`, tab, newline and carriage return, so that any text is one
-/// tab-separated field on one line (also used by the file index).
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Undoes [`escape`]; a backslash followed by anything else is an error.
-pub(crate) fn unescape(s: &str) -> Result<String, &'static str> {
-    if !s.contains('\\') {
-        return Ok(s.to_string());
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        out.push(match chars.next() {
-            Some('\\') => '\\',
-            Some('t') => '\t',
-            Some('n') => '\n',
-            Some('r') => '\r',
-            _ => return Err("bad escape sequence"),
-        });
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

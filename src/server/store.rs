@@ -53,6 +53,46 @@ fn write_new(path: &Path, contents: &[u8], private: bool) -> io::Result<()> {
     file.sync_all()
 }
 
+/// Escapes `\`, tab, newline and carriage return, so that any text is one
+/// tab-separated field on one line: the field encoding of `log.txt`,
+/// `files.txt` and `accounts.txt`.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Undoes [`escape`]; a backslash followed by anything else is an error.
+pub fn unescape(s: &str) -> Result<String, &'static str> {
+    if !s.contains('\\') {
+        return Ok(s.to_string());
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next() {
+            Some('\\') => '\\',
+            Some('t') => '\t',
+            Some('n') => '\n',
+            Some('r') => '\r',
+            _ => return Err("bad escape sequence"),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, Read};
 
+use crate::server::store::{escape, unescape};
 use crate::text::{self, name_key};
 
 use super::{check_profile_value, Account, Attr, PasswordHash, Profile};
@@ -126,7 +127,7 @@ fn parse_account(line: &str) -> Result<Account, String> {
             .ok_or_else(|| format!("profile field {:?} has no '='", shorten(field)))?;
         let attr = Attr::parse(name)
             .ok_or_else(|| format!("unknown profile attribute {:?}", shorten(name)))?;
-        let value = unescape(value)?;
+        let value = unescape(value).map_err(|e| format!("{e} in a profile value"))?;
         if value.is_empty() {
             return Err(format!("profile attribute {name} is empty"));
         }
@@ -148,39 +149,6 @@ fn shorten(s: &str) -> String {
         Some((i, _)) => format!("{}...", &s[..i]),
         None => s.to_string(),
     }
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-fn unescape(s: &str) -> Result<String, String> {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        out.push(match chars.next() {
-            Some('\\') => '\\',
-            Some('t') => '\t',
-            Some('n') => '\n',
-            Some('r') => '\r',
-            _ => return Err("bad escape sequence in a profile value".into()),
-        });
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ use std::path::Path;
 
 use crate::crypto::{from_hex, to_hex};
 
-use crate::server::history::{escape, unescape, Problem};
+use crate::server::history::Problem;
+use crate::server::store::{escape, unescape};
 
 /// One stored file, as the index records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
