@@ -8,7 +8,10 @@
 //! - [`server`]: accept loop, one thread per client, the shared hub, `log.txt`.
 //! - [`client`]: the terminal client.
 //! - [`fileshare`]: rules both ends of a file transfer share (safe names, digests).
+//! - [`bench`](mod@bench): `chat-bench`, the load generator that measures the server's
+//!   fan-out throughput, latency and memory (and can drive an IRC server too).
 //! - [`text`], [`clock`], [`crc32`], [`crypto`], [`cli`]: small shared tools.
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod clock;

@@ -1,0 +1,177 @@
+//! What both protocols share on the wire: which [`Protocol`] the clients
+//! speak, the [`Inbound`] messages its parser yields, the buffered reading
+//! half of a socket ([`Wire`]) and writes on the shared writing half. Each
+//! protocol's grammar lives in `chat` and `irc`.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
+
+use crate::protocol::Frame;
+
+use super::chat::parse_chat;
+use super::irc::parse_irc;
+use super::shared::lock;
+
+/// Which wire protocol the clients speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// Our HTTP-style frame protocol.
+    Chat,
+    /// IRC (RFC 2812), for comparison with an existing server.
+    Irc,
+}
+
+impl Protocol {
+    /// The name used on the command line and in reports.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Protocol::Chat => "chat",
+            Protocol::Irc => "irc",
+        }
+    }
+
+    /// Parses one complete message from the front of `buf`: `Ok(None)` when
+    /// more bytes are needed, else the message and the bytes it took.
+    pub(crate) fn parse(self, buf: &[u8]) -> Result<Parsed<'_>, String> {
+        match self {
+            Protocol::Chat => parse_chat(buf),
+            Protocol::Irc => Ok(parse_irc(buf)),
+        }
+    }
+
+    /// The bytes of one chat message into `room`.
+    pub(crate) fn say(self, room: &str, body: &str) -> Vec<u8> {
+        match self {
+            Protocol::Chat => Frame::request("SAY", "/").with_text(body).encode(),
+            Protocol::Irc => format!("PRIVMSG {room} :{body}\r\n").into_bytes(),
+        }
+    }
+
+    /// The bytes that say goodbye.
+    pub(crate) fn quit(self) -> Vec<u8> {
+        match self {
+            Protocol::Chat => Frame::request("QUIT", "/").encode(),
+            Protocol::Irc => b"QUIT :bench done\r\n".to_vec(),
+        }
+    }
+}
+
+/// One message from the server, as far as the bench cares. It borrows from
+/// the read buffer: the hot path allocates nothing.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Inbound<'a> {
+    /// A chat message to this client (`history`: replayed, not live).
+    Delivery {
+        room: &'a str,
+        history: bool,
+        body: &'a [u8],
+    },
+    /// A status reply (chat) or a numeric reply (IRC), with its text.
+    Reply { code: u16, text: String },
+    /// Chat: `nick` entered `room`.
+    Joined { room: &'a str, nick: &'a str },
+    /// A keep-alive; these bytes answer it.
+    Ping(Vec<u8>),
+    /// The server says it is closing the connection (chat `BYE`, IRC `ERROR`).
+    Closing(String),
+    /// Events the bench ignores.
+    Other,
+}
+
+/// A parsed message and the bytes it took, or `None` when incomplete.
+pub(crate) type Parsed<'a> = Option<(Inbound<'a>, usize)>;
+
+/// Bytes asked for by one read.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Bytes a server line or frame may pile up without completing: beyond this
+/// the peer is not speaking the protocol we expect.
+const MAX_PENDING_BYTES: usize = 256 * 1024;
+
+/// The reading half of a connection. It buffers bytes itself and parses only
+/// complete messages, so a read timeout in the middle of a frame loses nothing.
+pub(crate) struct Wire {
+    /// Shared with the writing side: one descriptor per connection, so ten
+    /// thousand clients fit in a 20,000 descriptor limit.
+    stream: Arc<TcpStream>,
+    /// Zeroed once; bytes `start..end` are read but not parsed yet.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+/// What one read brought.
+pub(crate) enum Fill {
+    Data,
+    Timeout,
+    Eof,
+}
+
+impl Wire {
+    pub(crate) fn new(stream: Arc<TcpStream>) -> Wire {
+        Wire {
+            stream,
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// The bytes not parsed yet.
+    pub(crate) fn pending(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Marks `n` pending bytes as parsed.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Reads once (at most `READ_POLL` of waiting).
+    pub(crate) fn fill(&mut self) -> io::Result<Fill> {
+        self.make_room()?;
+        match (&*self.stream).read(&mut self.buf[self.end..]) {
+            Ok(0) => Ok(Fill::Eof),
+            Ok(n) => {
+                self.end += n;
+                Ok(Fill::Data)
+            }
+            Err(e) if crate::protocol::is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {
+                Ok(Fill::Timeout)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Makes at least a quarter chunk of space after `end`: moves the
+    /// pending bytes to the front, or grows the buffer up to `MAX_PENDING_BYTES`.
+    fn make_room(&mut self) -> io::Result<()> {
+        if self.buf.len() - self.end >= READ_CHUNK / 4 {
+            return Ok(());
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            return Ok(());
+        }
+        if self.buf.len() >= MAX_PENDING_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("more than {MAX_PENDING_BYTES} bytes without a complete message"),
+            ));
+        }
+        self.buf.resize(self.buf.len() * 2, 0);
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to a client's socket.
+pub(crate) fn send(writer: &Mutex<Arc<TcpStream>>, bytes: &[u8]) -> io::Result<()> {
+    (&**lock(writer)).write_all(bytes)
+}
