@@ -485,3 +485,32 @@ fn crowded_rooms_do_not_announce_every_arrival() {
     );
     a.say("still a room");
 }
+
+/// A closed room's messages never become the history of a new room of the same name, even after a restart.
+#[test]
+fn a_closed_rooms_history_does_not_pass_to_its_namesake() {
+    let dir = TempDir::new("rooms-namesake");
+    {
+        let mut server = Server::start(dir.path());
+        let mut tom = Raw::login(server.port, "Tom");
+        create(&mut tom, "secret", true);
+        tom.say("private words");
+        ok(&tom.request(Request::Close));
+        let mut bob = Raw::login(server.port, "Bob");
+        create(&mut bob, "secret", false);
+        bob.say("public words");
+        server.kill();
+    }
+    let log = std::fs::read_to_string(dir.path().join("log.txt")).unwrap();
+    assert!(
+        log.contains("\tclosed\tsecret\tTom\t-\troom secret was closed by its owner\t"),
+        "{log}"
+    );
+    let server = Server::start_with(dir.path(), &["--replay"]);
+    server
+        .stdout
+        .wait_for("#secret closed: room secret was closed by its owner");
+    let mut eve = Raw::login(server.port, "Eve");
+    let history = eve.history_on_entering(join("secret"), "secret");
+    assert_eq!(history, ["public words"]);
+}

@@ -4,7 +4,9 @@
 //! ```text
 //! line  = seq TAB date TAB kind TAB room TAB from TAB to TAB text TAB crc LF
 //! seq   = decimal, strictly increasing
-//! kind  = "msg" / "whisper"        ; whispers have room "-"; messages have to "-"
+//! kind  = "msg" / "whisper" / "closed"   ; whispers have room "-"; others have to "-"
+//!                                         ; "closed": the room was closed (from: by whom,
+//!                                         ; text: why); its history ends there
 //! crc   = 8 lowercase hex digits: CRC-32 of everything before the last TAB
 //! text fields escape "\" "\t" "\n" "\r" as \\ \t \n \r, so any text round-trips
 //! ```
@@ -56,6 +58,9 @@ pub enum Kind {
     Message,
     /// A private message; never part of a room's history.
     Whisper,
+    /// The room was closed: a room of the same name created later is
+    /// another room and does not inherit what was said before.
+    Closed,
 }
 
 /// One stored message.
@@ -206,12 +211,18 @@ impl MessageLog {
                 Ok(record) => {
                     next_seq = record.seq + 1;
                     loaded.records += 1;
-                    if record.kind == Kind::Message && keep > 0 {
-                        let ring = loaded.recent.entry(name_key(&record.room)).or_default();
-                        if ring.len() == keep {
-                            ring.pop_front();
+                    match record.kind {
+                        Kind::Message if keep > 0 => {
+                            let ring = loaded.recent.entry(name_key(&record.room)).or_default();
+                            if ring.len() == keep {
+                                ring.pop_front();
+                            }
+                            ring.push_back(record);
                         }
-                        ring.push_back(record);
+                        Kind::Closed => {
+                            loaded.recent.remove(&name_key(&record.room));
+                        }
+                        _ => {}
                     }
                 }
                 Err(reason) => loaded.problems.push(Problem {
@@ -329,6 +340,7 @@ pub fn encode_line(r: &Record) -> String {
     let kind = match r.kind {
         Kind::Message => "msg",
         Kind::Whisper => "whisper",
+        Kind::Closed => "closed",
     };
     let mut line = format!("{}\t{}\t{kind}", r.seq, escape(&r.date));
     for field in [&r.room, &r.from, &r.to, &r.text] {
@@ -360,6 +372,7 @@ pub fn parse_line(line: &str) -> Result<Record, &'static str> {
         kind: match kind {
             "msg" => Kind::Message,
             "whisper" => Kind::Whisper,
+            "closed" => Kind::Closed,
             _ => return Err("unknown record kind"),
         },
         room: unescape(room)?,
@@ -470,6 +483,28 @@ mod tests {
         let mut texts = Vec::new();
         for_each_record(&path, |r| texts.push(r.text)).unwrap();
         assert_eq!(texts, ["first", "second", "third"]);
+    }
+
+    #[test]
+    fn a_closed_room_leaves_no_history_to_its_namesake() {
+        let dir = temp_dir("closed");
+        let path = dir.join("log.txt");
+        {
+            let (log, _) = MessageLog::open(&path, FsyncPolicy::Never, 5).unwrap();
+            log.append(record(0, "secret", "before the close"), |_| ())
+                .unwrap();
+            let mut closed = record(0, "Secret", "room secret was closed by its owner");
+            closed.kind = Kind::Closed;
+            log.append(closed, |_| ()).unwrap();
+            log.append(record(0, "secret", "in the new room"), |_| ())
+                .unwrap();
+        }
+        let (_, loaded) = MessageLog::open(&path, FsyncPolicy::Never, 5).unwrap();
+        let texts: Vec<_> = loaded.recent["secret"]
+            .iter()
+            .map(|r| r.text.as_str())
+            .collect();
+        assert_eq!(texts, ["in the new room"]);
     }
 
     #[test]

@@ -387,6 +387,7 @@ fn offer_replay(config: &Config, log_path: &Path, records: usize) {
                     r.date, r.from, r.to, r.text
                 )
             }
+            history::Kind::Closed => format!("[{}] #{} closed: {}", r.date, r.room, r.text),
         };
         let _ = writeln!(out, "{}", crate::text::for_terminal(&line));
     });

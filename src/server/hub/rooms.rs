@@ -5,12 +5,14 @@
 
 use std::collections::BTreeMap;
 
+use crate::clock;
 use crate::command::{ListKind, Refusal};
 use crate::event::Event;
 use crate::protocol::Status;
 use crate::text::{self, name_key, LOBBY};
 
 use super::{ClientId, Hub, Room, State};
+use crate::server::history::{Kind, Record};
 
 impl Hub {
     /// True when client `id` may enter (or see the files of) `room`.
@@ -126,12 +128,20 @@ impl Hub {
     /// # Errors
     /// 403 in the lobby or when `id` is not the owner.
     pub fn close_room(&self, id: ClientId) -> Result<String, Refusal> {
-        let (key, name) = {
+        let (key, name, owner) = {
             let st = self.lock();
             let (key, room) = st.owned_room(id)?;
-            (key, room.name.clone())
+            (
+                key,
+                room.name.clone(),
+                room.owner.clone().unwrap_or_default(),
+            )
         };
-        self.remove_room(&key, &format!("room {name} was closed by its owner"))?;
+        self.remove_room(
+            &key,
+            &owner,
+            &format!("room {name} was closed by its owner"),
+        )?;
         Ok(self.saved(format!("closed {name}")))
     }
 
@@ -151,19 +161,50 @@ impl Hub {
         };
         self.remove_room(
             &key,
+            "(operator)",
             &format!("room {name} was closed by the server operator"),
         )?;
         Ok(self.saved(format!("killed {name}")))
     }
 
     /// Removes a room for good, moving its members to the lobby with `why`.
-    fn remove_room(&self, key: &str, why: &str) -> Result<(), Refusal> {
+    fn remove_room(&self, key: &str, by: &str, why: &str) -> Result<(), Refusal> {
         if key == name_key(LOBBY) {
             return Err(Refusal::new(
                 Status::FORBIDDEN,
                 "the lobby cannot be closed",
             ));
         }
+        let name = self.lock().room_name(key);
+        let closed = Record {
+            seq: 0,
+            date: clock::now_utc(),
+            kind: Kind::Closed,
+            room: name,
+            from: by.to_string(),
+            to: "-".to_string(),
+            text: why.to_string(),
+        };
+        // Evicted inside the append, so no message of the old room can be
+        // logged after its closing record (lock order: log, then hub).
+        if let Err(e) = self.inner.log.append(closed, |_| self.evict(key, why)) {
+            self.console().say(format!(
+                "warning: cannot record the closing in log.txt: {e}; closing anyway"
+            ));
+            self.evict(key, why);
+        }
+        self.console().say(why);
+        // A room of the same name created later is another room: what was
+        // shared here must not become visible there. Run without the lock,
+        // since the hook writes to disk.
+        if let Some(hook) = self.inner.room_closed.get() {
+            hook(key);
+        }
+        Ok(())
+    }
+
+    /// Moves a room's members to the lobby, telling them `why`, and removes it.
+    fn evict(&self, key: &str, why: &str) {
         let mut st = self.lock();
         let members = st
             .rooms
@@ -174,15 +215,6 @@ impl Hub {
             st.send_to_lobby(member, why, self.console());
         }
         st.rooms.remove(key);
-        drop(st);
-        self.console().say(why);
-        // A room of the same name created later is another room: what was
-        // shared here must not become visible there. Run without the lock,
-        // since the hook writes to disk.
-        if let Some(hook) = self.inner.room_closed.get() {
-            hook(key);
-        }
-        Ok(())
     }
 
     /// Adds `nick` to (or removes it from) a list of the room `id` owns and
