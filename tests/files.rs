@@ -614,3 +614,30 @@ fn transfers_survive_a_logout_and_a_new_login() {
     assert_eq!(fs::read(downloads.join("a.bin")).unwrap(), content);
     assert_eq!(fs::read(downloads.join("a (1).bin")).unwrap(), content);
 }
+
+/// A disk that fills up during an upload: the uploader gets 507, nothing of
+/// the file stays on disk or in the index, and the server keeps serving.
+#[test]
+fn full_disk_during_an_upload_leaves_nothing_and_keeps_serving() {
+    let dir = TempDir::new("filesdiskfull");
+    // A 256 KiB file-size limit stands in for a full disk (SIGXFSZ ignored,
+    // so writes past it fail with EFBIG instead of killing the server).
+    let server =
+        Server::start_in_shell(dir.path(), "trap '' XFSZ; ulimit -f 256", &["--no-replay"]);
+    let mut ntu = Raw::login(server.port, "ntu");
+    let reply = upload(&mut ntu, "big.bin", &binary(1 << 20));
+    assert_eq!(
+        reply.status_code(),
+        Some(Status::INSUFFICIENT_STORAGE),
+        "{reply:?}"
+    );
+    let files = listing(&dir.path().join("files"));
+    assert!(
+        files.is_empty(),
+        "a partial file was left behind: {files:?}"
+    );
+    // Same connection, still served: a small file fits and gets id 1.
+    assert_eq!(stored(&mut ntu, "small.txt", b"fits"), 1);
+    let mut other = Raw::login(server.port, "other");
+    other.say("still chatting");
+}
