@@ -8,21 +8,21 @@
 //! lock briefly inside it; saving rooms takes the room store's lock, then
 //! the hub lock for a snapshot. Never the other way round.
 
+mod messages;
 mod rooms;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use crate::clock;
 use crate::command::Refusal;
 use crate::event::Event;
 use crate::protocol::{Frame, Status};
 use crate::text::{self, name_key, LOBBY};
 
 use super::console::Console;
-use super::history::{Kind, Loaded, MessageLog, Record};
-use super::outbox::{Enqueued, Outbox};
+use super::history::{Loaded, MessageLog, Record};
+use super::outbox::Outbox;
 use super::rooms::{RoomRecord, RoomStore};
 
 /// A connection's identity inside the hub, never reused while the server runs.
@@ -188,120 +188,6 @@ impl Hub {
     pub fn enter_lobby(&self, id: ClientId) {
         let mut st = self.lock();
         st.enter(id, &name_key(LOBBY), &self.inner.console);
-    }
-
-    /// Stores a message from `id` to its room in `log.txt`, then delivers it
-    /// to every other member. Returns the message's sequence number.
-    ///
-    /// # Errors
-    /// `Refused` for an empty message; `NotStored` when `log.txt` failed.
-    pub fn say(&self, id: ClientId, text: &str) -> Result<u64, SendError> {
-        check_text(text).map_err(SendError::Refused)?;
-        let Some(me) = self.presence(id) else {
-            return Err(SendError::Refused(Refusal::new(
-                Status::FORBIDDEN,
-                "log in first",
-            )));
-        };
-        let record = Record {
-            seq: 0,
-            date: clock::now_utc(),
-            kind: Kind::Message,
-            room: me.room.clone(),
-            from: me.nick,
-            to: "-".to_string(),
-            text: text.to_string(),
-        };
-        let key = name_key(&me.room);
-        let (seq, to_wake) = self
-            .inner
-            .log
-            .append(record, |record| {
-                let frame: Arc<[u8]> = message_event(record, false).encode().into();
-                // Enqueue in log order under the log lock; wake writers after it.
-                let to_wake: Vec<Outbox> = self
-                    .remember_and_snapshot(&key, id, record)
-                    .into_iter()
-                    .filter(|o| o.enqueue(frame.clone()) == Enqueued::Queued { wake: true })
-                    .collect();
-                (record.seq, to_wake)
-            })
-            .map_err(SendError::NotStored)?;
-        for outbox in to_wake {
-            outbox.wake();
-        }
-        Ok(seq)
-    }
-
-    /// Keeps `record` in the room's recent history and returns the queues of
-    /// every member but the sender.
-    fn remember_and_snapshot(&self, key: &str, sender: ClientId, record: &Record) -> Vec<Outbox> {
-        let mut st = self.lock();
-        let State { clients, rooms, .. } = &mut *st;
-        let Some(room) = rooms.get_mut(key) else {
-            return Vec::new();
-        };
-        if self.inner.history > 0 {
-            if room.recent.len() >= self.inner.history {
-                room.recent.pop_front();
-            }
-            room.recent.push_back(record.clone());
-        }
-        room.members
-            .iter()
-            .filter(|&&m| m != sender)
-            .filter_map(|m| clients.get(m).map(|c| c.outbox.clone()))
-            .collect()
-    }
-
-    /// Sends a private message to one online user, wherever they are,
-    /// stored in `log.txt` first.
-    ///
-    /// # Errors
-    /// 404 when nobody online has that nickname; `NotStored` when `log.txt` failed.
-    pub fn whisper(&self, id: ClientId, to: &str, text: &str) -> Result<(), SendError> {
-        let refused = |status, reason: String| SendError::Refused(Refusal::new(status, reason));
-        check_text(text).map_err(SendError::Refused)?;
-        let (from, target) = {
-            let st = self.lock();
-            let from = st.clients.get(&id).map(|c| c.nick.clone());
-            let target = st
-                .client_by_nick(to)
-                .map(|c| (c.nick.clone(), c.outbox.clone()));
-            (from, target)
-        };
-        let Some(from) = from else {
-            return Err(refused(Status::FORBIDDEN, "log in first".into()));
-        };
-        let Some((to, outbox)) = target else {
-            return Err(refused(
-                Status::NOT_FOUND,
-                format!("nobody called {to} is online"),
-            ));
-        };
-        let record = Record {
-            seq: 0,
-            date: clock::now_utc(),
-            kind: Kind::Whisper,
-            room: "-".to_string(),
-            from,
-            to,
-            text: text.to_string(),
-        };
-        self.inner
-            .log
-            .append(record, |r| {
-                outbox.push_frame(
-                    &Event::Whisper {
-                        from: r.from.clone(),
-                        to: r.to.clone(),
-                        date: r.date.clone(),
-                        text: r.text.clone(),
-                    }
-                    .to_frame(),
-                );
-            })
-            .map_err(SendError::NotStored)
     }
 
     /// The nickname and room of client `id`, if logged in.
@@ -580,23 +466,6 @@ impl State {
         records.sort_by_key(|r| name_key(&r.name));
         records
     }
-}
-
-/// Refuses empty messages and control characters (terminal escape
-/// sequences above all); tabs and line breaks are fine.
-fn check_text(text: &str) -> Result<(), Refusal> {
-    if text.trim().is_empty() {
-        return Err(Refusal::bad_request("empty message"));
-    }
-    if text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(Refusal::bad_request(
-            "message contains control characters (such as terminal escape sequences); remove them",
-        ));
-    }
-    Ok(())
 }
 
 /// A stored message as its event; `history` marks one replayed on entering.

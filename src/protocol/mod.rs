@@ -17,8 +17,14 @@
 //! (`Limits::max_line_bytes`, without the EOL), so are the header count and
 //! the body; going over any cap is an error, never a reason to keep reading.
 
+mod error;
+mod status;
+
+pub use error::{is_timeout, FrameError};
+pub use status::Status;
+
 use std::fmt;
-use std::io::{self, BufRead, Read};
+use std::io::{BufRead, Read};
 
 /// The protocol version every start line carries.
 pub const VERSION: &str = "CHAT/1.0";
@@ -78,142 +84,6 @@ impl Default for Limits {
             max_headers: MAX_HEADERS,
             max_body_bytes: MAX_BODY_BYTES,
         }
-    }
-}
-
-/// Why a frame could not be read.
-///
-/// `Io` and `UnexpectedEof` mean the peer or the network failed; every other
-/// variant means the peer sent something outside the grammar. In both cases
-/// the reader no longer knows where the next frame starts.
-#[derive(Debug)]
-pub enum FrameError {
-    Io(io::Error),
-    UnexpectedEof,
-    LineTooLong { limit: usize },
-    TooManyHeaders { limit: usize },
-    BadStartLine { line: String },
-    BadHeader { line: String },
-    NotUtf8,
-    MissingContentLength,
-    DuplicateContentLength,
-    BadContentLength { value: String },
-    BodyTooLarge { len: u64, limit: usize },
-}
-
-impl FrameError {
-    /// True when the peer merely went quiet for longer than the socket's read timeout.
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, FrameError::Io(e) if is_timeout(e))
-    }
-
-    /// The status code a server answers this error with, before it hangs up.
-    pub fn status(&self) -> Status {
-        match self {
-            FrameError::LineTooLong { .. } | FrameError::TooManyHeaders { .. } => {
-                Status::HEADER_TOO_LARGE
-            }
-            FrameError::BodyTooLarge { .. } => Status::PAYLOAD_TOO_LARGE,
-            FrameError::Io(_) | FrameError::UnexpectedEof => Status::REQUEST_TIMEOUT,
-            _ => Status::BAD_REQUEST,
-        }
-    }
-}
-
-/// True for the error kinds a socket read timeout produces (they differ by platform).
-pub fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-impl fmt::Display for FrameError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FrameError::Io(e) if is_timeout(e) => write!(f, "read timed out"),
-            FrameError::Io(e) => write!(f, "i/o error: {e}"),
-            FrameError::UnexpectedEof => write!(f, "connection closed in the middle of a frame"),
-            FrameError::LineTooLong { limit } => write!(f, "line longer than {limit} bytes"),
-            FrameError::TooManyHeaders { limit } => write!(f, "more than {limit} header lines"),
-            FrameError::BadStartLine { line } => write!(f, "malformed start line {line:?}"),
-            FrameError::BadHeader { line } => write!(f, "malformed header line {line:?}"),
-            FrameError::NotUtf8 => write!(f, "start or header line is not valid UTF-8"),
-            FrameError::MissingContentLength => write!(f, "missing Content-Length header"),
-            FrameError::DuplicateContentLength => write!(f, "Content-Length given more than once"),
-            FrameError::BadContentLength { value } => {
-                write!(f, "Content-Length {value:?} is not a decimal number")
-            }
-            FrameError::BodyTooLarge { len, limit } => {
-                write!(f, "body of {len} bytes is over the limit of {limit} bytes")
-            }
-        }
-    }
-}
-
-impl std::error::Error for FrameError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            FrameError::Io(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl From<io::Error> for FrameError {
-    fn from(e: io::Error) -> FrameError {
-        if e.kind() == io::ErrorKind::UnexpectedEof {
-            FrameError::UnexpectedEof
-        } else {
-            FrameError::Io(e)
-        }
-    }
-}
-
-/// A three-digit status code of a reply frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Status(pub u16);
-
-impl Status {
-    pub const OK: Status = Status(200);
-    /// The reply to `LOGOUT`: the connection is back to its state before login.
-    pub const RESET_CONTENT: Status = Status(205);
-    pub const BAD_REQUEST: Status = Status(400);
-    pub const UNAUTHORIZED: Status = Status(401);
-    pub const FORBIDDEN: Status = Status(403);
-    pub const NOT_FOUND: Status = Status(404);
-    pub const REQUEST_TIMEOUT: Status = Status(408);
-    pub const CONFLICT: Status = Status(409);
-    pub const PAYLOAD_TOO_LARGE: Status = Status(413);
-    pub const TOO_MANY_REQUESTS: Status = Status(429);
-    pub const HEADER_TOO_LARGE: Status = Status(431);
-    pub const INTERNAL_ERROR: Status = Status(500);
-    pub const UNAVAILABLE: Status = Status(503);
-    pub const INSUFFICIENT_STORAGE: Status = Status(507);
-
-    /// The standard reason phrase, as HTTP names these codes.
-    pub fn reason(self) -> &'static str {
-        match self.0 {
-            200 => "OK",
-            205 => "Reset Content",
-            400 => "Bad Request",
-            401 => "Unauthorized",
-            403 => "Forbidden",
-            404 => "Not Found",
-            408 => "Request Timeout",
-            409 => "Conflict",
-            413 => "Payload Too Large",
-            429 => "Too Many Requests",
-            431 => "Header Fields Too Large",
-            500 => "Internal Server Error",
-            503 => "Service Unavailable",
-            507 => "Insufficient Storage",
-            _ => "Unknown",
-        }
-    }
-
-    pub fn is_ok(self) -> bool {
-        (200..300).contains(&self.0)
     }
 }
 
