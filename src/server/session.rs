@@ -12,23 +12,21 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::command::{Refusal, Request};
+use crate::command::Request;
 use crate::event::Event;
-use crate::protocol::{self, header, Frame, FrameError, Head, Limits, Status};
-use crate::text::for_terminal;
+use crate::protocol::{self, Frame, FrameError, Head, Limits, Status};
 
 use super::accounts::Accounts;
 use super::deadline::DeadlineReader;
 use super::files::FileStore;
-use super::hub::{ClientId, Hub, SendError};
+use super::hub::{ClientId, Hub};
 use super::limits::TokenBucket;
 use super::outbox::{run_writer, Closed, Outbox};
 use super::transfer::{self, Transfers};
 use super::Config;
 
 mod account;
-
-use account::Gate;
+mod requests;
 
 /// How long a write to a client may block before the client counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -65,14 +63,6 @@ fn linger(reader: &mut BufReader<DeadlineReader>) {
             Err(e) if protocol::is_timeout(&e) => {}
             Err(_) => return,
         }
-    }
-}
-
-/// The reply to a request the hub carried out or refused.
-fn reply_with(result: Result<String, Refusal>) -> Frame {
-    match result {
-        Ok(text) => Frame::reply(Status::OK, &text),
-        Err(refusal) => refusal.into_frame(),
     }
 }
 
@@ -347,205 +337,6 @@ impl Session<'_> {
                 Some(End::Dropped(hangup.reason))
             }
         }
-    }
-
-    /// Takes a token for a request that counts against the rate limit.
-    fn within_rate(&mut self, request: &Request) -> bool {
-        let free = matches!(request, Request::Ping | Request::Pong | Request::Quit);
-        free || self
-            .bucket
-            .as_mut()
-            .is_none_or(|bucket| bucket.try_take(Instant::now()))
-    }
-
-    fn rate_refusal(&self) -> Frame {
-        let limit = self.config.rate_limit.unwrap_or_default();
-        Frame::reply(
-            Status::TOO_MANY_REQUESTS,
-            &format!(
-                "too fast: at most {} requests a second (bursts of {}); this one was dropped",
-                limit.per_second, limit.burst
-            ),
-        )
-    }
-
-    /// Carries out one request; `Some` ends the session.
-    fn apply(&mut self, request: Request, frame: &Frame) -> Option<End> {
-        let reply = match (&self.nick, request) {
-            (_, Request::Pong) => return None,
-            (_, Request::Ping) => Frame::status(Status::OK),
-            (_, Request::Quit) => {
-                // Out of the hub before "Bye" goes out, so a client that has
-                // heard it can count on its nickname being free; `finish`
-                // would do it a moment later, racing the next login.
-                if self.nick.is_some() {
-                    self.hub.logout(self.id);
-                }
-                self.outbox.push_frame(&Frame::reply(Status::OK, "Bye"));
-                return Some(End::Quit);
-            }
-            // `None` from login: it worked and has queued its own reply.
-            (None, Request::Login { nick, password }) => {
-                match self.authenticate(&nick, password.as_deref()) {
-                    Gate::Open { registered } => self.login(&nick, registered)?,
-                    Gate::Refuse(reply) => reply,
-                    Gate::Close(end) => return Some(end),
-                }
-            }
-            (Some(me), Request::Login { .. }) => {
-                Refusal::new(Status::CONFLICT, format!("already logged in as {me}")).into_frame()
-            }
-            (
-                Some(_),
-                request @ (Request::Register { .. }
-                | Request::Passwd { .. }
-                | Request::Logout
-                | Request::SetProfile { .. }
-                | Request::ViewProfile { .. }
-                | Request::Whoami
-                | Request::ListUsers),
-            ) => match self.account_request(request) {
-                Ok(reply) => reply,
-                Err(end) => return Some(end),
-            },
-            (None, _) => Refusal::new(
-                Status::FORBIDDEN,
-                "log in first: send LOGIN with a Nick header",
-            )
-            .into_frame(),
-            (Some(_), Request::Say { room, text }) => {
-                self.dump(frame);
-                self.say(room.as_deref(), &text)
-            }
-            (Some(_), Request::Whisper { to, text }) => {
-                self.dump(frame);
-                match self.hub.whisper(self.id, &to, &text) {
-                    Ok(()) => Frame::status(Status::OK),
-                    Err(e) => self.send_error(e),
-                }
-            }
-            (Some(_), Request::Download { id }) => {
-                self.dump(frame);
-                // `None`: queued, and the writer thread streams the reply.
-                self.transfers().download(id, &self.outbox)?
-            }
-            (Some(_), Request::Files) => self.transfers().list(),
-            (Some(_), Request::Users) => {
-                let users = self.hub.users();
-                let mut text = format!("{} user(s) online:", users.len());
-                for user in users {
-                    text.push_str(&format!("\n  {} in {}", user.nick, user.room));
-                }
-                Frame::reply(Status::OK, &text)
-            }
-            (Some(_), Request::Rooms) => {
-                Frame::reply(Status::OK, &self.hub.room_list(Some(self.id)))
-            }
-            (Some(_), Request::Create { room, private }) => {
-                reply_with(self.hub.create_room(self.id, &room, private))
-            }
-            (Some(_), Request::Join { room }) => reply_with(self.hub.join_room(self.id, &room)),
-            (Some(_), Request::Leave) => reply_with(self.hub.leave_room(self.id)),
-            (Some(_), Request::Close) => reply_with(self.hub.close_room(self.id)),
-            (Some(_), Request::List { list, nick, add }) => {
-                reply_with(self.hub.change_list(self.id, list, &nick, add))
-            }
-            (Some(_), Request::ShowList { list }) => reply_with(self.hub.show_list(self.id, list)),
-            (Some(_), Request::Nick { nick }) if self.is_someone_elses_account(&nick) => {
-                account::registered_nick_refused(&nick)
-            }
-            (Some(_), Request::Nick { nick }) => {
-                let result = self.hub.rename(self.id, &nick);
-                if result.is_ok() {
-                    self.nick = Some(nick);
-                }
-                reply_with(result)
-            }
-        };
-        self.outbox.push_frame(&reply);
-        None
-    }
-
-    /// Logs in as `nick`, whose password was checked if `registered`;
-    /// `Some` is the refusal to send, `None` means it worked and the reply
-    /// is already queued.
-    fn login(&mut self, nick: &str, registered: bool) -> Option<Frame> {
-        if let Err(refusal) = self.hub.login(self.id, nick, &self.outbox) {
-            return Some(refusal.into_frame());
-        }
-        if !registered && self.accounts.is_registered(nick) {
-            // Registered by its previous holder between our check and now.
-            self.hub.logout(self.id);
-            return Some(account::password_needed(nick));
-        }
-        self.nick = Some(nick.to_string());
-        self.hub.console().say(format!("Client ({nick}) connected"));
-        // The reply goes out before the welcome and history the lobby sends.
-        self.outbox.push_frame(
-            &Frame::reply(Status::OK, "Successfully login.")
-                .with_header(header::REGISTERED, if registered { "yes" } else { "no" })
-                .with_header(header::NICK, nick)
-                .with_header(header::MAX_BODY, self.config.max_body)
-                .with_header(header::MAX_FILE_SIZE, self.config.max_file_size),
-        );
-        self.hub.enter_lobby(self.id);
-        None
-    }
-
-    fn say(&self, room: Option<&str>, text: &str) -> Frame {
-        if let (Some(asked), Some(me)) = (room, self.hub.presence(self.id)) {
-            if !asked.eq_ignore_ascii_case(&me.room) {
-                return Refusal::new(
-                    Status::CONFLICT,
-                    format!("you are in {}, not in {asked}", me.room),
-                )
-                .into_frame();
-            }
-        }
-        match self.hub.say(self.id, text) {
-            Ok(seq) => Frame::status(Status::OK).with_header(header::SEQ, seq),
-            Err(e) => self.send_error(e),
-        }
-    }
-
-    fn send_error(&self, e: SendError) -> Frame {
-        match e {
-            SendError::Refused(refusal) => refusal.into_frame(),
-            SendError::NotStored(err) => {
-                self.hub.console().say(format!(
-                    "{} cannot write log.txt: {err}; message refused",
-                    self.tag
-                ));
-                Frame::reply(
-                    Status::INSUFFICIENT_STORAGE,
-                    &format!(
-                        "message not stored ({err}), so it was not delivered; try again later"
-                    ),
-                )
-            }
-        }
-    }
-
-    /// Prints a received message on the console in its header form (seed 001).
-    fn dump(&self, frame: &Frame) {
-        let nick = self.nick.as_deref().unwrap_or("?");
-        self.hub.console().message(|| {
-            let mut shown = frame.clone();
-            shown
-                .headers
-                .insert(0, (header::FROM.to_string(), nick.to_string()));
-            shown
-                .headers
-                .push((header::DATE.to_string(), crate::clock::now_utc()));
-            let bytes = shown.encode();
-            let text = String::from_utf8_lossy(&bytes);
-            let mut out = self.tag.clone();
-            for (i, line) in text.split("\r\n").enumerate() {
-                out.push(if i == 0 { ' ' } else { '\n' });
-                out.push_str(&for_terminal(line));
-            }
-            out
-        });
     }
 
     fn refuse_and_end(&self, status: Status, reason: &str) -> End {
