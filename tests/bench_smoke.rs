@@ -1,106 +1,21 @@
 //! Smoke tests of `chat-bench`: a tiny workload against the real server, and
 //! the ways the bench must fail loudly. No timing is asserted anywhere.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use assert_cmd::Command as AssertCommand;
 use predicates::str::contains;
+use support::{Server, TempDir};
 
-/// How long the server may take to say where it listens.
-const STARTUP: Duration = Duration::from_secs(30);
 /// How long any bench run in these tests may take.
 const BENCH_LIMIT: Duration = Duration::from_secs(120);
 
-/// A server started for one test, killed (and its data dir removed) on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    data_dir: PathBuf,
-}
-
-impl Server {
-    /// Starts the server binary on a free port with a fresh data dir and
-    /// reads the port from its `Socket now listening on` line. Its stdout
-    /// keeps being drained by a thread so it never blocks on a full pipe.
-    fn start() -> Server {
-        let data_dir = fresh_dir("chat-bench-smoke");
-        let server = env!("CARGO_BIN_EXE_server");
-        let mut args = vec!["--port", "0", "--no-replay", "--quiet"];
-        if supports(server, "--no-rate-limit") {
-            args.push("--no-rate-limit");
-        }
-        let mut child = Command::new(server)
-            .args(&args)
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the server");
-        let stdout = child.stdout.take().expect("server stdout");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(port) = listening_port(&line) {
-                    let _ = tx.send(port);
-                }
-            }
-        });
-        let mut server = Server {
-            child,
-            port: 0,
-            data_dir,
-        };
-        server.port = rx
-            .recv_timeout(STARTUP)
-            .expect("the server prints `Socket now listening on 127.0.0.1:PORT`");
-        server
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
-}
-
-/// The port of a `Socket now listening on HOST:PORT` line.
-fn listening_port(line: &str) -> Option<u16> {
-    let addr = line.split("listening on").nth(1)?.trim();
-    addr.rsplit(':').next()?.parse().ok()
-}
-
-/// True when `binary --help` mentions `flag`: the server gains flags over
-/// time, and the test should pass both before and after.
-fn supports(binary: &str, flag: &str) -> bool {
-    Command::new(binary)
-        .arg("--help")
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).contains(flag))
-        .unwrap_or(false)
-}
-
-/// A new empty directory under the system temp dir.
-fn fresh_dir(prefix: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{n}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create a temp dir");
-    dir
+/// A fresh server, as chat-bench expects it: no rate limit, quiet.
+fn server(dir: &TempDir) -> Server {
+    Server::start_with(dir.path(), &["--no-replay", "--quiet", "--no-rate-limit"])
 }
 
 fn bench() -> AssertCommand {
@@ -111,8 +26,9 @@ fn bench() -> AssertCommand {
 
 #[test]
 fn tiny_workload_delivers_everything() {
-    let server = Server::start();
-    let pid = server.child.id().to_string();
+    let dir = TempDir::new("bench-smoke");
+    let server = server(&dir);
+    let pid = server.pid().to_string();
     let port = server.port.to_string();
     let args = [
         "--port",
@@ -138,7 +54,8 @@ fn tiny_workload_delivers_everything() {
 
 #[test]
 fn idle_hold_connects_and_leaves() {
-    let server = Server::start();
+    let dir = TempDir::new("bench-smoke");
+    let server = server(&dir);
     let port = server.port.to_string();
     let args = [
         "--port",

@@ -300,11 +300,6 @@ impl MessageLog {
         self.sync_handle.sync_data()
     }
 
-    /// The policy this log was opened with.
-    pub fn fsync_policy(&self) -> FsyncPolicy {
-        self.fsync
-    }
-
     fn lock(&self) -> MutexGuard<'_, Writer> {
         // The writer's state is consistent between statements, so a panic
         // elsewhere while it was held leaves nothing to repair.

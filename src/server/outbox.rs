@@ -81,7 +81,8 @@ struct Queue {
     items: VecDeque<Item>,
     /// Bytes of the queued frames and file heads (file bodies are on disk).
     bytes: usize,
-    /// Files queued or being sent, which `files_pending` reports.
+    /// Files queued or being sent: a session waits for a free slot before
+    /// queueing another download.
     files: usize,
     closed: Option<Closed>,
 }
@@ -199,7 +200,8 @@ impl Outbox {
     }
 
     /// Files queued or still being sent to this client.
-    pub fn files_pending(&self) -> usize {
+    #[cfg(test)]
+    fn files_pending(&self) -> usize {
         self.lock().files
     }
 
@@ -254,13 +256,10 @@ impl Outbox {
         self.lock().closed
     }
 
-    /// Frames (and files) waiting to be written.
-    pub fn len(&self) -> usize {
-        self.lock().items.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// True when nothing waits to be written.
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.lock().items.is_empty()
     }
 
     /// Blocks until there is something to write; `None` when the writer should stop.

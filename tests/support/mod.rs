@@ -96,13 +96,106 @@ impl Output {
     }
 }
 
-/// A running server binary; killed on drop.
-pub struct Server {
+/// A child process with piped standard streams: its output collected by
+/// threads, its input open until closed, killed on drop. The server and the
+/// client binaries both run as one.
+pub struct Process {
     child: Child,
     stdin: Option<ChildStdin>,
-    pub port: u16,
     pub stdout: Output,
     pub stderr: Output,
+}
+
+impl Process {
+    /// Spawns `command` with all three standard streams piped.
+    pub fn spawn(mut command: Command) -> Process {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start a binary under test");
+        let stdout = Output::collect(child.stdout.take().unwrap());
+        let stderr = Output::collect(child.stderr.take().unwrap());
+        Process {
+            stdin: child.stdin.take(),
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Writes `bytes` to the process's standard input.
+    pub fn type_bytes(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("standard input still open");
+        stdin.write_all(bytes).expect("write to standard input");
+        stdin.flush().unwrap();
+    }
+
+    /// Writes one line to the process's standard input.
+    pub fn type_line(&mut self, line: &str) {
+        self.type_bytes(format!("{line}\n").as_bytes());
+    }
+
+    /// Closes the process's standard input (end of input).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// The process id (for /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the process (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits (bounded) for the process to exit by itself.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("process did not exit in time");
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn has_exited(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_some()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A running server binary; killed on drop.
+pub struct Server {
+    process: Process,
+    pub port: u16,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.process
+    }
 }
 
 impl Server {
@@ -126,23 +219,13 @@ impl Server {
     /// Runs `command` (the server binary, or a shell that execs it) with a
     /// free port, `dir` as data directory, `args`, and piped standard streams.
     fn launch(mut command: Command, dir: &Path, args: &[&str]) -> Server {
-        let mut child = command
+        command
             .args(["--port", "0", "--data-dir"])
             .arg(dir)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start server binary");
-        let stdout = Output::collect(child.stdout.take().unwrap());
-        let stderr = Output::collect(child.stderr.take().unwrap());
+            .args(args);
         Server {
-            stdin: child.stdin.take(),
-            child,
+            process: Process::spawn(command),
             port: 0,
-            stdout,
-            stderr,
         }
     }
 
@@ -156,11 +239,6 @@ impl Server {
         let mut server = Server::launch(bash, dir, args);
         server.wait_listening();
         server
-    }
-
-    /// The server's process id (for /proc).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// A field of /proc/PID/status, such as `Threads` or `VmRSS`, as a number.
@@ -186,7 +264,7 @@ impl Server {
                     return;
                 }
             }
-            if Instant::now() > deadline || self.child.try_wait().unwrap().is_some() {
+            if Instant::now() > deadline || self.process.has_exited() {
                 panic!(
                     "server did not start listening; stdout:\n{text}\nstderr:\n{}",
                     self.stderr.text()
@@ -198,31 +276,18 @@ impl Server {
 
     /// Types a line on the server's console.
     pub fn console(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("console open");
-        writeln!(stdin, "{line}").expect("write to server console");
-        stdin.flush().unwrap();
+        self.type_line(line);
     }
 
     /// Closes the server's standard input (no console).
     pub fn close_console(&mut self) {
-        self.stdin = None;
-    }
-
-    /// Kills the server (SIGKILL) and waits for it.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Waits for the server to exit by itself.
-    pub fn wait_exit(&mut self) -> ExitStatus {
-        wait_child(&mut self.child)
+        self.close_stdin();
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.kill();
+        self.process.kill();
         if thread::panicking() {
             // The server's side of the story, for a failure in CI.
             let out: String = self.stdout.text();
@@ -239,20 +304,6 @@ impl Drop for Server {
                 self.stderr.text()
             );
         }
-    }
-}
-
-fn wait_child(child: &mut Child) -> ExitStatus {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("process did not exit in time");
-        }
-        thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -410,29 +461,28 @@ impl Raw {
 
 /// A running client binary with its stdin and collected stdout/stderr.
 pub struct Client {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    pub stdout: Output,
-    pub stderr: Output,
+    process: Process,
+}
+
+impl std::ops::Deref for Client {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for Client {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.process
+    }
 }
 
 impl Client {
     pub fn start(port: u16, args: &[&str]) -> Client {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_client"))
-            .args(["--port", &port.to_string()])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start client binary");
-        let stdout = Output::collect(child.stdout.take().unwrap());
-        let stderr = Output::collect(child.stderr.take().unwrap());
+        let mut command = Command::new(env!("CARGO_BIN_EXE_client"));
+        command.args(["--port", &port.to_string()]).args(args);
         Client {
-            stdin: child.stdin.take(),
-            child,
-            stdout,
-            stderr,
+            process: Process::spawn(command),
         }
     }
 
@@ -443,37 +493,5 @@ impl Client {
             .stdout
             .wait_for(&format!("Welcome {nick} to the room!"));
         client
-    }
-
-    pub fn type_line(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("client stdin open");
-        writeln!(stdin, "{line}").expect("type into client");
-        stdin.flush().unwrap();
-    }
-
-    /// Types raw bytes (a line that need not be UTF-8, such as a file path).
-    pub fn type_bytes(&mut self, bytes: &[u8]) {
-        let stdin = self.stdin.as_mut().expect("client stdin open");
-        stdin.write_all(bytes).expect("type into client");
-        stdin.flush().unwrap();
-    }
-
-    pub fn close_stdin(&mut self) {
-        self.stdin = None;
-    }
-
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    pub fn wait_exit(&mut self) -> ExitStatus {
-        wait_child(&mut self.child)
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
