@@ -276,3 +276,18 @@ fn stalled_reader_is_dropped_and_others_keep_chatting() {
     );
     drop(stalled);
 }
+
+/// A host name that does not resolve is a one-line error naming it, exit status 1.
+#[test]
+fn client_reports_a_host_that_does_not_resolve() {
+    assert_cmd::Command::new(env!("CARGO_BIN_EXE_client"))
+        .args(["--host", "no-such-host.invalid", "--port", "7777"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "cannot connect to no-such-host.invalid:7777",
+        ))
+        .stderr(predicates::str::contains("panicked").not());
+}

@@ -20,8 +20,8 @@ impl Hub {
     ///
     /// # Errors
     /// `Refused` for an empty message; `NotStored` when `log.txt` failed.
-    pub fn say(&self, id: ClientId, text: &str) -> Result<u64, SendError> {
-        check_text(text).map_err(SendError::Refused)?;
+    pub fn say(&self, id: ClientId, text: String) -> Result<u64, SendError> {
+        check_text(&text).map_err(SendError::Refused)?;
         let Some(me) = self.presence(id) else {
             return Err(SendError::Refused(Refusal::new(
                 Status::FORBIDDEN,
@@ -35,7 +35,7 @@ impl Hub {
             room: me.room.clone(),
             from: me.nick,
             to: "-".to_string(),
-            text: text.to_string(),
+            text,
         };
         let key = name_key(&me.room);
         let (seq, to_wake) = self
@@ -84,9 +84,9 @@ impl Hub {
     ///
     /// # Errors
     /// 404 when nobody online has that nickname; `NotStored` when `log.txt` failed.
-    pub fn whisper(&self, id: ClientId, to: &str, text: &str) -> Result<(), SendError> {
+    pub fn whisper(&self, id: ClientId, to: &str, text: String) -> Result<(), SendError> {
         let refused = |status, reason: String| SendError::Refused(Refusal::new(status, reason));
-        check_text(text).map_err(SendError::Refused)?;
+        check_text(&text).map_err(SendError::Refused)?;
         let (from, target) = {
             let st = self.lock();
             let from = st.clients.get(&id).map(|c| c.nick.clone());
@@ -111,7 +111,7 @@ impl Hub {
             room: "-".to_string(),
             from,
             to,
-            text: text.to_string(),
+            text,
         };
         self.inner
             .log

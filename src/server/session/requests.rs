@@ -88,11 +88,11 @@ impl Session<'_> {
             .into_frame(),
             (Some(_), Request::Say { room, text }) => {
                 self.dump(frame);
-                self.say(room.as_deref(), &text)
+                self.say(room.as_deref(), text)
             }
             (Some(_), Request::Whisper { to, text }) => {
                 self.dump(frame);
-                match self.hub.whisper(self.id, &to, &text) {
+                match self.hub.whisper(self.id, &to, text) {
                     Ok(()) => Frame::status(Status::OK),
                     Err(e) => self.send_error(e),
                 }
@@ -165,7 +165,7 @@ impl Session<'_> {
         None
     }
 
-    pub(super) fn say(&self, room: Option<&str>, text: &str) -> Frame {
+    pub(super) fn say(&self, room: Option<&str>, text: String) -> Frame {
         if let (Some(asked), Some(me)) = (room, self.hub.presence(self.id)) {
             if !asked.eq_ignore_ascii_case(&me.room) {
                 return Refusal::new(
