@@ -7,6 +7,8 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::outbox;
+
 /// The reading side of a client socket (shared with its writer: one
 /// descriptor per client), with an optional frame deadline and the read
 /// timeout cached so it is set only when it changes.
@@ -41,6 +43,8 @@ impl DeadlineReader {
 
 impl Read for DeadlineReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // The read may block: first write what this thread owes others.
+        outbox::flush_owed();
         let n = (&*self.stream).read(buf)?;
         // Checked after the read: a read blocks at most the socket timeout,
         // so a frame ends within deadline + timeout, and the check costs a

@@ -2,8 +2,8 @@
 //! prompt), the accept loop that gives each client its own thread, and the
 //! operator's console.
 //!
-//! Threads: `main` accepts; `client-N` serves one connection and `client-N-out`
-//! writes to it; `console-in` reads operator commands; `console-out` prints;
+//! Threads: `main` accepts; `client-N` serves one connection, and
+//! `client-N-out` writes to it while it reads slowly or downloads a file; `console-in` reads operator commands; `console-out` prints;
 //! `fsync` flushes `log.txt` to disk once a second.
 
 pub mod accounts;
@@ -18,6 +18,7 @@ pub mod limits;
 pub mod outbox;
 pub mod rooms;
 pub mod session;
+pub mod socket;
 pub mod store;
 pub mod transfer;
 

@@ -8,6 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::hub::Hub;
+use super::outbox::{self, Deferral};
 
 const HELP: &str = "\
 Console commands:
@@ -39,6 +40,8 @@ pub fn spawn(hub: Hub, live: Arc<AtomicUsize>) -> io::Result<()> {
 }
 
 fn run_command(hub: &Hub, live: &AtomicUsize, line: &str) {
+    // Frames queued under the hub's lock are written once the command is done.
+    let _deferral = Deferral::begin();
     let console = hub.console();
     let (command, arg) = line.split_once(' ').unwrap_or((line, ""));
     let arg = arg.trim();
@@ -76,6 +79,7 @@ fn shutdown(hub: &Hub, live: &AtomicUsize) -> ! {
     let console = hub.console();
     console.say("Shutting down: telling every client");
     hub.farewell_all("server shutting down");
+    outbox::flush_owed();
     let started = Instant::now();
     while live.load(Ordering::Acquire) > 0 && started.elapsed() < SHUTDOWN_GRACE {
         thread::sleep(Duration::from_millis(10));

@@ -1,24 +1,37 @@
-//! One client's bounded outbound queue and the writer thread that drains it.
+//! One client's bounded outbound queue, and who writes it to the socket.
 //!
-//! Senders only ever enqueue a shared, already-encoded frame (`Arc<[u8]>`),
-//! which never blocks: a broadcast costs each recipient a pointer push. The
-//! writer thread takes everything queued at once and hands it to the kernel
-//! in one `write`, so a busy room costs few system calls. A client that stops
-//! reading fills its queue; past the bound (frames or bytes) it is cut off
+//! Senders only ever enqueue a shared, already-encoded frame (`Arc<[u8]>`):
+//! a broadcast costs each recipient a pointer push. Writing is one thread's
+//! job at a time, so bytes go out in queue order:
+//!
+//! * Usually the sender that queued the first frame flushes the queue
+//!   itself, with a write that never blocks, once it has handled the frames
+//!   it has in hand (see `deferred`). A busy room thus costs one write per
+//!   recipient per batch, and no thread has to be woken to make it.
+//! * When the client's socket is full (it reads slowly) or a file is to be
+//!   sent, a writer thread takes over, writes with blocking calls, and ends
+//!   once it has caught up. An idle client has no writer thread at all.
+//!
+//! A client whose queue passes its bound (frames or bytes) is cut off
 //! ("send queue exceeded", as IRC servers say) and nobody else waits for it.
 //!
 //! A file download is one more kind of item: the reply head and an open
-//! file. The writer thread copies the file to the socket itself (with
-//! `sendfile` where the OS has it), so a 64 MiB download never sits in
-//! memory, all socket writes stay on this one thread, and the frames queued
-//! before and after it keep their places on the wire.
+//! file, copied to the socket by the writer thread (with `sendfile` where
+//! the OS has it), so a 64 MiB download never sits in memory and the frames
+//! queued before and after it keep their places on the wire.
+
+mod deferred;
+mod writer;
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io;
+use std::net::Shutdown;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread;
+
+pub use deferred::{flush_owed, Deferral};
+
+use super::socket::Socket;
 
 /// How much may wait for one client before it is disconnected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,15 +62,16 @@ pub enum Closed {
     Overflow { frames: usize, bytes: usize },
     /// The socket failed; nothing more can be written.
     Broken,
+    /// A writer thread was needed and could not be started (out of memory
+    /// or threads); what is queued is dropped.
+    NoWriter,
 }
 
-/// What became of an enqueued frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Enqueued {
-    /// Queued; `wake` when the writer may be asleep and must be woken.
-    Queued { wake: bool },
-    /// The queue is closed (or just overflowed and closed).
-    Refused,
+impl Closed {
+    /// True when nothing queued will be written any more.
+    fn is_dead(self) -> bool {
+        self != Closed::Finished
+    }
 }
 
 /// A cheap handle on one client's queue; clones share it.
@@ -68,13 +82,15 @@ pub struct Outbox {
 
 struct Shared {
     queue: Mutex<Queue>,
+    /// Wakes the writer thread: something was queued, or the queue closed.
     ready: Condvar,
-    /// Signalled when a file has been sent or the queue closes.
-    file_sent: Condvar,
+    /// Signalled when a file has been sent, when the queue closes, and when
+    /// the writing of a closed queue ends.
+    changed: Condvar,
     limits: QueueLimits,
-    /// Used only to shut the socket down when the queue overflows, which
-    /// wakes a writer stuck in `write` and the session stuck in `read`.
-    socket: Option<Arc<TcpStream>>,
+    socket: Arc<dyn Socket>,
+    /// The writer thread's name, for when one is needed.
+    writer_name: String,
 }
 
 struct Queue {
@@ -85,6 +101,40 @@ struct Queue {
     /// queueing another download.
     files: usize,
     closed: Option<Closed>,
+    /// Who takes items off the queue. Items are queued only while somebody
+    /// does: `Idle` implies an empty queue.
+    writer: Writer,
+}
+
+impl Queue {
+    fn is_dead(&self) -> bool {
+        self.closed.is_some_and(Closed::is_dead)
+    }
+}
+
+/// The one thread at a time that may write this queue to the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writer {
+    /// Nobody: whoever queues the next frame becomes the flusher.
+    Idle,
+    /// A thread that queued a frame writes without blocking (now, or
+    /// before it next blocks itself).
+    Flusher,
+    /// The writer thread: the socket was full, or a file is queued.
+    Thread,
+}
+
+/// What the thread that just queued an item must do for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Duty {
+    /// Nothing: someone is writing already.
+    None,
+    /// Write the queue, as its flusher.
+    Flush,
+    /// Wake the writer thread, which may be waiting for items.
+    Wake,
+    /// Start a writer thread (a file was queued).
+    Start,
 }
 
 /// One thing waiting to be written.
@@ -108,8 +158,9 @@ pub struct FileBody {
 }
 
 impl Outbox {
-    /// A queue for the client on `socket` (`None` in tests without a network).
-    pub fn new(limits: QueueLimits, socket: Option<Arc<TcpStream>>) -> Outbox {
+    /// A queue for the client on `socket`; a writer thread, when one is
+    /// needed, is called `writer_name`.
+    pub fn new(limits: QueueLimits, socket: Arc<dyn Socket>, writer_name: String) -> Outbox {
         Outbox {
             shared: Arc::new(Shared {
                 queue: Mutex::new(Queue {
@@ -117,19 +168,29 @@ impl Outbox {
                     bytes: 0,
                     files: 0,
                     closed: None,
+                    writer: Writer::Idle,
                 }),
                 ready: Condvar::new(),
-                file_sent: Condvar::new(),
+                changed: Condvar::new(),
                 limits,
                 socket,
+                writer_name,
             }),
         }
     }
 
     /// Queues a frame. Returns `false` if the queue is closed, or was just
     /// closed because this frame would have overflowed it.
+    ///
+    /// Never blocks, and makes no system call while the calling thread has
+    /// a `Deferral` open, so it may be called under a lock.
     pub fn push(&self, frame: Arc<[u8]>) -> bool {
         self.push_item(Item::Frame(frame))
+    }
+
+    /// Queues a frame built for this client alone.
+    pub fn push_frame(&self, frame: &crate::protocol::Frame) -> bool {
+        self.push(frame.encode().into())
     }
 
     /// Queues a reply whose body is streamed from a file by the writer
@@ -140,79 +201,90 @@ impl Outbox {
     }
 
     fn push_item(&self, item: Item) -> bool {
-        match self.enqueue_item(item) {
-            Enqueued::Refused => false,
-            Enqueued::Queued { wake } => {
-                if wake {
-                    self.wake();
-                }
-                true
-            }
+        let Some(duty) = self.enqueue(item) else {
+            return false;
+        };
+        if duty != Duty::None && !deferred::owe(self, duty) {
+            self.pay(duty);
+        }
+        true
+    }
+
+    /// Carries out what queueing an item made this thread responsible for.
+    fn pay(&self, duty: Duty) {
+        match duty {
+            Duty::None => {}
+            Duty::Flush => self.flush(),
+            Duty::Wake => self.shared.ready.notify_one(),
+            Duty::Start => self.start_writer(),
         }
     }
 
-    /// Queues a frame without waking the writer, for a broadcast that must
-    /// enqueue in order under a lock but should make the wake-up system
-    /// calls after releasing it: call `wake` when this says so.
-    pub fn enqueue(&self, frame: Arc<[u8]>) -> Enqueued {
-        self.enqueue_item(Item::Frame(frame))
-    }
-
-    /// Wakes the writer to write what was enqueued.
-    pub fn wake(&self) {
-        self.shared.ready.notify_one();
-    }
-
-    fn enqueue_item(&self, item: Item) -> Enqueued {
+    /// Queues `item`; `None` if the queue is closed (or just overflowed).
+    fn enqueue(&self, item: Item) -> Option<Duty> {
         let len = match &item {
             Item::Frame(frame) => frame.len(),
             Item::File(body) => body.head.len(),
         };
         let mut q = self.lock();
         if q.closed.is_some() {
-            return Enqueued::Refused;
+            return None;
         }
         let limits = self.shared.limits;
         if q.items.len() >= limits.max_frames || q.bytes + len > limits.max_bytes {
-            q.closed = Some(Closed::Overflow {
+            let overflow = Closed::Overflow {
                 frames: q.items.len(),
                 bytes: q.bytes,
-            });
-            q.items.clear();
-            q.bytes = 0;
-            drop(q);
-            self.shared.ready.notify_one();
-            self.shared.file_sent.notify_all();
-            if let Some(socket) = &self.shared.socket {
-                let _ = socket.shutdown(Shutdown::Both);
-            }
-            return Enqueued::Refused;
+            };
+            self.kill(q, overflow);
+            return None;
         }
         q.bytes += len;
-        if matches!(item, Item::File(_)) {
+        let is_file = matches!(item, Item::File(_));
+        if is_file {
             q.files += 1;
         }
         q.items.push_back(item);
-        // The writer only sleeps on an empty queue, so only the first item needs to wake it.
-        Enqueued::Queued {
-            wake: q.items.len() == 1,
-        }
+        Some(match q.writer {
+            Writer::Idle if is_file => {
+                q.writer = Writer::Thread;
+                Duty::Start
+            }
+            Writer::Idle => {
+                q.writer = Writer::Flusher;
+                Duty::Flush
+            }
+            // The writer thread only waits on an empty queue.
+            Writer::Thread if q.items.len() == 1 => Duty::Wake,
+            Writer::Thread | Writer::Flusher => Duty::None,
+        })
     }
 
-    /// Files queued or still being sent to this client.
-    #[cfg(test)]
-    fn files_pending(&self) -> usize {
-        self.lock().files
+    /// Closes the queue for good, dropping what it holds, and shuts the
+    /// socket down, which wakes a writer stuck in `write` and the session
+    /// stuck in `read`.
+    fn kill(&self, mut q: MutexGuard<'_, Queue>, why: Closed) {
+        if !q.is_dead() {
+            q.closed = Some(why);
+        }
+        q.items.clear();
+        q.bytes = 0;
+        q.files = 0;
+        drop(q);
+        self.shared.ready.notify_one();
+        self.shared.changed.notify_all();
+        self.shared.socket.shutdown(Shutdown::Both);
     }
 
     /// Blocks until fewer than `max` files are pending, so one client cannot
     /// make the server hold files open without limit. Returns `false` if
     /// the queue closed meanwhile.
     pub fn wait_for_file_slot(&self, max: usize) -> bool {
+        flush_owed();
         let q = self.lock();
         let q = self
             .shared
-            .file_sent
+            .changed
             .wait_while(q, |q| q.files >= max && q.closed.is_none())
             .unwrap_or_else(PoisonError::into_inner);
         q.closed.is_none()
@@ -222,15 +294,10 @@ impl Outbox {
         let mut q = self.lock();
         q.files = q.files.saturating_sub(1);
         drop(q);
-        self.shared.file_sent.notify_all();
+        self.shared.changed.notify_all();
     }
 
-    /// Queues a frame built for this client alone.
-    pub fn push_frame(&self, frame: &crate::protocol::Frame) -> bool {
-        self.push(frame.encode().into())
-    }
-
-    /// Stops taking frames; the writer writes what is queued, then closes.
+    /// Stops taking frames; what is queued is still written.
     pub fn finish(&self) {
         let mut q = self.lock();
         if q.closed.is_none() {
@@ -238,7 +305,7 @@ impl Outbox {
         }
         drop(q);
         self.shared.ready.notify_one();
-        self.shared.file_sent.notify_all();
+        self.shared.changed.notify_all();
     }
 
     /// Ends the connection from outside the session (a kick, a shutdown):
@@ -246,9 +313,22 @@ impl Outbox {
     /// thread, blocked reading, wakes and takes nothing more from the peer.
     pub fn finish_and_wake(&self) {
         self.finish();
-        if let Some(socket) = &self.shared.socket {
-            let _ = socket.shutdown(Shutdown::Read);
-        }
+        self.shared.socket.shutdown(Shutdown::Read);
+    }
+
+    /// Finishes the queue and waits until everything queued is written (or
+    /// dropped, if the queue died), for the end of a session. Returns why
+    /// the queue closed.
+    pub fn finish_and_drain(&self) -> Closed {
+        flush_owed();
+        self.finish();
+        let q = self.lock();
+        let q = self
+            .shared
+            .changed
+            .wait_while(q, |q| q.writer != Writer::Idle)
+            .unwrap_or_else(PoisonError::into_inner);
+        q.closed.unwrap_or(Closed::Finished)
     }
 
     /// Why the queue closed, if it did.
@@ -256,52 +336,15 @@ impl Outbox {
         self.lock().closed
     }
 
-    /// True when nothing waits to be written.
-    #[cfg(test)]
-    fn is_empty(&self) -> bool {
-        self.lock().items.is_empty()
-    }
-
-    /// Blocks until there is something to write; `None` when the writer should stop.
-    fn next_batch(&self, batch: &mut Vec<Item>) -> Option<()> {
-        let mut q = self.lock();
-        loop {
-            if matches!(q.closed, Some(Closed::Overflow { .. } | Closed::Broken)) {
-                return None;
-            }
-            if !q.items.is_empty() {
-                batch.extend(q.items.drain(..));
-                q.bytes = 0;
-                return Some(());
-            }
-            if q.closed == Some(Closed::Finished) {
-                return None;
-            }
-            q = self
-                .shared
-                .ready
-                .wait(q)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-
-    /// Adds whatever was queued since the last batch, without waiting.
-    fn take_more(&self, batch: &mut Vec<Item>) {
-        let mut q = self.lock();
-        if matches!(q.closed, None | Some(Closed::Finished)) {
-            batch.extend(q.items.drain(..));
-            q.bytes = 0;
-        }
-    }
-
-    fn mark_broken(&self) {
-        let mut q = self.lock();
-        if q.closed.is_none() || q.closed == Some(Closed::Finished) {
-            q.closed = Some(Closed::Broken);
-        }
-        q.items.clear();
+    /// Gives up the right to write; whoever waits for a closed queue's last
+    /// write hears of it.
+    fn release(&self, mut q: MutexGuard<'_, Queue>) {
+        q.writer = Writer::Idle;
+        let closed = q.closed.is_some();
         drop(q);
-        self.shared.file_sent.notify_all();
+        if closed {
+            self.shared.changed.notify_all();
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -314,124 +357,182 @@ impl Outbox {
     }
 }
 
-/// Drains `outbox` into `socket` until the queue is finished or broken, then
-/// shuts the socket's write side so the peer sees the end. Returns why it stopped.
-pub fn run_writer(outbox: &Outbox, socket: &mut impl Write) -> Closed {
-    let mut batch = Vec::new();
-    // Allocated on the first coalesced write: an idle client costs nothing here.
-    let mut buf = Vec::new();
-    while outbox.next_batch(&mut batch).is_some() {
-        // A small batch: let the threads that are ready run first. On an
-        // idle machine this returns at once; on a busy one, more frames
-        // arrive meanwhile and share this write.
-        for _ in 0..2 {
-            if batch.len() >= 8 {
-                break;
-            }
-            thread::yield_now();
-            outbox.take_more(&mut batch);
-        }
-        let result = write_batch(outbox, &mut batch, &mut buf, socket);
-        batch.clear();
-        if buf.capacity() > 1 << 20 {
-            buf = Vec::new();
-        }
-        if result.and_then(|()| socket.flush()).is_err() {
-            outbox.mark_broken();
-            break;
-        }
-    }
-    outbox.closed().unwrap_or(Closed::Broken)
-}
-
-/// Writes one batch in order. Frames are coalesced into one system call; a
-/// file goes out as its head (with the frames before it), then its body
-/// straight from the disk.
-fn write_batch(
-    outbox: &Outbox,
-    batch: &mut Vec<Item>,
-    buf: &mut Vec<u8>,
-    socket: &mut impl Write,
-) -> io::Result<()> {
-    if let [Item::Frame(frame)] = batch.as_slice() {
-        return socket.write_all(frame);
-    }
-    buf.clear();
-    for item in batch.drain(..) {
-        match item {
-            Item::Frame(frame) => buf.extend_from_slice(&frame),
-            Item::File(body) => {
-                buf.extend_from_slice(&body.head);
-                let result = socket
-                    .write_all(buf)
-                    .and_then(|()| send_file(body.file, body.len, socket));
-                buf.clear();
-                outbox.file_sent();
-                (body.done)(&result);
-                result?;
-            }
-        }
-    }
-    if buf.is_empty() {
-        Ok(())
-    } else {
-        socket.write_all(buf)
-    }
-}
-
-/// Copies exactly `len` bytes of `file` to `socket`. `io::copy` from a file
-/// to a `TcpStream` uses `sendfile` on Linux, so the bytes never pass
-/// through this process. A file shorter than announced breaks the framing:
-/// that is an error, and the caller closes the connection.
-fn send_file(file: File, len: u64, socket: &mut impl Write) -> io::Result<()> {
-    let sent = io::copy(&mut file.take(len), socket)?;
-    if sent < len {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            format!("file ended after {sent} of {len} bytes"),
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::thread;
+
+    /// A socket that takes `window` bytes without blocking, then would
+    /// block; blocking writes always succeed. Records what was written.
+    #[derive(Default)]
+    struct FakeSocket {
+        out: Mutex<Vec<u8>>,
+        window: Mutex<usize>,
+        failing: bool,
+        shut: AtomicBool,
+    }
+
+    impl FakeSocket {
+        fn with_window(window: usize) -> Arc<FakeSocket> {
+            Arc::new(FakeSocket {
+                window: Mutex::new(window),
+                ..FakeSocket::default()
+            })
+        }
+
+        fn written(&self) -> String {
+            String::from_utf8(self.out.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    impl Socket for FakeSocket {
+        fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
+            if self.failing {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            let mut window = self.window.lock().unwrap();
+            let n = buf.len().min(*window);
+            if n == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            *window -= n;
+            self.out.lock().unwrap().extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn send_all(&self, buf: &[u8]) -> io::Result<()> {
+            if self.failing {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            self.out.lock().unwrap().extend_from_slice(buf);
+            Ok(())
+        }
+
+        fn send_file(&self, file: File, len: u64) -> io::Result<()> {
+            let mut body = Vec::new();
+            file.take(len).read_to_end(&mut body)?;
+            self.out.lock().unwrap().extend_from_slice(&body);
+            if (body.len() as u64) < len {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            Ok(())
+        }
+
+        fn shutdown(&self, _: Shutdown) {
+            self.shut.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn outbox(socket: &Arc<FakeSocket>, limits: QueueLimits) -> Outbox {
+        Outbox::new(
+            limits,
+            Arc::clone(socket) as Arc<dyn Socket>,
+            "test-out".into(),
+        )
+    }
 
     fn frame(s: &str) -> Arc<[u8]> {
         s.as_bytes().into()
     }
 
+    fn writer(outbox: &Outbox) -> Writer {
+        outbox.lock().writer
+    }
+
     #[test]
-    fn writer_delivers_everything_queued_before_finish_in_order() {
-        let outbox = Outbox::new(QueueLimits::default(), None);
-        let writer = {
-            let outbox = outbox.clone();
-            thread::spawn(move || {
-                let mut out = Vec::new();
-                let why = run_writer(&outbox, &mut out);
-                (out, why)
-            })
-        };
+    fn without_a_deferral_the_pushing_thread_writes_at_once() {
+        let socket = FakeSocket::with_window(usize::MAX);
+        let outbox = outbox(&socket, QueueLimits::default());
+        assert!(outbox.push(frame("a,")));
+        assert_eq!(socket.written(), "a,");
+        assert!(outbox.push(frame("b,")));
+        assert_eq!(socket.written(), "a,b,");
+        assert_eq!(writer(&outbox), Writer::Idle, "no writer thread was needed");
+    }
+
+    #[test]
+    fn a_deferral_writes_everything_owed_in_one_write_when_it_ends() {
+        let socket = FakeSocket::with_window(usize::MAX);
+        let (a, b) = (
+            outbox(&socket, QueueLimits::default()),
+            outbox(&socket, QueueLimits::default()),
+        );
+        let deferral = Deferral::begin();
+        for i in 0..3 {
+            a.push(frame(&format!("a{i},")));
+            b.push(frame(&format!("b{i},")));
+        }
+        assert_eq!(socket.written(), "", "nothing is written while deferred");
+        assert_eq!(writer(&a), Writer::Flusher);
+        drop(deferral);
+        assert_eq!(socket.written(), "a0,a1,a2,b0,b1,b2,");
+        assert_eq!(writer(&a), Writer::Idle);
+        // Paid: later pushes write at once again.
+        a.push(frame("late"));
+        assert!(socket.written().ends_with("late"));
+    }
+
+    #[test]
+    fn what_the_socket_does_not_take_goes_to_a_writer_thread_in_order() {
+        let socket = FakeSocket::with_window(5);
+        let outbox = outbox(&socket, QueueLimits::default());
+        let _deferral = Deferral::begin();
         for i in 0..100 {
             assert!(outbox.push(frame(&format!("{i},"))));
         }
-        outbox.finish();
-        let (out, why) = writer.join().unwrap();
+        flush_owed();
+        // The first write took 5 bytes; the writer thread writes the rest.
+        assert_eq!(outbox.finish_and_drain(), Closed::Finished);
         let expected: String = (0..100).map(|i| format!("{i},")).collect();
-        assert_eq!(String::from_utf8(out).unwrap(), expected);
-        assert_eq!(why, Closed::Finished);
+        assert_eq!(socket.written(), expected);
         assert!(!outbox.push(frame("late")), "closed queues refuse frames");
     }
 
     #[test]
+    fn concurrent_senders_each_keep_their_order_and_nothing_is_lost() {
+        let socket = FakeSocket::with_window(1000);
+        let outbox = outbox(&socket, QueueLimits::default());
+        let senders: Vec<_> = (0..4)
+            .map(|t| {
+                let (outbox, socket) = (outbox.clone(), Arc::clone(&socket));
+                thread::spawn(move || {
+                    for i in 0..2000 {
+                        let _deferral = (i % 7 == 0).then(Deferral::begin);
+                        outbox.push(frame(&format!("{t}:{i},")));
+                        if i % 500 == 0 {
+                            // Let the socket take a little more without blocking now and then.
+                            *socket.window.lock().unwrap() += 700;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for sender in senders {
+            sender.join().unwrap();
+        }
+        assert_eq!(outbox.finish_and_drain(), Closed::Finished);
+        let written = socket.written();
+        for t in 0..4 {
+            let mine: Vec<usize> = written
+                .split(',')
+                .filter_map(|f| f.strip_prefix(&format!("{t}:")))
+                .map(|i| i.parse().unwrap())
+                .collect();
+            assert_eq!(mine, (0..2000).collect::<Vec<_>>(), "sender {t}");
+        }
+    }
+
+    #[test]
     fn overflow_by_frames_closes_the_queue_without_blocking() {
+        let socket = FakeSocket::with_window(0);
         let limits = QueueLimits {
             max_frames: 3,
             max_bytes: 1 << 20,
         };
-        let outbox = Outbox::new(limits, None);
+        let outbox = outbox(&socket, limits);
+        let _deferral = Deferral::begin();
         for _ in 0..3 {
             assert!(outbox.push(frame("x")));
         }
@@ -443,28 +544,43 @@ mod tests {
                 bytes: 3
             })
         );
-        assert!(outbox.is_empty(), "an overflowed queue drops what it held");
+        assert!(
+            outbox.lock().items.is_empty(),
+            "an overflowed queue drops what it held"
+        );
+        assert!(
+            socket.shut.load(Ordering::SeqCst),
+            "and shuts the socket down"
+        );
     }
 
     #[test]
     fn overflow_by_bytes_closes_the_queue() {
+        let socket = FakeSocket::with_window(0);
         let limits = QueueLimits {
             max_frames: 100,
             max_bytes: 10,
         };
-        let outbox = Outbox::new(limits, None);
+        let outbox = outbox(&socket, limits);
+        let _deferral = Deferral::begin();
         assert!(outbox.push(frame("123456")));
         assert!(!outbox.push(frame("123456")));
         assert!(matches!(outbox.closed(), Some(Closed::Overflow { .. })));
     }
 
+    fn temp_file(name: &str, contents: &[u8]) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("chat-outbox-{name}-{}", std::process::id()));
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
     #[test]
     fn a_file_is_streamed_in_its_place_between_frames() {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let path = std::env::temp_dir().join(format!("chat-outbox-{}", std::process::id()));
-        std::fs::write(&path, b"FILE-BODY\0\xff").unwrap();
-        let outbox = Outbox::new(QueueLimits::default(), None);
+        let path = temp_file("file", b"FILE-BODY\0\xff");
+        let socket = FakeSocket::with_window(usize::MAX);
+        let outbox = outbox(&socket, QueueLimits::default());
         let sent = Arc::new(AtomicBool::new(false));
+        let _deferral = Deferral::begin();
         outbox.push(frame("before|"));
         let flag = Arc::clone(&sent);
         assert!(outbox.push_file(FileBody {
@@ -474,21 +590,22 @@ mod tests {
             done: Box::new(move |r| flag.store(r.is_ok(), Ordering::SeqCst)),
         }));
         outbox.push(frame("|after"));
-        assert_eq!(outbox.files_pending(), 1);
-        outbox.finish();
-        let mut out = Vec::new();
-        assert_eq!(run_writer(&outbox, &mut out), Closed::Finished);
-        assert_eq!(out, b"before|HEAD|FILE-BODY\0\xff|after");
+        assert_eq!(outbox.lock().files, 1);
+        assert_eq!(outbox.finish_and_drain(), Closed::Finished);
+        assert_eq!(
+            socket.out.lock().unwrap().as_slice(),
+            b"before|HEAD|FILE-BODY\0\xff|after"
+        );
         assert!(sent.load(Ordering::SeqCst));
-        assert_eq!(outbox.files_pending(), 0);
+        assert_eq!(outbox.lock().files, 0);
         let _ = std::fs::remove_file(&path);
     }
 
     #[test]
     fn waiting_for_a_file_slot_ends_when_a_file_is_sent_or_the_queue_closes() {
-        let path = std::env::temp_dir().join(format!("chat-outbox-slot-{}", std::process::id()));
-        std::fs::write(&path, b"x").unwrap();
-        let outbox = Outbox::new(QueueLimits::default(), None);
+        let path = temp_file("slot", b"x");
+        let socket = FakeSocket::with_window(usize::MAX);
+        let outbox = outbox(&socket, QueueLimits::default());
         let body = || FileBody {
             head: Vec::new(),
             file: File::open(&path).unwrap(),
@@ -497,49 +614,38 @@ mod tests {
         };
         outbox.push_file(body());
         outbox.push_file(body());
-        let writer = {
-            let outbox = outbox.clone();
-            thread::spawn(move || run_writer(&outbox, &mut Vec::new()))
-        };
-        assert!(outbox.wait_for_file_slot(1), "the writer sent both");
-        assert_eq!(outbox.files_pending(), 0);
+        assert!(outbox.wait_for_file_slot(1), "the writer thread sent both");
+        assert_eq!(outbox.lock().files, 0);
         outbox.finish();
         assert!(!outbox.wait_for_file_slot(1), "closed");
-        writer.join().unwrap();
         let _ = std::fs::remove_file(&path);
     }
 
     #[test]
     fn a_file_shorter_than_announced_breaks_the_connection() {
-        let path = std::env::temp_dir().join(format!("chat-outbox-short-{}", std::process::id()));
-        std::fs::write(&path, b"short").unwrap();
-        let outbox = Outbox::new(QueueLimits::default(), None);
+        let path = temp_file("short", b"short");
+        let socket = FakeSocket::with_window(usize::MAX);
+        let outbox = outbox(&socket, QueueLimits::default());
         outbox.push_file(FileBody {
             head: b"HEAD|".to_vec(),
             file: File::open(&path).unwrap(),
             len: 100,
             done: Box::new(|r| assert!(r.is_err())),
         });
-        outbox.finish();
-        let mut out = Vec::new();
-        assert_eq!(run_writer(&outbox, &mut out), Closed::Broken);
+        assert_eq!(outbox.finish_and_drain(), Closed::Broken);
         let _ = std::fs::remove_file(&path);
     }
 
     #[test]
     fn a_failing_socket_marks_the_queue_broken() {
-        struct Failing;
-        impl Write for Failing {
-            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-                Err(std::io::ErrorKind::BrokenPipe.into())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let outbox = Outbox::new(QueueLimits::default(), None);
+        let socket = Arc::new(FakeSocket {
+            failing: true,
+            ..FakeSocket::default()
+        });
+        let outbox = outbox(&socket, QueueLimits::default());
         outbox.push(frame("x"));
-        assert_eq!(run_writer(&outbox, &mut Failing), Closed::Broken);
+        assert_eq!(outbox.closed(), Some(Closed::Broken));
         assert!(!outbox.push(frame("y")));
+        assert_eq!(outbox.finish_and_drain(), Closed::Broken);
     }
 }

@@ -21,7 +21,8 @@ use super::deadline::DeadlineReader;
 use super::files::FileStore;
 use super::hub::{ClientId, Hub};
 use super::limits::TokenBucket;
-use super::outbox::{run_writer, Closed, Outbox};
+use super::outbox::{Closed, Deferral, Outbox};
+use super::socket::Socket;
 use super::transfer::{self, Transfers};
 use super::Config;
 
@@ -35,8 +36,6 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// every idle client; it holds a line of the largest allowed length, and
 /// large bodies bypass it.
 const READ_BUFFER_BYTES: usize = 2 * 1024;
-/// Stack of a writer thread: it only moves bytes.
-const WRITER_STACK: usize = 64 * 1024;
 
 /// Most a closing connection's unread input is drained, in bytes and time.
 const LINGER_BYTES: usize = 1 << 20;
@@ -114,35 +113,14 @@ pub fn run(
     );
     let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-    // One descriptor per client: the reader, the writer and the outbox
-    // (which shuts the socket down to wake them) share this one socket.
+    // One descriptor per client: the reader, the outbox's writers (which
+    // also shut the socket down to wake the reader) share this one socket.
     let stream = Arc::new(stream);
-    let outbox = Outbox::new(config.queue, Some(Arc::clone(&stream)));
-    let writer = {
-        let (outbox, stream) = (outbox.clone(), Arc::clone(&stream));
-        thread::Builder::new()
-            .name(format!(
-                "{}-out",
-                thread::current().name().unwrap_or("client")
-            ))
-            .stack_size(WRITER_STACK)
-            .spawn(move || {
-                let why = run_writer(&outbox, &mut &*stream);
-                // Only our side: the peer sees the end after our last frame,
-                // and the session may still drain what the peer sent.
-                let _ = stream.shutdown(Shutdown::Write);
-                why
-            })
-    };
-    let writer = match writer {
-        Ok(handle) => handle,
-        Err(e) => {
-            console.say(format!(
-                "{tag} cannot start a writer thread for {peer}: {e}"
-            ));
-            return;
-        }
-    };
+    let outbox = Outbox::new(
+        config.queue,
+        Arc::clone(&stream) as Arc<dyn Socket>,
+        format!("{}-out", thread::current().name().unwrap_or("client")),
+    );
     console.say(format!("Connected with {peer}"));
     let mut session = Session {
         id: hub.next_id(),
@@ -158,7 +136,12 @@ pub fn run(
         login_since: Instant::now(),
         password_failures: 0,
     };
-    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, DeadlineReader::new(stream));
+    let mut reader =
+        BufReader::with_capacity(READ_BUFFER_BYTES, DeadlineReader::new(Arc::clone(&stream)));
+    // Deliveries this thread makes are written before it next blocks (the
+    // reader flushes them before each `read`), so all the frames it has in
+    // hand reach each recipient in one write.
+    let deferral = Deferral::begin();
     // A bug that panics here must end this client only, and still log it
     // out so its nickname does not stay online forever.
     let end = match panic::catch_unwind(AssertUnwindSafe(|| session.serve(&mut reader))) {
@@ -172,7 +155,11 @@ pub fn run(
             End::Dropped(format!("internal error (a bug; please report it): {what}"))
         }
     };
-    session.finish(end, writer);
+    drop(deferral);
+    session.finish(end);
+    // Only our side: the peer reads our last frame, then the end, while we
+    // still drain what it sent.
+    let _ = stream.shutdown(Shutdown::Write);
     linger(&mut reader);
 }
 
@@ -344,17 +331,19 @@ impl Session<'_> {
         End::Dropped(reason.to_string())
     }
 
-    /// Logs the client out, lets the writer drain, and says how it ended.
-    fn finish(self, end: End, writer: thread::JoinHandle<Closed>) {
+    /// Logs the client out, lets its queue drain, and says how it ended.
+    fn finish(self, end: End) {
         if self.nick.is_some() {
             self.hub.logout(self.id);
         }
-        self.outbox.finish();
-        let closed = writer.join().unwrap_or(Closed::Broken);
+        let closed = self.outbox.finish_and_drain();
         let who = self.nick.as_deref().unwrap_or("not logged in");
         let why = match (closed, end) {
             (Closed::Overflow { frames, bytes }, _) => {
                 format!("send queue exceeded ({frames} frames, {bytes} bytes waiting)")
+            }
+            (Closed::NoWriter, _) => {
+                "cannot start a writer thread (out of memory or threads)".to_string()
             }
             (_, End::Quit) => "quit".to_string(),
             (_, End::Eof) => "connection closed".to_string(),

@@ -1,6 +1,7 @@
 //! Messages on the hub: a room message or a whisper is checked, appended to
-//! `log.txt`, and enqueued to its recipients in log order, with the writer
-//! wake-ups (system calls) made only after the log lock is released.
+//! `log.txt`, and enqueued to its recipients in log order. The socket writes
+//! come after the log lock is released: a session thread defers them until
+//! it has handled the frames it has in hand (see `outbox::Deferral`).
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use crate::text::name_key;
 
 use super::{message_event, ClientId, Hub, SendError, State};
 use crate::server::history::{Kind, Record};
-use crate::server::outbox::{Enqueued, Outbox};
+use crate::server::outbox::Outbox;
 
 impl Hub {
     /// Stores a message from `id` to its room in `log.txt`, then delivers it
@@ -38,24 +39,17 @@ impl Hub {
             text,
         };
         let key = name_key(&me.room);
-        let (seq, to_wake) = self
-            .inner
+        // Enqueued in log order, under the log lock.
+        self.inner
             .log
             .append(record, |record| {
                 let frame: Arc<[u8]> = message_event(record, false).encode().into();
-                // Enqueue in log order under the log lock; wake writers after it.
-                let to_wake: Vec<Outbox> = self
-                    .remember_and_snapshot(&key, id, record)
-                    .into_iter()
-                    .filter(|o| o.enqueue(frame.clone()) == Enqueued::Queued { wake: true })
-                    .collect();
-                (record.seq, to_wake)
+                for outbox in self.remember_and_snapshot(&key, id, record) {
+                    outbox.push(Arc::clone(&frame));
+                }
+                record.seq
             })
-            .map_err(SendError::NotStored)?;
-        for outbox in to_wake {
-            outbox.wake();
-        }
-        Ok(seq)
+            .map_err(SendError::NotStored)
     }
 
     /// Keeps `record` in the room's recent history and returns the queues of

@@ -1,0 +1,217 @@
+//! Taking items off a queue and writing them: the flusher's writes that
+//! never block, and the writer thread that takes over when they would.
+
+use std::io;
+use std::sync::{Arc, PoisonError};
+use std::thread;
+use std::time::Duration;
+
+use super::{Closed, Item, Outbox, Queue, Writer};
+
+/// Most bytes a flusher copies into one write.
+const MAX_FLUSH_BYTES: usize = 64 * 1024;
+/// Writes a flusher makes before it hands a queue that others keep filling
+/// to the writer thread and gets back to its own client.
+const MAX_FLUSH_WRITES: usize = 4;
+/// Stack of a writer thread: it only moves bytes.
+const WRITER_STACK: usize = 64 * 1024;
+/// How long a writer thread that has caught up waits for more before it
+/// ends: a client that was slow once is often slow again soon.
+const WRITER_LINGER: Duration = Duration::from_millis(500);
+
+impl Outbox {
+    /// Writes what is queued without blocking, as the queue's flusher.
+    /// What the socket does not take at once (or a file) goes to a writer
+    /// thread, which keeps the order.
+    pub(super) fn flush(&self) {
+        for _ in 0..MAX_FLUSH_WRITES {
+            let mut q = self.lock();
+            if q.is_dead() || q.items.is_empty() {
+                return self.release(q);
+            }
+            let Some(out) = take_frames(&mut q) else {
+                // A file is next: only the writer thread sends files.
+                q.writer = Writer::Thread;
+                drop(q);
+                return self.start_writer();
+            };
+            drop(q);
+            let out = out.as_bytes();
+            match self.shared.socket.send_now(out) {
+                Ok(n) if n == out.len() => {}
+                Ok(n) => return self.hand_over(&out[n..]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.hand_over(out),
+                Err(_) => return self.give_up(Closed::Broken),
+            }
+        }
+        let mut q = self.lock();
+        if q.is_dead() || q.items.is_empty() {
+            return self.release(q);
+        }
+        q.writer = Writer::Thread;
+        drop(q);
+        self.start_writer();
+    }
+
+    /// Puts back what the socket did not take, at the front, and lets the
+    /// writer thread write it (blocking) and the rest.
+    fn hand_over(&self, rest: &[u8]) {
+        let mut q = self.lock();
+        if q.is_dead() {
+            return self.release(q);
+        }
+        q.bytes += rest.len();
+        q.items.push_front(Item::Frame(rest.into()));
+        q.writer = Writer::Thread;
+        drop(q);
+        self.start_writer();
+    }
+
+    /// Starts the writer thread; the caller has made it the queue's writer.
+    pub(super) fn start_writer(&self) {
+        let outbox = self.clone();
+        let started = thread::Builder::new()
+            .name(self.shared.writer_name.clone())
+            .stack_size(WRITER_STACK)
+            .spawn(move || outbox.run_writer());
+        if started.is_err() {
+            self.give_up(Closed::NoWriter);
+        }
+    }
+
+    /// The writer's end when it cannot go on: the queue dies, and nobody writes it.
+    fn give_up(&self, why: Closed) {
+        let mut q = self.lock();
+        q.writer = Writer::Idle;
+        self.kill(q, why);
+    }
+
+    /// The writer thread: writes everything queued, each batch in one
+    /// blocking write where it can, until it has caught up and nothing
+    /// more comes for a while, or the queue is finished or dies.
+    fn run_writer(&self) {
+        let mut batch = Vec::new();
+        let mut buf = Vec::new();
+        while self.next_batch(&mut batch) {
+            if self.write_batch(&mut batch, &mut buf).is_err() {
+                batch.clear();
+                return self.give_up(Closed::Broken);
+            }
+        }
+    }
+
+    /// Waits for the next batch; `false` when the writer thread should end,
+    /// having given the queue back.
+    fn next_batch(&self, batch: &mut Vec<Item>) -> bool {
+        let mut q = self.lock();
+        loop {
+            if q.is_dead() || (q.items.is_empty() && q.closed.is_some()) {
+                self.release(q);
+                return false;
+            }
+            if !q.items.is_empty() {
+                batch.extend(q.items.drain(..));
+                q.bytes = 0;
+                return true;
+            }
+            let (guard, waited) = self
+                .shared
+                .ready
+                .wait_timeout(q, WRITER_LINGER)
+                .unwrap_or_else(PoisonError::into_inner);
+            q = guard;
+            if waited.timed_out() && q.items.is_empty() {
+                self.release(q);
+                return false;
+            }
+        }
+    }
+
+    /// Writes one batch in order. Frames are coalesced into one system call; a
+    /// file goes out as its head (with the frames before it), then its body
+    /// straight from the disk.
+    fn write_batch(&self, batch: &mut Vec<Item>, buf: &mut Vec<u8>) -> io::Result<()> {
+        let socket = &self.shared.socket;
+        if let [Item::Frame(frame)] = batch.as_slice() {
+            let result = socket.send_all(frame);
+            batch.clear();
+            return result;
+        }
+        buf.clear();
+        for item in batch.drain(..) {
+            match item {
+                Item::Frame(frame) => buf.extend_from_slice(&frame),
+                Item::File(body) => {
+                    buf.extend_from_slice(&body.head);
+                    let result = socket
+                        .send_all(buf)
+                        .and_then(|()| socket.send_file(body.file, body.len));
+                    buf.clear();
+                    self.file_sent();
+                    (body.done)(&result);
+                    result?;
+                }
+            }
+        }
+        let result = if buf.is_empty() {
+            Ok(())
+        } else {
+            socket.send_all(buf)
+        };
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+        result
+    }
+}
+
+/// Bytes taken off a queue for one write.
+enum Taken {
+    /// A single frame goes out as it is, shared with its other recipients.
+    One(Arc<[u8]>),
+    /// Several, copied together.
+    Many(Vec<u8>),
+}
+
+impl Taken {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Taken::One(frame) => frame,
+            Taken::Many(buf) => buf,
+        }
+    }
+}
+
+/// Takes the frames at the front of the queue, up to the first file and
+/// about `MAX_FLUSH_BYTES`, for one write; `None` when a file is first.
+fn take_frames(q: &mut Queue) -> Option<Taken> {
+    let count = q
+        .items
+        .iter()
+        .scan(0, |bytes, item| match item {
+            Item::Frame(frame) if *bytes < MAX_FLUSH_BYTES => {
+                *bytes += frame.len();
+                Some(frame.len())
+            }
+            _ => None,
+        })
+        .count();
+    let out = match count {
+        0 => return None,
+        1 => match q.items.pop_front() {
+            Some(Item::Frame(frame)) => Taken::One(frame),
+            _ => return None,
+        },
+        _ => {
+            let mut buf = Vec::new();
+            for item in q.items.drain(..count) {
+                if let Item::Frame(frame) = item {
+                    buf.extend_from_slice(&frame);
+                }
+            }
+            Taken::Many(buf)
+        }
+    };
+    q.bytes = q.bytes.saturating_sub(out.as_bytes().len());
+    Some(out)
+}

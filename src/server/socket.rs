@@ -1,0 +1,147 @@
+//! What the outbox needs of a client's socket: a write that never blocks,
+//! for the threads that deliver other people's messages, and blocking
+//! writes for the writer thread that takes over a client who reads slowly.
+//!
+//! The non-blocking write is `send(2)` with `MSG_DONTWAIT`. It is per call,
+//! so the session thread can stay blocked in `read` on the same descriptor
+//! (`set_nonblocking` would change the descriptor for both). std has no such
+//! call, so this module declares the one C function it needs; it is the only
+//! foreign call in the server.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+
+/// A connected client socket, as the outbox writes to it.
+pub trait Socket: Send + Sync {
+    /// Writes what the kernel takes at once, without waiting for room:
+    /// `Err(WouldBlock)` when it takes nothing.
+    fn send_now(&self, buf: &[u8]) -> io::Result<usize>;
+    /// Writes all of `buf`, waiting for room (bounded by the socket's write timeout).
+    fn send_all(&self, buf: &[u8]) -> io::Result<()>;
+    /// Writes exactly `len` bytes of `file`, waiting for room.
+    fn send_file(&self, file: File, len: u64) -> io::Result<()>;
+    fn shutdown(&self, how: Shutdown);
+}
+
+impl Socket for TcpStream {
+    fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
+        send_dontwait(self, buf)
+    }
+
+    fn send_all(&self, buf: &[u8]) -> io::Result<()> {
+        (&*self).write_all(buf)
+    }
+
+    /// `io::copy` from a file to a `TcpStream` uses `sendfile` on Linux, so
+    /// the bytes never pass through this process. A file shorter than
+    /// announced breaks the framing: that is an error, and the caller closes
+    /// the connection.
+    fn send_file(&self, file: File, len: u64) -> io::Result<()> {
+        let sent = io::copy(&mut file.take(len), &mut &*self)?;
+        if sent < len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("file ended after {sent} of {len} bytes"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn shutdown(&self, how: Shutdown) {
+        let _ = TcpStream::shutdown(self, how);
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn send_dontwait(stream: &TcpStream, buf: &[u8]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    use std::os::raw::{c_int, c_void};
+
+    extern "C" {
+        fn send(fd: c_int, buf: *const c_void, len: usize, flags: c_int) -> isize;
+    }
+    /// From Linux's `<sys/socket.h>`: do not wait for room, and report a
+    /// closed peer as `EPIPE` rather than raising `SIGPIPE`.
+    const MSG_DONTWAIT: c_int = 0x40;
+    const MSG_NOSIGNAL: c_int = 0x4000;
+
+    loop {
+        // SAFETY: the descriptor is open for as long as `stream` is borrowed,
+        // and `buf` is valid for reads of `buf.len()` bytes; `send` keeps
+        // neither pointer after it returns.
+        let sent = unsafe {
+            send(
+                stream.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                MSG_DONTWAIT | MSG_NOSIGNAL,
+            )
+        };
+        match usize::try_from(sent) {
+            Ok(n) => return Ok(n),
+            Err(_) => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// Elsewhere every write goes through the writer thread: correct, only slower.
+#[cfg(not(target_os = "linux"))]
+fn send_dontwait(_: &TcpStream, _: &[u8]) -> io::Result<usize> {
+    Err(io::ErrorKind::WouldBlock.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn send_now_takes_what_fits_then_would_block_and_never_waits() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        assert_eq!(client.send_now(b"hello").unwrap(), 5);
+        let mut got = [0u8; 5];
+        server.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"hello");
+        // Nobody reads: the socket buffers fill, and a send that would wait
+        // returns at once instead.
+        let chunk = vec![0u8; 1 << 16];
+        let mut total = 0;
+        let err = loop {
+            match client.send_now(&chunk) {
+                Ok(n) => total += n,
+                Err(e) => break e,
+            }
+            assert!(total < 1 << 30, "the kernel never pushed back");
+        };
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert!(total > 0);
+    }
+
+    #[test]
+    fn send_now_to_a_closed_peer_is_an_error_not_a_signal() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        drop(server);
+        drop(listener);
+        // The first send may be taken before the peer's reset arrives.
+        let err = (0..100)
+            .find_map(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                client.send_now(b"x").err()
+            })
+            .expect("a send to a closed peer fails");
+        assert!(matches!(
+            err.kind(),
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+        ));
+    }
+}
