@@ -277,6 +277,59 @@ fn stalled_reader_is_dropped_and_others_keep_chatting() {
     drop(stalled);
 }
 
+/// A client that stops reading for a while (so its socket fills and a
+/// writer thread takes over) gets everything, in order, once it reads
+/// again; and the writer thread ends once it has caught up.
+#[test]
+fn a_reader_that_pauses_gets_everything_in_order_when_it_reads_again() {
+    let dir = TempDir::new("paused");
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            "--no-replay",
+            "--no-rate-limit",
+            "--queue-bytes",
+            "67108864",
+        ],
+    );
+    let mut paused = Raw::login(server.port, "paused");
+    let mut talker = Raw::login(server.port, "talker");
+    let threads_before = server.proc_status("Threads");
+    // About 12 MB: more than the socket buffers of a client that does not
+    // read hold (about 4 MB here), less than the send queue allowed above.
+    let pad = "y".repeat(4000);
+    for n in 0..3000 {
+        talker.say(&format!("{n} {pad}"));
+    }
+    assert!(
+        server.proc_status("Threads") > threads_before,
+        "the backlog is written by a writer thread"
+    );
+    for n in 0..3000 {
+        let event = paused.expect_event(|e| matches!(e, Event::Message { .. }));
+        let Event::Message { text, from, .. } = event else {
+            unreachable!()
+        };
+        assert_eq!(from, "talker");
+        assert_eq!(
+            text,
+            format!("{n} {pad}"),
+            "message {n} out of order or lost"
+        );
+    }
+    talker.say("after the pause");
+    paused.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "after the pause"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.proc_status("Threads") > threads_before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a writer thread outlived the backlog: {} threads, {threads_before} before",
+            server.proc_status("Threads")
+        );
+        thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A host name that does not resolve is a one-line error naming it, exit status 1.
 #[test]
 fn client_reports_a_host_that_does_not_resolve() {

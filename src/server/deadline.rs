@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::outbox;
+use super::socket;
 
 /// The reading side of a client socket (shared with its writer: one
 /// descriptor per client), with an optional frame deadline and the read
@@ -16,7 +17,14 @@ pub struct DeadlineReader {
     stream: Arc<TcpStream>,
     deadline: Option<Instant>,
     timeout: Option<Duration>,
+    /// Reads taken in a row while owing deliveries.
+    reads_owing: u32,
 }
+
+/// Reads a session may take without blocking while it owes deliveries:
+/// with the read buffer, bounds how much input is handled before the
+/// recipients get their frames (a few dozen messages).
+const MAX_READS_OWING: u32 = 4;
 
 impl DeadlineReader {
     pub fn new(stream: Arc<TcpStream>) -> DeadlineReader {
@@ -24,6 +32,7 @@ impl DeadlineReader {
             stream,
             deadline: None,
             timeout: None,
+            reads_owing: 0,
         }
     }
 
@@ -41,11 +50,33 @@ impl DeadlineReader {
     }
 }
 
+impl DeadlineReader {
+    /// Reads what has arrived if this thread owes deliveries (so a busy
+    /// sender's messages reach each recipient in few, large writes); once
+    /// nothing has arrived, or enough reads were taken, pays what it owes,
+    /// then waits.
+    fn read_or_pay_and_wait(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if outbox::owes_any() {
+            if self.reads_owing < MAX_READS_OWING {
+                match socket::recv_now(&self.stream, buf) {
+                    Ok(n) => {
+                        self.reads_owing += 1;
+                        return Ok(n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            outbox::flush_owed();
+        }
+        self.reads_owing = 0;
+        (&*self.stream).read(buf)
+    }
+}
+
 impl Read for DeadlineReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // The read may block: first write what this thread owes others.
-        outbox::flush_owed();
-        let n = (&*self.stream).read(buf)?;
+        let n = self.read_or_pay_and_wait(buf)?;
         // Checked after the read: a read blocks at most the socket timeout,
         // so a frame ends within deadline + timeout, and the check costs a
         // clock read, not a system call.

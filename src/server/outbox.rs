@@ -29,7 +29,7 @@ use std::io;
 use std::net::Shutdown;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-pub use deferred::{flush_owed, Deferral};
+pub use deferred::{flush_owed, owes_any, Deferral};
 
 use super::socket::Socket;
 

@@ -4,9 +4,10 @@
 //!
 //! The non-blocking write is `send(2)` with `MSG_DONTWAIT`. It is per call,
 //! so the session thread can stay blocked in `read` on the same descriptor
-//! (`set_nonblocking` would change the descriptor for both). std has no such
-//! call, so this module declares the one C function it needs; it is the only
-//! foreign call in the server.
+//! (`set_nonblocking` would change the descriptor for both). The session
+//! reads the same way (`recv_now`) to find out whether it may block. std has
+//! no such calls, so this module declares the two C functions it needs; they
+//! are the only foreign calls in the server.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -53,47 +54,92 @@ impl Socket for TcpStream {
     }
 }
 
-#[cfg(target_os = "linux")]
+/// Reads what has arrived, without waiting: `Err(WouldBlock)` when nothing
+/// has, `Ok(0)` at the end of the stream.
+pub fn recv_now(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    sys::recv_dontwait(stream, buf)
+}
+
 fn send_dontwait(stream: &TcpStream, buf: &[u8]) -> io::Result<usize> {
+    sys::send_dontwait(stream, buf)
+}
+
+#[cfg(target_os = "linux")]
+mod sys {
+    use std::io;
+    use std::net::TcpStream;
     use std::os::fd::AsRawFd;
     use std::os::raw::{c_int, c_void};
 
     extern "C" {
         fn send(fd: c_int, buf: *const c_void, len: usize, flags: c_int) -> isize;
+        fn recv(fd: c_int, buf: *mut c_void, len: usize, flags: c_int) -> isize;
     }
-    /// From Linux's `<sys/socket.h>`: do not wait for room, and report a
-    /// closed peer as `EPIPE` rather than raising `SIGPIPE`.
+    /// From Linux's `<sys/socket.h>`: do not wait, and report a closed peer
+    /// as `EPIPE` rather than raising `SIGPIPE`.
     const MSG_DONTWAIT: c_int = 0x40;
     const MSG_NOSIGNAL: c_int = 0x4000;
 
-    loop {
-        // SAFETY: the descriptor is open for as long as `stream` is borrowed,
-        // and `buf` is valid for reads of `buf.len()` bytes; `send` keeps
-        // neither pointer after it returns.
-        let sent = unsafe {
-            send(
-                stream.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                MSG_DONTWAIT | MSG_NOSIGNAL,
-            )
-        };
-        match usize::try_from(sent) {
-            Ok(n) => return Ok(n),
-            Err(_) => {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
+    pub fn send_dontwait(stream: &TcpStream, buf: &[u8]) -> io::Result<usize> {
+        retry(|| {
+            // SAFETY: the descriptor is open for as long as `stream` is
+            // borrowed, and `buf` is valid for reads of `buf.len()` bytes;
+            // `send` keeps neither after it returns.
+            unsafe {
+                send(
+                    stream.as_raw_fd(),
+                    buf.as_ptr().cast(),
+                    buf.len(),
+                    MSG_DONTWAIT | MSG_NOSIGNAL,
+                )
+            }
+        })
+    }
+
+    pub fn recv_dontwait(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+        retry(|| {
+            // SAFETY: as for `send`, with `buf` valid for writes of its length.
+            unsafe {
+                recv(
+                    stream.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    MSG_DONTWAIT,
+                )
+            }
+        })
+    }
+
+    /// Turns a C return value into a result, retrying when a signal interrupted the call.
+    fn retry(mut call: impl FnMut() -> isize) -> io::Result<usize> {
+        loop {
+            match usize::try_from(call()) {
+                Ok(n) => return Ok(n),
+                Err(_) => {
+                    let e = io::Error::last_os_error();
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        return Err(e);
+                    }
                 }
             }
         }
     }
 }
 
-/// Elsewhere every write goes through the writer thread: correct, only slower.
+/// Elsewhere every write goes through the writer thread, and every read
+/// may block: correct, only slower.
 #[cfg(not(target_os = "linux"))]
-fn send_dontwait(_: &TcpStream, _: &[u8]) -> io::Result<usize> {
-    Err(io::ErrorKind::WouldBlock.into())
+mod sys {
+    use std::io;
+    use std::net::TcpStream;
+
+    pub fn send_dontwait(_: &TcpStream, _: &[u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
+    pub fn recv_dontwait(_: &TcpStream, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
 }
 
 #[cfg(test)]
@@ -143,5 +189,29 @@ mod tests {
             err.kind(),
             io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
         ));
+    }
+
+    #[test]
+    fn recv_now_returns_what_arrived_and_never_waits() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 16];
+        let err = recv_now(&server, &mut buf).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        client.write_all(b"hi").unwrap();
+        let n = (0..100)
+            .find_map(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                recv_now(&server, &mut buf).ok()
+            })
+            .expect("the bytes arrive");
+        assert_eq!(&buf[..n], b"hi");
+        drop(client);
+        let end = (0..100).find_map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            recv_now(&server, &mut buf).ok()
+        });
+        assert_eq!(end, Some(0), "the end of the stream reads as 0");
     }
 }

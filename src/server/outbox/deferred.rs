@@ -72,6 +72,11 @@ pub(super) fn owe(outbox: &Outbox, duty: Duty) -> bool {
     })
 }
 
+/// True when this thread owes deliveries.
+pub fn owes_any() -> bool {
+    OWED.with(|o| !o.borrow().duties.is_empty())
+}
+
 /// Flushes every queue this thread owes. Call it before anything that may
 /// block: other senders' frames to those recipients wait for it too.
 pub fn flush_owed() {
