@@ -9,8 +9,9 @@
 
 use std::fs;
 
-/// Memory mappings per client: two threads, each with a stack and a signal
-/// stack, each of those with a guard page.
+/// Memory mappings per client: two threads (any client may need a writer
+/// thread beside its session), each with a stack and a signal stack, each
+/// of those with a guard page.
 const MAPS_PER_CLIENT: u64 = 8;
 /// Mappings kept back for everything else: libraries, heap arenas, files.
 const MAPS_RESERVE: u64 = 1024;

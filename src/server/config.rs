@@ -97,7 +97,7 @@ Options:
   --max-file-size BYTES  largest file a client may upload (default 67108864, 64 MiB)
   --login-timeout SECS   time a new connection has to log in (default 30)
   --idle-timeout SECS    silence before a ping; twice this and the client is dropped (default 60)
-  --queue-frames N       frames that may wait for one client before it is dropped (default 8192)
+  --queue-frames N       frames that may wait for one client before it is dropped (default 32768)
   --queue-bytes N        bytes that may wait for one client before it is dropped (default 4194304)
   --pbkdf2-iterations N  PBKDF2 rounds for new password hashes (default 600000)
   -h, --help             show this help

@@ -3,8 +3,9 @@
 //! operator's console.
 //!
 //! Threads: `main` accepts; `client-N` serves one connection, and
-//! `client-N-out` writes to it while it reads slowly or downloads a file; `console-in` reads operator commands; `console-out` prints;
-//! `fsync` flushes `log.txt` to disk once a second.
+//! `client-N-out` writes to it while it reads slowly or downloads a file;
+//! `console-in` reads operator commands; `console-out` prints; `fsync`
+//! flushes `log.txt` to disk once a second.
 
 pub mod accounts;
 pub mod capacity;

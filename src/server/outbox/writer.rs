@@ -142,6 +142,7 @@ impl Outbox {
             match item {
                 Item::Frame(frame) => buf.extend_from_slice(&frame),
                 Item::File(body) => {
+                    let body = *body;
                     buf.extend_from_slice(&body.head);
                     let result = socket
                         .send_all(buf)
