@@ -320,8 +320,9 @@ impl Outbox {
     }
 
     /// Finishes the queue and waits until everything queued is written (or
-    /// dropped, if the queue died), for the end of a session. Returns why
-    /// the queue closed.
+    /// dropped, if the queue died), for the end of a session. Pays what this
+    /// thread owes first: this queue's own flush may be among it. Returns
+    /// why the queue closed.
     pub fn finish_and_drain(&self) -> Closed {
         flush_owed();
         self.finish();

@@ -155,8 +155,10 @@ pub fn run(
             End::Dropped(format!("internal error (a bug; please report it): {what}"))
         }
     };
-    drop(deferral);
+    // Still deferring: the leave notices that logging out queues (under the
+    // hub's lock) are written once the lock is released.
     session.finish(end);
+    drop(deferral);
     // Only our side: the peer reads our last frame, then the end, while we
     // still drain what it sent.
     let _ = stream.shutdown(Shutdown::Write);
