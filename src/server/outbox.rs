@@ -406,11 +406,14 @@ mod tests {
             Ok(n)
         }
 
-        fn send_all(&self, buf: &[u8]) -> io::Result<()> {
+        fn send_all_vectored(&self, bufs: &mut [io::IoSlice<'_>]) -> io::Result<()> {
             if self.failing {
                 return Err(io::ErrorKind::BrokenPipe.into());
             }
-            self.out.lock().unwrap().extend_from_slice(buf);
+            let mut out = self.out.lock().unwrap();
+            for buf in bufs.iter() {
+                out.extend_from_slice(buf);
+            }
             Ok(())
         }
 

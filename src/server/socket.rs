@@ -10,7 +10,7 @@
 //! are the only foreign calls in the server.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 
 /// A connected client socket, as the outbox writes to it.
@@ -18,8 +18,9 @@ pub trait Socket: Send + Sync {
     /// Writes what the kernel takes at once, without waiting for room:
     /// `Err(WouldBlock)` when it takes nothing.
     fn send_now(&self, buf: &[u8]) -> io::Result<usize>;
-    /// Writes all of `buf`, waiting for room (bounded by the socket's write timeout).
-    fn send_all(&self, buf: &[u8]) -> io::Result<()>;
+    /// Writes all of `bufs`, in order, waiting for room (bounded by the
+    /// socket's write timeout).
+    fn send_all_vectored(&self, bufs: &mut [IoSlice<'_>]) -> io::Result<()>;
     /// Writes exactly `len` bytes of `file`, waiting for room.
     fn send_file(&self, file: File, len: u64) -> io::Result<()>;
     fn shutdown(&self, how: Shutdown);
@@ -30,8 +31,18 @@ impl Socket for TcpStream {
         send_dontwait(self, buf)
     }
 
-    fn send_all(&self, buf: &[u8]) -> io::Result<()> {
-        (&*self).write_all(buf)
+    /// `Write::write_all_vectored` is not stable yet: the same loop.
+    fn send_all_vectored(&self, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+        IoSlice::advance_slices(&mut bufs, 0);
+        while !bufs.is_empty() {
+            match (&*self).write_vectored(bufs) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// `io::copy` from a file to a `TcpStream` uses `sendfile` on Linux, so
@@ -169,6 +180,28 @@ mod tests {
         };
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
         assert!(total > 0);
+    }
+
+    #[test]
+    fn send_all_vectored_writes_every_slice_in_order_across_partial_writes() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        // More slices than one writev takes (1,024), and more bytes than
+        // the socket buffers hold, so the writes come back partial.
+        let frames: Vec<Vec<u8>> = (0..3000u32)
+            .map(|i| format!("{i:>5}:").into_bytes().repeat(1 + i as usize % 200))
+            .collect();
+        let expected = frames.concat();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            server.read_to_end(&mut got).unwrap();
+            got
+        });
+        let mut slices: Vec<IoSlice<'_>> = frames.iter().map(|f| IoSlice::new(f)).collect();
+        client.send_all_vectored(&mut slices).unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        assert!(reader.join().unwrap() == expected);
     }
 
     #[test]

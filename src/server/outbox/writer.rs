@@ -1,12 +1,13 @@
 //! Taking items off a queue and writing them: the flusher's writes that
 //! never block, and the writer thread that takes over when they would.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::sync::{Arc, PoisonError};
 use std::thread;
 use std::time::Duration;
 
 use super::{Closed, Item, Outbox, Queue, Writer};
+use crate::server::socket::Socket;
 
 /// Most bytes a flusher copies into one write.
 const MAX_FLUSH_BYTES: usize = 64 * 1024;
@@ -91,9 +92,8 @@ impl Outbox {
     /// more comes for a while, or the queue is finished or dies.
     fn run_writer(&self) {
         let mut batch = Vec::new();
-        let mut buf = Vec::new();
         while self.next_batch(&mut batch) {
-            if self.write_batch(&mut batch, &mut buf).is_err() {
+            if self.write_batch(&mut batch).is_err() {
                 batch.clear();
                 return self.give_up(Closed::Broken);
             }
@@ -127,43 +127,35 @@ impl Outbox {
         }
     }
 
-    /// Writes one batch in order. Frames are coalesced into one system call; a
-    /// file goes out as its head (with the frames before it), then its body
-    /// straight from the disk.
-    fn write_batch(&self, batch: &mut Vec<Item>, buf: &mut Vec<u8>) -> io::Result<()> {
+    /// Writes one batch in order: runs of frames with vectored writes
+    /// (no copying: a backlog of megabytes goes out as it is queued), a
+    /// file as its head, then its body straight from the disk.
+    fn write_batch(&self, batch: &mut Vec<Item>) -> io::Result<()> {
         let socket = &self.shared.socket;
-        if let [Item::Frame(frame)] = batch.as_slice() {
-            let result = socket.send_all(frame);
-            batch.clear();
-            return result;
-        }
-        buf.clear();
+        let mut frames: Vec<Arc<[u8]>> = Vec::with_capacity(batch.len());
         for item in batch.drain(..) {
             match item {
-                Item::Frame(frame) => buf.extend_from_slice(&frame),
+                Item::Frame(frame) => frames.push(frame),
                 Item::File(body) => {
                     let body = *body;
-                    buf.extend_from_slice(&body.head);
-                    let result = socket
-                        .send_all(buf)
+                    frames.push(body.head.into());
+                    let result = send_frames(&**socket, &frames)
                         .and_then(|()| socket.send_file(body.file, body.len));
-                    buf.clear();
+                    frames.clear();
                     self.file_sent();
                     (body.done)(&result);
                     result?;
                 }
             }
         }
-        let result = if buf.is_empty() {
-            Ok(())
-        } else {
-            socket.send_all(buf)
-        };
-        if buf.capacity() > 1 << 20 {
-            *buf = Vec::new();
-        }
-        result
+        send_frames(&**socket, &frames)
     }
+}
+
+/// Writes `frames` in order, blocking, as few system calls as the kernel allows.
+fn send_frames(socket: &dyn Socket, frames: &[Arc<[u8]>]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = frames.iter().map(|f| IoSlice::new(f)).collect();
+    socket.send_all_vectored(&mut slices)
 }
 
 /// Bytes taken off a queue for one write.
