@@ -11,7 +11,7 @@ use std::time::Instant;
 use crate::protocol::{header, Frame, MAX_HEADERS, MAX_LINE_BYTES, VERSION};
 
 use super::login::{await_reply, Verdict};
-use super::wire::{send, Inbound, Parsed, Protocol, Wire};
+use super::wire::{find_newline, send, Inbound, Parsed, Protocol, Wire};
 
 /// The chat room every client enters on login.
 pub(crate) const LOBBY: &str = "lobby";
@@ -33,13 +33,15 @@ pub(crate) fn parse_chat(buf: &[u8]) -> Result<Parsed<'_>, String> {
     let start = loop {
         match lines.next()? {
             None => return Ok(None),
-            Some("") => {}
+            Some(b"") => {}
             Some(line) => break line,
         }
     };
+    let start = std::str::from_utf8(start)
+        .map_err(|_| "bad frame from server: start line is not UTF-8".to_string())?;
     let mut content_length = None;
     let mut history = false;
-    let mut nick = "";
+    let mut nick: &[u8] = b"";
     let mut count = 0;
     loop {
         let Some(line) = lines.next()? else {
@@ -54,23 +56,27 @@ pub(crate) fn parse_chat(buf: &[u8]) -> Result<Parsed<'_>, String> {
                 "bad frame from server: more than {MAX_HEADERS} headers"
             ));
         }
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| format!("bad frame from server: header line {line:?}"))?;
-        let value = value.trim_start_matches([' ', '\t']);
-        if name.eq_ignore_ascii_case(header::CONTENT_LENGTH) {
-            let ok = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
-            let len = value.parse::<usize>().ok().filter(|_| ok);
-            match (content_length, len) {
+        let colon = line.iter().position(|&b| b == b':').ok_or_else(|| {
+            format!(
+                "bad frame from server: header line {:?}",
+                String::from_utf8_lossy(line)
+            )
+        })?;
+        let (name, value) = (&line[..colon], trim_start(&line[colon + 1..]));
+        if name.eq_ignore_ascii_case(header::CONTENT_LENGTH.as_bytes()) {
+            match (content_length, parse_decimal(value)) {
                 (None, Some(len)) => content_length = Some(len),
                 (Some(_), _) => return Err("bad frame from server: two Content-Lengths".into()),
                 (None, None) => {
-                    return Err(format!("bad frame from server: Content-Length {value:?}"))
+                    return Err(format!(
+                        "bad frame from server: Content-Length {:?}",
+                        String::from_utf8_lossy(value)
+                    ))
                 }
             }
-        } else if name.eq_ignore_ascii_case(header::HISTORY) {
-            history = value.eq_ignore_ascii_case("yes");
-        } else if name.eq_ignore_ascii_case(header::NICK) {
+        } else if name.eq_ignore_ascii_case(header::HISTORY.as_bytes()) {
+            history = value.eq_ignore_ascii_case(b"yes");
+        } else if name.eq_ignore_ascii_case(header::NICK.as_bytes()) {
             nick = value;
         }
     }
@@ -82,11 +88,36 @@ pub(crate) fn parse_chat(buf: &[u8]) -> Result<Parsed<'_>, String> {
     let Some(body) = buf.get(body_start..body_start + len) else {
         return Ok(None);
     };
+    let nick = std::str::from_utf8(nick)
+        .map_err(|_| "bad frame from server: Nick is not UTF-8".to_string())?;
     let msg = classify_chat(start, Extras { history, nick }, body)?;
     Ok(Some((msg, body_start + len)))
 }
 
-/// Splits a buffer into LF- or CR LF-ended UTF-8 lines, capped like `chat::protocol`.
+/// `bytes` without leading spaces and tabs.
+fn trim_start(bytes: &[u8]) -> &[u8] {
+    let n = bytes
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    &bytes[n..]
+}
+
+/// A non-empty run of ASCII digits that fits a `usize`, like `chat::protocol` accepts.
+fn parse_decimal(bytes: &[u8]) -> Option<usize> {
+    if bytes.is_empty() {
+        return None;
+    }
+    bytes.iter().try_fold(0usize, |n, &b| {
+        let digit = (b as char).to_digit(10)?;
+        n.checked_mul(10)?.checked_add(digit as usize)
+    })
+}
+
+/// Splits a buffer into LF- or CR LF-ended lines, capped like `chat::protocol`.
+///
+/// Lines stay bytes: only the start line and the values the bench uses are
+/// checked for UTF-8.
 struct Lines<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -94,13 +125,10 @@ struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     /// The next complete line without its ending; `Ok(None)` if incomplete.
-    fn next(&mut self) -> Result<Option<&'a str>, String> {
+    fn next(&mut self) -> Result<Option<&'a [u8]>, String> {
         let rest = &self.buf[self.pos..];
-        let Some(n) = rest
-            .iter()
-            .take(MAX_LINE_BYTES + 2)
-            .position(|&b| b == b'\n')
-        else {
+        let window = &rest[..rest.len().min(MAX_LINE_BYTES + 2)];
+        let Some(n) = find_newline(window) else {
             if rest.len() >= MAX_LINE_BYTES + 2 {
                 return Err(format!(
                     "bad frame from server: line over {MAX_LINE_BYTES} bytes"
@@ -115,9 +143,7 @@ impl<'a> Lines<'a> {
                 "bad frame from server: line over {MAX_LINE_BYTES} bytes"
             ));
         }
-        std::str::from_utf8(line)
-            .map(Some)
-            .map_err(|_| "bad frame from server: line is not UTF-8".to_string())
+        Ok(Some(line))
     }
 }
 

@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::login::{await_reply, Verdict};
-use super::wire::{send, Inbound, Parsed, Protocol, Wire};
+use super::wire::{find_newline, send, Inbound, Parsed, Protocol, Wire};
 
 /// One IRC line from the front of `buf` (LF or CR LF ended). A line that is
 /// not UTF-8 is ignored: the bench itself only sends ASCII.
 pub(crate) fn parse_irc(buf: &[u8]) -> Parsed<'_> {
-    let end = buf.iter().position(|&b| b == b'\n')?;
+    let end = find_newline(buf)?;
     let line = &buf[..end];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let msg = std::str::from_utf8(line).map_or(Inbound::Other, classify_irc);
