@@ -1,6 +1,8 @@
-//! A socket reader that enforces a deadline on a whole frame, not just on
-//! each `read`: a peer trickling one byte every few seconds (slowloris)
-//! would never trip a per-read timeout, but it does trip this.
+//! A session's socket reader. It enforces a deadline on a whole frame, not
+//! just on each `read`: a peer trickling one byte every few seconds
+//! (slowloris) would never trip a per-read timeout, but it does trip this.
+//! And it is where a session thread pays the deliveries it owes others
+//! (see `outbox::Deferral`) before it may block.
 
 use std::io::{self, Read};
 use std::net::TcpStream;
@@ -48,9 +50,7 @@ impl DeadlineReader {
     pub fn set_deadline(&mut self, deadline: Option<Instant>) {
         self.deadline = deadline;
     }
-}
 
-impl DeadlineReader {
     /// Reads what has arrived if this thread owes deliveries (so a busy
     /// sender's messages reach each recipient in few, large writes); once
     /// nothing has arrived, or enough reads were taken, pays what it owes,
