@@ -336,7 +336,8 @@ impl Outbox {
     }
 
     /// Why the queue closed, if it did.
-    pub fn closed(&self) -> Option<Closed> {
+    #[cfg(test)]
+    fn closed(&self) -> Option<Closed> {
         self.lock().closed
     }
 
