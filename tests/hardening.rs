@@ -485,3 +485,33 @@ fn start_up_warns_when_system_limits_are_below_max_clients() {
     );
     assert!(out.contains("ulimit -n 1064"), "{out}");
 }
+
+/// An operator's terminal that stops reading (paused, or a pipe nobody
+/// drains) must not stop the chat: console lines are dropped, counted, and
+/// nobody waits for them; the count is shown once output moves again.
+#[test]
+fn a_console_that_stops_reading_does_not_stop_the_chat() {
+    let dir = TempDir::new("stuck-console");
+    // The first lines (up to the listening one) reach the test; then the
+    // server's standard output is a pipe that nobody reads for 5 seconds.
+    let server = Server::start_in_shell(
+        dir.path(),
+        "exec 3>&1; exec > >(head -n 2 >&3; sleep 5; exec cat >&3)",
+        &["--no-replay", "--no-rate-limit"],
+    );
+    let mut reader = Raw::login(server.port, "reader");
+    let mut talker = Raw::login(server.port, "talker");
+    // Each message is one console dump; more of them than the pipe and the
+    // printer's backlog (4,096 lines) hold.
+    let count = 6_000;
+    for n in 0..count {
+        talker.say(&format!("m{n}"));
+    }
+    for n in 0..count {
+        let want = format!("m{n}");
+        reader.expect_event(|e| matches!(e, Event::Message { text, .. } if *text == want));
+    }
+    server
+        .stdout
+        .wait_for("line(s) not shown: standard output was not keeping up");
+}
