@@ -301,7 +301,7 @@ impl Outbox {
     }
 
     /// Stops taking frames; what is queued is still written.
-    pub fn finish(&self) {
+    fn finish(&self) {
         let mut q = self.lock();
         if q.closed.is_none() {
             q.closed = Some(Closed::Finished);

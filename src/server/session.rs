@@ -21,7 +21,7 @@ use super::deadline::DeadlineReader;
 use super::files::FileStore;
 use super::hub::{ClientId, Hub};
 use super::limits::TokenBucket;
-use super::outbox::{Closed, Deferral, Outbox};
+use super::outbox::{self, Closed, Deferral, Outbox};
 use super::socket::Socket;
 use super::transfer::{self, Transfers};
 use super::Config;
@@ -297,6 +297,8 @@ impl Session<'_> {
 
     /// Receives an upload whose head was just read; `Some` ends the session.
     fn upload(&mut self, head: &Head, reader: &mut BufReader<DeadlineReader>) -> Option<End> {
+        // Storing a file ends with an fsync: pay what this thread owes first.
+        outbox::flush_owed();
         // An upload counts against the rate limit like any request, but a
         // refused one cannot be skipped cheaply, so it ends the connection.
         let within_rate = self.nick.is_none()

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use crate::command::{Refusal, Request};
 use crate::protocol::{header, Frame, Status};
 use crate::server::accounts::{self, Account, AccountsError, Attr, PasswordHash};
-use crate::server::outbox;
 use crate::text::{self, name_key};
 
 use super::{End, Session};
@@ -75,8 +74,6 @@ impl Session<'_> {
         let Some(password) = password else {
             return Gate::Refuse(password_needed(&account.nick));
         };
-        // Hashing takes a quarter second: first write what this thread owes others.
-        outbox::flush_owed();
         if account.hash.verify(password) {
             return Gate::Open { registered: true };
         }
@@ -164,7 +161,6 @@ impl Session<'_> {
         if let Err(reason) = accounts::check_password(new) {
             return Ok(Refusal::bad_request(format!("new {reason}")).into_frame());
         }
-        outbox::flush_owed();
         if !account.hash.verify(old) {
             return self.wrong_password("wrong current password");
         }
@@ -299,7 +295,6 @@ impl Session<'_> {
 
     /// Hashes a new password on this thread; no lock is held.
     fn hash(&self, password: &str) -> Result<PasswordHash, Frame> {
-        outbox::flush_owed();
         PasswordHash::new(password, self.config.pbkdf2_iterations).map_err(|e| {
             self.hub.console().say(format!(
                 "{} cannot read the random source for a password salt: {e}",

@@ -12,6 +12,7 @@ use crate::text::for_terminal;
 use super::account::{self, Gate};
 use super::{End, Session};
 use crate::server::hub::SendError;
+use crate::server::outbox;
 
 /// The reply to a request the hub carried out or refused.
 fn reply_with(result: Result<String, Refusal>) -> Frame {
@@ -44,6 +45,15 @@ impl Session<'_> {
 
     /// Carries out one request; `Some` ends the session.
     pub(super) fn apply(&mut self, request: Request, frame: &Frame) -> Option<End> {
+        // Only chat is worth batching. Anything else may block (a password
+        // hash, an fsync of accounts.txt or rooms.txt, a wait for a
+        // download slot), and other people's messages must not wait for it.
+        if !matches!(
+            request,
+            Request::Say { .. } | Request::Whisper { .. } | Request::Ping | Request::Pong
+        ) {
+            outbox::flush_owed();
+        }
         let reply = match (&self.nick, request) {
             (_, Request::Pong) => return None,
             (_, Request::Ping) => Frame::status(Status::OK),
