@@ -469,21 +469,39 @@ fn randomized_hostile_input_is_survived() {
     );
 }
 
-/// A descriptor limit below --max-clients is named at start-up with what to raise.
+/// Start-up says nothing of the machine's limits; they are named when
+/// clients run into them: the descriptor limit (with what to raise) when
+/// accepting fails, and the cap when it is near.
 #[test]
-fn start_up_warns_when_system_limits_are_below_max_clients() {
+fn system_limits_are_named_when_clients_reach_them_not_at_start_up() {
     let dir = TempDir::new("limitswarn");
     let server = Server::start_in_shell(
         dir.path(),
-        "ulimit -n 200",
-        &["--no-replay", "--max-clients", "1000"],
+        "ulimit -n 100",
+        &[
+            "--no-replay",
+            "--max-clients",
+            "1000",
+            "--max-per-ip",
+            "2000",
+        ],
     );
-    let out = server.stdout.text();
-    assert!(
-        out.contains("note: the open-file limit is 200; past about 136 clients"),
-        "{out}"
-    );
-    assert!(out.contains("ulimit -n 1064"), "{out}");
+    let start_up = server.stdout.text();
+    assert!(!start_up.contains("note:"), "{start_up}");
+    let hogs: Vec<TcpStream> = (0..120)
+        .filter_map(|_| TcpStream::connect(("127.0.0.1", server.port)).ok())
+        .collect();
+    server
+        .stdout
+        .wait_for("the open-file limit is 100, below the 1064 that 1000 clients need; raise it with ulimit -n 1064");
+    drop(hogs);
+
+    let dir = TempDir::new("nearcap");
+    let server = Server::start_with(dir.path(), &["--no-replay", "--max-clients", "10"]);
+    let _conns: Vec<Raw> = (0..9).map(|_| Raw::connect(server.port)).collect();
+    server
+        .stdout
+        .wait_for("note: 9 clients connected, near the cap of 10: set by --max-clients");
 }
 
 /// An operator's terminal that stops reading (paused, or a pipe nobody
@@ -492,11 +510,13 @@ fn start_up_warns_when_system_limits_are_below_max_clients() {
 #[test]
 fn a_console_that_stops_reading_does_not_stop_the_chat() {
     let dir = TempDir::new("stuck-console");
-    // The first lines (up to the listening one) reach the test; then the
+    // The lines up to the listening one reach the test (bash's `read`
+    // takes one byte at a time from a pipe, so it takes no more); then the
     // server's standard output is a pipe that nobody reads for 5 seconds.
     let server = Server::start_in_shell(
         dir.path(),
-        "exec 3>&1; exec > >(head -n 2 >&3; sleep 5; exec cat >&3)",
+        "exec 3>&1; exec > >(while IFS= read -r l; do printf '%s\\n' \"$l\" >&3; \
+         case $l in *'Socket now listening'*) break;; esac; done; sleep 5; exec cat >&3)",
         &["--no-replay", "--no-rate-limit"],
     );
     let mut reader = Raw::login(server.port, "reader");

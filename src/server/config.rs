@@ -88,7 +88,9 @@ Options:
   --history N            recent messages sent to someone entering a room (default 20)
   --announce-limit N     rooms with more members than this announce joins and
                          leaves only to the one concerned (default 200)
-  --max-clients N        clients connected at once (default 10000)
+  --max-clients N        clients connected at once (default 10000; lowered to what
+                         vm.max_map_count holds: 8 mappings a client, so 8063 on a
+                         stock Linux kernel; the console says so when it gets near)
   --max-per-ip N         connections at once from one IP address (default 50)
   --rate-limit N         requests a second per client (default 10)
   --rate-burst N         requests a client may send at once before the rate applies (default 20)

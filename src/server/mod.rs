@@ -108,7 +108,8 @@ impl std::error::Error for ServerError {
 /// A `ServerError` when it cannot start; once listening, errors concern
 /// single clients and are printed, never returned.
 pub fn run(mut config: Config) -> Result<(), ServerError> {
-    fit_to_system(&mut config);
+    let capacity = capacity::Capacity::of_this_machine(config.max_clients);
+    config.max_clients = capacity.max_clients;
     let dir = &config.data_dir;
     std::fs::create_dir_all(dir).map_err(|source| ServerError::DataDir {
         path: dir.clone(),
@@ -170,32 +171,16 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
             )),
         });
     }
-    accept_loop(&listener, &hub, &accounts, &files, &Arc::new(config), &live);
+    accept_loop(
+        &listener,
+        &hub,
+        &accounts,
+        &files,
+        &Arc::new(config),
+        &live,
+        &capacity,
+    );
     Ok(())
-}
-
-/// Lowers `--max-clients` to what the machine can hold without crashing,
-/// and warns when the descriptor limit will turn clients away earlier.
-fn fit_to_system(config: &mut Config) {
-    if let Some(maps) = capacity::max_map_count() {
-        let fit = capacity::clients_within(maps);
-        if config.max_clients > fit {
-            println!(
-                "note: at most {fit} clients at once on this machine (not --max-clients {}): each needs 8 memory mappings and vm.max_map_count is {maps}; raise it with sysctl for more",
-                config.max_clients
-            );
-            config.max_clients = fit;
-        }
-    }
-    if let Some(files) = capacity::open_files() {
-        let wanted = config.max_clients as u64 + capacity::FILES_RESERVE;
-        if files < wanted {
-            println!(
-                "note: the open-file limit is {files}; past about {} clients new connections wait until others leave (raise it with ulimit -n {wanted})",
-                files.saturating_sub(capacity::FILES_RESERVE)
-            );
-        }
-    }
 }
 
 /// Asks whether to print the stored messages, unless a flag answered.
@@ -252,6 +237,27 @@ fn spawn_fsync(hub: Hub) -> io::Result<()> {
     Ok(())
 }
 
+/// `errno` for "too many open files" in this process (Linux and the BSDs).
+const EMFILE: i32 = 24;
+
+/// A console complaint said at most once a second, however often its cause recurs.
+#[derive(Default)]
+struct Complaint {
+    last: Option<Instant>,
+}
+
+impl Complaint {
+    fn say(&mut self, hub: &Hub, text: impl FnOnce() -> String) {
+        if self
+            .last
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
+            hub.console().say(text());
+            self.last = Some(Instant::now());
+        }
+    }
+}
+
 /// Counts a live session; the count drops when the guard does, however the
 /// session ends (a panic included).
 struct LiveGuard(Arc<AtomicUsize>);
@@ -269,9 +275,12 @@ fn accept_loop(
     files: &Arc<FileStore>,
     config: &Arc<Config>,
     live: &Arc<AtomicUsize>,
+    capacity: &capacity::Capacity,
 ) {
     let mut n: u64 = 0;
-    let mut last_complaint: Option<Instant> = None;
+    let mut accept_complaint = Complaint::default();
+    let mut full_complaint = Complaint::default();
+    let mut warned_near = false;
     let per_ip = PerIp::default();
     loop {
         let (stream, peer) = match listener.accept() {
@@ -279,20 +288,44 @@ fn accept_loop(
             Err(e) => {
                 // Out of descriptors (EMFILE/ENFILE) or a transient failure:
                 // back off instead of spinning, and say so at most once a second.
-                if last_complaint.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
-                    hub.console().say(format!("accept failed: {e}; retrying"));
-                    last_complaint = Some(Instant::now());
-                }
+                accept_complaint.say(hub, || {
+                    let hint = match (&capacity.descriptor_hint, e.raw_os_error()) {
+                        (Some(hint), Some(EMFILE)) => format!(" ({hint})"),
+                        _ => String::new(),
+                    };
+                    format!("accept failed: {e}{hint}; retrying")
+                });
                 thread::sleep(Duration::from_millis(100));
                 continue;
             }
         };
-        if live.load(Ordering::Acquire) >= config.max_clients {
+        let clients = live.load(Ordering::Acquire);
+        if clients >= config.max_clients {
+            full_complaint.say(hub, || {
+                let why = capacity
+                    .lowered_because
+                    .as_deref()
+                    .unwrap_or("raise --max-clients for more");
+                format!("server full: {clients} clients connected, newcomers turned away; {why}")
+            });
             turn_away(
                 stream,
                 "server full: too many clients connected; try again later",
             );
             continue;
+        }
+        // Said once a run, when it starts to matter.
+        if clients + 1 >= capacity.near() && !warned_near {
+            warned_near = true;
+            let clients = clients + 1;
+            let why = capacity
+                .lowered_because
+                .as_deref()
+                .unwrap_or("set by --max-clients");
+            hub.console().say(format!(
+                "note: {clients} clients connected, near the cap of {}: {why}",
+                config.max_clients
+            ));
         }
         let Some(slot) = per_ip.try_acquire(peer.ip(), config.max_per_ip) else {
             turn_away(
