@@ -124,7 +124,7 @@ mod tests {
     fn the_mapping_limit_lowers_the_cap_and_says_how_to_lift_it() {
         let capacity = Capacity::within(10_000, Some(65_530), Some(20_000));
         assert_eq!(capacity.max_clients, 8063);
-        let why = capacity.lowered_because.unwrap();
+        let why = capacity.lowered_because.clone().unwrap();
         assert!(why.contains("vm.max_map_count is 65530"), "{why}");
         assert!(why.contains("sysctl -w vm.max_map_count=81024"), "{why}");
         assert_eq!(
