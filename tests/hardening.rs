@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chat::command::Request;
+use chat::command::{AccountRequest, ChatRequest, Control, RoomRequest};
 use chat::event::Event;
 use chat::protocol::{Frame, Status};
 use support::{Raw, Server, TempDir};
@@ -26,7 +26,7 @@ fn flooding_gets_429_then_a_disconnect() {
     let mut flooder = Raw::login(server.port, "flooder");
     let mut statuses = Vec::new();
     for i in 0..8 {
-        let reply = flooder.request(Request::Say {
+        let reply = flooder.request(ChatRequest::Say {
             room: None,
             text: format!("spam {i}"),
         });
@@ -35,7 +35,7 @@ fn flooding_gets_429_then_a_disconnect() {
     // The burst of 5 includes the LOGIN: every request counts but PING, PONG and QUIT.
     assert_eq!(&statuses[..4], [200; 4], "the burst passes: {statuses:?}");
     assert!(statuses[4..].iter().all(|&s| s == 429), "{statuses:?}");
-    let reply = flooder.request(Request::Say {
+    let reply = flooder.request(ChatRequest::Say {
         room: None,
         text: "more".into(),
     });
@@ -44,7 +44,7 @@ fn flooding_gets_429_then_a_disconnect() {
         "{reply:?}"
     );
     // Keep flooding without waiting for replies: disconnected with a reason.
-    let spam = Request::Say {
+    let spam = ChatRequest::Say {
         room: None,
         text: "x".into(),
     }
@@ -118,7 +118,7 @@ fn slowloris_connections_do_not_starve_real_clients() {
     );
 
     let mut trickle = Raw::connect(server.port);
-    let frame = Request::Ping.into_frame().encode();
+    let frame = Control::Ping.into_frame().encode();
     let started = Instant::now();
     for byte in &frame[..frame.len() - 1] {
         if trickle.stream.write_all(&[*byte]).is_err() {
@@ -166,7 +166,7 @@ fn running_out_of_descriptors_is_survived() {
     let mut late = loop {
         let mut raw = Raw::connect(server.port);
         raw.send(
-            &Request::Login {
+            &AccountRequest::Login {
                 nick: "late".into(),
                 password: None,
             }
@@ -202,13 +202,13 @@ fn sigkill_loses_no_message_that_a_client_saw() {
                 let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
                     return;
                 };
-                let login = Request::Login {
+                let login = AccountRequest::Login {
                     nick: format!("f{i}"),
                     password: None,
                 };
                 let mut bytes = login.into_frame().encode();
                 for n in 0..2_000 {
-                    let say = Request::Say {
+                    let say = ChatRequest::Say {
                         room: None,
                         text: format!("f{i}-{n}"),
                     };
@@ -273,7 +273,7 @@ fn full_disk_refuses_messages_without_delivering_them() {
     let text = "y".repeat(300);
     let mut refused = None;
     for n in 0..10 {
-        let reply = writer.request(Request::Say {
+        let reply = writer.request(ChatRequest::Say {
             room: None,
             text: format!("{n}:{text}"),
         });
@@ -287,7 +287,7 @@ fn full_disk_refuses_messages_without_delivering_them() {
     assert!(reply.text_lossy().contains("not delivered"), "{reply:?}");
     server.stdout.wait_for("cannot write log.txt");
     // The reader got every stored message and not the refused one.
-    let (_, events) = reader.request_with_events(Request::Ping);
+    let (_, events) = reader.request_with_events(Control::Ping);
     let texts: Vec<String> = events
         .into_iter()
         .filter_map(|e| match e {
@@ -299,7 +299,7 @@ fn full_disk_refuses_messages_without_delivering_them() {
     assert!(!texts.iter().any(|t| t.starts_with(&format!("{n}:"))));
     // Still serving: whispers need the log too, but everything else works.
     assert_eq!(
-        writer.request(Request::Users).status_code(),
+        writer.request(RoomRequest::Users).status_code(),
         Some(Status::OK)
     );
     // The log holds only whole records.
@@ -348,31 +348,31 @@ impl Rng {
 /// One hostile input: valid, truncated, mutated or random bytes.
 fn hostile_bytes(rng: &mut Rng) -> Vec<u8> {
     let valid = [
-        Request::Say {
+        ChatRequest::Say {
             room: None,
             text: "hi".into(),
         }
         .into_frame(),
-        Request::Whisper {
+        ChatRequest::Whisper {
             to: "chatter".into(),
             text: "psst".into(),
         }
         .into_frame(),
-        Request::Login {
+        AccountRequest::Login {
             nick: "z".into(),
             password: None,
         }
         .into_frame(),
-        Request::Join {
+        RoomRequest::Join {
             room: "nowhere".into(),
         }
         .into_frame(),
-        Request::Create {
+        RoomRequest::Create {
             room: "fuzz".into(),
             private: false,
         }
         .into_frame(),
-        Request::Users.into_frame(),
+        RoomRequest::Users.into_frame(),
         Frame::request("UPLOAD", "/files").with_body(vec![0; 10]),
     ];
     let mut bytes = valid[rng.below(valid.len())].encode();
@@ -429,7 +429,7 @@ fn randomized_hostile_input_is_survived() {
         for _ in 0..50 {
             if rng.below(3) == 0 {
                 batch.extend(
-                    Request::Login {
+                    AccountRequest::Login {
                         nick: format!("h{}", rng.below(1000)),
                         password: None,
                     }

@@ -105,13 +105,30 @@ impl Hub {
         Ok(format!("you are now in {name}"))
     }
 
-    /// Moves `id` back to the lobby.
+    /// Moves `id` back to the lobby from its room (which `room`, if given,
+    /// must name).
     ///
     /// # Errors
-    /// 409 when it is in the lobby already.
-    pub fn leave_room(&self, id: ClientId) -> Result<String, Refusal> {
+    /// 409 when it is in the lobby already, or not in `room`.
+    pub fn leave_room(&self, id: ClientId, room: Option<&str>) -> Result<String, Refusal> {
         let mut st = self.lock();
         st.nick_of(id)?;
+        if let Some(room) = room {
+            let current = st
+                .clients
+                .get(&id)
+                .map(|c| c.room.clone())
+                .unwrap_or_default();
+            if name_key(room) != current {
+                return Err(Refusal::new(
+                    Status::CONFLICT,
+                    format!(
+                        "you are not in {room}; you are in {}",
+                        st.room_name(&current)
+                    ),
+                ));
+            }
+        }
         let lobby = name_key(LOBBY);
         if st.clients.get(&id).is_some_and(|c| c.room == lobby) {
             return Err(Refusal::new(
@@ -123,14 +140,15 @@ impl Hub {
         Ok("you are back in the lobby".to_string())
     }
 
-    /// Closes the room `id` owns and is in; its members go to the lobby.
+    /// Closes `room` (by default the one `id` is in), which `id` must own;
+    /// its members go to the lobby.
     ///
     /// # Errors
-    /// 403 in the lobby or when `id` is not the owner.
-    pub fn close_room(&self, id: ClientId) -> Result<String, Refusal> {
+    /// 404 no such room; 403 for the lobby or when `id` is not the owner.
+    pub fn close_room(&self, id: ClientId, room: Option<&str>) -> Result<String, Refusal> {
         let (key, name, owner) = {
             let st = self.lock();
-            let (key, room) = st.owned_room(id)?;
+            let (key, room) = st.owned_room(id, room)?;
             (
                 key,
                 room.name.clone(),
@@ -217,15 +235,17 @@ impl Hub {
         st.rooms.remove(key);
     }
 
-    /// Adds `nick` to (or removes it from) a list of the room `id` owns and
-    /// is in. A banned member is moved to the lobby at once.
+    /// Adds `nick` to (or removes it from) a list of `room` (by default the
+    /// one `id` is in), which `id` must own. A banned member is moved to
+    /// the lobby at once.
     ///
     /// # Errors
-    /// 403 when `id` does not own its room; 400 for a bad nickname or
-    /// banning oneself; 409 when nothing would change.
+    /// 404 no such room; 403 when `id` does not own it; 400 for a bad
+    /// nickname or banning oneself; 409 when nothing would change.
     pub fn change_list(
         &self,
         id: ClientId,
+        room: Option<&str>,
         list: ListKind,
         nick: &str,
         add: bool,
@@ -233,7 +253,7 @@ impl Hub {
         text::check_nick(nick).map_err(Refusal::bad_request)?;
         let reply = {
             let mut st = self.lock();
-            let (key, room) = st.owned_room(id)?;
+            let (key, room) = st.owned_room(id, room)?;
             let room_name = room.name.clone();
             if add && list == ListKind::Bans && room.is_owner(nick) {
                 return Err(Refusal::bad_request(
@@ -279,13 +299,19 @@ impl Hub {
         Ok(self.saved(reply))
     }
 
-    /// The ban or permit list of the room `id` owns and is in.
+    /// The ban or permit list of `room` (by default the one `id` is in),
+    /// which `id` must own.
     ///
     /// # Errors
-    /// 403 when `id` does not own its room.
-    pub fn show_list(&self, id: ClientId, list: ListKind) -> Result<String, Refusal> {
+    /// 404 no such room; 403 when `id` does not own it.
+    pub fn show_list(
+        &self,
+        id: ClientId,
+        room: Option<&str>,
+        list: ListKind,
+    ) -> Result<String, Refusal> {
         let st = self.lock();
-        let (_, room) = st.owned_room(id)?;
+        let (_, room) = st.owned_room(id, room)?;
         let entries = match list {
             ListKind::Bans => &room.bans,
             ListKind::Permits => &room.permits,
@@ -363,13 +389,15 @@ impl State {
             .ok_or_else(not_logged_in)
     }
 
-    /// The key and room that `id` is in, if `id` owns it.
-    fn owned_room(&self, id: ClientId) -> Result<(String, &Room), Refusal> {
+    /// The key and room `named` (or that `id` is in), if `id` owns it.
+    fn owned_room(&self, id: ClientId, named: Option<&str>) -> Result<(String, &Room), Refusal> {
         let client = self.clients.get(&id).ok_or_else(not_logged_in)?;
-        let room = self
-            .rooms
-            .get(&client.room)
-            .ok_or_else(|| Refusal::new(Status::FORBIDDEN, "you are not in a room"))?;
+        let key = named.map_or_else(|| client.room.clone(), name_key);
+        let room = match (self.rooms.get(&key), named) {
+            (Some(room), _) => room,
+            (None, Some(name)) => return Err(no_such_room(name)),
+            (None, None) => return Err(Refusal::new(Status::FORBIDDEN, "you are not in a room")),
+        };
         match &room.owner {
             None => Err(Refusal::new(
                 Status::FORBIDDEN,
@@ -379,7 +407,7 @@ impl State {
                 Status::FORBIDDEN,
                 format!("only the owner of {} ({owner}) can do that", room.name),
             )),
-            Some(_) => Ok((client.room.clone(), room)),
+            Some(_) => Ok((key, room)),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::command::{Refusal, Request};
+use crate::command::{AccountRequest, Refusal};
 use crate::protocol::{header, Frame, Status};
 use crate::server::accounts::{self, Account, AccountsError, Attr, PasswordHash};
 use crate::text::{self, name_key};
@@ -85,19 +85,21 @@ impl Session<'_> {
 
     /// Carries out an account request of a logged-in client. `Err` ends the
     /// session (its last reply already queued).
-    pub(super) fn account_request(&mut self, request: Request) -> Result<Frame, End> {
+    pub(super) fn account_request(&mut self, request: AccountRequest) -> Result<Frame, End> {
         let Some(nick) = self.nick.clone() else {
             return Ok(Refusal::new(Status::FORBIDDEN, "log in first").into_frame());
         };
         Ok(match request {
-            Request::Register { password } => self.register(&nick, &password),
-            Request::Passwd { old, new } => return self.change_password(&nick, &old, &new),
-            Request::Logout => self.logout(&nick),
-            Request::SetProfile { attr, value } => self.set_profile(&nick, &attr, &value),
-            Request::ViewProfile { nick: whose } => self.view_profile(&whose),
-            Request::Whoami => self.whoami(&nick),
-            Request::ListUsers => self.list_users(),
-            _ => Refusal::bad_request("not an account request").into_frame(),
+            AccountRequest::Register { password } => self.register(&nick, &password),
+            AccountRequest::Passwd { old, new } => return self.change_password(&nick, &old, &new),
+            AccountRequest::Logout => self.logout(&nick),
+            AccountRequest::SetProfile { attr, value } => self.set_profile(&nick, &attr, &value),
+            AccountRequest::ViewProfile { nick: whose } => self.view_profile(&whose),
+            AccountRequest::Whoami => self.whoami(&nick),
+            AccountRequest::ListUsers => self.list_users(),
+            AccountRequest::Login { .. } | AccountRequest::Nick { .. } => {
+                Refusal::bad_request("not handled here").into_frame()
+            }
         })
     }
 

@@ -5,7 +5,9 @@
 
 use std::time::Instant;
 
-use crate::command::{Refusal, Request};
+use crate::command::{
+    AccountRequest, ChatRequest, Control, FileRequest, Refusal, Request, RoomRequest,
+};
 use crate::protocol::{header, Frame, Status};
 use crate::text::for_terminal;
 
@@ -25,7 +27,7 @@ fn reply_with(result: Result<String, Refusal>) -> Frame {
 impl Session<'_> {
     /// Takes a token for a request that counts against the rate limit.
     pub(super) fn within_rate(&mut self, request: &Request) -> bool {
-        let free = matches!(request, Request::Ping | Request::Pong | Request::Quit);
+        let free = matches!(request, Request::Control(_));
         free || self
             .bucket
             .as_mut()
@@ -50,14 +52,50 @@ impl Session<'_> {
         // download slot), and other people's messages must not wait for it.
         if !matches!(
             request,
-            Request::Say { .. } | Request::Whisper { .. } | Request::Ping | Request::Pong
+            Request::Chat(_) | Request::Control(Control::Ping | Control::Pong)
         ) {
             outbox::flush_owed();
         }
-        let reply = match (&self.nick, request) {
-            (_, Request::Pong) => return None,
-            (_, Request::Ping) => Frame::status(Status::OK),
-            (_, Request::Quit) => {
+        let reply = match request {
+            Request::Control(control) => self.control(control),
+            Request::Account(request) => self.account(request),
+            _ if self.nick.is_none() => Ok(Some(
+                Refusal::new(
+                    Status::FORBIDDEN,
+                    "log in first: send LOGIN with a Nick header",
+                )
+                .into_frame(),
+            )),
+            Request::Chat(request) => {
+                self.dump(frame);
+                Ok(Some(self.chat(request)))
+            }
+            Request::Room(request) => Ok(Some(self.room(request))),
+            Request::File(FileRequest::Download { id }) => {
+                self.dump(frame);
+                // `None`: queued, and the writer thread streams the reply.
+                Ok(self.transfers().download(id, &self.outbox))
+            }
+            Request::File(FileRequest::List) => Ok(Some(self.transfers().list())),
+        };
+        match reply {
+            Ok(Some(reply)) => {
+                self.outbox.push_frame(&reply);
+                None
+            }
+            Ok(None) => None,
+            Err(end) => Some(end),
+        }
+    }
+
+    /// `PING`, `PONG`, `QUIT`. Like every request handler: `Ok(Some)` is
+    /// the reply, `Ok(None)` means none is due (or it is queued already),
+    /// `Err` ends the session.
+    fn control(&mut self, control: Control) -> Result<Option<Frame>, End> {
+        match control {
+            Control::Pong => Ok(None),
+            Control::Ping => Ok(Some(Frame::status(Status::OK))),
+            Control::Quit => {
                 // Out of the hub before "Bye" goes out, so a client that has
                 // heard it can count on its nickname being free; `finish`
                 // would do it a moment later, racing the next login.
@@ -65,55 +103,58 @@ impl Session<'_> {
                     self.hub.logout(self.id);
                 }
                 self.outbox.push_frame(&Frame::reply(Status::OK, "Bye"));
-                return Some(End::Quit);
+                Err(End::Quit)
             }
-            // `None` from login: it worked and has queued its own reply.
-            (None, Request::Login { nick, password }) => {
+        }
+    }
+
+    fn account(&mut self, request: AccountRequest) -> Result<Option<Frame>, End> {
+        let reply = match (self.nick.clone(), request) {
+            (None, AccountRequest::Login { nick, password }) => {
                 match self.authenticate(&nick, password.as_deref()) {
-                    Gate::Open { registered } => self.login(&nick, registered)?,
+                    // `None` from login: it worked and has queued its own reply.
+                    Gate::Open { registered } => return Ok(self.login(&nick, registered)),
                     Gate::Refuse(reply) => reply,
-                    Gate::Close(end) => return Some(end),
+                    Gate::Close(end) => return Err(end),
                 }
             }
-            (Some(me), Request::Login { .. }) => {
+            (Some(me), AccountRequest::Login { .. }) => {
                 Refusal::new(Status::CONFLICT, format!("already logged in as {me}")).into_frame()
             }
-            (
-                Some(_),
-                request @ (Request::Register { .. }
-                | Request::Passwd { .. }
-                | Request::Logout
-                | Request::SetProfile { .. }
-                | Request::ViewProfile { .. }
-                | Request::Whoami
-                | Request::ListUsers),
-            ) => match self.account_request(request) {
-                Ok(reply) => reply,
-                Err(end) => return Some(end),
-            },
             (None, _) => Refusal::new(
                 Status::FORBIDDEN,
                 "log in first: send LOGIN with a Nick header",
             )
             .into_frame(),
-            (Some(_), Request::Say { room, text }) => {
-                self.dump(frame);
-                self.say(room.as_deref(), text)
+            (Some(_), AccountRequest::Nick { nick }) if self.is_someone_elses_account(&nick) => {
+                account::registered_nick_refused(&nick)
             }
-            (Some(_), Request::Whisper { to, text }) => {
-                self.dump(frame);
-                match self.hub.whisper(self.id, &to, text) {
-                    Ok(()) => Frame::status(Status::OK),
-                    Err(e) => self.send_error(e),
+            (Some(_), AccountRequest::Nick { nick }) => {
+                let result = self.hub.rename(self.id, &nick);
+                if result.is_ok() {
+                    self.nick = Some(nick);
                 }
+                reply_with(result)
             }
-            (Some(_), Request::Download { id }) => {
-                self.dump(frame);
-                // `None`: queued, and the writer thread streams the reply.
-                self.transfers().download(id, &self.outbox)?
-            }
-            (Some(_), Request::Files) => self.transfers().list(),
-            (Some(_), Request::Users) => {
+            (Some(_), request) => self.account_request(request)?,
+        };
+        Ok(Some(reply))
+    }
+
+    fn chat(&mut self, request: ChatRequest) -> Frame {
+        match request {
+            ChatRequest::Say { room, text } => self.say(room.as_deref(), text),
+            ChatRequest::Whisper { to, text } => match self.hub.whisper(self.id, &to, text) {
+                Ok(()) => Frame::status(Status::OK),
+                Err(e) => self.send_error(e),
+            },
+        }
+    }
+
+    fn room(&mut self, request: RoomRequest) -> Frame {
+        let id = self.id;
+        match request {
+            RoomRequest::Users => {
                 let users = self.hub.users();
                 let mut text = format!("{} user(s) online:", users.len());
                 for user in users {
@@ -121,32 +162,23 @@ impl Session<'_> {
                 }
                 Frame::reply(Status::OK, &text)
             }
-            (Some(_), Request::Rooms) => {
-                Frame::reply(Status::OK, &self.hub.room_list(Some(self.id)))
+            RoomRequest::Rooms => Frame::reply(Status::OK, &self.hub.room_list(Some(id))),
+            RoomRequest::Create { room, private } => {
+                reply_with(self.hub.create_room(id, &room, private))
             }
-            (Some(_), Request::Create { room, private }) => {
-                reply_with(self.hub.create_room(self.id, &room, private))
+            RoomRequest::Join { room } => reply_with(self.hub.join_room(id, &room)),
+            RoomRequest::Leave { room } => reply_with(self.hub.leave_room(id, room.as_deref())),
+            RoomRequest::Close { room } => reply_with(self.hub.close_room(id, room.as_deref())),
+            RoomRequest::ChangeList {
+                list,
+                nick,
+                add,
+                room,
+            } => reply_with(self.hub.change_list(id, room.as_deref(), list, &nick, add)),
+            RoomRequest::ShowList { list, room } => {
+                reply_with(self.hub.show_list(id, room.as_deref(), list))
             }
-            (Some(_), Request::Join { room }) => reply_with(self.hub.join_room(self.id, &room)),
-            (Some(_), Request::Leave) => reply_with(self.hub.leave_room(self.id)),
-            (Some(_), Request::Close) => reply_with(self.hub.close_room(self.id)),
-            (Some(_), Request::List { list, nick, add }) => {
-                reply_with(self.hub.change_list(self.id, list, &nick, add))
-            }
-            (Some(_), Request::ShowList { list }) => reply_with(self.hub.show_list(self.id, list)),
-            (Some(_), Request::Nick { nick }) if self.is_someone_elses_account(&nick) => {
-                account::registered_nick_refused(&nick)
-            }
-            (Some(_), Request::Nick { nick }) => {
-                let result = self.hub.rename(self.id, &nick);
-                if result.is_ok() {
-                    self.nick = Some(nick);
-                }
-                reply_with(result)
-            }
-        };
-        self.outbox.push_frame(&reply);
-        None
+        }
     }
 
     /// Logs in as `nick`, whose password was checked if `registered`;
