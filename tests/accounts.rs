@@ -19,6 +19,7 @@ fn start(dir: &TempDir) -> Server {
 
 fn login_request(nick: &str, password: Option<&str>) -> AccountRequest {
     AccountRequest::Login {
+        many_rooms: false,
         nick: nick.into(),
         password: password.map(str::to_string),
     }

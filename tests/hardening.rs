@@ -167,6 +167,7 @@ fn running_out_of_descriptors_is_survived() {
         let mut raw = Raw::connect(server.port);
         raw.send(
             &AccountRequest::Login {
+                many_rooms: false,
                 nick: "late".into(),
                 password: None,
             }
@@ -203,6 +204,7 @@ fn sigkill_loses_no_message_that_a_client_saw() {
                     return;
                 };
                 let login = AccountRequest::Login {
+                    many_rooms: false,
                     nick: format!("f{i}"),
                     password: None,
                 };
@@ -359,6 +361,7 @@ fn hostile_bytes(rng: &mut Rng) -> Vec<u8> {
         }
         .into_frame(),
         AccountRequest::Login {
+            many_rooms: false,
             nick: "z".into(),
             password: None,
         }
@@ -430,6 +433,7 @@ fn randomized_hostile_input_is_survived() {
             if rng.below(3) == 0 {
                 batch.extend(
                     AccountRequest::Login {
+                        many_rooms: false,
                         nick: format!("h{}", rng.below(1000)),
                         password: None,
                     }

@@ -40,6 +40,7 @@ fn malformed_nicknames_are_refused_with_a_reason() {
         ("x\u{1b}[2J", "only letters, digits"),
     ] {
         let reply = raw.request(AccountRequest::Login {
+            many_rooms: false,
             nick: nick.into(),
             password: None,
         });
@@ -56,6 +57,7 @@ fn taken_nickname_is_refused_case_insensitively() {
     let mut first = Raw::login(server.port, "ntu");
     let mut second = Raw::connect(server.port);
     let reply = second.request(AccountRequest::Login {
+        many_rooms: false,
         nick: "NTU".into(),
         password: None,
     });
@@ -64,6 +66,7 @@ fn taken_nickname_is_refused_case_insensitively() {
 
     first.request(Control::Quit);
     let reply = second.request(AccountRequest::Login {
+        many_rooms: false,
         nick: "NTU".into(),
         password: None,
     });
@@ -127,6 +130,7 @@ fn chatting_before_login_is_refused() {
     });
     assert_eq!(reply.status_code(), Some(Status::FORBIDDEN));
     let reply = raw.request(AccountRequest::Login {
+        many_rooms: false,
         nick: "late".into(),
         password: None,
     });

@@ -137,6 +137,7 @@ fn newcomer_receives_recent_history_without_whispers() {
     let server = Server::start_with(dir.path(), &["--no-replay", "--history", "3"]);
     let mut c = Raw::connect(server.port);
     let login = chat::command::AccountRequest::Login {
+        many_rooms: false,
         nick: "c".into(),
         password: None,
     };

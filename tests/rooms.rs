@@ -199,7 +199,16 @@ fn banned_user_is_ejected_and_cannot_reenter() {
     create(&mut tom, "toms", false);
     ok(&bob.request(join("toms")));
     let (reply, tom_saw) = tom.request_with_events(list(ListKind::Bans, "bob", true));
-    assert_eq!(ok(&reply), "bob added to the blacklist of toms");
+    let text = ok(&reply);
+    assert!(
+        text.starts_with("bob added to the blacklist of toms\n"),
+        "{text}"
+    );
+    // Bob is a guest: anyone may take that nickname once he leaves.
+    assert!(
+        text.ends_with("note: bob is a guest, not a registered nickname: whoever takes that nickname is banned"),
+        "{text}"
+    );
     assert!(
         tom_saw
             .iter()
@@ -544,8 +553,10 @@ fn owners_act_on_a_named_room_from_anywhere() {
         nick: "Bob".into(),
         add: true,
     });
-    assert_eq!(ok(&reply), "Bob added to the blacklist of second");
-    bob.expect_event(|e| matches!(e, Event::Notice { text } if text.contains("banned from second")));
+    assert!(ok(&reply).starts_with("Bob added to the blacklist of second"));
+    bob.expect_event(
+        |e| matches!(e, Event::Notice { text } if text.contains("banned from second")),
+    );
     let bans = ok(&tom.request(RoomRequest::ShowList {
         list: ListKind::Bans,
         room: Some("second".into()),
@@ -560,7 +571,10 @@ fn owners_act_on_a_named_room_from_anywhere() {
         "closed second"
     );
     let rooms = ok(&tom.request(RoomRequest::Rooms));
-    assert!(!rooms.contains("second") && rooms.contains("first"), "{rooms}");
+    assert!(
+        !rooms.contains("second") && rooms.contains("first"),
+        "{rooms}"
+    );
     tom.say("still in first");
 
     // Someone else's room, or no such room: refused, nothing changes.
@@ -586,5 +600,44 @@ fn owners_act_on_a_named_room_from_anywhere() {
         }),
         Status::CONFLICT,
         "you are not in bobs; you are in first",
+    );
+}
+
+/// Who is where does not give away a private room; taking someone off a
+/// private room's whitelist moves them out, as a ban does; a list entry
+/// for a nickname nobody holds says whoever takes it gets it.
+#[test]
+fn private_rooms_stay_private_and_an_unpermit_moves_the_member_out() {
+    let dir = TempDir::new("rooms-private-users");
+    let server = Server::start(dir.path());
+    let mut tom = Raw::login(server.port, "Tom");
+    let mut bob = Raw::login(server.port, "Bob");
+    let mut eve = Raw::login(server.port, "Eve");
+    create(&mut tom, "den", true);
+    ok(&tom.request(list(ListKind::Permits, "Bob", true)));
+    ok(&bob.request(join("den")));
+
+    let users = ok(&eve.request(RoomRequest::Users));
+    assert!(users.contains("Tom in a private room"), "{users}");
+    assert!(!users.contains("den"), "{users}");
+    let users = ok(&bob.request(RoomRequest::Users));
+    assert!(users.contains("Tom in den"), "{users}");
+
+    let reply = ok(&tom.request(list(ListKind::Permits, "Bob", false)));
+    assert!(
+        reply.starts_with("Bob removed from the whitelist of den"),
+        "{reply}"
+    );
+    bob.expect_event(|e| matches!(e, Event::Notice { text } if text.contains("no longer on the whitelist of private room den")));
+    bob.expect_event(
+        |e| matches!(e, Event::Join { room, nick, .. } if room == "lobby" && nick == "Bob"),
+    );
+
+    let reply = ok(&tom.request(list(ListKind::Permits, "ghost", true)));
+    assert!(
+        reply.ends_with(
+            "note: nobody called ghost is registered or online: whoever takes that nickname may enter"
+        ),
+        "{reply}"
     );
 }

@@ -279,6 +279,7 @@ fn log_in(
             let sent_password = password.is_some();
             writer.send(
                 &AccountRequest::Login {
+                    many_rooms: false,
                     nick: nick.clone(),
                     password: password.take(),
                 }

@@ -11,6 +11,9 @@ pub enum AccountRequest {
     Login {
         nick: String,
         password: Option<String>,
+        /// `Rooms: many`: the connection may be in several rooms at once;
+        /// without it, each `JOIN` moves it (one room at a time).
+        many_rooms: bool,
     },
     /// Registers the sender's nickname with this password.
     Register {
@@ -42,9 +45,21 @@ pub enum AccountRequest {
 impl AccountRequest {
     pub(super) fn parse(verb: &str, frame: &Frame) -> Option<Result<AccountRequest, Refusal>> {
         Some(match verb {
-            "LOGIN" => required(frame, header::NICK).map(|nick| AccountRequest::Login {
-                nick,
-                password: frame.header(header::PASSWORD).map(str::to_string),
+            "LOGIN" => required(frame, header::NICK).and_then(|nick| {
+                let many_rooms = match frame.header(header::ROOMS) {
+                    None | Some("one") => false,
+                    Some("many") => true,
+                    Some(other) => {
+                        return Err(Refusal::bad_request(format!(
+                            "Rooms must be one or many, not {other:?}"
+                        )))
+                    }
+                };
+                Ok(AccountRequest::Login {
+                    nick,
+                    password: frame.header(header::PASSWORD).map(str::to_string),
+                    many_rooms,
+                })
             }),
             "REGISTER" => required(frame, header::PASSWORD)
                 .map(|password| AccountRequest::Register { password }),
@@ -75,12 +90,19 @@ impl AccountRequest {
     /// The frame for this request.
     pub fn into_frame(self) -> Frame {
         match self {
-            AccountRequest::Login { nick, password } => {
-                let frame = Frame::request("LOGIN", "/").with_header(header::NICK, nick);
-                match password {
-                    Some(p) => frame.with_header(header::PASSWORD, p),
-                    None => frame,
+            AccountRequest::Login {
+                nick,
+                password,
+                many_rooms,
+            } => {
+                let mut frame = Frame::request("LOGIN", "/").with_header(header::NICK, nick);
+                if let Some(p) = password {
+                    frame = frame.with_header(header::PASSWORD, p);
                 }
+                if many_rooms {
+                    frame = frame.with_header(header::ROOMS, "many");
+                }
+                frame
             }
             AccountRequest::Register { password } => {
                 Frame::request("REGISTER", "/").with_header(header::PASSWORD, password)
@@ -113,10 +135,12 @@ mod tests {
         round_trip(AccountRequest::Login {
             nick: "ntu".into(),
             password: None,
+            many_rooms: false,
         });
         round_trip(AccountRequest::Login {
             nick: "ntu".into(),
             password: Some("correct horse".into()),
+            many_rooms: true,
         });
         round_trip(AccountRequest::Register {
             password: "correct horse".into(),

@@ -333,6 +333,7 @@ impl Raw {
     pub fn login(port: u16, nick: &str) -> Raw {
         let mut raw = Raw::connect(port);
         let reply = raw.request(AccountRequest::Login {
+            many_rooms: false,
             nick: nick.into(),
             password: None,
         });
