@@ -645,3 +645,30 @@ fn full_disk_during_an_upload_leaves_nothing_and_keeps_serving() {
     let mut other = Raw::login(server.port, "other");
     other.say("still chatting");
 }
+
+/// An upload that trickles in (a byte now and then) is cut off once a
+/// progress window brings too little, long before its overall deadline.
+#[test]
+fn a_trickling_upload_is_cut_off_for_making_no_progress() {
+    let dir = TempDir::new("trickle");
+    let server = Server::start_with(dir.path(), &["--no-replay", "--frame-timeout", "2"]);
+    let mut slow = Raw::login(server.port, "slow");
+    let head = Upload {
+        name: "trickle.bin".into(),
+        size: 1 << 20,
+        digest: None,
+    }
+    .encode_head();
+    slow.send_bytes(&head);
+    for _ in 0..40 {
+        if std::io::Write::write_all(&mut slow.stream, b"x").is_err() {
+            break;
+        }
+        if server.stdout.text().contains("too slow") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    server.stdout.wait_for("(too slow: ");
+    assert_eq!(listing(&dir.path().join("files")), Vec::<String>::new());
+}

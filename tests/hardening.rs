@@ -32,7 +32,7 @@ fn flooding_gets_429_then_a_disconnect() {
         });
         statuses.push(reply.status_code().unwrap().0);
     }
-    // The burst of 5 includes the LOGIN: every request counts but PING, PONG and QUIT.
+    // The burst of 5 includes the LOGIN: every request counts but PONG and QUIT.
     assert_eq!(&statuses[..4], [200; 4], "the burst passes: {statuses:?}");
     assert!(statuses[4..].iter().all(|&s| s == 429), "{statuses:?}");
     let reply = flooder.request(ChatRequest::Say {
@@ -60,7 +60,7 @@ fn flooding_gets_429_then_a_disconnect() {
     server
         .stdout
         .wait_for("Client (flooder) disconnected: flooding");
-    // Pings are never rate limited, and others are unaffected.
+    // Others are unaffected.
     let mut calm = Raw::login(server.port, "calm");
     calm.say("fine");
 }
@@ -538,4 +538,72 @@ fn a_console_that_stops_reading_does_not_stop_the_chat() {
     server
         .stdout
         .wait_for("line(s) not shown: standard output was not keeping up");
+}
+
+/// A PING between bursts of refused requests does not wipe the slate: a
+/// client that keeps flooding is disconnected however it mixes them, and
+/// PINGs before login count too.
+#[test]
+fn pings_do_not_reset_the_flood_count_before_or_after_login() {
+    let dir = TempDir::new("flood-ping");
+    let server = Server::start_with(
+        dir.path(),
+        &["--no-replay", "--rate-limit", "1", "--rate-burst", "5"],
+    );
+    let mut flooder = Raw::login(server.port, "flooder");
+    let say = ChatRequest::Say {
+        room: None,
+        text: "x".into(),
+    }
+    .into_frame()
+    .encode();
+    let ping = Control::Ping.into_frame().encode();
+    let mut burst = say.repeat(45);
+    burst.extend_from_slice(&ping);
+    for _ in 0..3 {
+        if flooder.stream.write_all(&burst).is_err() {
+            break;
+        }
+    }
+    let frames = flooder.expect_closed();
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.verb() == Some("BYE") && f.text_lossy().contains("flooding")),
+        "{:?}",
+        frames.last()
+    );
+
+    let mut anonymous = Raw::connect(server.port);
+    let _ = anonymous.stream.write_all(&ping.repeat(120));
+    let frames = anonymous.expect_closed();
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.verb() == Some("BYE") && f.text_lossy().contains("flooding")),
+        "{:?}",
+        frames.last()
+    );
+}
+
+/// A logged-in peer that sends half a frame and goes silent is cut off
+/// after the frame timeout, not after the (much longer) idle timeout.
+#[test]
+fn half_a_frame_then_silence_ends_at_the_frame_timeout() {
+    let dir = TempDir::new("half-frame");
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            "--no-replay",
+            "--frame-timeout",
+            "1",
+            "--idle-timeout",
+            "600",
+        ],
+    );
+    let mut raw = Raw::login(server.port, "halfway");
+    raw.send_bytes(b"SAY / CHAT/1.0\r\nContent-Len");
+    server
+        .stdout
+        .wait_for("Client (halfway) disconnected: timed out in the middle of a frame");
 }

@@ -35,9 +35,9 @@ const MAX_LISTED: usize = 200;
 /// file (the slowloris defence of the frame deadline, scaled to the size).
 pub const MIN_UPLOAD_BYTES_PER_SEC: u64 = 64 * 1024;
 /// An upload must also keep moving: at least [`MIN_PROGRESS_BYTES`] (or
-/// the rest of the file) in every window of this length, so a peer that
-/// trickles a byte now and then cannot hold a thread and a temporary file
-/// until the whole deadline runs out.
+/// the rest of the file) in every window of this length (or of the frame
+/// timeout, if shorter), so a peer that trickles a byte now and then
+/// cannot hold a thread and a temporary file until the whole deadline runs out.
 pub const PROGRESS_WINDOW: Duration = Duration::from_secs(10);
 pub const MIN_PROGRESS_BYTES: u64 = 16 * 1024;
 
@@ -127,7 +127,8 @@ impl Session<'_> {
             });
         }
         let deadline = upload_deadline(len, self.config.frame_timeout);
-        let mut body = Body::new(conn, len, deadline);
+        let window = PROGRESS_WINDOW.min(self.config.frame_timeout);
+        let mut body = Body::new(conn, len, deadline, window);
         let upload = match Upload::from_head(head) {
             Ok(upload) => upload,
             Err(refusal) => {
@@ -351,27 +352,30 @@ impl Session<'_> {
 }
 
 /// An upload's body as it arrives: exactly its length, within its
-/// deadline, and never stalling for a whole [`PROGRESS_WINDOW`].
+/// deadline, and never stalling for a whole progress window.
 struct Body<'a> {
     conn: &'a mut Conn,
     len: u64,
     got: u64,
     deadline: Instant,
+    /// How long each stretch of [`MIN_PROGRESS_BYTES`] may take.
+    window: Duration,
     /// When the current progress window started, and what it brought.
-    window: Instant,
+    window_start: Instant,
     window_bytes: u64,
 }
 
 impl<'a> Body<'a> {
-    fn new(conn: &'a mut Conn, len: u64, deadline: Instant) -> Body<'a> {
+    fn new(conn: &'a mut Conn, len: u64, deadline: Instant, window: Duration) -> Body<'a> {
         // A read waits at most one window: a silent peer is noticed then.
-        conn.set_timeout(PROGRESS_WINDOW);
+        conn.set_timeout(window);
         Body {
             conn,
             len,
             got: 0,
             deadline,
-            window: Instant::now(),
+            window,
+            window_start: Instant::now(),
             window_bytes: 0,
         }
     }
@@ -404,16 +408,16 @@ impl<'a> Body<'a> {
             if now > self.deadline {
                 return Err("timed out".into());
             }
-            if now.duration_since(self.window) >= PROGRESS_WINDOW {
+            if now.duration_since(self.window_start) >= self.window {
                 let needed = MIN_PROGRESS_BYTES.min(self.len - self.got + self.window_bytes);
                 if self.window_bytes < needed {
                     return Err(format!(
                         "too slow: {} bytes in {} s, at least {MIN_PROGRESS_BYTES} needed",
                         self.window_bytes,
-                        PROGRESS_WINDOW.as_secs()
+                        self.window.as_secs()
                     ));
                 }
-                self.window = now;
+                self.window_start = now;
                 self.window_bytes = 0;
             }
             if n > 0 {
