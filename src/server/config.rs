@@ -41,6 +41,8 @@ pub struct Config {
     /// Silence after which a client is pinged; twice this, it is dropped.
     pub idle_timeout: Duration,
     pub queue: QueueLimits,
+    /// What all client queues together may hold before the largest are cut off.
+    pub max_queued_bytes: usize,
     /// PBKDF2 iterations for password hashes made from now on; existing
     /// hashes keep the count stored with them.
     pub pbkdf2_iterations: u32,
@@ -66,6 +68,7 @@ impl Default for Config {
             login_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             queue: QueueLimits::default(),
+            max_queued_bytes: 256 << 20,
             pbkdf2_iterations: accounts::DEFAULT_PBKDF2_ITERATIONS,
         }
     }
@@ -100,7 +103,10 @@ Options:
   --login-timeout SECS   time a new connection has to log in (default 30)
   --idle-timeout SECS    silence before a ping; twice this and the client is dropped (default 60)
   --queue-frames N       frames that may wait for one client before it is dropped (default 32768)
-  --queue-bytes N        bytes that may wait for one client before it is dropped (default 4194304)
+  --queue-bytes N        bytes that may wait for one client before it is dropped (default 4194304;
+                         64 KiB until it logs in)
+  --max-queued-bytes N   bytes all clients' queues may hold together; past it, the clients
+                         holding the most are dropped first (default 268435456, 256 MiB)
   --pbkdf2-iterations N  PBKDF2 rounds for new password hashes (default 600000)
   -h, --help             show this help
 ";
@@ -153,6 +159,7 @@ impl Config {
                 "--idle-timeout" => config.idle_timeout = seconds(&flag, args.next())?,
                 "--queue-frames" => config.queue.max_frames = value(&flag, args.next())?,
                 "--queue-bytes" => config.queue.max_bytes = value(&flag, args.next())?,
+                "--max-queued-bytes" => config.max_queued_bytes = value(&flag, args.next())?,
                 "--pbkdf2-iterations" => {
                     config.pbkdf2_iterations = value(&flag, args.next())?;
                     if !(1..=MAX_PBKDF2_ITERATIONS).contains(&config.pbkdf2_iterations) {

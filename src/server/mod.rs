@@ -17,6 +17,7 @@ pub mod files;
 pub mod history;
 pub mod hub;
 pub mod limits;
+pub mod memory;
 pub mod outbox;
 pub mod rooms;
 pub mod session;
@@ -44,6 +45,7 @@ use files::{FileError, FileStore};
 use history::{FsyncPolicy, HistoryError, MessageLog};
 use hub::Hub;
 use limits::PerIp;
+use outbox::Budget;
 use rooms::{RoomStore, RoomsError};
 
 /// Name of the message database inside the data directory.
@@ -168,10 +170,13 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
         Arc::clone(&live),
     )
     .map_err(ServerError::Thread)?;
+    let budget = Budget::new(config.max_queued_bytes);
+    memory::spawn_trimmer(Arc::clone(&budget), Arc::clone(&live)).map_err(ServerError::Thread)?;
     let shared = Shared {
         hub,
         accounts,
         files,
+        budget,
         config: Arc::new(config),
         console,
     };
@@ -237,6 +242,8 @@ struct Shared {
     hub: Hub,
     accounts: Arc<Accounts>,
     files: Arc<FileStore>,
+    /// The memory all client queues may hold together.
+    budget: Arc<Budget>,
     config: Arc<Config>,
     console: Console,
 }
@@ -339,10 +346,11 @@ fn accept_loop(
         n += 1;
         live.fetch_add(1, Ordering::AcqRel);
         let guard = LiveGuard(Arc::clone(live));
-        let (hub, accounts, files) = (
+        let (hub, accounts, files, budget) = (
             shared.hub.clone(),
             Arc::clone(&shared.accounts),
             Arc::clone(&shared.files),
+            Arc::clone(&shared.budget),
         );
         let (session_config, session_console) = (Arc::clone(config), console.clone());
         let spawned = thread::Builder::new()
@@ -353,11 +361,14 @@ fn accept_loop(
                 session::run(
                     stream,
                     peer,
-                    &hub,
-                    &accounts,
-                    &files,
-                    &session_config,
-                    &session_console,
+                    &session::Shared {
+                        hub: &hub,
+                        accounts: &accounts,
+                        files: &files,
+                        budget: &budget,
+                        config: &session_config,
+                        console: &session_console,
+                    },
                 );
             });
         if let Err(e) = spawned {

@@ -20,6 +20,7 @@
 //! the OS has it), so a 64 MiB download never sits in memory and the frames
 //! queued before and after it keep their places on the wire.
 
+mod budget;
 mod writer;
 
 use std::collections::VecDeque;
@@ -28,21 +29,29 @@ use std::io;
 use std::net::Shutdown;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
+pub use budget::{charge, Budget};
+
 use super::socket::Socket;
 
 /// How much may wait for one client before it is disconnected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueLimits {
     pub max_frames: usize,
+    /// Bytes the queue really holds (see [`charge`]), what is being
+    /// written included; before login, [`PRE_LOGIN_BYTES`] at most.
     pub max_bytes: usize,
 }
 
+/// What may wait for a connection that has not logged in: its replies to
+/// a login and a few pings, no more.
+pub const PRE_LOGIN_BYTES: usize = 64 * 1024;
+
 /// The byte bound is what protects memory (frames are shared between
 /// recipients, but each is charged in full to every queue it is in); the
-/// frame bound only caps bookkeeping (16 bytes a frame), and is set so that
-/// small chat frames (about 200 bytes) meet the byte bound first: a flood
-/// of 10,000 messages to 200 clients left readers 8,192 frames (1.7 MB)
-/// behind, which must not cost them their connection.
+/// frame bound only caps bookkeeping, and is set so that small chat frames
+/// meet the byte bound first: a flood of 10,000 messages to 200 clients
+/// left readers 8,192 frames (1.7 MB) behind, which must not cost them
+/// their connection.
 impl Default for QueueLimits {
     fn default() -> QueueLimits {
         QueueLimits {
@@ -57,8 +66,12 @@ impl Default for QueueLimits {
 pub enum Closed {
     /// Orderly: what is queued is still written, then the socket is closed.
     Finished,
-    /// The client did not keep up; what is queued is dropped.
+    /// The client did not keep up: its queue passed its bound; what is
+    /// queued is dropped.
     Overflow { frames: usize, bytes: usize },
+    /// All queues together passed their ceiling, and this one held among
+    /// the most; what is queued is dropped.
+    Shed { bytes: usize },
     /// The socket failed; nothing more can be written.
     Broken,
     /// A writer thread was needed and could not be started (out of memory
@@ -67,6 +80,13 @@ pub enum Closed {
 }
 
 impl Closed {
+    fn overflow(q: &Queue) -> Closed {
+        Closed::Overflow {
+            frames: q.items.len(),
+            bytes: q.bytes + q.in_flight,
+        }
+    }
+
     /// True when nothing queued will be written any more.
     fn is_dead(self) -> bool {
         self != Closed::Finished
@@ -86,7 +106,8 @@ struct Shared {
     /// Signalled when a file has been sent, when the queue closes, and when
     /// the writing of a closed queue ends.
     changed: Condvar,
-    limits: QueueLimits,
+    max_frames: usize,
+    budget: Arc<Budget>,
     socket: Arc<dyn Socket>,
     /// The writer thread's name, for when one is needed.
     writer_name: String,
@@ -94,8 +115,13 @@ struct Shared {
 
 struct Queue {
     items: VecDeque<Item>,
-    /// Bytes of the queued frames and file heads (file bodies are on disk).
+    /// What the queued frames and file heads hold (file bodies are on
+    /// disk), as [`charge`] counts it.
     bytes: usize,
+    /// What a writer has taken off the queue and not yet written.
+    in_flight: usize,
+    /// The byte bound now: small before login, `QueueLimits` after.
+    max_bytes: usize,
     /// Files queued or being sent: a session waits for a free slot before
     /// queueing another download.
     files: usize,
@@ -111,6 +137,48 @@ impl Queue {
     }
 }
 
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // Every critical section leaves the queue consistent, so a poisoned
+        // lock (a panic elsewhere) is safe to keep using.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What the queue holds now, queued and being written.
+    fn held_bytes(&self) -> usize {
+        let q = self.lock();
+        q.bytes + q.in_flight
+    }
+
+    /// Cuts the client off for holding too much: all queues together are
+    /// over their budget, and this one holds the most.
+    fn overflow(&self) {
+        let q = self.lock();
+        if !q.is_dead() {
+            let why = Closed::Shed {
+                bytes: q.bytes + q.in_flight,
+            };
+            self.kill(q, why);
+        }
+    }
+
+    /// Closes the queue for good, dropping what it holds, and shuts the
+    /// socket down, which wakes a writer stuck in `write` and the session
+    /// stuck in `read`. What a writer has in flight is given back by it.
+    fn kill(&self, mut q: MutexGuard<'_, Queue>, why: Closed) {
+        if !q.is_dead() {
+            q.closed = Some(why);
+        }
+        q.items.clear();
+        self.budget.sub(std::mem::take(&mut q.bytes));
+        q.files = 0;
+        drop(q);
+        self.ready.notify_one();
+        self.changed.notify_all();
+        self.socket.shutdown(Shutdown::Both);
+    }
+}
+
 /// The one thread at a time that may write this queue to the socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Writer {
@@ -121,6 +189,14 @@ enum Writer {
     Flusher,
     /// The writer thread: the socket was full, or a file is queued.
     Thread,
+}
+
+/// An item queued: what the queueing thread must do for it, and whether
+/// all queues together are now over their budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queued {
+    pub duty: Duty,
+    pub over_budget: bool,
 }
 
 /// What the thread that just queued an item must do for it.
@@ -143,6 +219,16 @@ enum Item {
     File(Box<FileBody>),
 }
 
+impl Item {
+    /// What this item holds in memory while queued.
+    fn charge(&self) -> usize {
+        match self {
+            Item::Frame(frame) => charge(frame.len()),
+            Item::File(body) => charge(body.head.len()) + std::mem::size_of::<FileBody>(),
+        }
+    }
+}
+
 /// What the writer thread runs once a file's body is sent, or failed.
 pub type FileSent = Box<dyn FnOnce(&io::Result<()>) + Send>;
 
@@ -158,25 +244,40 @@ pub struct FileBody {
 }
 
 impl Outbox {
-    /// A queue for the client on `socket`; a writer thread, when one is
-    /// needed, is called `writer_name`.
-    pub fn new(limits: QueueLimits, socket: Arc<dyn Socket>, writer_name: String) -> Outbox {
-        Outbox {
-            shared: Arc::new(Shared {
-                queue: Mutex::new(Queue {
-                    items: VecDeque::new(),
-                    bytes: 0,
-                    files: 0,
-                    closed: None,
-                    writer: Writer::Idle,
-                }),
-                ready: Condvar::new(),
-                changed: Condvar::new(),
-                limits,
-                socket,
-                writer_name,
+    /// A queue for the client on `socket`, bounded by `limits` and
+    /// charged to `budget`; a writer thread, when one is needed, is called
+    /// `writer_name`.
+    pub fn new(
+        limits: QueueLimits,
+        budget: &Arc<Budget>,
+        socket: Arc<dyn Socket>,
+        writer_name: String,
+    ) -> Outbox {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                items: VecDeque::new(),
+                bytes: 0,
+                in_flight: 0,
+                max_bytes: limits.max_bytes,
+                files: 0,
+                closed: None,
+                writer: Writer::Idle,
             }),
-        }
+            ready: Condvar::new(),
+            changed: Condvar::new(),
+            max_frames: limits.max_frames,
+            budget: Arc::clone(budget),
+            socket,
+            writer_name,
+        });
+        budget.register(Arc::downgrade(&shared));
+        Outbox { shared }
+    }
+
+    /// Sets the byte bound: `PRE_LOGIN_BYTES` until the connection logs
+    /// in, its `QueueLimits` after. What is queued already stays.
+    pub fn set_max_bytes(&self, max_bytes: usize) {
+        self.lock().max_bytes = max_bytes;
     }
 
     /// Queues a frame and writes it (without blocking) at once. Returns
@@ -195,18 +296,28 @@ impl Outbox {
     }
 
     fn push_item(&self, item: Item) -> bool {
-        let Some(duty) = self.enqueue(item) else {
+        let Some(queued) = self.enqueue(item) else {
             return false;
         };
-        self.pay(duty);
+        if queued.over_budget {
+            self.shared.budget.shed();
+        }
+        self.pay(queued.duty);
         true
     }
 
     /// Queues a frame without writing it: the duty returned (`None` if the
-    /// queue is closed) is the caller's to pay with `pay`. Never blocks and
-    /// makes no system call, so it may be called under a lock.
-    pub(crate) fn enqueue_frame(&self, frame: Arc<[u8]>) -> Option<Duty> {
+    /// queue is closed) is the caller's to pay with `pay`, and so is
+    /// `shed_over_budget` if it says so. Never blocks and makes no system
+    /// call, so it may be called under a lock.
+    pub(crate) fn enqueue_frame(&self, frame: Arc<[u8]>) -> Option<Queued> {
         self.enqueue(Item::Frame(frame))
+    }
+
+    /// Cuts off the queues holding the most while all of them together
+    /// hold more than the budget allows.
+    pub(crate) fn shed_over_budget(&self) {
+        self.shared.budget.shed();
     }
 
     /// Carries out what queueing an item made this thread responsible for.
@@ -220,31 +331,25 @@ impl Outbox {
     }
 
     /// Queues `item`; `None` if the queue is closed (or just overflowed).
-    fn enqueue(&self, item: Item) -> Option<Duty> {
-        let len = match &item {
-            Item::Frame(frame) => frame.len(),
-            Item::File(body) => body.head.len(),
-        };
+    fn enqueue(&self, item: Item) -> Option<Queued> {
+        let cost = item.charge();
         let mut q = self.lock();
         if q.closed.is_some() {
             return None;
         }
-        let limits = self.shared.limits;
-        if q.items.len() >= limits.max_frames || q.bytes + len > limits.max_bytes {
-            let overflow = Closed::Overflow {
-                frames: q.items.len(),
-                bytes: q.bytes,
-            };
-            self.kill(q, overflow);
+        if q.items.len() >= self.shared.max_frames || q.bytes + q.in_flight + cost > q.max_bytes {
+            let why = Closed::overflow(&q);
+            self.shared.kill(q, why);
             return None;
         }
-        q.bytes += len;
+        q.bytes += cost;
+        let over_budget = self.shared.budget.add(cost);
         let is_file = matches!(item, Item::File(_));
         if is_file {
             q.files += 1;
         }
         q.items.push_back(item);
-        Some(match q.writer {
+        let duty = match q.writer {
             Writer::Idle if is_file => {
                 q.writer = Writer::Thread;
                 Duty::Start
@@ -256,23 +361,14 @@ impl Outbox {
             // The writer thread only waits on an empty queue.
             Writer::Thread if q.items.len() == 1 => Duty::Wake,
             Writer::Thread | Writer::Flusher => Duty::None,
-        })
+        };
+        Some(Queued { duty, over_budget })
     }
 
-    /// Closes the queue for good, dropping what it holds, and shuts the
-    /// socket down, which wakes a writer stuck in `write` and the session
-    /// stuck in `read`.
-    fn kill(&self, mut q: MutexGuard<'_, Queue>, why: Closed) {
-        if !q.is_dead() {
-            q.closed = Some(why);
-        }
-        q.items.clear();
-        q.bytes = 0;
-        q.files = 0;
-        drop(q);
-        self.shared.ready.notify_one();
-        self.shared.changed.notify_all();
-        self.shared.socket.shutdown(Shutdown::Both);
+    /// Gives back what a writer took off the queue, now written or dropped.
+    fn written(&self, q: &mut Queue, cost: usize) {
+        q.in_flight -= cost;
+        self.shared.budget.sub(cost);
     }
 
     /// Blocks until fewer than `max` files are pending, so one client cannot
@@ -347,12 +443,7 @@ impl Outbox {
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
-        // Every critical section leaves the queue consistent, so a poisoned
-        // lock (a panic elsewhere) is safe to keep using.
-        self.shared
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.shared.lock()
     }
 }
 
@@ -429,8 +520,13 @@ mod tests {
     }
 
     fn outbox(socket: &Arc<FakeSocket>, limits: QueueLimits) -> Outbox {
+        outbox_with(socket, limits, &Budget::new(usize::MAX))
+    }
+
+    fn outbox_with(socket: &Arc<FakeSocket>, limits: QueueLimits, budget: &Arc<Budget>) -> Outbox {
         Outbox::new(
             limits,
+            budget,
             Arc::clone(socket) as Arc<dyn Socket>,
             "test-out".into(),
         )
@@ -555,7 +651,7 @@ mod tests {
             outbox.closed(),
             Some(Closed::Overflow {
                 frames: 3,
-                bytes: 3
+                bytes: 3 * charge(1)
             })
         );
         assert!(
@@ -573,7 +669,7 @@ mod tests {
         let socket = FakeSocket::with_window(0);
         let limits = QueueLimits {
             max_frames: 100,
-            max_bytes: 10,
+            max_bytes: charge(6) + 10,
         };
         let outbox = outbox(&socket, limits);
         let mut owed = Owed::new();
@@ -662,5 +758,94 @@ mod tests {
         assert_eq!(outbox.closed(), Some(Closed::Broken));
         assert!(!outbox.push(frame("y")));
         assert_eq!(outbox.finish_and_drain(), Closed::Broken);
+    }
+
+    #[test]
+    fn a_queue_counts_what_its_frames_really_hold() {
+        let socket = FakeSocket::with_window(0);
+        let limits = QueueLimits {
+            max_frames: usize::MAX,
+            max_bytes: charge(40) * 10,
+        };
+        let outbox = outbox(&socket, limits);
+        let mut owed = Owed::new();
+        for _ in 0..10 {
+            assert!(owed.push(&outbox, frame(&"p".repeat(40))));
+        }
+        assert_eq!(outbox.lock().bytes, 10 * charge(40), "not 10 x 40");
+        assert!(
+            !owed.push(&outbox, frame(&"p".repeat(40))),
+            "the 11th passes the bound"
+        );
+    }
+
+    #[test]
+    fn before_login_a_queue_holds_little_and_its_bound_can_be_raised() {
+        let socket = FakeSocket::with_window(0);
+        let outbox = outbox(&socket, QueueLimits::default());
+        outbox.set_max_bytes(PRE_LOGIN_BYTES);
+        let mut owed = Owed::new();
+        let pong = "CHAT/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+        let fits = PRE_LOGIN_BYTES / charge(pong.len());
+        for _ in 0..fits {
+            assert!(owed.push(&outbox, frame(pong)));
+        }
+        outbox.set_max_bytes(QueueLimits::default().max_bytes);
+        assert!(owed.push(&outbox, frame(pong)), "logged in: more fits");
+        let small = outbox_with(&socket, QueueLimits::default(), &Budget::new(usize::MAX));
+        small.set_max_bytes(PRE_LOGIN_BYTES);
+        for _ in 0..fits {
+            owed.push(&small, frame(pong));
+        }
+        assert!(!owed.push(&small, frame(pong)));
+        assert!(matches!(small.closed(), Some(Closed::Overflow { .. })));
+    }
+
+    #[test]
+    fn over_the_ceiling_the_queues_holding_the_most_are_cut_off_first() {
+        let socket = FakeSocket::with_window(0);
+        let budget = Budget::new(100 * charge(100));
+        let queues: Vec<Outbox> = (0..5)
+            .map(|_| outbox_with(&socket, QueueLimits::default(), &budget))
+            .collect();
+        let mut owed = Owed::new();
+        // Queue i holds 5 + 10 i frames: 5, 15, 25, 35, 45 = 125 > 100.
+        for (i, queue) in queues.iter().enumerate() {
+            for _ in 0..5 + 10 * i {
+                owed.push(queue, frame(&"m".repeat(100)));
+            }
+        }
+        assert!(budget.total() > 100 * charge(100));
+        // What paying does first (the flushes after it would write the
+        // queues out to this socket, whose blocking writes always succeed).
+        queues[0].shed_over_budget();
+        // Cut until under nine tenths (90 frames): the 45 goes, 80 stay.
+        let shed: Vec<bool> = queues
+            .iter()
+            .map(|q| matches!(q.closed(), Some(Closed::Shed { .. })))
+            .collect();
+        assert_eq!(shed, [false, false, false, false, true]);
+        assert_eq!(budget.total(), 80 * charge(100));
+    }
+
+    #[test]
+    fn written_and_dropped_frames_are_given_back_to_the_budget() {
+        let socket = FakeSocket::with_window(usize::MAX);
+        let budget = Budget::new(usize::MAX);
+        let outbox = outbox_with(&socket, QueueLimits::default(), &budget);
+        let mut owed = Owed::new();
+        for i in 0..100 {
+            owed.push(&outbox, frame(&format!("{i},")));
+        }
+        assert!(budget.total() > 0);
+        owed.pay();
+        assert_eq!(outbox.finish_and_drain(), Closed::Finished);
+        assert_eq!(budget.total(), 0, "all written");
+        let stuck = outbox_with(&FakeSocket::with_window(0), QueueLimits::default(), &budget);
+        for _ in 0..10 {
+            owed.push(&stuck, frame("x"));
+        }
+        stuck.shared.overflow();
+        assert_eq!(budget.total(), 0, "all dropped");
     }
 }

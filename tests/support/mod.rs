@@ -498,3 +498,35 @@ impl Client {
         client
     }
 }
+
+/// Shrinks a socket's receive buffer (`SO_RCVBUF`; Linux doubles it), as a
+/// client that reads nothing and wants the server to queue for it would.
+/// std has no call for it, so the test declares the C function.
+#[cfg(target_os = "linux")]
+pub fn shrink_receive_buffer(stream: &TcpStream, bytes: i32) {
+    use std::os::fd::AsRawFd;
+    use std::os::raw::{c_int, c_void};
+    extern "C" {
+        fn setsockopt(
+            fd: c_int,
+            level: c_int,
+            name: c_int,
+            value: *const c_void,
+            len: u32,
+        ) -> c_int;
+    }
+    const SOL_SOCKET: c_int = 1;
+    const SO_RCVBUF: c_int = 8;
+    // SAFETY: the descriptor is open while `stream` is borrowed, and the
+    // value is a live c_int whose size is passed along.
+    let rc = unsafe {
+        setsockopt(
+            stream.as_raw_fd(),
+            SOL_SOCKET,
+            SO_RCVBUF,
+            (&bytes as *const c_int).cast(),
+            std::mem::size_of::<c_int>() as u32,
+        )
+    };
+    assert_eq!(rc, 0, "setsockopt SO_RCVBUF");
+}

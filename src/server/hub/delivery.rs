@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::event::Event;
 use crate::server::history::Record;
-use crate::server::outbox::{Duty, Outbox};
+use crate::server::outbox::{Duty, Outbox, Queued};
 
 /// Something the hub tells a connection, before any door words it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +94,9 @@ impl<'a> Encoded<'a> {
 #[derive(Default)]
 pub struct Owed {
     duties: Vec<(Outbox, Duty)>,
+    /// A queue whose frame took all queues over their budget: paying
+    /// includes cutting off the largest (see `outbox::Budget`).
+    over_budget: Option<Outbox>,
 }
 
 impl Owed {
@@ -104,14 +107,16 @@ impl Owed {
     /// Enqueues `frame` on `outbox`, remembering any flush that it makes ours.
     /// Returns `false` if the queue is closed (or just overflowed).
     pub fn push(&mut self, outbox: &Outbox, frame: Arc<[u8]>) -> bool {
-        match outbox.enqueue_frame(frame) {
-            None => false,
-            Some(Duty::None) => true,
-            Some(duty) => {
-                self.duties.push((outbox.clone(), duty));
-                true
-            }
+        let Some(Queued { duty, over_budget }) = outbox.enqueue_frame(frame) else {
+            return false;
+        };
+        if over_budget && self.over_budget.is_none() {
+            self.over_budget = Some(outbox.clone());
         }
+        if duty != Duty::None {
+            self.duties.push((outbox.clone(), duty));
+        }
+        true
     }
 
     /// Enqueues a frame built for one connection alone.
@@ -121,11 +126,14 @@ impl Owed {
 
     /// True when nothing is owed.
     pub fn is_empty(&self) -> bool {
-        self.duties.is_empty()
+        self.duties.is_empty() && self.over_budget.is_none()
     }
 
     /// Carries out every flush owed, in the order they were taken on.
     pub fn pay(&mut self) {
+        if let Some(outbox) = self.over_budget.take() {
+            outbox.shed_over_budget();
+        }
         for (outbox, duty) in self.duties.drain(..) {
             outbox.pay(duty);
         }

@@ -13,7 +13,7 @@ use std::thread;
 use super::*;
 use crate::command::ListKind;
 use crate::server::history::{FsyncPolicy, MessageLog};
-use crate::server::outbox::QueueLimits;
+use crate::server::outbox::{Budget, QueueLimits};
 use crate::server::socket::Socket;
 
 /// Takes every write, whole, and keeps it.
@@ -124,6 +124,7 @@ impl World {
         let member = Member {
             outbox: Outbox::new(
                 QueueLimits::default(),
+                &Budget::new(usize::MAX),
                 Arc::clone(&socket) as Arc<dyn Socket>,
                 format!("{nick}-out"),
             ),
@@ -317,6 +318,7 @@ fn nicknames_are_unique_ignoring_case_and_owned_rooms_follow_a_rename() {
     let member = |w: &World| Member {
         outbox: Outbox::new(
             QueueLimits::default(),
+            &Budget::new(usize::MAX),
             Arc::new(Recorder::default()),
             "x".into(),
         ),

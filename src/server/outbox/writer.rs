@@ -6,7 +6,7 @@ use std::sync::{Arc, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use super::{Closed, Item, Outbox, Queue, Writer};
+use super::{charge, Closed, Item, Outbox, Queue, Writer};
 use crate::server::socket::Socket;
 
 /// Most bytes a flusher copies into one write.
@@ -30,7 +30,7 @@ impl Outbox {
             if q.is_dead() || q.items.is_empty() {
                 return self.release(q);
             }
-            let Some(out) = take_frames(&mut q) else {
+            let Some((out, cost)) = take_frames(&mut q) else {
                 // A file is next: only the writer thread sends files.
                 q.writer = Writer::Thread;
                 drop(q);
@@ -38,7 +38,9 @@ impl Outbox {
             };
             drop(q);
             let out = out.as_bytes();
-            match self.shared.socket.send_now(out) {
+            let sent = self.shared.socket.send_now(out);
+            self.written(&mut self.lock(), cost);
+            match sent {
                 Ok(n) if n == out.len() => {}
                 Ok(n) => return self.hand_over(&out[n..]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.hand_over(out),
@@ -61,7 +63,9 @@ impl Outbox {
         if q.is_dead() {
             return self.release(q);
         }
-        q.bytes += rest.len();
+        let cost = charge(rest.len());
+        q.bytes += cost;
+        self.shared.budget.add(cost);
         q.items.push_front(Item::Frame(rest.into()));
         q.writer = Writer::Thread;
         drop(q);
@@ -84,7 +88,7 @@ impl Outbox {
     fn give_up(&self, why: Closed) {
         let mut q = self.lock();
         q.writer = Writer::Idle;
-        self.kill(q, why);
+        self.shared.kill(q, why);
     }
 
     /// The writer thread: writes everything queued, each batch in one
@@ -92,27 +96,30 @@ impl Outbox {
     /// more comes for a while, or the queue is finished or dies.
     fn run_writer(&self) {
         let mut batch = Vec::new();
-        while self.next_batch(&mut batch) {
-            if self.write_batch(&mut batch).is_err() {
-                batch.clear();
+        while let Some(cost) = self.next_batch(&mut batch) {
+            let result = self.write_batch(&mut batch);
+            batch.clear();
+            self.written(&mut self.lock(), cost);
+            if result.is_err() {
                 return self.give_up(Closed::Broken);
             }
         }
     }
 
-    /// Waits for the next batch; `false` when the writer thread should end,
-    /// having given the queue back.
-    fn next_batch(&self, batch: &mut Vec<Item>) -> bool {
+    /// Waits for the next batch and says what it holds; `None` when the
+    /// writer thread should end, having given the queue back.
+    fn next_batch(&self, batch: &mut Vec<Item>) -> Option<usize> {
         let mut q = self.lock();
         loop {
             if q.is_dead() || (q.items.is_empty() && q.closed.is_some()) {
                 self.release(q);
-                return false;
+                return None;
             }
             if !q.items.is_empty() {
                 batch.extend(q.items.drain(..));
-                q.bytes = 0;
-                return true;
+                let cost = std::mem::take(&mut q.bytes);
+                q.in_flight += cost;
+                return Some(cost);
             }
             let (guard, waited) = self
                 .shared
@@ -122,7 +129,7 @@ impl Outbox {
             q = guard;
             if waited.timed_out() && q.items.is_empty() {
                 self.release(q);
-                return false;
+                return None;
             }
         }
     }
@@ -176,8 +183,9 @@ impl Taken {
 }
 
 /// Takes the frames at the front of the queue, up to the first file and
-/// about `MAX_FLUSH_BYTES`, for one write; `None` when a file is first.
-fn take_frames(q: &mut Queue) -> Option<Taken> {
+/// about `MAX_FLUSH_BYTES`, for one write, with what they hold (now in
+/// flight); `None` when a file is first.
+fn take_frames(q: &mut Queue) -> Option<(Taken, usize)> {
     let count = q
         .items
         .iter()
@@ -189,22 +197,28 @@ fn take_frames(q: &mut Queue) -> Option<Taken> {
             _ => None,
         })
         .count();
+    let mut cost = 0;
     let out = match count {
         0 => return None,
         1 => match q.items.pop_front() {
-            Some(Item::Frame(frame)) => Taken::One(frame),
+            Some(Item::Frame(frame)) => {
+                cost = charge(frame.len());
+                Taken::One(frame)
+            }
             _ => return None,
         },
         _ => {
             let mut buf = Vec::new();
             for item in q.items.drain(..count) {
                 if let Item::Frame(frame) = item {
+                    cost += charge(frame.len());
                     buf.extend_from_slice(&frame);
                 }
             }
             Taken::Many(buf)
         }
     };
-    q.bytes = q.bytes.saturating_sub(out.as_bytes().len());
-    Some(out)
+    q.bytes -= cost;
+    q.in_flight += cost;
+    Some((out, cost))
 }

@@ -10,6 +10,7 @@ use crate::server::hub::outcome::{
 use crate::server::hub::{LoggedOut, Member, Presence, Refused, RoomInfo};
 
 use super::Session;
+use crate::server::outbox::PRE_LOGIN_BYTES;
 
 /// Why a login that passed the password check still failed.
 #[derive(Debug)]
@@ -41,6 +42,7 @@ impl Session<'_> {
             return Err(LoginError::Registered);
         }
         self.nick = Some(nick.to_string());
+        self.outbox.set_max_bytes(self.config.queue.max_bytes);
         self.console.say(format!("Client ({nick}) connected"));
         Ok(())
     }
@@ -55,6 +57,8 @@ impl Session<'_> {
     /// Takes the connection offline, if it is online; its rooms are told.
     pub fn leave_hub(&mut self) -> Option<LoggedOut> {
         let out = self.hub.logout(self.id, &mut self.owed)?;
+        self.outbox
+            .set_max_bytes(PRE_LOGIN_BYTES.min(self.config.queue.max_bytes));
         for _ in &out.rooms {
             self.console.say(format!("{} leaves the room!", out.nick));
         }

@@ -23,7 +23,7 @@ use super::door::{self, Door, Poll};
 use super::files::FileStore;
 use super::hub::{ClientId, Hub, Owed};
 use super::limits::TokenBucket;
-use super::outbox::{Closed, Outbox};
+use super::outbox::{Budget, Closed, Outbox, QueueLimits, PRE_LOGIN_BYTES};
 use super::socket::Socket;
 use super::Config;
 
@@ -85,16 +85,26 @@ pub struct Session<'a> {
     pub password_failures: u32,
 }
 
+/// What every session shares with the others.
+pub struct Shared<'a> {
+    pub hub: &'a Hub,
+    pub accounts: &'a Accounts,
+    pub files: &'a FileStore,
+    pub budget: &'a Arc<Budget>,
+    pub config: &'a Config,
+    pub console: &'a Console,
+}
+
 /// Serves one connection until it ends. Never panics on anything the peer sends.
-pub fn run(
-    stream: TcpStream,
-    peer: SocketAddr,
-    hub: &Hub,
-    accounts: &Accounts,
-    files: &FileStore,
-    config: &Arc<Config>,
-    console: &Console,
-) {
+pub fn run(stream: TcpStream, peer: SocketAddr, shared: &Shared<'_>) {
+    let Shared {
+        hub,
+        accounts,
+        files,
+        budget,
+        config,
+        console,
+    } = *shared;
     let name = thread::current().name().unwrap_or("client").to_string();
     let tag = format!("[{name} {:?}]", thread::current().id());
     let _ = stream.set_nodelay(true);
@@ -102,8 +112,14 @@ pub fn run(
     // One descriptor per client: the reader, the outbox's writers (which
     // also shut the socket down to wake the reader) share this one socket.
     let stream = Arc::new(stream);
+    // Small until the client logs in: see `PRE_LOGIN_BYTES`.
+    let limits = QueueLimits {
+        max_bytes: PRE_LOGIN_BYTES.min(config.queue.max_bytes),
+        ..config.queue
+    };
     let outbox = Outbox::new(
-        config.queue,
+        limits,
+        budget,
         Arc::clone(&stream) as Arc<dyn Socket>,
         format!("{name}-out"),
     );
@@ -262,6 +278,9 @@ impl Session<'_> {
             (Closed::Overflow { frames, bytes }, _) => {
                 format!("send queue exceeded ({frames} frames, {bytes} bytes waiting)")
             }
+            (Closed::Shed { bytes }, _) => format!(
+                "send queue exceeded (all queues together passed --max-queued-bytes; this one held {bytes} bytes, among the most)"
+            ),
             (Closed::NoWriter, _) => {
                 "cannot start a writer thread (out of memory or threads)".to_string()
             }

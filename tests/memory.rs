@@ -1,0 +1,159 @@
+//! The server's memory under output nobody reads (issue 19): queues before
+//! login stay small, all queues together stay under a ceiling with the
+//! largest cut off first, nobody else waits, and the memory goes back
+//! afterwards. Bounds are read from /proc/PID/status (VmRSS, VmHWM).
+
+mod support;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chat::command::{ChatRequest, Control};
+use chat::event::Event;
+use support::{Raw, Server, TempDir};
+
+const MIB: u64 = 1024;
+
+/// Waits until the server's RSS (KiB) is within `slack` of `baseline`;
+/// returns the last reading.
+fn rss_settles(server: &Server, baseline: u64, slack: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rss = server.proc_status("VmRSS");
+        if rss <= baseline + slack || Instant::now() > deadline {
+            return rss;
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// 100 connections that never log in and never read, sending PINGs as
+/// fast as the server takes them for 5 seconds: each is capped (rate,
+/// then flooding) and its output stays small; the server grows by little
+/// and gives it back.
+#[test]
+fn pings_from_connections_that_never_read_cost_little_and_are_given_back() {
+    let dir = TempDir::new("mem-pings");
+    let server = Server::start_with(
+        dir.path(),
+        &["--no-replay", "--quiet", "--max-per-ip", "1000"],
+    );
+    let mut calm = Raw::login(server.port, "calm");
+    let baseline = server.proc_status("VmRSS");
+    let ping = Control::Ping.into_frame().encode().repeat(64);
+    let started = Instant::now();
+    let flooders: Vec<_> = (0..100)
+        .map(|_| {
+            let ping = ping.clone();
+            let port = server.port;
+            thread::spawn(move || {
+                let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+                    return;
+                };
+                support::shrink_receive_buffer(&s, 4096);
+                // A write that waits is the server not keeping up with
+                // 100 flooders on two cores: keep pushing until the time is up.
+                let _ = s.set_write_timeout(Some(Duration::from_millis(500)));
+                while started.elapsed() < Duration::from_secs(5) {
+                    match s.write(&ping) {
+                        Ok(_) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                        Err(_) => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    // Meanwhile a logged-in client is served as usual.
+    calm.say("still here");
+    for f in flooders {
+        f.join().unwrap();
+    }
+    let grown = server.proc_status("VmHWM").saturating_sub(baseline);
+    eprintln!("baseline {baseline} KiB, peak growth {grown} KiB");
+    assert!(grown < 64 * MIB, "grew by {grown} KiB during the attack");
+    let after = rss_settles(&server, baseline, 16 * MIB);
+    eprintln!("after {after} KiB");
+    assert!(
+        after <= baseline + 16 * MIB,
+        "{after} KiB after, {baseline} KiB before"
+    );
+}
+
+/// 100 logged-in clients that never read while a busy room fills their
+/// queues: all queues together stay under --max-queued-bytes (the largest
+/// cut off first, "send queue exceeded"), a client who reads gets every
+/// message, and the memory goes back once they are gone. (Room messages
+/// are shared by all the queues that hold them, so the charge, which
+/// counts each in full for every queue, passes the ceiling well before
+/// the memory does.)
+#[test]
+fn queues_nobody_reads_stay_under_the_ceiling_and_memory_goes_back() {
+    let dir = TempDir::new("mem-ceiling");
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            "--no-replay",
+            "--quiet",
+            "--no-rate-limit",
+            "--max-per-ip",
+            "1000",
+            "--announce-limit",
+            "10",
+            "--queue-bytes",
+            "100000000",
+            "--max-queued-bytes",
+            "16000000",
+        ],
+    );
+    let mut reader = Raw::login(server.port, "reader");
+    let mut talker = Raw::login(server.port, "talker");
+    let baseline = server.proc_status("VmRSS");
+    let sleepers: Vec<Raw> = (0..100)
+        .map(|i| {
+            let raw = Raw::login(server.port, &format!("s{i}"));
+            support::shrink_receive_buffer(&raw.stream, 4096);
+            raw
+        })
+        .collect();
+    // Each message reaches 101 queues: 100 of them nobody reads.
+    let text = "x".repeat(4000);
+    let count = 3000;
+    let talk = thread::spawn(move || {
+        for _ in 0..count {
+            let frame = ChatRequest::Say {
+                room: None,
+                text: text.clone(),
+            }
+            .into_frame()
+            .encode();
+            if talker.stream.write_all(&frame).is_err() {
+                break;
+            }
+        }
+        talker
+    });
+    let mut got = 0;
+    while got < count {
+        reader.expect_event(|e| matches!(e, Event::Message { from, .. } if from == "talker"));
+        got += 1;
+    }
+    talk.join().unwrap();
+    // No queue reached its own bound: the ceiling cut the largest.
+    server.stdout.wait_for(
+        "disconnected: send queue exceeded (all queues together passed --max-queued-bytes",
+    );
+    let grown = server.proc_status("VmHWM").saturating_sub(baseline);
+    eprintln!("baseline {baseline} KiB, peak growth {grown} KiB");
+    assert!(grown < 64 * MIB, "grew by {grown} KiB");
+    drop(sleepers);
+    let after = rss_settles(&server, baseline, 16 * MIB);
+    eprintln!("after {after} KiB");
+    assert!(
+        after <= baseline + 16 * MIB,
+        "{after} KiB after, {baseline} KiB before"
+    );
+}
