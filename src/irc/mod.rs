@@ -5,10 +5,12 @@
 //! registration and SASL `PLAIN`. Each part is pure and unit-tested; the
 //! door that owns the connection calls them.
 
+pub mod casemap;
 pub mod error;
 pub mod line;
 pub mod message;
 pub mod numeric;
+pub mod split;
 pub mod tags;
 
 #[cfg(test)]
