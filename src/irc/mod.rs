@@ -5,6 +5,7 @@
 //! registration and SASL `PLAIN`. Each part is pure and unit-tested; the
 //! door that owns the connection calls them.
 
+pub mod cap;
 pub mod casemap;
 pub mod error;
 pub mod line;

@@ -80,6 +80,26 @@ fn cut_point(line: &str, budget: usize) -> usize {
     }
 }
 
+/// Packs words into space-separated lists of at most `budget` bytes each,
+/// for replies that list names (`353`, `CAP LS`, `319`). Always at least
+/// one list, empty when there are no words. A word longer than `budget`
+/// gets a list of its own: callers size the budget for their longest word.
+pub fn pack_words<'a>(words: impl IntoIterator<Item = &'a str>, budget: usize) -> Vec<String> {
+    let mut lists = vec![String::new()];
+    for word in words {
+        let current = lists.last_mut().expect("lists starts non-empty");
+        if current.is_empty() {
+            current.push_str(word);
+        } else if current.len() + 1 + word.len() <= budget {
+            current.push(' ');
+            current.push_str(word);
+        } else {
+            lists.push(word.to_string());
+        }
+    }
+    lists
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +202,18 @@ mod tests {
             .expect("fits");
         assert_eq!(line.len(), 512);
         assert_eq!(text_budget(&"s".repeat(600), "PRIVMSG", target), 0);
+    }
+
+    #[test]
+    fn packs_words_into_lists_that_fit() {
+        assert_eq!(pack_words([], 10), [""]);
+        assert_eq!(pack_words(["ab", "cd", "ef"], 5), ["ab cd", "ef"]);
+        assert_eq!(pack_words(["ab", "cd", "ef"], 8), ["ab cd ef"]);
+        assert_eq!(pack_words(["abcdefgh", "x"], 4), ["abcdefgh", "x"]);
+        let names: Vec<String> = (0..300).map(|i| format!("n{i}")).collect();
+        let lists = pack_words(names.iter().map(String::as_str), 100);
+        assert!(lists.iter().all(|l| l.len() <= 100));
+        assert_eq!(lists.join(" "), names.join(" "));
     }
 
     #[test]
