@@ -11,6 +11,8 @@ pub mod error;
 pub mod line;
 pub mod message;
 pub mod numeric;
+pub mod register;
+pub mod sasl;
 pub mod split;
 pub mod tags;
 
