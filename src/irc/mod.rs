@@ -12,6 +12,8 @@ pub mod line;
 pub mod message;
 pub mod numeric;
 pub mod register;
+pub mod render;
+pub mod replies;
 pub mod sasl;
 pub mod split;
 pub mod tags;
