@@ -25,11 +25,36 @@ pub fn server_time(t: SystemTime) -> String {
     format!("{date}T{}Z", &time[..time.len().min(12)])
 }
 
+/// A date as the hub and `log.txt` write it (`clock::format_utc`:
+/// `2026-11-21 10:15:02.123456`) as a `server-time` tag value
+/// (`2026-11-21T10:15:02.123Z`); `None` if it is not of that shape.
+pub fn server_time_from_utc(date: &str) -> Option<String> {
+    let b = date.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let shape = b.len() >= 23
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b' '
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && b[19] == b'.'
+        && digits(20..23);
+    shape.then(|| format!("{}T{}Z", &date[..10], &date[11..23]))
+}
+
 /// What the hub knows about one message, for its tags.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Meta<'a> {
-    /// When the server accepted it (`time`, with `server-time`).
-    pub time: Option<SystemTime>,
+    /// When the server accepted it, as the hub writes dates
+    /// (`2026-11-21 10:15:02.123456`, UTC): the `time` tag, with `server-time`.
+    pub time: Option<&'a str>,
     /// Its id (`msgid`, with `message-tags`).
     pub msgid: Option<&'a str>,
     /// The sender's account, if logged in (`account`, with `account-tag`).
@@ -41,7 +66,9 @@ pub struct Meta<'a> {
 /// for the following ones, because a msgid must be unique per line.
 fn tagged(mut m: Message, meta: &Meta, caps: CapSet, piece: usize) -> Message {
     if let (Some(t), true) = (meta.time, caps.contains(Cap::ServerTime)) {
-        m = m.with_tag("time", server_time(t));
+        if let Some(t) = server_time_from_utc(t) {
+            m = m.with_tag("time", t);
+        }
     }
     if let (Some(id), true) = (meta.msgid, caps.contains(Cap::MessageTags)) {
         let id = if piece == 0 {

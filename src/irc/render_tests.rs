@@ -11,7 +11,7 @@ fn wire(m: &Message) -> String {
 
 fn meta() -> Meta<'static> {
     Meta {
-        time: Some(UNIX_EPOCH + Duration::from_micros(1_795_256_102_123_456)),
+        time: Some("2026-11-21 10:15:02.123456"),
         msgid: Some("m42"),
         account: Some("al"),
     }
@@ -22,6 +22,20 @@ fn server_time_has_milliseconds_and_a_z() {
     let t = UNIX_EPOCH + Duration::from_micros(1_795_256_102_123_456);
     assert_eq!(server_time(t), "2026-11-21T10:15:02.123Z");
     assert_eq!(server_time(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+    let hub_date = crate::clock::format_utc(t);
+    assert_eq!(
+        server_time_from_utc(&hub_date).as_deref(),
+        Some("2026-11-21T10:15:02.123Z")
+    );
+    for bad in [
+        "",
+        "2026-11-21",
+        "2026-11-21T10:15:02.123456",
+        "2026-11-21 10:15:02",
+        "x026-11-21 10:15:02.123456",
+    ] {
+        assert_eq!(server_time_from_utc(bad), None, "{bad:?}");
+    }
 }
 
 #[test]
