@@ -196,23 +196,8 @@ pub fn kick(
 pub fn shared_file_text(sender: &str, name: &str, size_bytes: u64, fetch: &str) -> String {
     format!(
         "{sender} shared the file \"{name}\" ({}): {fetch}",
-        human_size(size_bytes)
+        crate::fileshare::human_size(size_bytes)
     )
-}
-
-/// `1536` as `1.5 KiB`; bytes below 1 KiB as `512 bytes`.
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} bytes");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// One past message of a room, for the history shown on join.
