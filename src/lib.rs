@@ -8,9 +8,12 @@
 //! - [`server`]: accept loop, one thread per client, the shared hub, `log.txt`.
 //! - [`client`]: the terminal client.
 //! - [`fileshare`]: rules both ends of a file transfer share (safe names, digests).
+//! - [`irc`]: the IRC door's words without its sockets: the bounded line parser and
+//!   encoder, numerics, casemapping, message splitting, CAP, registration and SASL.
 //! - [`bench`](mod@bench): `chat-bench`, the load generator that measures the server's
 //!   fan-out throughput, latency and memory (and can drive an IRC server too).
-//! - [`text`], [`clock`], [`crc32`], [`crypto`], [`cli`]: small shared tools.
+//! - [`text`], [`clock`], [`crc32`], [`crypto`], [`base64`], [`cli`]: small shared tools.
+pub mod base64;
 pub mod bench;
 pub mod cli;
 pub mod client;
@@ -20,6 +23,7 @@ pub mod crc32;
 pub mod crypto;
 pub mod event;
 pub mod fileshare;
+pub mod irc;
 pub mod protocol;
 pub mod server;
 pub mod text;

@@ -17,6 +17,9 @@ use chat::command::{AccountRequest, ChatRequest, Request};
 use chat::event::Event;
 use chat::protocol::{Frame, Limits, Status};
 
+pub mod irc_clients;
+pub mod ngircd;
+
 /// How long any single expectation may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(10);
 
