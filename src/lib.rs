@@ -7,6 +7,7 @@
 //!   a server pushes, shared by both ends.
 //! - [`server`]: accept loop, one thread per client, the shared hub, `log.txt`.
 //! - [`client`]: the terminal client.
+//! - [`web`]: the browser door's parts: HTTP, WebSocket (RFC 6455), the page itself.
 //! - [`fileshare`]: rules both ends of a file transfer share (safe names, digests).
 //! - [`bench`](mod@bench): `chat-bench`, the load generator that measures the server's
 //!   fan-out throughput, latency and memory (and can drive an IRC server too).
@@ -23,3 +24,4 @@ pub mod fileshare;
 pub mod protocol;
 pub mod server;
 pub mod text;
+pub mod web;
