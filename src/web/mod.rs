@@ -12,3 +12,4 @@
 
 pub mod http;
 pub mod response;
+pub mod websocket;
