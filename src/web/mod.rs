@@ -10,6 +10,7 @@
 //! - [`frame`]: one WebSocket frame, parsed and encoded.
 //! - [`websocket`]: whole messages from a stream, and a writer.
 
+pub mod assets;
 pub mod handshake;
 pub mod http;
 pub mod response;
