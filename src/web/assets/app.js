@@ -275,6 +275,7 @@
     const mention = from !== app.me && !history && mentionsMe(text);
     const classes = [history ? 'history' : '', from === app.me ? 'mine' : '', mention ? 'mention' : ''].join(' ');
     insertItem(conv, { order: [seq, 0], seq, node: messageNode({ from, date, text, classes }) });
+    if (conv === viewed()) renderOlder();
     if (!history && from !== app.me) noteUnread(conv, mention);
   }
 
