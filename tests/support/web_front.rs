@@ -90,8 +90,11 @@ fn serve(stream: TcpStream, chat_port: &Mutex<u16>, sockets: &Mutex<Vec<TcpStrea
         if request.path == "/ws" {
             match handshake::accept(&request, &OriginPolicy::same_origin()) {
                 Ok(response) => {
+                    // Copied out first: a guard in the call's arguments
+                    // would be held for the whole connection.
+                    let port = *chat_port.lock().unwrap();
                     if response.write_to(&mut out, false, true).is_ok() {
-                        bridge(reader, out, *chat_port.lock().unwrap(), sockets);
+                        bridge(reader, out, port, sockets);
                     }
                 }
                 Err(refusal) => {

@@ -461,6 +461,7 @@
         else if (frame.verb === 'LEAVE' && nick === app.me) left(room);
         const conv = conversation('room', room);
         const members = h.get('members');
+        noteMembership(frame.verb === 'JOIN', room, nick, members);
         const line = frame.verb === 'JOIN'
           ? `${nick} joined ${room}${members ? ` (${members} online)` : ''}`
           : `${nick} left ${room}${members ? ` (${members} online)` : ''}`;
@@ -498,6 +499,16 @@
       default:
         console.warn('unknown event', frame.verb);
     }
+  }
+
+  /** Shows a join or leave at once; the next refresh confirms it. */
+  function noteMembership(joined, room, nick, members) {
+    const info = roomInfo(room);
+    if (info && members !== undefined) info.online = Number(members);
+    app.users = app.users.filter((u) => key(u.nick) !== key(nick) || (!joined && key(u.room) !== key(room)));
+    if (joined) app.users.push({ nick, room });
+    renderSidebar();
+    renderMembers();
   }
 
   /** The server put us in `room`. */
