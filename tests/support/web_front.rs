@@ -43,7 +43,15 @@ impl WebFront {
                     sockets.lock().unwrap().push(clone);
                 }
                 let (port, sockets) = (port.clone(), sockets.clone());
-                thread::spawn(move || serve(stream, &port, &sockets));
+                thread::spawn(move || {
+                    let closer = stream.try_clone();
+                    serve(stream, &port, &sockets);
+                    // The list above holds a clone, so dropping ours would
+                    // not close the connection.
+                    if let Ok(socket) = closer {
+                        let _ = socket.shutdown(Shutdown::Both);
+                    }
+                });
             }
         });
         front
