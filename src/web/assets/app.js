@@ -447,9 +447,9 @@
       case 'WHISPER': {
         const from = h.get('from') || '?';
         const conv = conversation('whisper', from);
-        const mention = true;
         insertItem(conv, { order: [++app.order, 0], node: messageNode({ from, date: h.get('date'), text: frame.body, classes: 'whisper' }) });
-        noteUnread(conv, mention);
+        // A whisper is meant for us: it marks the title like a mention.
+        noteUnread(conv, true);
         renderSidebar();
         break;
       }
@@ -627,8 +627,11 @@
       return false;
     }
     showError('');
+    // A room message waits at the bottom until its Seq places it; whispers
+    // have no Seq and keep the order they were written in.
+    const order = conv.kind === 'whisper' ? [++app.order, 0] : [Number.MAX_SAFE_INTEGER, ++conv.sub];
     const item = {
-      order: [Number.MAX_SAFE_INTEGER, ++conv.sub], pending: true, mine: true, text,
+      order, pending: true, mine: true, text,
       node: messageNode({ from: app.me, date: new Date(), text, classes: `mine pending ${conv.kind === 'whisper' ? 'whisper' : ''}` }),
     };
     const state = el('span', 'state', 'sending...');
