@@ -6,7 +6,7 @@
 
 mod support;
 
-use chat::command::Request;
+use chat::command::{AccountRequest, ChatRequest, Control};
 use chat::event::Event;
 use chat::protocol::{header, Frame, Status};
 use support::{Client, Raw, Server, TempDir};
@@ -17,8 +17,9 @@ fn start(dir: &TempDir) -> Server {
     Server::start_with(dir.path(), FAST_HASHES)
 }
 
-fn login_request(nick: &str, password: Option<&str>) -> Request {
-    Request::Login {
+fn login_request(nick: &str, password: Option<&str>) -> AccountRequest {
+    AccountRequest::Login {
+        many_rooms: false,
         nick: nick.into(),
         password: password.map(str::to_string),
     }
@@ -37,7 +38,7 @@ fn login_registered(port: u16, nick: &str, password: &str) -> Raw {
 /// Logs in as the guest `nick` and registers it with `password`.
 fn register(port: u16, nick: &str, password: &str) -> Raw {
     let mut raw = Raw::login(port, nick);
-    let reply = raw.request(Request::Register {
+    let reply = raw.request(AccountRequest::Register {
         password: password.into(),
     });
     assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
@@ -45,7 +46,7 @@ fn register(port: u16, nick: &str, password: &str) -> Raw {
 }
 
 fn set_profile(raw: &mut Raw, attr: &str, value: &str) -> Frame {
-    raw.request(Request::SetProfile {
+    raw.request(AccountRequest::SetProfile {
         attr: attr.into(),
         value: value.into(),
     })
@@ -93,7 +94,7 @@ fn registered_nickname_asks_for_its_password_and_takes_the_right_one() {
 fn three_wrong_passwords_close_the_connection() {
     let dir = TempDir::new("acct-three");
     let server = start(&dir);
-    register(server.port, "ntu", "correct horse").request(Request::Quit);
+    register(server.port, "ntu", "correct horse").request(Control::Quit);
     let mut raw = Raw::connect(server.port);
     for left in [2, 1] {
         let reply = raw.request(login_request("ntu", Some("guess guess")));
@@ -119,7 +120,7 @@ fn three_wrong_passwords_close_the_connection() {
 fn client_exits_with_the_reason_after_three_wrong_passwords() {
     let dir = TempDir::new("acct-three-client");
     let server = start(&dir);
-    register(server.port, "ntu", "correct horse").request(Request::Quit);
+    register(server.port, "ntu", "correct horse").request(Control::Quit);
     let mut client = Client::start(server.port, &["--nick", "ntu"]);
     for n in 1..=3 {
         client.stdout.wait_for_n("Password: ", n);
@@ -143,7 +144,7 @@ fn guest_is_refused_a_registered_nickname() {
         let reply = guest.request(login_request(nick, None));
         assert_reply(&reply, Status::UNAUTHORIZED, "ntu is a registered nickname");
     }
-    owner.request(Request::Quit);
+    owner.request(Control::Quit);
     let reply = guest.request(login_request("Ntu", None));
     assert_reply(&reply, Status::UNAUTHORIZED, "registered nickname");
     let reply = guest.request(login_request("other", None));
@@ -157,14 +158,14 @@ fn guest_is_refused_a_registered_nickname() {
 fn renaming_into_a_registered_nickname_is_refused() {
     let dir = TempDir::new("acct-rename");
     let server = start(&dir);
-    register(server.port, "ntu", "correct horse").request(Request::Quit);
+    register(server.port, "ntu", "correct horse").request(Control::Quit);
     let mut bob = Raw::login(server.port, "bob");
-    let reply = bob.request(Request::Nick { nick: "NTU".into() });
+    let reply = bob.request(AccountRequest::Nick { nick: "NTU".into() });
     assert_reply(&reply, Status::FORBIDDEN, "NTU is a registered nickname");
     let mut ntu = login_registered(server.port, "ntu", "correct horse");
-    let reply = ntu.request(Request::Nick { nick: "Ntu".into() });
+    let reply = ntu.request(AccountRequest::Nick { nick: "Ntu".into() });
     assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
-    let reply = ntu.request(Request::Nick {
+    let reply = ntu.request(AccountRequest::Nick {
         nick: "other".into(),
     });
     assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
@@ -188,16 +189,16 @@ fn register_checks_the_password_and_refuses_a_second_time() {
     let server = start(&dir);
     let mut raw = Raw::login(server.port, "ntu");
     for (password, reason) in [("short", "at least 8"), (&*"p".repeat(129), "at most 128")] {
-        let reply = raw.request(Request::Register {
+        let reply = raw.request(AccountRequest::Register {
             password: password.into(),
         });
         assert_reply(&reply, Status::BAD_REQUEST, reason);
     }
-    let reply = raw.request(Request::Register {
+    let reply = raw.request(AccountRequest::Register {
         password: "correct horse".into(),
     });
     assert_eq!(reply.status_code(), Some(Status::OK));
-    let reply = raw.request(Request::Register {
+    let reply = raw.request(AccountRequest::Register {
         password: "another one".into(),
     });
     assert_reply(&reply, Status::CONFLICT, "registered already");
@@ -209,17 +210,17 @@ fn passwd_changes_the_password() {
     let dir = TempDir::new("acct-passwd");
     let server = start(&dir);
     let mut raw = register(server.port, "ntu", "old-password");
-    let reply = raw.request(Request::Passwd {
+    let reply = raw.request(AccountRequest::Passwd {
         old: "not-the-old-one".into(),
         new: "new-password".into(),
     });
     assert_reply(&reply, Status::UNAUTHORIZED, "wrong current password");
-    let reply = raw.request(Request::Passwd {
+    let reply = raw.request(AccountRequest::Passwd {
         old: "old-password".into(),
         new: "short".into(),
     });
     assert_reply(&reply, Status::BAD_REQUEST, "new password is 5 characters");
-    raw.request(Request::Quit);
+    raw.request(Control::Quit);
 
     let file = dir.path().join("ntu.password");
     std::fs::write(&file, "old-password\n").unwrap();
@@ -272,9 +273,9 @@ fn logout_on_the_wire_resets_the_connection() {
     let dir = TempDir::new("acct-logout-raw");
     let server = start(&dir);
     let mut raw = register(server.port, "ntu", "correct horse");
-    let reply = raw.request(Request::Logout);
+    let reply = raw.request(AccountRequest::Logout);
     assert_reply(&reply, Status::RESET_CONTENT, "ntu logged out");
-    let reply = raw.request(Request::Say {
+    let reply = raw.request(ChatRequest::Say {
         room: None,
         text: "still here?".into(),
     });
@@ -332,7 +333,7 @@ fn profiles_are_set_by_their_owner_and_viewed_by_others() {
     let mut bob = Raw::login(server.port, "bob");
     let reply = set_profile(&mut bob, "job", "spy");
     assert_reply(&reply, Status::FORBIDDEN, "register first");
-    let reply = bob.request(Request::ViewProfile { nick: "NTU".into() });
+    let reply = bob.request(AccountRequest::ViewProfile { nick: "NTU".into() });
     assert_reply(&reply, Status::OK, "ntu (registered, online)");
     let text = reply.text_lossy();
     for line in [
@@ -342,9 +343,9 @@ fn profiles_are_set_by_their_owner_and_viewed_by_others() {
     ] {
         assert!(text.contains(line), "{line:?} in {text}");
     }
-    let reply = ntu.request(Request::ViewProfile { nick: "bob".into() });
+    let reply = ntu.request(AccountRequest::ViewProfile { nick: "bob".into() });
     assert_reply(&reply, Status::OK, "bob (guest, online)");
-    let reply = ntu.request(Request::ViewProfile {
+    let reply = ntu.request(AccountRequest::ViewProfile {
         nick: "nobody".into(),
     });
     assert_eq!(reply.status_code(), Some(Status::NOT_FOUND));
@@ -363,14 +364,14 @@ fn whoami_tells_guests_from_registered_users() {
     let dir = TempDir::new("acct-whoami");
     let server = start(&dir);
     let mut raw = Raw::login(server.port, "ntu");
-    let reply = raw.request(Request::Whoami);
+    let reply = raw.request(AccountRequest::Whoami);
     assert_reply(&reply, Status::OK, "You are ntu, in lobby, a guest");
     assert_eq!(reply.header(header::REGISTERED), Some("no"));
-    raw.request(Request::Register {
+    raw.request(AccountRequest::Register {
         password: "correct horse".into(),
     });
     set_profile(&mut raw, "birthday", "2000-01-01");
-    let reply = raw.request(Request::Whoami);
+    let reply = raw.request(AccountRequest::Whoami);
     assert_reply(&reply, Status::OK, "ntu (registered, online)");
     assert!(reply.text_lossy().contains("birthday: 2000-01-01"));
     assert_eq!(reply.header(header::REGISTERED), Some("yes"));
@@ -382,10 +383,10 @@ fn whoami_tells_guests_from_registered_users() {
 fn list_user_marks_registered_and_guests_online_or_offline() {
     let dir = TempDir::new("acct-list");
     let server = start(&dir);
-    register(server.port, "alice", "correct horse").request(Request::Quit);
+    register(server.port, "alice", "correct horse").request(Control::Quit);
     let _ntu = register(server.port, "ntu", "correct horse");
     let mut bob = Raw::login(server.port, "bob");
-    let reply = bob.request(Request::ListUsers);
+    let reply = bob.request(AccountRequest::ListUsers);
     assert_reply(&reply, Status::OK, "3 user(s): 2 registered, 2 online");
     let text = reply.text_lossy();
     let row = |nick: &str| {
@@ -419,7 +420,7 @@ fn accounts_survive_a_restart() {
     let reply = raw.request(login_request("ntu", None));
     assert_eq!(reply.status_code(), Some(Status::UNAUTHORIZED));
     let mut ntu = login_registered(server.port, "ntu", "correct horse");
-    let reply = ntu.request(Request::Whoami);
+    let reply = ntu.request(AccountRequest::Whoami);
     assert_reply(&reply, Status::OK, "job: student");
 }
 
@@ -429,7 +430,7 @@ fn accounts_file_holds_no_password_and_is_owner_only() {
     let dir = TempDir::new("acct-file");
     let server = start(&dir);
     let mut ntu = register(server.port, "ntu", "correct horse battery");
-    ntu.request(Request::Passwd {
+    ntu.request(AccountRequest::Passwd {
         old: "correct horse battery".into(),
         new: "staple staple".into(),
     });
@@ -476,7 +477,7 @@ fn corrupt_accounts_file_is_a_clear_start_up_error() {
 fn password_file_logs_in_without_prompts() {
     let dir = TempDir::new("acct-pwfile");
     let server = start(&dir);
-    register(server.port, "ntu", "correct horse").request(Request::Quit);
+    register(server.port, "ntu", "correct horse").request(Control::Quit);
     let file = dir.path().join("pw");
     std::fs::write(&file, "correct horse\n").unwrap();
     let client = Client::start(

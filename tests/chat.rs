@@ -5,7 +5,7 @@ mod support;
 
 use std::thread;
 
-use chat::command::Request;
+use chat::command::{ChatRequest, Control};
 use chat::event::Event;
 use chat::protocol::Status;
 use support::{Client, Raw, Server, TempDir};
@@ -49,7 +49,7 @@ fn whisper_reaches_only_its_target() {
     alice.type_line("/w bob the cake is a lie");
     bob.stdout.wait_for("(whisper) [alice]: the cake is a lie");
     // Anything queued to carol before now arrives before this reply.
-    let (reply, events) = carol.request_with_events(Request::Ping);
+    let (reply, events) = carol.request_with_events(Control::Ping);
     assert_eq!(reply.status_code(), Some(Status::OK));
     assert!(
         !events.iter().any(|e| matches!(e, Event::Whisper { .. })),
@@ -171,7 +171,7 @@ fn control_characters_are_refused_or_neutralised() {
     let server = Server::start(dir.path());
     let viewer = Client::login(server.port, "viewer");
     let mut evil = Raw::login(server.port, "evil");
-    let reply = evil.request(Request::Say {
+    let reply = evil.request(ChatRequest::Say {
         room: None,
         text: "\u{1b}[2J\u{1b}]0;pwned\u{7}clear\rscreen\u{9b}".into(),
     });

@@ -8,7 +8,7 @@ mod support;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use chat::command::{ListKind, Request, Upload};
+use chat::command::{FileRequest, ListKind, RoomRequest, Upload};
 use chat::event::Event;
 use chat::protocol::{header, Frame, Status};
 use support::{Client, Raw, Server, TempDir};
@@ -199,7 +199,7 @@ fn ids_continue_after_a_restart() {
     let server = Server::start(dir.path());
     let mut raw = Raw::login(server.port, "ntu");
     assert_eq!(stored(&mut raw, "c.txt", b"third"), 3);
-    let reply = raw.request(Request::Download { id: 1 });
+    let reply = raw.request(FileRequest::Download { id: 1 });
     assert_eq!(reply.status_code(), Some(Status::OK));
     assert_eq!(reply.body, b"first");
     assert_eq!(reply.header(header::FILE_NAME), Some("a.txt"));
@@ -380,7 +380,7 @@ fn a_missing_file_gets_a_plain_404() {
     let mut raw = Raw::login(server.port, "ntu");
     stored(&mut raw, "real.txt", b"real");
     for id in [0, 2, 99, u64::MAX] {
-        let reply = raw.request(Request::Download { id });
+        let reply = raw.request(FileRequest::Download { id });
         assert_eq!(reply.status_code(), Some(Status::NOT_FOUND), "{id}");
         assert_eq!(reply.text_lossy(), format!("there is no file with id {id}"));
         assert_eq!(reply.header(header::FILE_NAME), None);
@@ -400,12 +400,12 @@ fn a_file_you_may_not_see_answers_exactly_like_a_missing_one() {
     let server = Server::start(dir.path());
     let mut owner = Raw::login(server.port, "owner");
     let mut outsider = Raw::login(server.port, "out");
-    let missing_1 = outsider.request(Request::Download { id: 1 });
-    let missing_2 = outsider.request(Request::Download { id: 2 });
+    let missing_1 = outsider.request(FileRequest::Download { id: 1 });
+    let missing_2 = outsider.request(FileRequest::Download { id: 2 });
     assert_eq!(missing_1.status_code(), Some(Status::NOT_FOUND));
 
     let create = |raw: &mut Raw, room: &str, private: bool| {
-        let reply = raw.request(Request::Create {
+        let reply = raw.request(RoomRequest::Create {
             room: room.into(),
             private,
         });
@@ -413,47 +413,51 @@ fn a_file_you_may_not_see_answers_exactly_like_a_missing_one() {
     };
     create(&mut owner, "secret", true);
     assert_eq!(stored(&mut owner, "plan.txt", b"the plan"), 1);
-    assert_eq!(outsider.request(Request::Download { id: 1 }), missing_1);
-    let listed = outsider.request(Request::Files).text_lossy();
+    assert_eq!(outsider.request(FileRequest::Download { id: 1 }), missing_1);
+    let listed = outsider.request(FileRequest::List).text_lossy();
     assert!(!listed.contains("plan.txt"), "{listed}");
 
     // Banned from a public room: the same.
     create(&mut owner, "open", false);
     assert_eq!(stored(&mut owner, "notes.txt", b"notes"), 2);
-    let ban = owner.request(Request::List {
+    let ban = owner.request(RoomRequest::ChangeList {
+        room: None,
         list: ListKind::Bans,
         nick: "out".into(),
         add: true,
     });
     assert_eq!(ban.status_code(), Some(Status::OK), "{ban:?}");
-    assert_eq!(outsider.request(Request::Download { id: 2 }), missing_2);
+    assert_eq!(outsider.request(FileRequest::Download { id: 2 }), missing_2);
 
     // A permit for the private room opens its file.
-    let join = owner.request(Request::Join {
+    let join = owner.request(RoomRequest::Join {
         room: "secret".into(),
     });
     assert_eq!(join.status_code(), Some(Status::OK), "{join:?}");
-    let permit = owner.request(Request::List {
+    let permit = owner.request(RoomRequest::ChangeList {
+        room: None,
         list: ListKind::Permits,
         nick: "out".into(),
         add: true,
     });
     assert_eq!(permit.status_code(), Some(Status::OK), "{permit:?}");
-    let got = outsider.request(Request::Download { id: 1 });
+    let got = outsider.request(FileRequest::Download { id: 1 });
     assert_eq!(got.status_code(), Some(Status::OK));
     assert_eq!(got.body, b"the plan");
 
     // Closed, then a public room of the same name: the old file stays gone.
     assert_eq!(
-        owner.request(Request::Close).status_code(),
+        owner
+            .request(RoomRequest::Close { room: None })
+            .status_code(),
         Some(Status::OK)
     );
     server
         .stdout
         .wait_for("1 file(s) shared in secret are no longer offered");
     create(&mut outsider, "secret", false);
-    assert_eq!(outsider.request(Request::Download { id: 1 }), missing_1);
-    let listed = outsider.request(Request::Files).text_lossy();
+    assert_eq!(outsider.request(FileRequest::Download { id: 1 }), missing_1);
+    let listed = outsider.request(FileRequest::List).text_lossy();
     assert!(listed.starts_with("No files shared in secret"), "{listed}");
     let index = fs::read_to_string(dir.path().join("files.txt")).unwrap();
     assert!(index.contains("\tsecret (closed)\towner\t"), "{index}");
@@ -640,4 +644,31 @@ fn full_disk_during_an_upload_leaves_nothing_and_keeps_serving() {
     assert_eq!(stored(&mut ntu, "small.txt", b"fits"), 1);
     let mut other = Raw::login(server.port, "other");
     other.say("still chatting");
+}
+
+/// An upload that trickles in (a byte now and then) is cut off once a
+/// progress window brings too little, long before its overall deadline.
+#[test]
+fn a_trickling_upload_is_cut_off_for_making_no_progress() {
+    let dir = TempDir::new("trickle");
+    let server = Server::start_with(dir.path(), &["--no-replay", "--frame-timeout", "2"]);
+    let mut slow = Raw::login(server.port, "slow");
+    let head = Upload {
+        name: "trickle.bin".into(),
+        size: 1 << 20,
+        digest: None,
+    }
+    .encode_head();
+    slow.send_bytes(&head);
+    for _ in 0..40 {
+        if std::io::Write::write_all(&mut slow.stream, b"x").is_err() {
+            break;
+        }
+        if server.stdout.text().contains("too slow") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    server.stdout.wait_for("(too slow: ");
+    assert_eq!(listing(&dir.path().join("files")), Vec::<String>::new());
 }

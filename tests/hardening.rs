@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chat::command::Request;
+use chat::command::{AccountRequest, ChatRequest, Control, RoomRequest};
 use chat::event::Event;
 use chat::protocol::{Frame, Status};
 use support::{Raw, Server, TempDir};
@@ -26,16 +26,16 @@ fn flooding_gets_429_then_a_disconnect() {
     let mut flooder = Raw::login(server.port, "flooder");
     let mut statuses = Vec::new();
     for i in 0..8 {
-        let reply = flooder.request(Request::Say {
+        let reply = flooder.request(ChatRequest::Say {
             room: None,
             text: format!("spam {i}"),
         });
         statuses.push(reply.status_code().unwrap().0);
     }
-    // The burst of 5 includes the LOGIN: every request counts but PING, PONG and QUIT.
+    // The burst of 5 includes the LOGIN: every request counts but PONG and QUIT.
     assert_eq!(&statuses[..4], [200; 4], "the burst passes: {statuses:?}");
     assert!(statuses[4..].iter().all(|&s| s == 429), "{statuses:?}");
-    let reply = flooder.request(Request::Say {
+    let reply = flooder.request(ChatRequest::Say {
         room: None,
         text: "more".into(),
     });
@@ -44,7 +44,7 @@ fn flooding_gets_429_then_a_disconnect() {
         "{reply:?}"
     );
     // Keep flooding without waiting for replies: disconnected with a reason.
-    let spam = Request::Say {
+    let spam = ChatRequest::Say {
         room: None,
         text: "x".into(),
     }
@@ -60,7 +60,7 @@ fn flooding_gets_429_then_a_disconnect() {
     server
         .stdout
         .wait_for("Client (flooder) disconnected: flooding");
-    // Pings are never rate limited, and others are unaffected.
+    // Others are unaffected.
     let mut calm = Raw::login(server.port, "calm");
     calm.say("fine");
 }
@@ -118,7 +118,7 @@ fn slowloris_connections_do_not_starve_real_clients() {
     );
 
     let mut trickle = Raw::connect(server.port);
-    let frame = Request::Ping.into_frame().encode();
+    let frame = Control::Ping.into_frame().encode();
     let started = Instant::now();
     for byte in &frame[..frame.len() - 1] {
         if trickle.stream.write_all(&[*byte]).is_err() {
@@ -166,7 +166,8 @@ fn running_out_of_descriptors_is_survived() {
     let mut late = loop {
         let mut raw = Raw::connect(server.port);
         raw.send(
-            &Request::Login {
+            &AccountRequest::Login {
+                many_rooms: false,
                 nick: "late".into(),
                 password: None,
             }
@@ -202,13 +203,14 @@ fn sigkill_loses_no_message_that_a_client_saw() {
                 let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
                     return;
                 };
-                let login = Request::Login {
+                let login = AccountRequest::Login {
+                    many_rooms: false,
                     nick: format!("f{i}"),
                     password: None,
                 };
                 let mut bytes = login.into_frame().encode();
                 for n in 0..2_000 {
-                    let say = Request::Say {
+                    let say = ChatRequest::Say {
                         room: None,
                         text: format!("f{i}-{n}"),
                     };
@@ -273,7 +275,7 @@ fn full_disk_refuses_messages_without_delivering_them() {
     let text = "y".repeat(300);
     let mut refused = None;
     for n in 0..10 {
-        let reply = writer.request(Request::Say {
+        let reply = writer.request(ChatRequest::Say {
             room: None,
             text: format!("{n}:{text}"),
         });
@@ -287,7 +289,7 @@ fn full_disk_refuses_messages_without_delivering_them() {
     assert!(reply.text_lossy().contains("not delivered"), "{reply:?}");
     server.stdout.wait_for("cannot write log.txt");
     // The reader got every stored message and not the refused one.
-    let (_, events) = reader.request_with_events(Request::Ping);
+    let (_, events) = reader.request_with_events(Control::Ping);
     let texts: Vec<String> = events
         .into_iter()
         .filter_map(|e| match e {
@@ -299,7 +301,7 @@ fn full_disk_refuses_messages_without_delivering_them() {
     assert!(!texts.iter().any(|t| t.starts_with(&format!("{n}:"))));
     // Still serving: whispers need the log too, but everything else works.
     assert_eq!(
-        writer.request(Request::Users).status_code(),
+        writer.request(RoomRequest::Users).status_code(),
         Some(Status::OK)
     );
     // The log holds only whole records.
@@ -348,31 +350,32 @@ impl Rng {
 /// One hostile input: valid, truncated, mutated or random bytes.
 fn hostile_bytes(rng: &mut Rng) -> Vec<u8> {
     let valid = [
-        Request::Say {
+        ChatRequest::Say {
             room: None,
             text: "hi".into(),
         }
         .into_frame(),
-        Request::Whisper {
+        ChatRequest::Whisper {
             to: "chatter".into(),
             text: "psst".into(),
         }
         .into_frame(),
-        Request::Login {
+        AccountRequest::Login {
+            many_rooms: false,
             nick: "z".into(),
             password: None,
         }
         .into_frame(),
-        Request::Join {
+        RoomRequest::Join {
             room: "nowhere".into(),
         }
         .into_frame(),
-        Request::Create {
+        RoomRequest::Create {
             room: "fuzz".into(),
             private: false,
         }
         .into_frame(),
-        Request::Users.into_frame(),
+        RoomRequest::Users.into_frame(),
         Frame::request("UPLOAD", "/files").with_body(vec![0; 10]),
     ];
     let mut bytes = valid[rng.below(valid.len())].encode();
@@ -429,7 +432,8 @@ fn randomized_hostile_input_is_survived() {
         for _ in 0..50 {
             if rng.below(3) == 0 {
                 batch.extend(
-                    Request::Login {
+                    AccountRequest::Login {
+                        many_rooms: false,
                         nick: format!("h{}", rng.below(1000)),
                         password: None,
                     }
@@ -534,4 +538,72 @@ fn a_console_that_stops_reading_does_not_stop_the_chat() {
     server
         .stdout
         .wait_for("line(s) not shown: standard output was not keeping up");
+}
+
+/// A PING between bursts of refused requests does not wipe the slate: a
+/// client that keeps flooding is disconnected however it mixes them, and
+/// PINGs before login count too.
+#[test]
+fn pings_do_not_reset_the_flood_count_before_or_after_login() {
+    let dir = TempDir::new("flood-ping");
+    let server = Server::start_with(
+        dir.path(),
+        &["--no-replay", "--rate-limit", "1", "--rate-burst", "5"],
+    );
+    let mut flooder = Raw::login(server.port, "flooder");
+    let say = ChatRequest::Say {
+        room: None,
+        text: "x".into(),
+    }
+    .into_frame()
+    .encode();
+    let ping = Control::Ping.into_frame().encode();
+    let mut burst = say.repeat(45);
+    burst.extend_from_slice(&ping);
+    for _ in 0..3 {
+        if flooder.stream.write_all(&burst).is_err() {
+            break;
+        }
+    }
+    let frames = flooder.expect_closed();
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.verb() == Some("BYE") && f.text_lossy().contains("flooding")),
+        "{:?}",
+        frames.last()
+    );
+
+    let mut anonymous = Raw::connect(server.port);
+    let _ = anonymous.stream.write_all(&ping.repeat(120));
+    let frames = anonymous.expect_closed();
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.verb() == Some("BYE") && f.text_lossy().contains("flooding")),
+        "{:?}",
+        frames.last()
+    );
+}
+
+/// A logged-in peer that sends half a frame and goes silent is cut off
+/// after the frame timeout, not after the (much longer) idle timeout.
+#[test]
+fn half_a_frame_then_silence_ends_at_the_frame_timeout() {
+    let dir = TempDir::new("half-frame");
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            "--no-replay",
+            "--frame-timeout",
+            "1",
+            "--idle-timeout",
+            "600",
+        ],
+    );
+    let mut raw = Raw::login(server.port, "halfway");
+    raw.send_bytes(b"SAY / CHAT/1.0\r\nContent-Len");
+    server
+        .stdout
+        .wait_for("Client (halfway) disconnected: timed out in the middle of a frame");
 }

@@ -2,7 +2,7 @@
 
 mod support;
 
-use chat::command::Request;
+use chat::command::{AccountRequest, ChatRequest, Control};
 use chat::event::Event;
 use chat::protocol::Status;
 use support::{Client, Raw, Server, TempDir};
@@ -39,7 +39,8 @@ fn malformed_nicknames_are_refused_with_a_reason() {
         ("a b", "only letters, digits"),
         ("x\u{1b}[2J", "only letters, digits"),
     ] {
-        let reply = raw.request(Request::Login {
+        let reply = raw.request(AccountRequest::Login {
+            many_rooms: false,
             nick: nick.into(),
             password: None,
         });
@@ -55,15 +56,17 @@ fn taken_nickname_is_refused_case_insensitively() {
     let server = Server::start(dir.path());
     let mut first = Raw::login(server.port, "ntu");
     let mut second = Raw::connect(server.port);
-    let reply = second.request(Request::Login {
+    let reply = second.request(AccountRequest::Login {
+        many_rooms: false,
         nick: "NTU".into(),
         password: None,
     });
     assert_eq!(reply.status_code(), Some(Status::CONFLICT));
     assert!(reply.text_lossy().contains("already online"), "{reply:?}");
 
-    first.request(Request::Quit);
-    let reply = second.request(Request::Login {
+    first.request(Control::Quit);
+    let reply = second.request(AccountRequest::Login {
+        many_rooms: false,
         nick: "NTU".into(),
         password: None,
     });
@@ -103,7 +106,7 @@ fn welcome_line_carries_the_live_member_count() {
     let mut abc = Raw::login(server.port, "ABC");
     ntu.stdout
         .wait_for("Welcome ABC to the room! There are 2 member(s) online!");
-    abc.request(Request::Quit);
+    abc.request(Control::Quit);
     ntu.stdout.wait_for("ABC leaves the room!");
     let _ma = Raw::login(server.port, "Ma19");
     ntu.stdout
@@ -121,12 +124,13 @@ fn chatting_before_login_is_refused() {
     let dir = TempDir::new("prelogin");
     let server = Server::start(dir.path());
     let mut raw = Raw::connect(server.port);
-    let reply = raw.request(Request::Say {
+    let reply = raw.request(ChatRequest::Say {
         room: None,
         text: "hi".into(),
     });
     assert_eq!(reply.status_code(), Some(Status::FORBIDDEN));
-    let reply = raw.request(Request::Login {
+    let reply = raw.request(AccountRequest::Login {
+        many_rooms: false,
         nick: "late".into(),
         password: None,
     });

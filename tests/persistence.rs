@@ -128,7 +128,7 @@ fn newcomer_receives_recent_history_without_whispers() {
         for n in 1..=5 {
             a.say(&format!("m{n}"));
         }
-        a.request(chat::command::Request::Whisper {
+        a.request(chat::command::ChatRequest::Whisper {
             to: "b".into(),
             text: "secret".into(),
         });
@@ -136,7 +136,8 @@ fn newcomer_receives_recent_history_without_whispers() {
     server.kill();
     let server = Server::start_with(dir.path(), &["--no-replay", "--history", "3"]);
     let mut c = Raw::connect(server.port);
-    let login = chat::command::Request::Login {
+    let login = chat::command::AccountRequest::Login {
+        many_rooms: false,
         nick: "c".into(),
         password: None,
     };

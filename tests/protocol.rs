@@ -3,7 +3,7 @@
 
 mod support;
 
-use chat::command::Request;
+use chat::command::Control;
 use chat::event::Event;
 use chat::protocol::Status;
 use support::{Raw, Server, TempDir};
@@ -122,7 +122,7 @@ fn meaningless_requests_keep_the_connection_open() {
     let reply = raw.read();
     assert_eq!(reply.status_code(), Some(Status::BAD_REQUEST));
     assert!(reply.text_lossy().contains("not valid UTF-8"));
-    let reply = raw.request(Request::Ping);
+    let reply = raw.request(Control::Ping);
     assert_eq!(reply.status_code(), Some(Status::OK));
 }
 
@@ -161,10 +161,10 @@ fn idle_clients_are_pinged_then_dropped() {
     let mut witness = Raw::login(server.port, "witness");
     let mut sleepy = Raw::login(server.port, "sleepy");
     sleepy.expect_event(|e| matches!(e, Event::Ping));
-    sleepy.send(&Request::Pong.into_frame());
+    sleepy.send(&Control::Pong.into_frame());
     sleepy.expect_event(|e| matches!(e, Event::Ping));
     // Now stay silent: dropped after the second interval.
-    witness.send(&Request::Pong.into_frame());
+    witness.send(&Control::Pong.into_frame());
     let out = server
         .stdout
         .wait_for("Client (sleepy) disconnected: ping timeout");

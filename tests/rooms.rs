@@ -3,7 +3,7 @@
 
 mod support;
 
-use chat::command::{ListKind, Request};
+use chat::command::{ChatRequest, Control, ListKind, RoomRequest};
 use chat::event::Event;
 use chat::protocol::{Frame, Status};
 use support::{Client, Raw, Server, TempDir};
@@ -20,18 +20,19 @@ fn refused(reply: &Frame, status: Status, contains: &str) {
 }
 
 fn create(raw: &mut Raw, room: &str, private: bool) {
-    ok(&raw.request(Request::Create {
+    ok(&raw.request(RoomRequest::Create {
         room: room.into(),
         private,
     }));
 }
 
-fn join(room: &str) -> Request {
-    Request::Join { room: room.into() }
+fn join(room: &str) -> RoomRequest {
+    RoomRequest::Join { room: room.into() }
 }
 
-fn list(list: ListKind, nick: &str, add: bool) -> Request {
-    Request::List {
+fn list(list: ListKind, nick: &str, add: bool) -> RoomRequest {
+    RoomRequest::ChangeList {
+        room: None,
         list,
         nick: nick.into(),
         add,
@@ -67,14 +68,14 @@ fn messages_stay_in_their_room_and_moves_are_announced() {
         |e| matches!(e, Event::Message { text, room, .. } if text == "in rust" && room == "rust"),
     );
     // Nothing from the lobby reached rust, nor the other way round.
-    let (_, events) = bob.request_with_events(Request::Ping);
+    let (_, events) = bob.request_with_events(Control::Ping);
     assert!(
         !events
             .iter()
             .any(|e| matches!(e, Event::Message { text, .. } if text == "in lobby")),
         "{events:?}"
     );
-    let (_, events) = eve.request_with_events(Request::Ping);
+    let (_, events) = eve.request_with_events(Control::Ping);
     assert!(
         !events
             .iter()
@@ -82,11 +83,11 @@ fn messages_stay_in_their_room_and_moves_are_announced() {
         "{events:?}"
     );
 
-    ok(&bob.request(Request::Leave));
+    ok(&bob.request(RoomRequest::Leave { room: None }));
     tom.expect_event(|e| matches!(e, Event::Leave { nick, members: 1, .. } if nick == "Bob"));
     eve.expect_event(|e| matches!(e, Event::Join { nick, members: 2, .. } if nick == "Bob"));
     refused(
-        &bob.request(Request::Leave),
+        &bob.request(RoomRequest::Leave { room: None }),
         Status::CONFLICT,
         "lobby already",
     );
@@ -96,7 +97,7 @@ fn messages_stay_in_their_room_and_moves_are_announced() {
         "there is no room nowhere",
     );
     refused(
-        &bob.request(Request::Create {
+        &bob.request(RoomRequest::Create {
             room: "RUST".into(),
             private: false,
         }),
@@ -104,7 +105,7 @@ fn messages_stay_in_their_room_and_moves_are_announced() {
         "already exists",
     );
     refused(
-        &bob.request(Request::Create {
+        &bob.request(RoomRequest::Create {
             room: "bad.name".into(),
             private: false,
         }),
@@ -121,29 +122,29 @@ fn room_list_hides_private_rooms_from_outsiders() {
     let mut tom = Raw::login(server.port, "Tom");
     let mut bob = Raw::login(server.port, "Bob");
     create(&mut tom, "public1", false);
-    ok(&tom.request(Request::Leave));
+    ok(&tom.request(RoomRequest::Leave { room: None }));
     create(&mut tom, "secret", true);
-    let list = ok(&bob.request(Request::Rooms));
+    let list = ok(&bob.request(RoomRequest::Rooms));
     assert!(list.contains("lobby  owner: -  public  1 online"), "{list}");
     assert!(
         list.contains("public1  owner: Tom  public  0 online"),
         "{list}"
     );
     assert!(!list.contains("secret"), "{list}");
-    let list = ok(&tom.request(Request::Rooms));
+    let list = ok(&tom.request(RoomRequest::Rooms));
     assert!(
         list.contains("secret  owner: Tom  private  1 online"),
         "{list}"
     );
     ok(&tom.request(list_req_permit("Bob")));
-    let list = ok(&bob.request(Request::Rooms));
+    let list = ok(&bob.request(RoomRequest::Rooms));
     assert!(
         list.contains("secret  owner: Tom  private"),
         "permitted users see it: {list}"
     );
 }
 
-fn list_req_permit(nick: &str) -> Request {
+fn list_req_permit(nick: &str) -> RoomRequest {
     list(ListKind::Permits, nick, true)
 }
 
@@ -157,13 +158,15 @@ fn owner_only_commands_are_refused_to_others() {
     create(&mut tom, "toms", false);
     ok(&bob.request(join("toms")));
     for request in [
-        Request::Close,
+        RoomRequest::Close { room: None },
         list(ListKind::Bans, "Tom", true),
         list(ListKind::Permits, "Eve", true),
-        Request::ShowList {
+        RoomRequest::ShowList {
+            room: None,
             list: ListKind::Bans,
         },
-        Request::ShowList {
+        RoomRequest::ShowList {
+            room: None,
             list: ListKind::Permits,
         },
     ] {
@@ -173,13 +176,14 @@ fn owner_only_commands_are_refused_to_others() {
             "only the owner of toms (Tom)",
         );
     }
-    ok(&bob.request(Request::Leave));
+    ok(&bob.request(RoomRequest::Leave { room: None }));
     refused(
-        &bob.request(Request::Close),
+        &bob.request(RoomRequest::Close { room: None }),
         Status::FORBIDDEN,
         "nobody owns the lobby",
     );
-    let list = ok(&tom.request(Request::ShowList {
+    let list = ok(&tom.request(RoomRequest::ShowList {
+        room: None,
         list: ListKind::Bans,
     }));
     assert_eq!(list, "blacklist of toms (0): nobody");
@@ -195,7 +199,16 @@ fn banned_user_is_ejected_and_cannot_reenter() {
     create(&mut tom, "toms", false);
     ok(&bob.request(join("toms")));
     let (reply, tom_saw) = tom.request_with_events(list(ListKind::Bans, "bob", true));
-    assert_eq!(ok(&reply), "bob added to the blacklist of toms");
+    let text = ok(&reply);
+    assert!(
+        text.starts_with("bob added to the blacklist of toms\n"),
+        "{text}"
+    );
+    // Bob is a guest: anyone may take that nickname once he leaves.
+    assert!(
+        text.ends_with("note: bob is a guest, not a registered nickname: whoever takes that nickname is banned"),
+        "{text}"
+    );
     assert!(
         tom_saw
             .iter()
@@ -218,7 +231,8 @@ fn banned_user_is_ejected_and_cannot_reenter() {
         Status::BAD_REQUEST,
         "yourself",
     );
-    let shown = ok(&tom.request(Request::ShowList {
+    let shown = ok(&tom.request(RoomRequest::ShowList {
+        room: None,
         list: ListKind::Bans,
     }));
     assert_eq!(shown, "blacklist of toms (1): bob");
@@ -241,13 +255,14 @@ fn private_room_is_refused_until_permitted() {
     );
     ok(&bob.request(list(ListKind::Permits, "Tom", true)));
     assert_eq!(
-        ok(&bob.request(Request::ShowList {
+        ok(&bob.request(RoomRequest::ShowList {
+            room: None,
             list: ListKind::Permits
         })),
         "whitelist of bobs (1): Tom"
     );
     ok(&tom.request(join("bobs")));
-    ok(&tom.request(Request::Leave));
+    ok(&tom.request(RoomRequest::Leave { room: None }));
     ok(&bob.request(list(ListKind::Permits, "Tom", false)));
     refused(&tom.request(join("bobs")), Status::FORBIDDEN, "private");
 }
@@ -261,7 +276,10 @@ fn close_and_kill_return_members_to_the_lobby() {
     let mut bob = Raw::login(server.port, "Bob");
     create(&mut tom, "toms", false);
     ok(&bob.request(join("toms")));
-    assert_eq!(ok(&tom.request(Request::Close)), "closed toms");
+    assert_eq!(
+        ok(&tom.request(RoomRequest::Close { room: None })),
+        "closed toms"
+    );
     bob.expect_event(
         |e| matches!(e, Event::Notice { text } if text == "room toms was closed by its owner"),
     );
@@ -361,7 +379,8 @@ fn rooms_and_their_lists_survive_a_restart() {
     let mut tom = Raw::login(server.port, "Tom");
     ok(&tom.request(join("secret")));
     assert_eq!(
-        ok(&tom.request(Request::ShowList {
+        ok(&tom.request(RoomRequest::ShowList {
+            room: None,
             list: ListKind::Permits
         })),
         "whitelist of secret (1): Bob"
@@ -399,7 +418,7 @@ fn newcomer_gets_the_rooms_recent_history_without_whispers() {
     for text in ["one", "two", "three"] {
         tom.say(text);
     }
-    ok(&tom.request(Request::Whisper {
+    ok(&tom.request(ChatRequest::Whisper {
         to: "Bob".into(),
         text: "secret".into(),
     }));
@@ -429,7 +448,7 @@ fn nickname_change_is_seen_by_the_room() {
     tom.stdout.wait_for("toms  owner: Tommy  public  2 online");
     let mut new_tom = Raw::login(server.port, "Tom");
     refused(
-        &new_tom.request(Request::Close),
+        &new_tom.request(RoomRequest::Close { room: None }),
         Status::FORBIDDEN,
         "nobody owns the lobby",
     );
@@ -473,10 +492,10 @@ fn crowded_rooms_do_not_announce_every_arrival() {
     a.expect_event(|e| matches!(e, Event::Join { nick, members: 2, .. } if nick == "b"));
     // The third member gets its own welcome (Raw::login waits for it)...
     let mut c = Raw::login(server.port, "c");
-    c.request(Request::Quit);
+    c.request(Control::Quit);
     server.stdout.wait_for("c leaves the room!");
     // ...but neither its arrival nor its departure reached a.
-    let (_, events) = a.request_with_events(Request::Ping);
+    let (_, events) = a.request_with_events(Control::Ping);
     assert!(
         !events.iter().any(
             |e| matches!(e, Event::Join { nick, .. } | Event::Leave { nick, .. } if nick == "c")
@@ -495,7 +514,7 @@ fn a_closed_rooms_history_does_not_pass_to_its_namesake() {
         let mut tom = Raw::login(server.port, "Tom");
         create(&mut tom, "secret", true);
         tom.say("private words");
-        ok(&tom.request(Request::Close));
+        ok(&tom.request(RoomRequest::Close { room: None }));
         let mut bob = Raw::login(server.port, "Bob");
         create(&mut bob, "secret", false);
         bob.say("public words");
@@ -513,4 +532,112 @@ fn a_closed_rooms_history_does_not_pass_to_its_namesake() {
     let mut eve = Raw::login(server.port, "Eve");
     let history = eve.history_on_entering(join("secret"), "secret");
     assert_eq!(history, ["public words"]);
+}
+
+/// Room commands act on the room they name, from anywhere, if you own it
+/// (seed 004: leave the room, then close it); without a name, on your room.
+#[test]
+fn owners_act_on_a_named_room_from_anywhere() {
+    let dir = TempDir::new("rooms-named");
+    let server = Server::start(dir.path());
+    let mut tom = Raw::login(server.port, "Tom");
+    let mut bob = Raw::login(server.port, "Bob");
+    create(&mut tom, "second", false);
+    ok(&bob.request(join("second")));
+    create(&mut tom, "first", false);
+
+    // Banning from "first": Bob is moved out of "second", not "first".
+    let reply = tom.request(RoomRequest::ChangeList {
+        room: Some("second".into()),
+        list: ListKind::Bans,
+        nick: "Bob".into(),
+        add: true,
+    });
+    assert!(ok(&reply).starts_with("Bob added to the blacklist of second"));
+    bob.expect_event(
+        |e| matches!(e, Event::Notice { text } if text.contains("banned from second")),
+    );
+    let bans = ok(&tom.request(RoomRequest::ShowList {
+        list: ListKind::Bans,
+        room: Some("second".into()),
+    }));
+    assert!(bans.contains("blacklist of second (1): Bob"), "{bans}");
+
+    // Closing "second" while in "first" closes second and leaves Tom where he is.
+    assert_eq!(
+        ok(&tom.request(RoomRequest::Close {
+            room: Some("second".into())
+        })),
+        "closed second"
+    );
+    let rooms = ok(&tom.request(RoomRequest::Rooms));
+    assert!(
+        !rooms.contains("second") && rooms.contains("first"),
+        "{rooms}"
+    );
+    tom.say("still in first");
+
+    // Someone else's room, or no such room: refused, nothing changes.
+    create(&mut bob, "bobs", false);
+    refused(
+        &tom.request(RoomRequest::Close {
+            room: Some("bobs".into()),
+        }),
+        Status::FORBIDDEN,
+        "only the owner of bobs (Bob)",
+    );
+    refused(
+        &tom.request(RoomRequest::Close {
+            room: Some("nowhere".into()),
+        }),
+        Status::NOT_FOUND,
+        "there is no room nowhere",
+    );
+    // Leaving a room you are not in says where you are.
+    refused(
+        &tom.request(RoomRequest::Leave {
+            room: Some("bobs".into()),
+        }),
+        Status::CONFLICT,
+        "you are not in bobs; you are in first",
+    );
+}
+
+/// Who is where does not give away a private room; taking someone off a
+/// private room's whitelist moves them out, as a ban does; a list entry
+/// for a nickname nobody holds says whoever takes it gets it.
+#[test]
+fn private_rooms_stay_private_and_an_unpermit_moves_the_member_out() {
+    let dir = TempDir::new("rooms-private-users");
+    let server = Server::start(dir.path());
+    let mut tom = Raw::login(server.port, "Tom");
+    let mut bob = Raw::login(server.port, "Bob");
+    let mut eve = Raw::login(server.port, "Eve");
+    create(&mut tom, "den", true);
+    ok(&tom.request(list(ListKind::Permits, "Bob", true)));
+    ok(&bob.request(join("den")));
+
+    let users = ok(&eve.request(RoomRequest::Users));
+    assert!(users.contains("Tom in a private room"), "{users}");
+    assert!(!users.contains("den"), "{users}");
+    let users = ok(&bob.request(RoomRequest::Users));
+    assert!(users.contains("Tom in den"), "{users}");
+
+    let reply = ok(&tom.request(list(ListKind::Permits, "Bob", false)));
+    assert!(
+        reply.starts_with("Bob removed from the whitelist of den"),
+        "{reply}"
+    );
+    bob.expect_event(|e| matches!(e, Event::Notice { text } if text.contains("no longer on the whitelist of private room den")));
+    bob.expect_event(
+        |e| matches!(e, Event::Join { room, nick, .. } if room == "lobby" && nick == "Bob"),
+    );
+
+    let reply = ok(&tom.request(list(ListKind::Permits, "ghost", true)));
+    assert!(
+        reply.ends_with(
+            "note: nobody called ghost is registered or online: whoever takes that nickname may enter"
+        ),
+        "{reply}"
+    );
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::command::{ListKind, Request};
+use crate::command::{AccountRequest, ChatRequest, FileRequest, ListKind, Request, RoomRequest};
 
 /// The commands that upload a file; a path follows them.
 const SEND_FILE: [&str; 3] = ["send_file", "send-file", "upload"];
@@ -56,6 +56,13 @@ pub enum Input {
     Mistake(String),
 }
 
+impl Input {
+    /// A line that sends `request`.
+    pub fn send(request: impl Into<Request>) -> Input {
+        Input::Send(request.into())
+    }
+}
+
 /// Parses one line as typed, in bytes. Only a file path may be other than
 /// UTF-8 (file names on disk need not be), so only `/send_file` takes one.
 pub fn parse_bytes(line: &[u8]) -> Input {
@@ -99,30 +106,30 @@ pub fn parse(line: &str) -> Input {
     match name {
         "quit" | "exit" => Input::Quit,
         "help" | "?" => Input::Help,
-        "users" | "who" => Input::Send(Request::Users),
+        "users" | "who" => Input::send(RoomRequest::Users),
         "register" => one_word(rest, "/register PASSWORD (one word)", |password| {
-            Request::Register { password }
+            AccountRequest::Register { password }
         }),
         "passwd" | "password" => match two_words(rest) {
-            Some([old, new]) => Input::Send(Request::Passwd { old, new }),
+            Some([old, new]) => Input::send(AccountRequest::Passwd { old, new }),
             None => Input::Mistake("usage: /passwd OLD NEW".into()),
         },
         "logout" => Input::Logout,
-        "whoami" => Input::Send(Request::Whoami),
-        "list-user" | "list-users" => Input::Send(Request::ListUsers),
+        "whoami" => Input::send(AccountRequest::Whoami),
+        "list-user" | "list-users" => Input::send(AccountRequest::ListUsers),
         "view-profile" | "profile" => one_word(rest, "/view-profile NICK", |nick| {
-            Request::ViewProfile { nick }
+            AccountRequest::ViewProfile { nick }
         }),
         "set-profile" => match rest.split_once(' ').unwrap_or((rest, "")) {
             ("", _) => Input::Mistake("usage: /set-profile ATTR VALUE".into()),
-            (attr, value) => Input::Send(Request::SetProfile {
+            (attr, value) => Input::send(AccountRequest::SetProfile {
                 attr: attr.to_string(),
                 value: value.trim().to_string(),
             }),
         },
-        "files" => Input::Send(Request::Files),
+        "files" => Input::send(FileRequest::List),
         "get_file" | "get-file" | "download" => match rest.trim().parse() {
-            Ok(id) => Input::Send(Request::Download { id }),
+            Ok(id) => Input::send(FileRequest::Download { id }),
             Err(_) => Input::Mistake("usage: /get_file N, where N is a file id".into()),
         },
         name if SEND_FILE.contains(&name) => {
@@ -139,13 +146,13 @@ pub fn parse(line: &str) -> Input {
             }
         }
         "whisper" | "w" | "msg" => match rest.split_once(' ') {
-            Some((to, text)) if !text.trim().is_empty() => Input::Send(Request::Whisper {
+            Some((to, text)) if !text.trim().is_empty() => Input::send(ChatRequest::Whisper {
                 to: to.to_string(),
                 text: text.to_string(),
             }),
             _ => Input::Mistake("usage: /whisper NICK TEXT".into()),
         },
-        "ls" | "list-chatroom" | "rooms" => Input::Send(Request::Rooms),
+        "ls" | "list-chatroom" | "rooms" => Input::send(RoomRequest::Rooms),
         "create" | "open-chatroom" => {
             let mut words = rest.split_whitespace();
             let private = match (words.next(), words.next(), words.next()) {
@@ -158,11 +165,13 @@ pub fn parse(line: &str) -> Input {
                 .next()
                 .unwrap_or_default()
                 .to_string();
-            Input::Send(Request::Create { room, private })
+            Input::send(RoomRequest::Create { room, private })
         }
-        "join" | "enter-chatroom" => one_word(rest, "/join ROOM", |room| Request::Join { room }),
-        "leave" | "exit-chatroom" => Input::Send(Request::Leave),
-        "close" | "close-chatroom" => Input::Send(Request::Close),
+        "join" | "enter-chatroom" => {
+            one_word(rest, "/join ROOM", |room| RoomRequest::Join { room })
+        }
+        "leave" | "exit-chatroom" => Input::send(RoomRequest::Leave { room: None }),
+        "close" | "close-chatroom" => Input::send(RoomRequest::Close { room: None }),
         "ban" | "ban-user" | "unban" | "permit" | "permit-user" | "unpermit" => {
             let list = if name.contains("ban") {
                 ListKind::Bans
@@ -170,28 +179,33 @@ pub fn parse(line: &str) -> Input {
                 ListKind::Permits
             };
             let add = !name.starts_with("un");
-            one_word(rest, &format!("/{name} NICK"), |nick| Request::List {
-                list,
-                nick,
-                add,
+            one_word(rest, &format!("/{name} NICK"), |nick| {
+                RoomRequest::ChangeList {
+                    room: None,
+                    list,
+                    nick,
+                    add,
+                }
             })
         }
-        "blacklist" | "get-blacklist" => Input::Send(Request::ShowList {
+        "blacklist" | "get-blacklist" => Input::send(RoomRequest::ShowList {
+            room: None,
             list: ListKind::Bans,
         }),
-        "whitelist" | "get-whitelist" => Input::Send(Request::ShowList {
+        "whitelist" | "get-whitelist" => Input::send(RoomRequest::ShowList {
+            room: None,
             list: ListKind::Permits,
         }),
-        "nick" => one_word(rest, "/nick NEWNICK", |nick| Request::Nick { nick }),
+        "nick" => one_word(rest, "/nick NEWNICK", |nick| AccountRequest::Nick { nick }),
         _ => Input::Mistake(format!("unknown command /{name}; type /help for the list")),
     }
 }
 
 /// A command taking exactly one word.
-fn one_word(rest: &str, usage: &str, build: impl FnOnce(String) -> Request) -> Input {
+fn one_word<R: Into<Request>>(rest: &str, usage: &str, build: impl FnOnce(String) -> R) -> Input {
     let mut words = rest.split_whitespace();
     match (words.next(), words.next()) {
-        (Some(word), None) => Input::Send(build(word.to_string())),
+        (Some(word), None) => Input::send(build(word.to_string())),
         _ => Input::Mistake(format!("usage: {usage}")),
     }
 }
@@ -203,7 +217,7 @@ fn two_words(rest: &str) -> Option<[String; 2]> {
 }
 
 fn say(text: &str) -> Input {
-    Input::Send(Request::Say {
+    Input::send(ChatRequest::Say {
         room: None,
         text: text.to_string(),
     })
@@ -215,10 +229,10 @@ mod tests {
 
     #[test]
     fn account_commands() {
-        let send = |r| Input::Send(r);
+        let send = |r| Input::send(r);
         assert_eq!(
             parse("/register correct-horse"),
-            send(Request::Register {
+            send(AccountRequest::Register {
                 password: "correct-horse".into()
             })
         );
@@ -226,29 +240,29 @@ mod tests {
         assert!(matches!(parse("/register two words"), Input::Mistake(_)));
         assert_eq!(
             parse("/passwd old-pass new-pass"),
-            send(Request::Passwd {
+            send(AccountRequest::Passwd {
                 old: "old-pass".into(),
                 new: "new-pass".into()
             })
         );
         assert!(matches!(parse("/passwd only-one"), Input::Mistake(_)));
         assert_eq!(parse("/logout"), Input::Logout);
-        assert_eq!(parse("/whoami"), send(Request::Whoami));
-        assert_eq!(parse("/list-user"), send(Request::ListUsers));
+        assert_eq!(parse("/whoami"), send(AccountRequest::Whoami));
+        assert_eq!(parse("/list-user"), send(AccountRequest::ListUsers));
         assert_eq!(
             parse("/view-profile ntu"),
-            send(Request::ViewProfile { nick: "ntu".into() })
+            send(AccountRequest::ViewProfile { nick: "ntu".into() })
         );
         assert_eq!(
             parse("/set-profile self_description I like  Rust "),
-            send(Request::SetProfile {
+            send(AccountRequest::SetProfile {
                 attr: "self_description".into(),
                 value: "I like  Rust".into()
             })
         );
         assert_eq!(
             parse("/set-profile age"),
-            send(Request::SetProfile {
+            send(AccountRequest::SetProfile {
                 attr: "age".into(),
                 value: String::new()
             })
@@ -260,7 +274,7 @@ mod tests {
     fn plain_lines_are_messages() {
         assert_eq!(
             parse("Hello World! I'm Ma 19\n"),
-            Input::Send(Request::Say {
+            Input::send(ChatRequest::Say {
                 room: None,
                 text: "Hello World! I'm Ma 19".into()
             })
@@ -272,7 +286,7 @@ mod tests {
     fn double_slash_sends_a_literal_slash() {
         assert_eq!(
             parse("//shrug"),
-            Input::Send(Request::Say {
+            Input::send(ChatRequest::Say {
                 room: None,
                 text: "/shrug".into()
             })
@@ -281,7 +295,7 @@ mod tests {
 
     #[test]
     fn whisper_and_its_aliases() {
-        let expected = Input::Send(Request::Whisper {
+        let expected = Input::send(ChatRequest::Whisper {
             to: "bob".into(),
             text: "meet at 5".into(),
         });
@@ -308,11 +322,11 @@ mod tests {
         for line in ["/get_file 7", "/get-file 7", "/download  7 "] {
             assert_eq!(
                 parse(line),
-                Input::Send(Request::Download { id: 7 }),
+                Input::send(FileRequest::Download { id: 7 }),
                 "{line}"
             );
         }
-        assert_eq!(parse("/files"), Input::Send(Request::Files));
+        assert_eq!(parse("/files"), Input::send(FileRequest::List));
         assert!(matches!(parse("/send_file"), Input::Mistake(_)));
         assert!(matches!(parse("/get_file x"), Input::Mistake(_)));
         assert!(matches!(parse("/get_file -1"), Input::Mistake(_)));
@@ -328,12 +342,12 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(parse_bytes(b"hello \xff\n"), Input::Mistake(_)));
-        assert_eq!(parse_bytes(b"/files\r\n"), Input::Send(Request::Files));
+        assert_eq!(parse_bytes(b"/files\r\n"), Input::send(FileRequest::List));
     }
 
     #[test]
     fn room_commands_and_their_seed_aliases() {
-        let create = Input::Send(Request::Create {
+        let create = Input::send(RoomRequest::Create {
             room: "rust".into(),
             private: false,
         });
@@ -341,28 +355,29 @@ mod tests {
         assert_eq!(parse("/open-chatroom rust public"), create);
         assert_eq!(
             parse("/create rust private"),
-            Input::Send(Request::Create {
+            Input::send(RoomRequest::Create {
                 room: "rust".into(),
                 private: true
             })
         );
         assert!(matches!(parse("/create rust secret"), Input::Mistake(_)));
         assert!(matches!(parse("/create"), Input::Mistake(_)));
-        let join = Input::Send(Request::Join {
+        let join = Input::send(RoomRequest::Join {
             room: "rust".into(),
         });
         assert_eq!(parse("/join rust"), join);
         assert_eq!(parse("/enter-chatroom rust"), join);
         assert!(matches!(parse("/join a b"), Input::Mistake(_)));
         for (line, expected) in [
-            ("/ls", Request::Rooms),
-            ("/list-chatroom", Request::Rooms),
-            ("/leave", Request::Leave),
-            ("/exit-chatroom", Request::Leave),
-            ("/close-chatroom", Request::Close),
+            ("/ls", RoomRequest::Rooms),
+            ("/list-chatroom", RoomRequest::Rooms),
+            ("/leave", RoomRequest::Leave { room: None }),
+            ("/exit-chatroom", RoomRequest::Leave { room: None }),
+            ("/close-chatroom", RoomRequest::Close { room: None }),
             (
                 "/ban-user bob",
-                Request::List {
+                RoomRequest::ChangeList {
+                    room: None,
                     list: ListKind::Bans,
                     nick: "bob".into(),
                     add: true,
@@ -370,7 +385,8 @@ mod tests {
             ),
             (
                 "/unpermit bob",
-                Request::List {
+                RoomRequest::ChangeList {
+                    room: None,
                     list: ListKind::Permits,
                     nick: "bob".into(),
                     add: false,
@@ -378,14 +394,18 @@ mod tests {
             ),
             (
                 "/get-whitelist",
-                Request::ShowList {
+                RoomRequest::ShowList {
+                    room: None,
                     list: ListKind::Permits,
                 },
             ),
-            ("/nick Tom", Request::Nick { nick: "Tom".into() }),
         ] {
-            assert_eq!(parse(line), Input::Send(expected), "{line}");
+            assert_eq!(parse(line), Input::send(expected), "{line}");
         }
+        assert_eq!(
+            parse("/nick Tom"),
+            Input::send(AccountRequest::Nick { nick: "Tom".into() })
+        );
     }
 
     #[test]
@@ -393,7 +413,7 @@ mod tests {
         assert_eq!(parse("/quit"), Input::Quit);
         assert_eq!(parse("/exit"), Input::Quit);
         assert_eq!(parse("/help"), Input::Help);
-        assert_eq!(parse("/users"), Input::Send(Request::Users));
+        assert_eq!(parse("/users"), Input::send(RoomRequest::Users));
         match parse("/dance") {
             Input::Mistake(m) => assert!(m.contains("/help")),
             other => panic!("{other:?}"),

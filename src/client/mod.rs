@@ -19,7 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::cli::{value, Parsed, UsageError};
-use crate::command::Request;
+use crate::command::{AccountRequest, Control};
 use crate::event::Event;
 use crate::protocol::{header, Frame, FrameError, Status};
 
@@ -215,7 +215,7 @@ fn chat_session(
             })?
     };
     while chat(lines, writer, transfers) == Ended::Logout {
-        if transfers.send(writer, Request::Logout).is_err() {
+        if transfers.send(writer, AccountRequest::Logout).is_err() {
             break; // the reader thread reports the lost connection
         }
         // The reader thread stops at the LOGOUT reply and hands the reader
@@ -230,7 +230,7 @@ fn chat_session(
     // Best effort: the server answers QUIT and closes; if it does not, leave
     // anyway, once no file is still on its way (the server answers in order,
     // so a transfer in flight is answered before the QUIT).
-    let _ = transfers.send(writer, Request::Quit);
+    let _ = transfers.send(writer, Control::Quit);
     if transfers.is_busy() {
         println!("Waiting for file transfers to finish before leaving...");
     }
@@ -278,7 +278,8 @@ fn log_in(
         loop {
             let sent_password = password.is_some();
             writer.send(
-                &Request::Login {
+                &AccountRequest::Login {
+                    many_rooms: false,
                     nick: nick.clone(),
                     password: password.take(),
                 }
@@ -402,7 +403,7 @@ fn print_incoming(
     let show = |frame: &Frame| {
         let line = match Event::from_frame(frame) {
             Ok(Event::Ping) => {
-                let _ = writer.send(&Request::Pong.into_frame());
+                let _ = writer.send(&Control::Pong.into_frame());
                 None
             }
             Ok(event) => render::event(&event, logged_in.elapsed()),

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::command::{Request, Upload};
+use crate::command::{FileRequest, Request, Upload};
 use crate::crypto::{to_hex, Sha256};
 use crate::fileshare::{chunk_buffer, human_size, parse_digest, safe_name};
 use crate::protocol::{header, Frame, FrameError, Head, Status};
@@ -156,9 +156,10 @@ impl Transfers {
     ///
     /// # Errors
     /// The connection failed.
-    pub fn send(&self, writer: &Writer, request: Request) -> io::Result<()> {
+    pub fn send(&self, writer: &Writer, request: impl Into<Request>) -> io::Result<()> {
+        let request = request.into();
         let expect = match request {
-            Request::Download { id } => Expect::Download { id },
+            Request::File(FileRequest::Download { id }) => Expect::Download { id },
             _ => Expect::Reply,
         };
         // Queued before sending, so the reply cannot arrive first.

@@ -18,9 +18,11 @@
 //! the body; going over any cap is an error, never a reason to keep reading.
 
 mod error;
+mod scan;
 mod status;
 
 pub use error::{is_timeout, FrameError};
+pub use scan::HeadScan;
 pub use status::Status;
 
 use std::fmt;
@@ -47,6 +49,8 @@ pub mod header {
     pub const TO: &str = "To";
     pub const NICK: &str = "Nick";
     pub const ROOM: &str = "Room";
+    /// On `LOGIN`: `many` to be in several rooms at once.
+    pub const ROOMS: &str = "Rooms";
     pub const MEMBERS: &str = "Members";
     pub const SEQ: &str = "Seq";
     pub const HISTORY: &str = "History";

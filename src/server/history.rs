@@ -19,9 +19,10 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::crc32::crc32;
 
@@ -129,23 +130,53 @@ impl std::error::Error for HistoryError {
     }
 }
 
-/// The open message log. Its own mutex serialises appends, and callers
-/// deliver inside `append`'s callback, so the order in the file is the order
-/// everyone receives messages in.
+/// The open message log. Its own mutex serialises appends; a caller holds
+/// it (a [`LogWriter`]) from the append until it has enqueued the record to
+/// its recipients, so the order in the file is the order everyone receives
+/// messages in.
 pub struct MessageLog {
+    path: PathBuf,
     writer: Mutex<Writer>,
     /// A second handle on the same file, so the once-a-second fsync never
-    /// holds up appends.
-    sync_handle: File,
+    /// holds up appends (replaced when the file is reopened).
+    sync_handle: Mutex<File>,
     dirty: AtomicBool,
     fsync: FsyncPolicy,
+    /// Told when the file had to be recreated (the console, at start-up).
+    warn: OnceLock<Box<dyn Fn(String) + Send + Sync>>,
 }
 
 struct Writer {
     file: File,
+    /// Which file on disk `file` is, to notice when the path no longer
+    /// leads to it (deleted, or renamed away by log rotation).
+    identity: Identity,
     /// Bytes in the file: where to cut back to when a write fails half-way.
     len: u64,
     next_seq: u64,
+}
+
+/// A file's device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Identity {
+    dev: u64,
+    ino: u64,
+}
+
+impl Identity {
+    fn of(meta: &std::fs::Metadata) -> Identity {
+        use std::os::unix::fs::MetadataExt;
+        Identity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// The log, held for appending: while it lives nobody else appends.
+pub struct LogWriter<'a> {
+    log: &'a MessageLog,
+    w: MutexGuard<'a, Writer>,
 }
 
 impl MessageLog {
@@ -173,6 +204,7 @@ impl MessageLog {
             .read(true)
             .append(true)
             .create(true)
+            .mode(0o600)
             .open(path)
             .map_err(open_err)?;
         let mut loaded = Loaded::default();
@@ -237,47 +269,36 @@ impl MessageLog {
             file.set_len(good_len).map_err(open_err)?;
         }
         let sync_handle = file.try_clone().map_err(open_err)?;
+        let identity = Identity::of(&file.metadata().map_err(open_err)?);
         let log = MessageLog {
+            path: path.to_path_buf(),
             writer: Mutex::new(Writer {
                 file,
+                identity,
                 len: good_len,
                 next_seq,
             }),
-            sync_handle,
+            sync_handle: Mutex::new(sync_handle),
             dirty: AtomicBool::new(false),
             fsync,
+            warn: OnceLock::new(),
         };
         Ok((log, loaded))
     }
 
-    /// Gives `record` the next sequence number, writes it, then calls
-    /// `deliver` with the lock still held, so that nobody can be sent a
-    /// later message first. `deliver` must not block: enqueue, don't write.
-    ///
-    /// # Errors
-    /// The write error (disk full, file gone); the file is cut back to its
-    /// last whole record and `deliver` is not called.
-    pub fn append<T>(
-        &self,
-        mut record: Record,
-        deliver: impl FnOnce(&Record) -> T,
-    ) -> io::Result<T> {
-        let mut w = self.lock();
-        record.seq = w.next_seq;
-        let line = encode_line(&record);
-        if let Err(e) = w.file.write_all(line.as_bytes()) {
-            // Best effort: a half-written record would glue itself to the next one.
-            let _ = w.file.set_len(w.len);
-            return Err(e);
+    /// Sets who is told when the log had to be recreated. Set once, at start-up.
+    pub fn on_warning(&self, warn: impl Fn(String) + Send + Sync + 'static) {
+        let _ = self.warn.set(Box::new(warn));
+    }
+
+    /// Takes the log for appending; the guard keeps everyone else waiting.
+    pub fn lock(&self) -> LogWriter<'_> {
+        LogWriter {
+            log: self,
+            // The writer's state is consistent between statements, so a
+            // panic elsewhere while it was held leaves nothing to repair.
+            w: self.writer.lock().unwrap_or_else(PoisonError::into_inner),
         }
-        if self.fsync == FsyncPolicy::Always {
-            w.file.sync_data()?;
-        } else {
-            self.dirty.store(true, Ordering::Relaxed);
-        }
-        w.len += line.len() as u64;
-        w.next_seq += 1;
-        Ok(deliver(&record))
     }
 
     /// Forces written records to disk if any were written since the last call.
@@ -286,7 +307,7 @@ impl MessageLog {
     /// The fsync error.
     pub fn sync_if_dirty(&self) -> io::Result<()> {
         if self.dirty.swap(false, Ordering::Relaxed) {
-            self.sync_handle.sync_data()?;
+            self.sync_handle().sync_data()?;
         }
         Ok(())
     }
@@ -297,13 +318,95 @@ impl MessageLog {
     /// The fsync error.
     pub fn sync_now(&self) -> io::Result<()> {
         self.dirty.store(false, Ordering::Relaxed);
-        self.sync_handle.sync_data()
+        self.sync_handle().sync_data()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Writer> {
-        // The writer's state is consistent between statements, so a panic
-        // elsewhere while it was held leaves nothing to repair.
-        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    fn sync_handle(&self) -> MutexGuard<'_, File> {
+        self.sync_handle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl LogWriter<'_> {
+    /// Gives `record` the next sequence number and writes it; it is then in
+    /// the file at the log's path (recreated first if it was deleted or
+    /// renamed away), and under `--fsync always` on disk.
+    ///
+    /// # Errors
+    /// The error of the write, the fsync, or the recreation: the record was
+    /// not stored (the file is cut back to its last whole record) and must
+    /// not be delivered.
+    pub fn append(&mut self, mut record: Record) -> io::Result<Record> {
+        self.follow_path()?;
+        let w = &mut *self.w;
+        record.seq = w.next_seq;
+        let line = encode_line(&record);
+        if let Err(e) = w.file.write_all(line.as_bytes()) {
+            // Best effort: a half-written record would glue itself to the next one.
+            let _ = w.file.set_len(w.len);
+            return Err(e);
+        }
+        if self.log.fsync == FsyncPolicy::Always {
+            if let Err(e) = w.file.sync_data() {
+                // Not known to be on disk: refused. Take it out of the file;
+                // if even that fails it stays there, so its number is used
+                // up and the next record cannot reuse it.
+                if w.file.set_len(w.len).is_err() {
+                    w.len += line.len() as u64;
+                    w.next_seq += 1;
+                }
+                return Err(e);
+            }
+        } else {
+            self.log.dirty.store(true, Ordering::Relaxed);
+        }
+        w.len += line.len() as u64;
+        w.next_seq += 1;
+        Ok(record)
+    }
+
+    /// Makes sure the open file is the one at the log's path: log rotation
+    /// renames it away, and an operator may delete it. Writing on into the
+    /// old file would answer `200` for messages no longer at the path, so
+    /// the path is opened (created) anew, and the console is told.
+    fn follow_path(&mut self) -> io::Result<()> {
+        let log = self.log;
+        let now = match std::fs::metadata(&log.path) {
+            Ok(meta) => Some(Identity::of(&meta)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        if now == Some(self.w.identity) {
+            return Ok(());
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&log.path)?;
+        let meta = file.metadata()?;
+        let sync_handle = file.try_clone()?;
+        // The old file may hold records not yet forced to disk.
+        let _ = self.w.file.sync_data();
+        self.w.identity = Identity::of(&meta);
+        self.w.len = meta.len();
+        self.w.file = file;
+        *log.sync_handle() = sync_handle;
+        if let Some(warn) = log.warn.get() {
+            warn(format!(
+                "warning: {} was {}; it was created anew and new messages go there (numbering goes on from {})",
+                log.path.display(),
+                if now.is_none() {
+                    "deleted or moved away"
+                } else {
+                    "replaced by another file"
+                },
+                self.w.next_seq
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -440,10 +543,14 @@ mod tests {
             let (log, loaded) = MessageLog::open(&path, FsyncPolicy::Never, 2).unwrap();
             assert_eq!(loaded.records, 0);
             for text in ["one", "two", "three"] {
-                let seq = log.append(record(0, "lobby", text), |r| r.seq).unwrap();
+                let seq = log
+                    .lock()
+                    .append(record(0, "lobby", text))
+                    .map(|r| r.seq)
+                    .unwrap();
                 assert!(seq >= 1);
             }
-            log.append(record(0, "other", "elsewhere"), |_| ()).unwrap();
+            log.lock().append(record(0, "other", "elsewhere")).unwrap();
         }
         let (log, loaded) = MessageLog::open(&path, FsyncPolicy::Never, 2).unwrap();
         assert_eq!(loaded.records, 4);
@@ -454,7 +561,10 @@ mod tests {
             .collect();
         assert_eq!(lobby, ["two", "three"], "keeps the last two per room");
         assert_eq!(
-            log.append(record(0, "lobby", "five"), |r| r.seq).unwrap(),
+            log.lock()
+                .append(record(0, "lobby", "five"))
+                .map(|r| r.seq)
+                .unwrap(),
             5
         );
     }
@@ -473,7 +583,7 @@ mod tests {
         let lines: Vec<_> = loaded.problems.iter().map(|p| p.line_no).collect();
         assert_eq!(lines, [2, 4]);
         assert!(loaded.problems[1].reason.contains("torn"));
-        log.append(record(0, "lobby", "third"), |_| ()).unwrap();
+        log.lock().append(record(0, "lobby", "third")).unwrap();
         drop(log);
         let mut texts = Vec::new();
         for_each_record(&path, |r| texts.push(r.text)).unwrap();
@@ -486,12 +596,14 @@ mod tests {
         let path = dir.join("log.txt");
         {
             let (log, _) = MessageLog::open(&path, FsyncPolicy::Never, 5).unwrap();
-            log.append(record(0, "secret", "before the close"), |_| ())
+            log.lock()
+                .append(record(0, "secret", "before the close"))
                 .unwrap();
             let mut closed = record(0, "Secret", "room secret was closed by its owner");
             closed.kind = Kind::Closed;
-            log.append(closed, |_| ()).unwrap();
-            log.append(record(0, "secret", "in the new room"), |_| ())
+            log.lock().append(closed).unwrap();
+            log.lock()
+                .append(record(0, "secret", "in the new room"))
                 .unwrap();
         }
         let (_, loaded) = MessageLog::open(&path, FsyncPolicy::Never, 5).unwrap();
@@ -503,6 +615,54 @@ mod tests {
     }
 
     #[test]
+    fn a_log_renamed_or_deleted_under_the_server_is_created_anew() {
+        let dir = temp_dir("rotated");
+        let path = dir.join("log.txt");
+        let (log, _) = MessageLog::open(&path, FsyncPolicy::Never, 5).unwrap();
+        let warnings = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&warnings);
+        log.on_warning(move |w| sink.lock().unwrap().push(w));
+        log.lock().append(record(0, "lobby", "one")).unwrap();
+        std::fs::rename(&path, dir.join("log.txt.1")).unwrap();
+        log.lock().append(record(0, "lobby", "two")).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let three = log.lock().append(record(0, "lobby", "three")).unwrap();
+        assert_eq!(three.seq, 3, "numbering goes on");
+        std::fs::rename(&path, dir.join("log.txt.2")).unwrap();
+        std::fs::write(&path, "").unwrap();
+        log.lock().append(record(0, "lobby", "four")).unwrap();
+        let texts = |p: &Path| {
+            let mut texts = Vec::new();
+            for_each_record(p, |r| texts.push(r.text)).unwrap();
+            texts
+        };
+        assert_eq!(texts(&dir.join("log.txt.1")), ["one"]);
+        assert_eq!(texts(&dir.join("log.txt.2")), ["three"]);
+        assert_eq!(texts(&path), ["four"]);
+        let warnings = warnings.lock().unwrap();
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(
+            warnings[0].contains("deleted or moved away"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[2].contains("replaced by another file"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_log_that_cannot_be_recreated_refuses_the_record() {
+        let dir = temp_dir("gone");
+        let sub = dir.join("data");
+        std::fs::create_dir_all(&sub).unwrap();
+        let path = sub.join("log.txt");
+        let (log, _) = MessageLog::open(&path, FsyncPolicy::Never, 5).unwrap();
+        std::fs::remove_dir_all(&sub).unwrap();
+        assert!(log.lock().append(record(0, "lobby", "lost?")).is_err());
+    }
+
+    #[test]
     fn whispers_are_not_kept_as_room_history() {
         let dir = temp_dir("whisper");
         let path = dir.join("log.txt");
@@ -511,7 +671,7 @@ mod tests {
         whisper.to = "bob".into();
         {
             let (log, _) = MessageLog::open(&path, FsyncPolicy::Never, 5).unwrap();
-            log.append(whisper, |_| ()).unwrap();
+            log.lock().append(whisper).unwrap();
         }
         let (_, loaded) = MessageLog::open(&path, FsyncPolicy::Never, 5).unwrap();
         assert_eq!(loaded.records, 1);

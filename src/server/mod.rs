@@ -10,8 +10,9 @@
 pub mod accounts;
 pub mod capacity;
 pub mod config;
+pub mod connection;
 pub mod console;
-pub mod deadline;
+pub mod door;
 pub mod files;
 pub mod history;
 pub mod hub;
@@ -21,7 +22,6 @@ pub mod rooms;
 pub mod session;
 pub mod socket;
 pub mod store;
-pub mod transfer;
 
 mod operator;
 
@@ -133,12 +133,15 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
     }
 
     let (console, _printer) = Console::start(config.quiet).map_err(ServerError::Thread)?;
+    {
+        let console = console.clone();
+        log.on_warning(move |warning| console.say(warning));
+    }
     let hub = Hub::new(
         log,
         loaded,
         room_store,
         stored_rooms,
-        console.clone(),
         config.history,
         config.announce_limit,
     );
@@ -155,31 +158,24 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
 
     let live = Arc::new(AtomicUsize::new(0));
     if config.fsync == FsyncPolicy::EverySec {
-        spawn_fsync(hub.clone()).map_err(ServerError::Thread)?;
+        spawn_fsync(hub.clone(), console.clone()).map_err(ServerError::Thread)?;
     }
-    operator::spawn(hub.clone(), Arc::clone(&live)).map_err(ServerError::Thread)?;
     let files = Arc::new(files);
-    {
-        let (files, console) = (Arc::clone(&files), console.clone());
-        hub.on_room_closed(move |room| match files.retire_room(room) {
-            Ok(0) => {}
-            Ok(n) => console.say(format!(
-                "{n} file(s) shared in {room} are no longer offered"
-            )),
-            Err(e) => console.say(format!(
-                "warning: files of closed room {room}: {e}; they are not offered, but files.txt still lists them under the room"
-            )),
-        });
-    }
-    accept_loop(
-        &listener,
-        &hub,
-        &accounts,
-        &files,
-        &Arc::new(config),
-        &live,
-        &capacity,
-    );
+    operator::spawn(
+        hub.clone(),
+        console.clone(),
+        Arc::clone(&files),
+        Arc::clone(&live),
+    )
+    .map_err(ServerError::Thread)?;
+    let shared = Shared {
+        hub,
+        accounts,
+        files,
+        config: Arc::new(config),
+        console,
+    };
+    accept_loop(&listener, &shared, &live, &capacity);
     Ok(())
 }
 
@@ -223,18 +219,26 @@ fn offer_replay(config: &Config, log_path: &Path, records: usize) {
     let _ = writeln!(out, "--- end of stored messages ---");
 }
 
-fn spawn_fsync(hub: Hub) -> io::Result<()> {
+fn spawn_fsync(hub: Hub, console: Console) -> io::Result<()> {
     thread::Builder::new()
         .name("fsync".into())
         .stack_size(64 * 1024)
         .spawn(move || loop {
             thread::sleep(Duration::from_secs(1));
             if let Err(e) = hub.log().sync_if_dirty() {
-                hub.console()
-                    .say(format!("warning: cannot fsync log.txt: {e}"));
+                console.say(format!("warning: cannot fsync log.txt: {e}"));
             }
         })?;
     Ok(())
+}
+
+/// What every session thread shares.
+struct Shared {
+    hub: Hub,
+    accounts: Arc<Accounts>,
+    files: Arc<FileStore>,
+    config: Arc<Config>,
+    console: Console,
 }
 
 /// `errno` for "too many open files" in this process (Linux and the BSDs).
@@ -247,12 +251,12 @@ struct Complaint {
 }
 
 impl Complaint {
-    fn say(&mut self, hub: &Hub, text: impl FnOnce() -> String) {
+    fn say(&mut self, console: &Console, text: impl FnOnce() -> String) {
         if self
             .last
             .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
         {
-            hub.console().say(text());
+            console.say(text());
             self.last = Some(Instant::now());
         }
     }
@@ -270,13 +274,11 @@ impl Drop for LiveGuard {
 
 fn accept_loop(
     listener: &TcpListener,
-    hub: &Hub,
-    accounts: &Arc<Accounts>,
-    files: &Arc<FileStore>,
-    config: &Arc<Config>,
+    shared: &Shared,
     live: &Arc<AtomicUsize>,
     capacity: &capacity::Capacity,
 ) {
+    let (console, config) = (&shared.console, &shared.config);
     let mut n: u64 = 0;
     let mut accept_complaint = Complaint::default();
     let mut full_complaint = Complaint::default();
@@ -288,7 +290,7 @@ fn accept_loop(
             Err(e) => {
                 // Out of descriptors (EMFILE/ENFILE) or a transient failure:
                 // back off instead of spinning, and say so at most once a second.
-                accept_complaint.say(hub, || {
+                accept_complaint.say(console, || {
                     let hint = match (&capacity.descriptor_hint, e.raw_os_error()) {
                         (Some(hint), Some(EMFILE)) => format!(" ({hint})"),
                         _ => String::new(),
@@ -301,7 +303,7 @@ fn accept_loop(
         };
         let clients = live.load(Ordering::Acquire);
         if clients >= config.max_clients {
-            full_complaint.say(hub, || {
+            full_complaint.say(console, || {
                 let why = capacity
                     .lowered_because
                     .as_deref()
@@ -322,7 +324,7 @@ fn accept_loop(
                 .lowered_because
                 .as_deref()
                 .unwrap_or("set by --max-clients");
-            hub.console().say(format!(
+            console.say(format!(
                 "note: {clients} clients connected, near the cap of {}: {why}",
                 config.max_clients
             ));
@@ -337,9 +339,12 @@ fn accept_loop(
         n += 1;
         live.fetch_add(1, Ordering::AcqRel);
         let guard = LiveGuard(Arc::clone(live));
-        let (session_hub, session_config) = (hub.clone(), Arc::clone(config));
-        let session_accounts = Arc::clone(accounts);
-        let session_files = Arc::clone(files);
+        let (hub, accounts, files) = (
+            shared.hub.clone(),
+            Arc::clone(&shared.accounts),
+            Arc::clone(&shared.files),
+        );
+        let (session_config, session_console) = (Arc::clone(config), console.clone());
         let spawned = thread::Builder::new()
             .name(format!("client-{n}"))
             .stack_size(SESSION_STACK)
@@ -348,16 +353,17 @@ fn accept_loop(
                 session::run(
                     stream,
                     peer,
-                    &session_hub,
-                    &session_accounts,
-                    &session_files,
+                    &hub,
+                    &accounts,
+                    &files,
                     &session_config,
+                    &session_console,
                 );
             });
         if let Err(e) = spawned {
             // The closure, with the stream and the guard, was dropped: the
             // peer sees the connection close and the count is already right.
-            hub.console().say(format!(
+            console.say(format!(
                 "cannot start a thread for {peer}: {e}; connection dropped"
             ));
         }

@@ -7,8 +7,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::hub::Hub;
-use super::outbox::{self, Deferral};
+use super::console::Console;
+use super::door::chat::{room_directory, where_is};
+use super::files::FileStore;
+use super::hub::{Hub, Owed, Refused};
+use super::session::actions::after_close;
 
 const HELP: &str = "\
 Console commands:
@@ -26,60 +29,96 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 ///
 /// # Errors
 /// The thread could not be started.
-pub fn spawn(hub: Hub, live: Arc<AtomicUsize>) -> io::Result<()> {
+pub fn spawn(
+    hub: Hub,
+    console: Console,
+    files: Arc<FileStore>,
+    live: Arc<AtomicUsize>,
+) -> io::Result<()> {
     thread::Builder::new()
         .name("console-in".into())
         .stack_size(128 * 1024)
         .spawn(move || {
+            let operator = Operator {
+                hub,
+                console,
+                files,
+                live,
+            };
             for line in io::stdin().lock().lines() {
                 let Ok(line) = line else { break };
-                run_command(&hub, &live, line.trim());
+                operator.run_command(line.trim());
             }
         })?;
     Ok(())
 }
 
-fn run_command(hub: &Hub, live: &AtomicUsize, line: &str) {
-    // Frames queued under the hub's lock are written once the command is done.
-    let _deferral = Deferral::begin();
-    let console = hub.console();
-    let (command, arg) = line.split_once(' ').unwrap_or((line, ""));
-    let arg = arg.trim();
-    match command {
-        "" => {}
-        "/ls" => console.say(hub.room_list(None)),
-        "/kill" if !arg.is_empty() => match hub.kill_room(arg) {
-            Ok(done) => console.say(done),
-            Err(refusal) => console.say(format!("cannot kill {arg}: {}", refusal.reason)),
-        },
-        "/kick" if !arg.is_empty() => {
-            match hub.kick(arg, "you were kicked by the server operator") {
-                Ok(nick) => console.say(format!("kicked {nick}")),
-                Err(refusal) => console.say(format!("cannot kick {arg}: {}", refusal.reason)),
+/// What the console's commands act on.
+struct Operator {
+    hub: Hub,
+    console: Console,
+    files: Arc<FileStore>,
+    live: Arc<AtomicUsize>,
+}
+
+impl Operator {
+    fn run_command(&self, line: &str) {
+        let (hub, console) = (&self.hub, &self.console);
+        // Deliveries the command queues are written once it is done.
+        let mut owed = Owed::new();
+        let (command, arg) = line.split_once(' ').unwrap_or((line, ""));
+        let arg = arg.trim();
+        match command {
+            "" => {}
+            "/ls" => console.say(room_directory(&hub.room_list(None))),
+            "/kill" if !arg.is_empty() => match hub.kill_room(arg, &mut owed) {
+                Ok(closed) => {
+                    after_close(console, &self.files, &closed, true);
+                    console.say(format!("killed {}", closed.room));
+                }
+                Err(refused) => console.say(format!("cannot kill {arg}: {}", why(&refused))),
+            },
+            "/kick" if !arg.is_empty() => {
+                match hub.kick(arg, "you were kicked by the server operator") {
+                    Ok(nick) => console.say(format!("kicked {nick}")),
+                    Err(refused) => console.say(format!("cannot kick {arg}: {}", why(&refused))),
+                }
             }
-        }
-        "/kill" | "/kick" => console.say(format!("usage: {command} NAME")),
-        "/users" => {
-            let users = hub.users();
-            let mut text = format!("{} user(s) online", users.len());
-            for user in users {
-                text.push_str(&format!("\n  {} in {}", user.nick, user.room));
+            "/kill" | "/kick" => console.say(format!("usage: {command} NAME")),
+            "/users" => {
+                let users = hub.users(None);
+                let mut text = format!("{} user(s) online", users.len());
+                for user in &users {
+                    text.push_str(&format!("\n  {} in {}", user.nick, where_is(user)));
+                }
+                console.say(text);
             }
-            console.say(text);
+            "/shutdown" => {
+                owed.pay();
+                shutdown(hub, console, &self.live)
+            }
+            "/help" => console.say(HELP),
+            other => console.say(format!("unknown command {other}; type /help")),
         }
-        "/shutdown" => shutdown(hub, live),
-        "/help" => console.say(HELP),
-        other => console.say(format!("unknown command {other}; type /help")),
+    }
+}
+
+/// A refusal, in the operator's words.
+fn why(refused: &Refused) -> String {
+    match refused {
+        Refused::NoSuchRoom { room } => format!("there is no room {room}"),
+        Refused::NoSuchUser { nick } => format!("nobody called {nick} is online"),
+        Refused::LobbyIsPermanent => "the lobby cannot be closed".to_string(),
+        Refused::NotStored(e) => format!("rooms.txt cannot be written ({e}); nothing changed"),
+        other => format!("{other}"),
     }
 }
 
 /// Tells every client, waits (bounded) for their queues to drain, forces
 /// `log.txt` to disk and exits with success.
-fn shutdown(hub: &Hub, live: &AtomicUsize) -> ! {
-    let console = hub.console();
+fn shutdown(hub: &Hub, console: &Console, live: &AtomicUsize) -> ! {
     console.say("Shutting down: telling every client");
     hub.farewell_all("server shutting down");
-    outbox::flush_owed();
     let started = Instant::now();
     while live.load(Ordering::Acquire) > 0 && started.elapsed() < SHUTDOWN_GRACE {
         thread::sleep(Duration::from_millis(10));

@@ -6,7 +6,7 @@
 //!
 //! * Usually the sender that queued the first frame flushes the queue
 //!   itself, with a write that never blocks, once it has handled the frames
-//!   it has in hand (see `deferred`). A busy room thus costs one write per
+//!   it has in hand (see `hub::Owed`). A busy room thus costs one write per
 //!   recipient per batch, and no thread has to be woken to make it.
 //! * When the client's socket is full (it reads slowly) or a file is to be
 //!   sent, a writer thread takes over, writes with blocking calls, and ends
@@ -20,7 +20,6 @@
 //! the OS has it), so a 64 MiB download never sits in memory and the frames
 //! queued before and after it keep their places on the wire.
 
-mod deferred;
 mod writer;
 
 use std::collections::VecDeque;
@@ -28,8 +27,6 @@ use std::fs::File;
 use std::io;
 use std::net::Shutdown;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-
-pub use deferred::{flush_owed, owes_any, Deferral};
 
 use super::socket::Socket;
 
@@ -128,7 +125,7 @@ enum Writer {
 
 /// What the thread that just queued an item must do for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Duty {
+pub enum Duty {
     /// Nothing: someone is writing already.
     None,
     /// Write the queue, as its flusher.
@@ -182,18 +179,12 @@ impl Outbox {
         }
     }
 
-    /// Queues a frame. Returns `false` if the queue is closed, or was just
-    /// closed because this frame would have overflowed it.
-    ///
-    /// Never blocks, and makes no system call while the calling thread has
-    /// a `Deferral` open, so it may be called under a lock.
+    /// Queues a frame and writes it (without blocking) at once. Returns
+    /// `false` if the queue is closed, or was just closed because this frame
+    /// would have overflowed it. Callers that deliver to many, or under a
+    /// lock, enqueue through `hub::Owed` instead and write later.
     pub fn push(&self, frame: Arc<[u8]>) -> bool {
         self.push_item(Item::Frame(frame))
-    }
-
-    /// Queues a frame built for this client alone.
-    pub fn push_frame(&self, frame: &crate::protocol::Frame) -> bool {
-        self.push(frame.encode().into())
     }
 
     /// Queues a reply whose body is streamed from a file by the writer
@@ -207,14 +198,19 @@ impl Outbox {
         let Some(duty) = self.enqueue(item) else {
             return false;
         };
-        if duty != Duty::None && !deferred::owe(self, duty) {
-            self.pay(duty);
-        }
+        self.pay(duty);
         true
     }
 
+    /// Queues a frame without writing it: the duty returned (`None` if the
+    /// queue is closed) is the caller's to pay with `pay`. Never blocks and
+    /// makes no system call, so it may be called under a lock.
+    pub(crate) fn enqueue_frame(&self, frame: Arc<[u8]>) -> Option<Duty> {
+        self.enqueue(Item::Frame(frame))
+    }
+
     /// Carries out what queueing an item made this thread responsible for.
-    fn pay(&self, duty: Duty) {
+    pub(crate) fn pay(&self, duty: Duty) {
         match duty {
             Duty::None => {}
             Duty::Flush => self.flush(),
@@ -281,9 +277,8 @@ impl Outbox {
 
     /// Blocks until fewer than `max` files are pending, so one client cannot
     /// make the server hold files open without limit. Returns `false` if
-    /// the queue closed meanwhile.
+    /// the queue closed meanwhile. The caller pays what it owes first.
     pub fn wait_for_file_slot(&self, max: usize) -> bool {
-        flush_owed();
         let q = self.lock();
         let q = self
             .shared
@@ -320,11 +315,10 @@ impl Outbox {
     }
 
     /// Finishes the queue and waits until everything queued is written (or
-    /// dropped, if the queue died), for the end of a session. Pays what this
-    /// thread owes first: this queue's own flush may be among it. Returns
-    /// why the queue closed.
+    /// dropped, if the queue died), for the end of a session. The caller
+    /// pays what it owes first: this queue's own flush may be among it.
+    /// Returns why the queue closed.
     pub fn finish_and_drain(&self) -> Closed {
-        flush_owed();
         self.finish();
         let q = self.lock();
         let q = self
@@ -365,6 +359,7 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::hub::Owed;
     use std::io::Read;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::thread;
@@ -461,20 +456,21 @@ mod tests {
     }
 
     #[test]
-    fn a_deferral_writes_everything_owed_in_one_write_when_it_ends() {
+    fn what_is_owed_is_written_in_one_write_per_queue_when_paid() {
         let socket = FakeSocket::with_window(usize::MAX);
         let (a, b) = (
             outbox(&socket, QueueLimits::default()),
             outbox(&socket, QueueLimits::default()),
         );
-        let deferral = Deferral::begin();
+        let mut owed = Owed::new();
         for i in 0..3 {
-            a.push(frame(&format!("a{i},")));
-            b.push(frame(&format!("b{i},")));
+            owed.push(&a, frame(&format!("a{i},")));
+            owed.push(&b, frame(&format!("b{i},")));
         }
-        assert_eq!(socket.written(), "", "nothing is written while deferred");
+        assert_eq!(socket.written(), "", "nothing is written until paid");
         assert_eq!(writer(&a), Writer::Flusher);
-        drop(deferral);
+        owed.pay();
+        assert!(owed.is_empty());
         assert_eq!(socket.written(), "a0,a1,a2,b0,b1,b2,");
         assert_eq!(writer(&a), Writer::Idle);
         // Paid: later pushes write at once again.
@@ -486,11 +482,11 @@ mod tests {
     fn what_the_socket_does_not_take_goes_to_a_writer_thread_in_order() {
         let socket = FakeSocket::with_window(5);
         let outbox = outbox(&socket, QueueLimits::default());
-        let _deferral = Deferral::begin();
+        let mut owed = Owed::new();
         for i in 0..100 {
-            assert!(outbox.push(frame(&format!("{i},"))));
+            assert!(owed.push(&outbox, frame(&format!("{i},"))));
         }
-        flush_owed();
+        owed.pay();
         // The first write took 5 bytes; the writer thread writes the rest.
         assert_eq!(outbox.finish_and_drain(), Closed::Finished);
         let expected: String = (0..100).map(|i| format!("{i},")).collect();
@@ -506,9 +502,14 @@ mod tests {
             .map(|t| {
                 let (outbox, socket) = (outbox.clone(), Arc::clone(&socket));
                 thread::spawn(move || {
+                    let mut owed = Owed::new();
                     for i in 0..2000 {
-                        let _deferral = (i % 7 == 0).then(Deferral::begin);
-                        outbox.push(frame(&format!("{t}:{i},")));
+                        if i % 7 == 0 {
+                            owed.push(&outbox, frame(&format!("{t}:{i},")));
+                        } else {
+                            owed.pay();
+                            outbox.push(frame(&format!("{t}:{i},")));
+                        }
                         if i % 500 == 0 {
                             // Let the socket take a little more without blocking now and then.
                             *socket.window.lock().unwrap() += 700;
@@ -545,11 +546,11 @@ mod tests {
             max_bytes: 1 << 20,
         };
         let outbox = outbox(&socket, limits);
-        let _deferral = Deferral::begin();
+        let mut owed = Owed::new();
         for _ in 0..3 {
-            assert!(outbox.push(frame("x")));
+            assert!(owed.push(&outbox, frame("x")));
         }
-        assert!(!outbox.push(frame("x")));
+        assert!(!owed.push(&outbox, frame("x")));
         assert_eq!(
             outbox.closed(),
             Some(Closed::Overflow {
@@ -575,9 +576,9 @@ mod tests {
             max_bytes: 10,
         };
         let outbox = outbox(&socket, limits);
-        let _deferral = Deferral::begin();
-        assert!(outbox.push(frame("123456")));
-        assert!(!outbox.push(frame("123456")));
+        let mut owed = Owed::new();
+        assert!(owed.push(&outbox, frame("123456")));
+        assert!(!owed.push(&outbox, frame("123456")));
         assert!(matches!(outbox.closed(), Some(Closed::Overflow { .. })));
     }
 
@@ -593,8 +594,8 @@ mod tests {
         let socket = FakeSocket::with_window(usize::MAX);
         let outbox = outbox(&socket, QueueLimits::default());
         let sent = Arc::new(AtomicBool::new(false));
-        let _deferral = Deferral::begin();
-        outbox.push(frame("before|"));
+        let mut owed = Owed::new();
+        owed.push(&outbox, frame("before|"));
         let flag = Arc::clone(&sent);
         assert!(outbox.push_file(FileBody {
             head: b"HEAD|".to_vec(),
@@ -604,6 +605,7 @@ mod tests {
         }));
         outbox.push(frame("|after"));
         assert_eq!(outbox.lock().files, 1);
+        owed.pay();
         assert_eq!(outbox.finish_and_drain(), Closed::Finished);
         assert_eq!(
             socket.out.lock().unwrap().as_slice(),

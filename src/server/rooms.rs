@@ -13,7 +13,7 @@
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::text::{check_nick, check_room};
 
@@ -112,19 +112,34 @@ impl RoomStore {
         Ok((store, rooms))
     }
 
-    /// Writes all rooms, as `snapshot` returns them, replacing the file.
-    /// `snapshot` runs under the store's lock, so concurrent saves land in
-    /// the order their snapshots were taken.
+    /// Takes the store for a change: while the guard lives no other change
+    /// to rooms can be stored, so a change planned under it is still the
+    /// latest when it is written and made.
+    pub fn lock(&self) -> RoomsGuard<'_> {
+        RoomsGuard {
+            store: self,
+            _guard: self
+                .write_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+}
+
+/// The room store, held for one change.
+pub struct RoomsGuard<'a> {
+    store: &'a RoomStore,
+    _guard: MutexGuard<'a, ()>,
+}
+
+impl RoomsGuard<'_> {
+    /// Writes all rooms, replacing the file.
     ///
     /// # Errors
     /// The write error; the previous file is then intact.
-    pub fn save(&self, snapshot: impl FnOnce() -> Vec<RoomRecord>) -> io::Result<()> {
-        let _guard = self
-            .write_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let text: String = snapshot().iter().map(encode_line).collect();
-        replace_file(&self.path, text.as_bytes(), false)
+    pub fn write(&self, rooms: &[RoomRecord]) -> io::Result<()> {
+        let text: String = rooms.iter().map(encode_line).collect();
+        replace_file(&self.store.path, text.as_bytes(), false)
     }
 }
 

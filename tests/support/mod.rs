@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chat::command::Request;
+use chat::command::{AccountRequest, ChatRequest, Request};
 use chat::event::Event;
 use chat::protocol::{Frame, Limits, Status};
 
@@ -335,7 +335,8 @@ impl Raw {
     /// Connects and logs in as `nick`, consuming the reply and own welcome.
     pub fn login(port: u16, nick: &str) -> Raw {
         let mut raw = Raw::connect(port);
-        let reply = raw.request(Request::Login {
+        let reply = raw.request(AccountRequest::Login {
+            many_rooms: false,
             nick: nick.into(),
             password: None,
         });
@@ -372,7 +373,8 @@ impl Raw {
     }
 
     /// Sends a request and returns its reply, collecting events that came first.
-    pub fn request_with_events(&mut self, request: Request) -> (Frame, Vec<Event>) {
+    pub fn request_with_events(&mut self, request: impl Into<Request>) -> (Frame, Vec<Event>) {
+        let request = request.into();
         self.send(&request.into_frame());
         let mut events = Vec::new();
         loop {
@@ -385,13 +387,14 @@ impl Raw {
     }
 
     /// Sends a request and returns its reply, skipping events.
-    pub fn request(&mut self, request: Request) -> Frame {
+    pub fn request(&mut self, request: impl Into<Request>) -> Frame {
+        let request = request.into();
         self.request_with_events(request).0
     }
 
     /// Says `text` in the current room; asserts it was accepted.
     pub fn say(&mut self, text: &str) {
-        let reply = self.request(Request::Say {
+        let reply = self.request(ChatRequest::Say {
             room: None,
             text: text.into(),
         });
@@ -432,8 +435,8 @@ impl Raw {
 
     /// Sends `request` (a LOGIN or a JOIN) and returns the texts of the
     /// history messages that arrive before the welcome to `room`.
-    pub fn history_on_entering(&mut self, request: Request, room: &str) -> Vec<String> {
-        self.send(&request.into_frame());
+    pub fn history_on_entering(&mut self, request: impl Into<Request>, room: &str) -> Vec<String> {
+        self.send(&request.into().into_frame());
         let mut history = Vec::new();
         loop {
             let frame = self.read();

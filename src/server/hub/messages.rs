@@ -1,142 +1,147 @@
 //! Messages on the hub: a room message or a whisper is checked, appended to
-//! `log.txt`, and enqueued to its recipients in log order. The socket writes
-//! come after the log lock is released: a session thread defers them until
-//! it has handled the frames it has in hand (see `outbox::Deferral`).
-
-use std::sync::Arc;
+//! `log.txt`, and enqueued to its recipients, in one step under the log's
+//! lock, so the order in the file is the order everyone receives. The
+//! socket writes come later, from the caller's [`Owed`].
 
 use crate::clock;
-use crate::command::Refusal;
 use crate::event::Event;
-use crate::protocol::Status;
-use crate::text::name_key;
 
-use super::{message_event, ClientId, Hub, SendError, State};
+use super::outcome::{Said, Whispered};
+use super::{ClientId, Delivery, Hub, Owed, Refused};
 use crate::server::history::{Kind, Record};
-use crate::server::outbox::Outbox;
 
 impl Hub {
-    /// Stores a message from `id` to its room in `log.txt`, then delivers it
-    /// to every other member. Returns the message's sequence number.
+    /// Stores a message from `id` to `room` (by default its one room) in
+    /// `log.txt`, then delivers it to every other member (and to the sender
+    /// too, if its door echoes).
     ///
     /// # Errors
-    /// `Refused` for an empty message; `NotStored` when `log.txt` failed.
-    pub fn say(&self, id: ClientId, text: String) -> Result<u64, SendError> {
-        check_text(&text).map_err(SendError::Refused)?;
-        let Some(me) = self.presence(id) else {
-            return Err(SendError::Refused(Refusal::new(
-                Status::FORBIDDEN,
-                "log in first",
-            )));
+    /// `EmptyMessage`, `ControlCharacters`, `NotIn`/`NoRoom` for a room it
+    /// is not in, `NotStored` when `log.txt` failed (nobody got it).
+    pub fn say(
+        &self,
+        id: ClientId,
+        room: Option<&str>,
+        text: String,
+        owed: &mut Owed,
+    ) -> Result<Said, Refused> {
+        check_text(&text)?;
+        let mut log = self.inner.log.lock();
+        let (record, key) = {
+            let st = self.lock();
+            let client = st.client(id)?;
+            let key = st.my_room(client, room)?;
+            let record = Record {
+                seq: 0,
+                date: clock::now_utc(),
+                kind: Kind::Message,
+                room: st.room_name(&key),
+                from: client.nick.clone(),
+                to: "-".to_string(),
+                text,
+            };
+            (record, key)
         };
-        let record = Record {
-            seq: 0,
-            date: clock::now_utc(),
-            kind: Kind::Message,
-            room: me.room.clone(),
-            from: me.nick,
-            to: "-".to_string(),
-            text,
-        };
-        let key = name_key(&me.room);
-        // Enqueued in log order, under the log lock.
-        self.inner
-            .log
-            .append(record, |record| {
-                let frame: Arc<[u8]> = message_event(record, false).encode().into();
-                for outbox in self.remember_and_snapshot(&key, id, record) {
-                    outbox.push(Arc::clone(&frame));
-                }
-                record.seq
-            })
-            .map_err(SendError::NotStored)
-    }
-
-    /// Keeps `record` in the room's recent history and returns the queues of
-    /// every member but the sender.
-    fn remember_and_snapshot(&self, key: &str, sender: ClientId, record: &Record) -> Vec<Outbox> {
+        let record = log.append(record).map_err(Refused::NotStored)?;
         let mut st = self.lock();
-        let State { clients, rooms, .. } = &mut *st;
-        let Some(room) = rooms.get_mut(key) else {
-            return Vec::new();
+        let event = Delivery::Event(Event::Message {
+            room: record.room.clone(),
+            from: record.from.clone(),
+            date: record.date.clone(),
+            seq: record.seq,
+            text: record.text.clone(),
+            history: false,
+        });
+        let echo = st.clients.get(&id).is_some_and(|c| c.echo);
+        st.fan_out(&key, &event, (!echo).then_some(id), owed);
+        let said = Said {
+            seq: record.seq,
+            room: record.room.clone(),
         };
-        if self.inner.history > 0 {
-            if room.recent.len() >= self.inner.history {
+        let keep = st.history;
+        if let Some(room) = st.rooms.get_mut(&key).filter(|_| keep > 0) {
+            if room.recent.len() >= keep {
                 room.recent.pop_front();
             }
-            room.recent.push_back(record.clone());
+            room.recent.push_back(record);
         }
-        room.members
-            .iter()
-            .filter(|&&m| m != sender)
-            .filter_map(|m| clients.get(m).map(|c| c.outbox.clone()))
-            .collect()
+        Ok(said)
     }
 
     /// Sends a private message to one online user, wherever they are,
     /// stored in `log.txt` first.
     ///
     /// # Errors
-    /// 404 when nobody online has that nickname; `NotStored` when `log.txt` failed.
-    pub fn whisper(&self, id: ClientId, to: &str, text: String) -> Result<(), SendError> {
-        let refused = |status, reason: String| SendError::Refused(Refusal::new(status, reason));
-        check_text(&text).map_err(SendError::Refused)?;
-        let (from, target) = {
+    /// `EmptyMessage`, `ControlCharacters`, `NoSuchUser` when nobody online
+    /// has that nickname, `NotStored` when `log.txt` failed.
+    pub fn whisper(
+        &self,
+        id: ClientId,
+        to: &str,
+        text: String,
+        owed: &mut Owed,
+    ) -> Result<Whispered, Refused> {
+        check_text(&text)?;
+        let mut log = self.inner.log.lock();
+        let (record, target) = {
             let st = self.lock();
-            let from = st.clients.get(&id).map(|c| c.nick.clone());
-            let target = st
-                .client_by_nick(to)
-                .map(|c| (c.nick.clone(), c.outbox.clone()));
-            (from, target)
+            let from = st.client(id)?.nick.clone();
+            let target = st.client_by_nick(to).ok_or_else(|| Refused::NoSuchUser {
+                nick: to.to_string(),
+            })?;
+            let target_id = st.nicks[&crate::text::name_key(&target.nick)];
+            let record = Record {
+                seq: 0,
+                date: clock::now_utc(),
+                kind: Kind::Whisper,
+                room: "-".to_string(),
+                from,
+                to: target.nick.clone(),
+                text,
+            };
+            (record, target_id)
         };
-        let Some(from) = from else {
-            return Err(refused(Status::FORBIDDEN, "log in first".into()));
-        };
-        let Some((to, outbox)) = target else {
-            return Err(refused(
-                Status::NOT_FOUND,
-                format!("nobody called {to} is online"),
-            ));
-        };
-        let record = Record {
-            seq: 0,
-            date: clock::now_utc(),
-            kind: Kind::Whisper,
-            room: "-".to_string(),
-            from,
-            to,
-            text,
-        };
-        self.inner
-            .log
-            .append(record, |r| {
-                outbox.push_frame(
-                    &Event::Whisper {
-                        from: r.from.clone(),
-                        to: r.to.clone(),
-                        date: r.date.clone(),
-                        text: r.text.clone(),
-                    }
-                    .to_frame(),
-                );
-            })
-            .map_err(SendError::NotStored)
+        let record = log.append(record).map_err(Refused::NotStored)?;
+        let st = self.lock();
+        let event = Delivery::Event(Event::Whisper {
+            from: record.from.clone(),
+            to: record.to.clone(),
+            date: record.date.clone(),
+            text: record.text.clone(),
+        });
+        let echo = st.clients.get(&id).is_some_and(|c| c.echo && id != target);
+        let recipients = [target, id];
+        st.deliver(&recipients[..if echo { 2 } else { 1 }], &event, owed);
+        Ok(Whispered {
+            seq: record.seq,
+            to: record.to,
+        })
+    }
+
+    /// Tells everyone in `room` but `except` something that is not a
+    /// stored message, such as a file shared there.
+    pub fn tell_room(&self, room: &str, except: ClientId, event: Event, owed: &mut Owed) {
+        let st = self.lock();
+        st.fan_out(
+            &crate::text::name_key(room),
+            &Delivery::Event(event),
+            Some(except),
+            owed,
+        );
     }
 }
 
 /// Refuses empty messages and control characters (terminal escape
 /// sequences above all); tabs and line breaks are fine.
-fn check_text(text: &str) -> Result<(), Refusal> {
+fn check_text(text: &str) -> Result<(), Refused> {
     if text.trim().is_empty() {
-        return Err(Refusal::bad_request("empty message"));
+        return Err(Refused::EmptyMessage);
     }
     if text
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
-        return Err(Refusal::bad_request(
-            "message contains control characters (such as terminal escape sequences); remove them",
-        ));
+        return Err(Refused::ControlCharacters);
     }
     Ok(())
 }

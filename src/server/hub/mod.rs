@@ -1,30 +1,36 @@
-//! The shared state of the server: who is online, the rooms and where each
-//! client is, and the outbound queue of each. It knows nothing of sockets:
-//! it enqueues encoded frames, and the writer threads do the I/O.
+//! The shared state of the server: who is online, the rooms and who is in
+//! each, and each connection's outbound queue. The rules live here (who
+//! may enter, who owns what, unique nicknames); words and sockets do not.
+//! Operations return typed outcomes ([`outcome`]) and emit [`Delivery`]
+//! values that each connection's [`Codec`] encodes for its door.
 //!
 //! Locking: the hub's one mutex is held only to read or change the maps and
-//! to take a snapshot of recipients, never across socket or disk I/O. A room
-//! message takes the message log's lock first (see `history`), then the hub
-//! lock briefly inside it; saving rooms takes the room store's lock, then
-//! the hub lock for a snapshot. Never the other way round.
+//! to enqueue deliveries, never across socket or disk I/O. Storing comes
+//! first and takes its own lock: a room message takes the message log's
+//! lock, then the hub lock inside it; a change to rooms takes the room
+//! store's lock, then the hub lock for a snapshot. Never the other way round.
 
+mod delivery;
 mod messages;
+pub mod outcome;
 mod rooms;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::command::Refusal;
 use crate::event::Event;
-use crate::protocol::{Frame, Status};
 use crate::text::{self, name_key, LOBBY};
 
-use super::console::Console;
 use super::history::{Loaded, MessageLog, Record};
 use super::outbox::Outbox;
 use super::rooms::{RoomRecord, RoomStore};
+
+pub use delivery::{Codec, Delivery, Encoded, Owed, Removal, MAX_FORMATS};
+pub use outcome::{Presence, Refused, RoomInfo};
 
 /// A connection's identity inside the hub, never reused while the server runs.
 pub type ClientId = u64;
@@ -39,20 +45,22 @@ struct Inner {
     state: Mutex<State>,
     log: MessageLog,
     room_store: RoomStore,
-    console: Console,
-    /// How many recent messages a room keeps for newcomers.
-    history: usize,
     next_id: AtomicU64,
-    /// Told the key of each room closed, after the hub lock is released;
-    /// set once at start-up (the file store retires the room's files).
-    room_closed: OnceLock<RoomClosedHook>,
 }
 
-/// What runs after a room is closed, given the room's `name_key`.
-pub type RoomClosedHook = Box<dyn Fn(&str) + Send + Sync>;
+/// How a connection takes part, fixed at login by its door.
+pub struct Member {
+    pub outbox: Outbox,
+    pub codec: Arc<dyn Codec>,
+    /// In several rooms at once (IRC channels, browser tabs), or in one at
+    /// a time, moved by each join (the terminal client, the seeds).
+    pub many_rooms: bool,
+    /// Also sent its own room messages, in their place (IRC `echo-message`).
+    pub echo: bool,
+}
 
-/// Everything behind the hub lock. Invariant: each client that is in a
-/// room is in exactly that room's `members`, the one its `room` field names.
+/// Everything behind the hub lock. Invariant: a client is in a room's
+/// `members` exactly when that room's key is in the client's `rooms`.
 struct State {
     clients: IdMap<Client>,
     /// `name_key(nick)` to client, for unique nicknames and whispers.
@@ -61,13 +69,18 @@ struct State {
     rooms: HashMap<String, Room>,
     /// Rooms with more members than this do not announce joins and leaves.
     announce_limit: usize,
+    /// How many recent messages a room keeps for newcomers.
+    history: usize,
 }
 
 struct Client {
     nick: String,
-    /// `name_key` of the client's room; empty before it enters one.
-    room: String,
+    /// Keys of the rooms it is in, in the order it entered them.
+    rooms: Vec<String>,
+    many_rooms: bool,
+    echo: bool,
     outbox: Outbox,
+    codec: Arc<dyn Codec>,
 }
 
 struct Room {
@@ -111,19 +124,11 @@ impl Hasher for IdHasher {
     }
 }
 
-/// What a logged-in client is called and where it is.
+/// A connection that logged out, and the rooms it was taken out of.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Presence {
+pub struct LoggedOut {
     pub nick: String,
-    pub room: String,
-}
-
-/// Why a message was not delivered.
-#[derive(Debug)]
-pub enum SendError {
-    Refused(Refusal),
-    /// `log.txt` could not be written, so the message was not delivered.
-    NotStored(std::io::Error),
+    pub rooms: Vec<String>,
 }
 
 impl Hub {
@@ -133,13 +138,11 @@ impl Hub {
         mut loaded: Loaded,
         room_store: RoomStore,
         stored_rooms: Vec<RoomRecord>,
-        console: Console,
         history: usize,
         announce_limit: usize,
     ) -> Hub {
         let mut rooms = HashMap::new();
-        let lobby = Room::new(LOBBY, None, false);
-        rooms.insert(name_key(LOBBY), lobby);
+        rooms.insert(name_key(LOBBY), Room::new(LOBBY, None, false));
         for record in stored_rooms {
             let mut room = Room::new(&record.name, Some(record.owner), record.private);
             room.bans = record.bans.into_iter().map(|n| (name_key(&n), n)).collect();
@@ -160,26 +163,13 @@ impl Hub {
                     nicks: HashMap::new(),
                     rooms,
                     announce_limit,
+                    history,
                 }),
                 log,
                 room_store,
-                console,
-                history,
                 next_id: AtomicU64::new(1),
-                room_closed: OnceLock::new(),
             }),
         }
-    }
-
-    /// Sets what runs after a room is closed. Set once, at start-up; a
-    /// second hook is ignored.
-    pub fn on_room_closed(&self, hook: impl Fn(&str) + Send + Sync + 'static) {
-        let _ = self.inner.room_closed.set(Box::new(hook));
-    }
-
-    /// The console every session prints on.
-    pub fn console(&self) -> &Console {
-        &self.inner.console
     }
 
     /// The message log, for the fsync thread and shutdown.
@@ -192,12 +182,12 @@ impl Hub {
         self.inner.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Registers `nick` as online for client `id`, not yet in any room.
+    /// Registers `nick` as online for connection `id`, in no room yet.
     ///
     /// # Errors
-    /// 400 for a malformed nickname, 409 when it is online already.
-    pub fn login(&self, id: ClientId, nick: &str, outbox: &Outbox) -> Result<(), Refusal> {
-        text::check_nick(nick).map_err(Refusal::bad_request)?;
+    /// `BadNick` for a malformed nickname, `NickInUse` when it is online.
+    pub fn login(&self, id: ClientId, nick: &str, member: Member) -> Result<(), Refused> {
+        text::check_nick(nick).map_err(Refused::BadNick)?;
         let mut st = self.lock();
         st.check_free(nick, None)?;
         st.nicks.insert(name_key(nick), id);
@@ -205,102 +195,126 @@ impl Hub {
             id,
             Client {
                 nick: nick.to_string(),
-                room: String::new(),
-                outbox: outbox.clone(),
+                rooms: Vec::new(),
+                many_rooms: member.many_rooms,
+                echo: member.echo,
+                outbox: member.outbox,
+                codec: member.codec,
             },
         );
         Ok(())
     }
 
-    /// Puts a logged-in client into the lobby, which always admits everyone.
-    pub fn enter_lobby(&self, id: ClientId) {
-        let mut st = self.lock();
-        st.enter(id, &name_key(LOBBY), &self.inner.console);
+    /// Puts a logged-in connection into the lobby, which admits everyone.
+    pub fn enter_lobby(&self, id: ClientId, owed: &mut Owed) -> Option<outcome::Joined> {
+        self.lock().enter(id, &name_key(LOBBY), owed)
     }
 
-    /// The nickname and room of client `id`, if logged in.
-    pub fn presence(&self, id: ClientId) -> Option<Presence> {
+    /// The nickname of connection `id`, if logged in.
+    pub fn nick(&self, id: ClientId) -> Option<String> {
+        self.lock().clients.get(&id).map(|c| c.nick.clone())
+    }
+
+    /// The rooms connection `id` is in, by name, in the order it entered them.
+    pub fn rooms_of(&self, id: ClientId) -> Vec<String> {
         let st = self.lock();
-        let client = st.clients.get(&id)?;
-        Some(Presence {
-            nick: client.nick.clone(),
-            room: st.room_name(&client.room),
-        })
+        st.clients
+            .get(&id)
+            .map(|c| c.rooms.iter().map(|k| st.room_name(k)).collect())
+            .unwrap_or_default()
     }
 
-    /// Sends `frame` to everyone in `room` but `except`: an announcement
-    /// that is not a stored message, such as a shared file.
-    pub fn tell_room(&self, room: &str, except: ClientId, frame: &Frame) {
-        self.lock().fan_out(&name_key(room), frame, Some(except));
-    }
-
-    /// Everyone online and their room, sorted by nickname.
-    pub fn users(&self) -> Vec<Presence> {
+    /// Everyone online and the rooms they are in, sorted by nickname; a
+    /// private room is named only to a `viewer` who may see it (every room
+    /// for the console, `viewer == None`).
+    pub fn users(&self, viewer: Option<ClientId>) -> Vec<Presence> {
         let st = self.lock();
+        let viewer = viewer
+            .and_then(|id| st.clients.get(&id))
+            .map(|c| c.nick.as_str());
         let mut users: Vec<Presence> = st
             .clients
             .values()
-            .map(|c| Presence {
-                nick: c.nick.clone(),
-                room: st.room_name(&c.room),
+            .map(|c| {
+                let (visible, hidden): (Vec<&Room>, Vec<&Room>) = c
+                    .rooms
+                    .iter()
+                    .filter_map(|k| st.rooms.get(k))
+                    .partition(|r| viewer.is_none_or(|v| r.is_visible_to(v)));
+                Presence {
+                    nick: c.nick.clone(),
+                    rooms: visible.iter().map(|r| r.name.clone()).collect(),
+                    hidden_rooms: hidden.len(),
+                }
             })
             .collect();
         users.sort_by_key(|p| name_key(&p.nick));
         users
     }
 
-    /// Takes client `id` offline: its room is told it left.
-    pub fn logout(&self, id: ClientId) {
-        let mut st = self.lock();
-        st.leave_room(id, &self.inner.console);
-        if let Some(client) = st.clients.remove(&id) {
-            st.nicks.remove(&name_key(&client.nick));
-        }
+    /// True when someone called `nick` is online.
+    pub fn is_online(&self, nick: &str) -> bool {
+        self.lock().nicks.contains_key(&name_key(nick))
     }
 
-    /// Disconnects the user called `nick`, telling them why.
+    /// Takes connection `id` offline: each of its rooms is told it left.
+    pub fn logout(&self, id: ClientId, owed: &mut Owed) -> Option<LoggedOut> {
+        let mut st = self.lock();
+        let rooms = st.leave_all(id, owed);
+        let client = st.clients.remove(&id)?;
+        st.nicks.remove(&name_key(&client.nick));
+        Some(LoggedOut {
+            nick: client.nick,
+            rooms,
+        })
+    }
+
+    /// Ends the connection of the user called `nick`, sending it `bye`
+    /// (a reason its door words) first. Returns the nickname as spelled.
     ///
     /// # Errors
-    /// 404 when nobody of that name is online.
-    pub fn kick(&self, nick: &str, reason: &str) -> Result<String, Refusal> {
-        let target = {
-            let st = self.lock();
-            st.client_by_nick(nick)
-                .map(|c| (c.nick.clone(), c.outbox.clone()))
-        };
-        let Some((nick, outbox)) = target else {
-            return Err(Refusal::new(
-                Status::NOT_FOUND,
-                format!("nobody called {nick} is online"),
-            ));
-        };
-        outbox.push_frame(
+    /// `NoSuchUser` when nobody of that name is online.
+    pub fn kick(&self, nick: &str, reason: &str) -> Result<String, Refused> {
+        let mut owed = Owed::new();
+        let st = self.lock();
+        let client = st.client_by_nick(nick).ok_or_else(|| Refused::NoSuchUser {
+            nick: nick.to_string(),
+        })?;
+        st.send(
+            client,
             &Event::Bye {
-                reason: reason.to_string(),
+                reason: reason.into(),
             }
-            .to_frame(),
+            .into(),
+            &mut owed,
         );
+        let (nick, outbox) = (client.nick.clone(), client.outbox.clone());
+        drop(st);
+        owed.pay();
         outbox.finish_and_wake();
         Ok(nick)
     }
 
-    /// Tells every connected client why the server is going away and closes
-    /// their queues; each writer sends what is queued, then hangs up.
+    /// Tells every connection why the server is going away and closes
+    /// their queues; what is queued is still written, then they hang up.
     pub fn farewell_all(&self, reason: &str) {
-        let frame: Arc<[u8]> = Event::Bye {
+        let mut owed = Owed::new();
+        let bye = Delivery::Event(Event::Bye {
             reason: reason.to_string(),
-        }
-        .to_frame()
-        .encode()
-        .into();
-        let outboxes: Vec<Outbox> = self
-            .lock()
-            .clients
-            .values()
-            .map(|c| c.outbox.clone())
-            .collect();
+        });
+        let outboxes: Vec<Outbox> = {
+            let st = self.lock();
+            let mut encoded = Encoded::new(&bye);
+            st.clients
+                .values()
+                .map(|c| {
+                    owed.push(&c.outbox, encoded.for_codec(&*c.codec));
+                    c.outbox.clone()
+                })
+                .collect()
+        };
+        owed.pay();
         for outbox in outboxes {
-            outbox.push(frame.clone());
             outbox.finish_and_wake();
         }
     }
@@ -314,6 +328,12 @@ impl Hub {
             .state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl From<Event> for Delivery {
+    fn from(event: Event) -> Delivery {
+        Delivery::Event(event)
     }
 }
 
@@ -338,30 +358,25 @@ impl Room {
 
     /// Whether `nick` may enter: the owner always; nobody banned; only
     /// permitted people into a private room.
-    fn admits(&self, nick: &str) -> Result<(), Refusal> {
+    fn admits(&self, nick: &str) -> Result<(), Refused> {
         if self.is_owner(nick) {
             return Ok(());
         }
         if self.bans.contains_key(&name_key(nick)) {
-            return Err(Refusal::new(
-                Status::FORBIDDEN,
-                format!("you are banned from {}", self.name),
-            ));
+            return Err(Refused::Banned {
+                room: self.name.clone(),
+            });
         }
         if self.private && !self.permits.contains_key(&name_key(nick)) {
-            return Err(Refusal::new(
-                Status::FORBIDDEN,
-                format!(
-                    "{} is private; ask its owner {} to /permit you",
-                    self.name,
-                    self.owner.as_deref().unwrap_or("")
-                ),
-            ));
+            return Err(Refused::Private {
+                room: self.name.clone(),
+                owner: self.owner.clone().unwrap_or_default(),
+            });
         }
         Ok(())
     }
 
-    /// Private rooms are listed only to those who may enter them.
+    /// Private rooms are shown only to those who may enter them.
     fn is_visible_to(&self, nick: &str) -> bool {
         !self.private || self.admits(nick).is_ok()
     }
@@ -375,25 +390,37 @@ impl Room {
             permits: self.permits.values().cloned().collect(),
         })
     }
+
+    fn info(&self) -> RoomInfo {
+        RoomInfo {
+            name: self.name.clone(),
+            owner: self.owner.clone(),
+            private: self.private,
+            members: self.members.len(),
+        }
+    }
 }
 
 impl State {
+    fn client(&self, id: ClientId) -> Result<&Client, Refused> {
+        self.clients.get(&id).ok_or(Refused::NotLoggedIn)
+    }
+
     fn client_by_nick(&self, nick: &str) -> Option<&Client> {
         self.nicks
             .get(&name_key(nick))
             .and_then(|id| self.clients.get(id))
     }
 
-    /// 409 when `nick` is online (other than as `except`).
-    fn check_free(&self, nick: &str, except: Option<ClientId>) -> Result<(), Refusal> {
+    /// `NickInUse` when `nick` is online (other than as `except`).
+    fn check_free(&self, nick: &str, except: Option<ClientId>) -> Result<(), Refused> {
         match self.nicks.get(&name_key(nick)) {
-            Some(&other) if Some(other) != except => Err(Refusal::new(
-                Status::CONFLICT,
-                format!(
-                    "nickname {} is already online; choose another",
-                    self.clients.get(&other).map_or(nick, |c| c.nick.as_str())
-                ),
-            )),
+            Some(&other) if Some(other) != except => Err(Refused::NickInUse {
+                nick: self
+                    .clients
+                    .get(&other)
+                    .map_or_else(|| nick.to_string(), |c| c.nick.clone()),
+            }),
             _ => Ok(()),
         }
     }
@@ -404,87 +431,124 @@ impl State {
             .map_or_else(String::new, |r| r.name.clone())
     }
 
-    /// Moves client `id` into the room keyed `key` (leaving its current one):
-    /// it is sent the room's recent history, then everyone in the room, the
-    /// newcomer included, is sent the welcome. Joins are rare, so fanning
-    /// out under the lock is cheap and keeps member counts in order.
-    fn enter(&mut self, id: ClientId, key: &str, console: &Console) {
-        self.leave_room(id, console);
-        let State { clients, rooms, .. } = self;
-        let (Some(client), Some(room)) = (clients.get_mut(&id), rooms.get_mut(key)) else {
-            return;
-        };
-        client.room = key.to_string();
-        room.members.push(id);
-        for record in &room.recent {
-            client.outbox.push_frame(&message_event(record, true));
-        }
-        console.say(format!(
-            "Welcome {} to the room! There are {} member(s) online!",
-            client.nick,
-            room.members.len()
-        ));
-        let welcome = Event::Join {
-            room: room.name.clone(),
-            nick: client.nick.clone(),
-            members: room.members.len(),
-        };
-        if room.members.len() <= self.announce_limit {
-            self.fan_out(key, &welcome.to_frame(), None);
-        } else {
-            // A crowd is not told of every arrival (as IRC's large
-            // channels): announcing each of N joins costs N^2 deliveries.
-            client.outbox.push_frame(&welcome.to_frame());
-        }
+    /// Sends one delivery to one connection.
+    fn send(&self, client: &Client, delivery: &Delivery, owed: &mut Owed) {
+        owed.push_bytes(&client.outbox, client.codec.encode(delivery));
     }
 
-    /// Removes client `id` from its room and tells the rest of the room.
-    fn leave_room(&mut self, id: ClientId, console: &Console) {
-        let Some(client) = self.clients.get_mut(&id) else {
-            return;
-        };
-        let key = std::mem::take(&mut client.room);
-        let nick = client.nick.clone();
-        let Some(room) = self.rooms.get_mut(&key) else {
-            return;
-        };
-        room.members.retain(|&m| m != id);
-        console.say(format!("{nick} leaves the room!"));
-        if room.members.len() >= self.announce_limit {
-            return;
-        }
-        let leave = Event::Leave {
-            room: room.name.clone(),
-            nick,
-            members: room.members.len(),
-        };
-        self.fan_out(&key, &leave.to_frame(), None);
-    }
-
-    /// Enqueues `frame` to every member of the room keyed `key` but `except`.
-    fn fan_out(&self, key: &str, frame: &Frame, except: Option<ClientId>) {
+    /// Sends `delivery` to every member of the room keyed `key` but
+    /// `except`, encoded once per format among them.
+    fn fan_out(&self, key: &str, delivery: &Delivery, except: Option<ClientId>, owed: &mut Owed) {
         let Some(room) = self.rooms.get(key) else {
             return;
         };
-        let bytes: Arc<[u8]> = frame.encode().into();
-        for member in room.members.iter().filter(|&&m| Some(m) != except) {
-            if let Some(c) = self.clients.get(member) {
-                c.outbox.push(bytes.clone());
+        let members = room.members.iter().filter(|&&m| Some(m) != except);
+        self.deliver(members, delivery, owed);
+    }
+
+    /// Sends `delivery` to each of `ids`, encoded once per format among them.
+    fn deliver<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a ClientId>,
+        delivery: &Delivery,
+        owed: &mut Owed,
+    ) {
+        let mut encoded = Encoded::new(delivery);
+        for id in ids {
+            if let Some(c) = self.clients.get(id) {
+                owed.push(&c.outbox, encoded.for_codec(&*c.codec));
             }
         }
     }
 
-    /// Tells client `id` something, then moves it to the lobby.
-    fn send_to_lobby(&mut self, id: ClientId, why: &str, console: &Console) {
-        if let Some(client) = self.clients.get(&id) {
-            client.outbox.push_frame(
-                &Event::Notice {
-                    text: why.to_string(),
-                }
-                .to_frame(),
-            );
+    /// Moves connection `id` into the room keyed `key` (out of its room
+    /// first, unless it may be in several): it is sent the room's recent
+    /// history and who is there, and the others are told it arrived.
+    /// Joins are rare, so fanning out under the lock is cheap and keeps
+    /// member counts in order.
+    fn enter(&mut self, id: ClientId, key: &str, owed: &mut Owed) -> Option<outcome::Joined> {
+        let client = self.clients.get(&id)?;
+        let left = if client.many_rooms {
+            None
+        } else {
+            self.leave_all(id, owed).pop()
+        };
+        let State { clients, rooms, .. } = self;
+        let (client, room) = (clients.get_mut(&id)?, rooms.get_mut(key)?);
+        client.rooms.push(key.to_string());
+        room.members.push(id);
+        let members = room.members.len();
+        let entered = Delivery::Entered {
+            room: room.name.clone(),
+            nick: client.nick.clone(),
+            members,
+            history: room.recent.iter().cloned().collect(),
+        };
+        let joined = outcome::Joined {
+            room: room.name.clone(),
+            members,
+            left,
+        };
+        let nick = client.nick.clone();
+        let client = &self.clients[&id];
+        self.send(client, &entered, owed);
+        // A crowd is not told of every arrival (as IRC's large channels):
+        // announcing each of N joins costs N^2 deliveries.
+        if members <= self.announce_limit {
+            let join = Event::Join {
+                room: joined.room.clone(),
+                nick,
+                members,
+            };
+            self.fan_out(key, &join.into(), Some(id), owed);
         }
-        self.enter(id, &name_key(LOBBY), console);
+        Some(joined)
+    }
+
+    /// Takes connection `id` out of the room keyed `key` and tells the rest.
+    fn leave(&mut self, id: ClientId, key: &str, owed: &mut Owed) -> Option<String> {
+        let client = self.clients.get_mut(&id)?;
+        let at = client.rooms.iter().position(|k| k == key)?;
+        client.rooms.remove(at);
+        let nick = client.nick.clone();
+        let room = self.rooms.get_mut(key)?;
+        room.members.retain(|&m| m != id);
+        let name = room.name.clone();
+        if room.members.len() < self.announce_limit {
+            let leave = Event::Leave {
+                room: name.clone(),
+                nick,
+                members: room.members.len(),
+            };
+            self.fan_out(key, &leave.into(), None, owed);
+        }
+        Some(name)
+    }
+
+    /// Takes connection `id` out of every room; their names, in order.
+    fn leave_all(&mut self, id: ClientId, owed: &mut Owed) -> Vec<String> {
+        let keys = self
+            .clients
+            .get(&id)
+            .map(|c| c.rooms.clone())
+            .unwrap_or_default();
+        keys.iter()
+            .filter_map(|key| self.leave(id, key, owed))
+            .collect()
+    }
+
+    /// Takes connection `id` out of the room keyed `key` against its will,
+    /// telling it why; a client in one room at a time goes to the lobby.
+    fn remove(&mut self, id: ClientId, key: &str, why: Removal, owed: &mut Owed) {
+        let room = self.room_name(key);
+        self.leave(id, key, owed);
+        let Some(client) = self.clients.get(&id) else {
+            return;
+        };
+        self.send(client, &Delivery::Removed { room, why }, owed);
+        if !client.many_rooms && client.rooms.is_empty() {
+            self.enter(id, &name_key(LOBBY), owed);
+        }
     }
 
     /// Every created room, as `rooms.txt` stores them, sorted by name.
@@ -494,17 +558,4 @@ impl State {
         records.sort_by_key(|r| name_key(&r.name));
         records
     }
-}
-
-/// A stored message as its event; `history` marks one replayed on entering.
-fn message_event(record: &Record, history: bool) -> Frame {
-    Event::Message {
-        room: record.room.clone(),
-        from: record.from.clone(),
-        date: record.date.clone(),
-        seq: record.seq,
-        text: record.text.clone(),
-        history,
-    }
-    .to_frame()
 }

@@ -1,21 +1,25 @@
-//! Room management on the hub: creating, entering, leaving and closing
-//! rooms, the owner's ban and permit lists, nickname changes, and the
-//! operator's `/kill`. Every change that outlives the process is saved to
-//! `rooms.txt` after the hub lock is released.
+//! Rooms on the hub: the directory, creating, entering, leaving and
+//! closing rooms, the owner's ban and permit lists, and nickname changes.
+//!
+//! A change that outlives the process is stored before it is made: under
+//! the room store's lock, the new `rooms.txt` is planned from the state,
+//! written, and only then applied, so a change the disk refuses is refused
+//! to the asker and nothing changes.
 
 use std::collections::BTreeMap;
 
 use crate::clock;
-use crate::command::{ListKind, Refusal};
+use crate::command::ListKind;
 use crate::event::Event;
-use crate::protocol::Status;
 use crate::text::{self, name_key, LOBBY};
 
-use super::{ClientId, Hub, Room, State};
+use super::outcome::{Closed, Created, Joined, Left, ListChanged, ListShown, Renamed};
+use super::{ClientId, Hub, Owed, Refused, Removal, Room, RoomInfo, State};
 use crate::server::history::{Kind, Record};
+use crate::server::rooms::RoomRecord;
 
 impl Hub {
-    /// True when client `id` may enter (or see the files of) `room`.
+    /// True when connection `id` may enter (or see the files of) `room`.
     pub fn may_enter(&self, id: ClientId, room: &str) -> bool {
         let st = self.lock();
         let (Some(client), Some(room)) = (st.clients.get(&id), st.rooms.get(&name_key(room)))
@@ -25,362 +29,436 @@ impl Hub {
         room.admits(&client.nick).is_ok()
     }
 
-    /// The rooms `id` may see (every room for the console, `id == None`):
-    /// name, owner, visibility and members online, one per line.
-    pub fn room_list(&self, id: Option<ClientId>) -> String {
+    /// The rooms `viewer` may see (every room for the console, `None`):
+    /// the lobby first, then by name.
+    pub fn room_list(&self, viewer: Option<ClientId>) -> Vec<RoomInfo> {
         let st = self.lock();
-        let viewer = id
+        let nick = viewer
             .and_then(|id| st.clients.get(&id))
             .map(|c| c.nick.as_str());
         let mut rooms: Vec<&Room> = st
             .rooms
             .values()
-            .filter(|r| viewer.is_none_or(|nick| r.is_visible_to(nick)))
+            .filter(|r| nick.is_none_or(|nick| r.is_visible_to(nick)))
             .collect();
         rooms.sort_by_key(|r| (r.owner.is_some(), name_key(&r.name)));
-        let mut text = format!("{} room(s):", rooms.len());
-        for room in rooms {
-            text.push_str(&format!(
-                "\n  {}  owner: {}  {}  {} online",
-                room.name,
-                room.owner.as_deref().unwrap_or("-"),
-                if room.private { "private" } else { "public" },
-                room.members.len()
-            ));
-        }
-        text
+        rooms.into_iter().map(Room::info).collect()
     }
 
     /// Creates a room owned by `id` and moves `id` into it.
     ///
     /// # Errors
-    /// 400 for a bad name, 409 when the name is taken.
-    pub fn create_room(&self, id: ClientId, name: &str, private: bool) -> Result<String, Refusal> {
-        text::check_room(name).map_err(Refusal::bad_request)?;
-        {
-            let mut st = self.lock();
-            let key = name_key(name);
+    /// `BadRoomName`, `RoomExists`, or `NotStored` when `rooms.txt` cannot
+    /// be written (then no room is created).
+    pub fn create_room(
+        &self,
+        id: ClientId,
+        name: &str,
+        private: bool,
+        owed: &mut Owed,
+    ) -> Result<Created, Refused> {
+        text::check_room(name).map_err(Refused::BadRoomName)?;
+        let key = name_key(name);
+        let store = self.inner.room_store.lock();
+        let owner = {
+            let st = self.lock();
             if let Some(existing) = st.rooms.get(&key) {
-                return Err(Refusal::new(
-                    Status::CONFLICT,
-                    format!("room {} already exists; /join it instead", existing.name),
-                ));
+                return Err(Refused::RoomExists {
+                    room: existing.name.clone(),
+                });
             }
-            let owner = st.clients.get(&id).map(|c| c.nick.clone());
-            let Some(owner) = owner else {
-                return Err(not_logged_in());
-            };
-            st.rooms
-                .insert(key.clone(), Room::new(name, Some(owner.clone()), private));
-            self.console().say(format!(
-                "New room {name} created by {owner} ({})",
-                visibility(private)
-            ));
-            st.enter(id, &key, self.console());
-        }
-        Ok(self.saved(format!(
-            "created {} room {name}; you own it",
-            visibility(private)
-        )))
+            let owner = st.client(id)?.nick.clone();
+            let mut records = st.room_records();
+            records.push(RoomRecord {
+                name: name.to_string(),
+                owner: owner.clone(),
+                private,
+                bans: Vec::new(),
+                permits: Vec::new(),
+            });
+            records.sort_by_key(|r| name_key(&r.name));
+            store.write(&records).map_err(Refused::NotStored)?;
+            owner
+        };
+        let mut st = self.lock();
+        st.rooms
+            .insert(key.clone(), Room::new(name, Some(owner.clone()), private));
+        let joined = st.enter(id, &key, owed).ok_or(Refused::NotLoggedIn)?;
+        Ok(Created {
+            room: name.to_string(),
+            private,
+            owner,
+            joined,
+        })
     }
 
     /// Moves `id` into an existing room, if the room admits it.
     ///
     /// # Errors
-    /// 404 no such room, 403 banned or private, 409 already there.
-    pub fn join_room(&self, id: ClientId, name: &str) -> Result<String, Refusal> {
+    /// `NoSuchRoom`, `Banned`, `Private`, `AlreadyIn`.
+    pub fn join_room(&self, id: ClientId, name: &str, owed: &mut Owed) -> Result<Joined, Refused> {
         let mut st = self.lock();
         let key = name_key(name);
-        let nick = st.nick_of(id)?;
-        let room = st.rooms.get(&key).ok_or_else(|| no_such_room(name))?;
-        if st.clients.get(&id).is_some_and(|c| c.room == key) {
-            return Err(Refusal::new(
-                Status::CONFLICT,
-                format!("you are already in {}", room.name),
-            ));
+        let client = st.client(id)?;
+        let room = st.rooms.get(&key).ok_or_else(|| Refused::NoSuchRoom {
+            room: name.to_string(),
+        })?;
+        if client.rooms.contains(&key) {
+            return Err(Refused::AlreadyIn {
+                room: room.name.clone(),
+            });
         }
-        room.admits(&nick)?;
-        let name = room.name.clone();
-        st.enter(id, &key, self.console());
-        Ok(format!("you are now in {name}"))
+        room.admits(&client.nick)?;
+        st.enter(id, &key, owed).ok_or(Refused::NotLoggedIn)
     }
 
-    /// Moves `id` back to the lobby.
+    /// Takes `id` out of `room` (by default, its only room). A client in one
+    /// room at a time goes back to the lobby, and cannot leave the lobby.
     ///
     /// # Errors
-    /// 409 when it is in the lobby already.
-    pub fn leave_room(&self, id: ClientId) -> Result<String, Refusal> {
+    /// `NotIn` a named room it is not in, `InLobby`, `NoRoom`.
+    pub fn leave_room(
+        &self,
+        id: ClientId,
+        room: Option<&str>,
+        owed: &mut Owed,
+    ) -> Result<Left, Refused> {
         let mut st = self.lock();
-        st.nick_of(id)?;
-        let lobby = name_key(LOBBY);
-        if st.clients.get(&id).is_some_and(|c| c.room == lobby) {
-            return Err(Refusal::new(
-                Status::CONFLICT,
-                "you are in the lobby already; /quit leaves the chat",
-            ));
+        let client = st.client(id)?;
+        let key = st.my_room(client, room)?;
+        let many_rooms = client.many_rooms;
+        if !many_rooms && key == name_key(LOBBY) {
+            return Err(Refused::InLobby);
         }
-        st.enter(id, &lobby, self.console());
-        Ok("you are back in the lobby".to_string())
+        let room = st.leave(id, &key, owed).ok_or(Refused::NotLoggedIn)?;
+        let now_in = if many_rooms {
+            None
+        } else {
+            st.enter(id, &name_key(LOBBY), owed)
+        };
+        Ok(Left { room, now_in })
     }
 
-    /// Closes the room `id` owns and is in; its members go to the lobby.
+    /// Closes `room` (by default the one `id` is in), which `id` must own;
+    /// its members are told and taken out of it.
     ///
     /// # Errors
-    /// 403 in the lobby or when `id` is not the owner.
-    pub fn close_room(&self, id: ClientId) -> Result<String, Refusal> {
-        let (key, name, owner) = {
+    /// `NoSuchRoom`, `NotOwner`, `LobbyIsPermanent`, `NotStored`.
+    pub fn close_room(
+        &self,
+        id: ClientId,
+        room: Option<&str>,
+        owed: &mut Owed,
+    ) -> Result<Closed, Refused> {
+        let store = self.inner.room_store.lock();
+        let (key, owner) = {
             let st = self.lock();
-            let (key, room) = st.owned_room(id)?;
-            (
-                key,
-                room.name.clone(),
-                room.owner.clone().unwrap_or_default(),
-            )
+            let (key, room) = st.owned_room(id, room)?;
+            (key, room.owner.clone().unwrap_or_default())
         };
-        self.remove_room(
-            &key,
-            &owner,
-            &format!("room {name} was closed by its owner"),
-        )?;
-        Ok(self.saved(format!("closed {name}")))
+        self.remove_room(&store, &key, &owner, false, owed)
     }
 
     /// The operator's `/kill ROOM`: closes any room but the lobby.
     ///
     /// # Errors
-    /// 404 no such room, 403 for the lobby.
-    pub fn kill_room(&self, name: &str) -> Result<String, Refusal> {
+    /// `NoSuchRoom`, `LobbyIsPermanent`, `NotStored`.
+    pub fn kill_room(&self, name: &str, owed: &mut Owed) -> Result<Closed, Refused> {
+        let store = self.inner.room_store.lock();
         let key = name_key(name);
-        let name = {
-            let st = self.lock();
-            st.rooms
-                .get(&key)
-                .ok_or_else(|| no_such_room(name))?
-                .name
-                .clone()
-        };
-        self.remove_room(
-            &key,
-            "(operator)",
-            &format!("room {name} was closed by the server operator"),
-        )?;
-        Ok(self.saved(format!("killed {name}")))
+        if !self.lock().rooms.contains_key(&key) {
+            return Err(Refused::NoSuchRoom {
+                room: name.to_string(),
+            });
+        }
+        self.remove_room(&store, &key, "(operator)", true, owed)
     }
 
-    /// Removes a room for good, moving its members to the lobby with `why`.
-    fn remove_room(&self, key: &str, by: &str, why: &str) -> Result<(), Refusal> {
+    /// Removes a room for good: stores the rooms without it, records the
+    /// closing in `log.txt`, and takes its members out.
+    fn remove_room(
+        &self,
+        store: &crate::server::rooms::RoomsGuard<'_>,
+        key: &str,
+        by: &str,
+        by_operator: bool,
+        owed: &mut Owed,
+    ) -> Result<Closed, Refused> {
         if key == name_key(LOBBY) {
-            return Err(Refusal::new(
-                Status::FORBIDDEN,
-                "the lobby cannot be closed",
-            ));
+            return Err(Refused::LobbyIsPermanent);
         }
-        let name = self.lock().room_name(key);
+        let (name, records) = {
+            let st = self.lock();
+            let mut records = st.room_records();
+            records.retain(|r| name_key(&r.name) != key);
+            (st.room_name(key), records)
+        };
+        store.write(&records).map_err(Refused::NotStored)?;
         let closed = Record {
             seq: 0,
             date: clock::now_utc(),
             kind: Kind::Closed,
-            room: name,
+            room: name.clone(),
             from: by.to_string(),
             to: "-".to_string(),
-            text: why.to_string(),
+            text: format!(
+                "room {name} was closed by {}",
+                if by_operator {
+                    "the server operator"
+                } else {
+                    "its owner"
+                }
+            ),
         };
-        // Evicted inside the append, so no message of the old room can be
-        // logged after its closing record (lock order: log, then hub).
-        if let Err(e) = self.inner.log.append(closed, |_| self.evict(key, why)) {
-            self.console().say(format!(
-                "warning: cannot record the closing in log.txt: {e}; closing anyway"
-            ));
-            self.evict(key, why);
-        }
-        self.console().say(why);
-        // A room of the same name created later is another room: what was
-        // shared here must not become visible there. Run without the lock,
-        // since the hook writes to disk.
-        if let Some(hook) = self.inner.room_closed.get() {
-            hook(key);
-        }
-        Ok(())
-    }
-
-    /// Moves a room's members to the lobby, telling them `why`, and removes it.
-    fn evict(&self, key: &str, why: &str) {
+        // The room is emptied under the log's lock, so no message of the old
+        // room can be logged after its closing record.
+        let mut log = self.inner.log.lock();
+        let not_logged = log.append(closed).err().map(|e| e.to_string());
         let mut st = self.lock();
         let members = st
             .rooms
             .get(key)
             .map(|r| r.members.clone())
             .unwrap_or_default();
+        let evicted = members
+            .iter()
+            .filter_map(|m| st.clients.get(m).map(|c| c.nick.clone()))
+            .collect();
         for member in members {
-            st.send_to_lobby(member, why, self.console());
+            st.remove(member, key, Removal::Closed { by_operator }, owed);
         }
         st.rooms.remove(key);
+        drop(st);
+        drop(log);
+        Ok(Closed {
+            room: name,
+            key: key.to_string(),
+            evicted,
+            not_logged,
+        })
     }
 
-    /// Adds `nick` to (or removes it from) a list of the room `id` owns and
-    /// is in. A banned member is moved to the lobby at once.
+    /// Adds `nick` to (or removes it from) a list of `room` (by default the
+    /// one `id` is in), which `id` must own. A member banned, or taken off
+    /// the whitelist of a private room, is taken out of the room at once.
     ///
     /// # Errors
-    /// 403 when `id` does not own its room; 400 for a bad nickname or
-    /// banning oneself; 409 when nothing would change.
+    /// `NoSuchRoom`, `NotOwner`, `BadNick`, `BanSelf`, `ListUnchanged`,
+    /// `NotStored`.
     pub fn change_list(
         &self,
         id: ClientId,
+        room: Option<&str>,
         list: ListKind,
         nick: &str,
         add: bool,
-    ) -> Result<String, Refusal> {
-        text::check_nick(nick).map_err(Refusal::bad_request)?;
-        let reply = {
-            let mut st = self.lock();
-            let (key, room) = st.owned_room(id)?;
-            let room_name = room.name.clone();
+        owed: &mut Owed,
+    ) -> Result<ListChanged, Refused> {
+        text::check_nick(nick).map_err(Refused::BadNick)?;
+        let store = self.inner.room_store.lock();
+        let (key, entries) = {
+            let st = self.lock();
+            let (key, room) = st.owned_room(id, room)?;
             if add && list == ListKind::Bans && room.is_owner(nick) {
-                return Err(Refusal::bad_request(
-                    "you cannot ban yourself from your own room",
-                ));
+                return Err(Refused::BanSelf);
             }
-            let room = st
-                .rooms
-                .get_mut(&key)
-                .ok_or_else(|| no_such_room(&room_name))?;
-            let entries = entries_mut(room, list);
+            let mut entries = entries(room, list).clone();
             let changed = if add {
                 entries.insert(name_key(nick), nick.to_string()).is_none()
             } else {
                 entries.remove(&name_key(nick)).is_some()
             };
             if !changed {
-                return Err(Refusal::new(
-                    Status::CONFLICT,
-                    format!(
-                        "{nick} is {} the {} of {room_name}",
-                        if add { "already on" } else { "not on" },
-                        list_name(list)
-                    ),
-                ));
+                return Err(Refused::ListUnchanged {
+                    room: room.name.clone(),
+                    list,
+                    nick: nick.to_string(),
+                    add,
+                });
             }
-            if add && list == ListKind::Bans {
-                let banned = st
-                    .client_by_nick(nick)
-                    .filter(|c| c.room == key)
-                    .and_then(|c| st.nicks.get(&name_key(&c.nick)).copied());
-                if let Some(banned) = banned {
-                    let why = format!("you were banned from {room_name}");
-                    st.send_to_lobby(banned, &why, self.console());
+            let mut records = st.room_records();
+            if let Some(record) = records.iter_mut().find(|r| name_key(&r.name) == key) {
+                let names = entries.values().cloned().collect();
+                match list {
+                    ListKind::Bans => record.bans = names,
+                    ListKind::Permits => record.permits = names,
                 }
             }
-            format!(
-                "{nick} {} the {} of {room_name}",
-                if add { "added to" } else { "removed from" },
-                list_name(list)
-            )
+            store.write(&records).map_err(Refused::NotStored)?;
+            (key, entries)
         };
-        Ok(self.saved(reply))
-    }
-
-    /// The ban or permit list of the room `id` owns and is in.
-    ///
-    /// # Errors
-    /// 403 when `id` does not own its room.
-    pub fn show_list(&self, id: ClientId, list: ListKind) -> Result<String, Refusal> {
-        let st = self.lock();
-        let (_, room) = st.owned_room(id)?;
-        let entries = match list {
-            ListKind::Bans => &room.bans,
-            ListKind::Permits => &room.permits,
+        let mut st = self.lock();
+        let room = st.rooms.get_mut(&key).ok_or(Refused::NotLoggedIn)?;
+        *entries_mut(room, list) = entries;
+        let (room_name, private) = (room.name.clone(), room.private);
+        let target = st.client_by_nick(nick).map(|c| c.nick.clone());
+        let why = match (list, add) {
+            (ListKind::Bans, true) => Some(Removal::Banned),
+            (ListKind::Permits, false) if private => Some(Removal::Unpermitted),
+            _ => None,
         };
-        let names: Vec<&str> = entries.values().map(String::as_str).collect();
-        Ok(format!(
-            "{} of {} ({}): {}",
-            list_name(list),
-            room.name,
-            names.len(),
-            if names.is_empty() {
-                "nobody".to_string()
-            } else {
-                names.join(", ")
-            }
-        ))
-    }
-
-    /// Changes the nickname of `id`; its room sees the change, and rooms it
-    /// owns follow it to the new name.
-    ///
-    /// # Errors
-    /// 400 for a malformed nickname, 409 when it is taken.
-    pub fn rename(&self, id: ClientId, new: &str) -> Result<String, Refusal> {
-        text::check_nick(new).map_err(Refusal::bad_request)?;
-        let owned_any = {
-            let mut st = self.lock();
-            let old = st.nick_of(id)?;
-            st.check_free(new, Some(id))?;
-            st.nicks.remove(&name_key(&old));
-            st.nicks.insert(name_key(new), id);
-            let mut owned_any = false;
-            for room in st.rooms.values_mut().filter(|r| r.is_owner(&old)) {
-                room.owner = Some(new.to_string());
-                owned_any = true;
-            }
-            let key = match st.clients.get_mut(&id) {
-                Some(client) => {
-                    client.nick = new.to_string();
-                    client.room.clone()
-                }
-                None => return Err(not_logged_in()),
-            };
-            self.console().say(format!("{old} is now known as {new}"));
-            let event = Event::Renamed {
-                old,
-                new: new.to_string(),
-            };
-            st.fan_out(&key, &event.to_frame(), None);
-            owned_any
-        };
-        let reply = format!("you are now known as {new}");
-        Ok(if owned_any { self.saved(reply) } else { reply })
-    }
-
-    /// Saves the rooms, returning `reply` (with a warning if the disk failed,
-    /// since the change then lives only until the server stops).
-    fn saved(&self, reply: String) -> String {
-        match self.inner.room_store.save(|| self.lock().room_records()) {
-            Ok(()) => reply,
-            Err(e) => {
-                self.console()
-                    .say(format!("warning: cannot save rooms.txt: {e}"));
-                format!("{reply} (warning: could not be saved to disk: {e}; it will be lost when the server restarts)")
+        let mut removed = None;
+        if let (Some(why), Some(target)) = (why, &target) {
+            let member = st.nicks.get(&name_key(target)).copied();
+            let inside = member.filter(|m| st.clients[m].rooms.contains(&key));
+            if let Some(member) = inside {
+                st.remove(member, &key, why, owed);
+                removed = Some(target.clone());
             }
         }
+        Ok(ListChanged {
+            room: room_name,
+            list,
+            nick: nick.to_string(),
+            added: add,
+            removed,
+            online: target.is_some(),
+        })
+    }
+
+    /// The ban or permit list of `room` (by default the one `id` is in),
+    /// which `id` must own.
+    ///
+    /// # Errors
+    /// `NoSuchRoom`, `NotOwner`.
+    pub fn show_list(
+        &self,
+        id: ClientId,
+        room: Option<&str>,
+        list: ListKind,
+    ) -> Result<ListShown, Refused> {
+        let st = self.lock();
+        let (_, room) = st.owned_room(id, room)?;
+        Ok(ListShown {
+            room: room.name.clone(),
+            list,
+            names: entries(room, list).values().cloned().collect(),
+        })
+    }
+
+    /// Changes the nickname of `id`; its rooms see the change, and rooms it
+    /// owns follow it to the new name (stored first, when it owns any).
+    ///
+    /// # Errors
+    /// `BadNick`, `SameNick`, `NickInUse`, `NotStored`.
+    pub fn rename(&self, id: ClientId, new: &str, owed: &mut Owed) -> Result<Renamed, Refused> {
+        text::check_nick(new).map_err(Refused::BadNick)?;
+        let store = self.inner.room_store.lock();
+        let (old, records) = {
+            let mut st = self.lock();
+            let old = st.client(id)?.nick.clone();
+            if old == new {
+                return Err(Refused::SameNick { nick: old });
+            }
+            st.check_free(new, Some(id))?;
+            // Reserved while rooms.txt is written, so nobody can log in as
+            // `new` between the check and the change.
+            st.nicks.insert(name_key(new), id);
+            let owns_any = st.rooms.values().any(|r| r.is_owner(&old));
+            let records = owns_any.then(|| {
+                let mut records = st.room_records();
+                for record in &mut records {
+                    if name_key(&record.owner) == name_key(&old) {
+                        record.owner = new.to_string();
+                    }
+                }
+                records
+            });
+            (old, records)
+        };
+        if let Some(Err(e)) = records.map(|records| store.write(&records)) {
+            if name_key(&old) != name_key(new) {
+                self.lock().nicks.remove(&name_key(new));
+            }
+            return Err(Refused::NotStored(e));
+        }
+        let mut st = self.lock();
+        if name_key(&old) != name_key(new) {
+            st.nicks.remove(&name_key(&old));
+        }
+        for room in st.rooms.values_mut().filter(|r| r.is_owner(&old)) {
+            room.owner = Some(new.to_string());
+        }
+        let Some(client) = st.clients.get_mut(&id) else {
+            return Err(Refused::NotLoggedIn);
+        };
+        client.nick = new.to_string();
+        let rooms = client.rooms.clone();
+        // Everyone who shares a room with the renamed one hears it once,
+        // and so does the renamed one.
+        let mut told: Vec<ClientId> = rooms
+            .iter()
+            .filter_map(|key| st.rooms.get(key))
+            .flat_map(|room| room.members.iter().copied())
+            .chain([id])
+            .collect();
+        told.sort_unstable();
+        told.dedup();
+        let event = Event::Renamed {
+            old: old.clone(),
+            new: new.to_string(),
+        };
+        st.deliver(&told, &event.into(), owed);
+        Ok(Renamed {
+            old,
+            new: new.to_string(),
+        })
     }
 }
 
 impl State {
-    fn nick_of(&self, id: ClientId) -> Result<String, Refusal> {
-        self.clients
-            .get(&id)
-            .map(|c| c.nick.clone())
-            .ok_or_else(not_logged_in)
+    /// The key of the room a request without a room name means for
+    /// `client` (its one room), or of the room it names, which it must be in.
+    pub(super) fn my_room(
+        &self,
+        client: &super::Client,
+        named: Option<&str>,
+    ) -> Result<String, Refused> {
+        match named {
+            Some(name) => {
+                let key = name_key(name);
+                if client.rooms.contains(&key) {
+                    Ok(key)
+                } else {
+                    Err(Refused::NotIn {
+                        room: self.rooms.get(&key).map_or(name, |r| &r.name).to_string(),
+                        current: client.rooms.last().map(|k| self.room_name(k)),
+                    })
+                }
+            }
+            None => match client.rooms.as_slice() {
+                [only] => Ok(only.clone()),
+                rooms => Err(Refused::NoRoom {
+                    several: rooms.len() > 1,
+                }),
+            },
+        }
     }
 
-    /// The key and room that `id` is in, if `id` owns it.
-    fn owned_room(&self, id: ClientId) -> Result<(String, &Room), Refusal> {
-        let client = self.clients.get(&id).ok_or_else(not_logged_in)?;
-        let room = self
-            .rooms
-            .get(&client.room)
-            .ok_or_else(|| Refusal::new(Status::FORBIDDEN, "you are not in a room"))?;
-        match &room.owner {
-            None => Err(Refusal::new(
-                Status::FORBIDDEN,
-                "nobody owns the lobby; /create a room of your own",
-            )),
-            Some(owner) if !room.is_owner(&client.nick) => Err(Refusal::new(
-                Status::FORBIDDEN,
-                format!("only the owner of {} ({owner}) can do that", room.name),
-            )),
-            Some(_) => Ok((client.room.clone(), room)),
+    /// The key and room `named` (or the one `id` is in), if `id` owns it.
+    fn owned_room(&self, id: ClientId, named: Option<&str>) -> Result<(String, &Room), Refused> {
+        let client = self.client(id)?;
+        let key = match named {
+            Some(name) => name_key(name),
+            None => self.my_room(client, None)?,
+        };
+        let room = self.rooms.get(&key).ok_or_else(|| Refused::NoSuchRoom {
+            room: named.unwrap_or_default().to_string(),
+        })?;
+        if !room.is_owner(&client.nick) {
+            return Err(Refused::NotOwner {
+                room: room.name.clone(),
+                owner: room.owner.clone(),
+            });
         }
+        Ok((key, room))
+    }
+}
+
+fn entries(room: &Room, list: ListKind) -> &BTreeMap<String, String> {
+    match list {
+        ListKind::Bans => &room.bans,
+        ListKind::Permits => &room.permits,
     }
 }
 
@@ -389,30 +467,4 @@ fn entries_mut(room: &mut Room, list: ListKind) -> &mut BTreeMap<String, String>
         ListKind::Bans => &mut room.bans,
         ListKind::Permits => &mut room.permits,
     }
-}
-
-fn list_name(list: ListKind) -> &'static str {
-    match list {
-        ListKind::Bans => "blacklist",
-        ListKind::Permits => "whitelist",
-    }
-}
-
-fn visibility(private: bool) -> &'static str {
-    if private {
-        "private"
-    } else {
-        "public"
-    }
-}
-
-fn no_such_room(name: &str) -> Refusal {
-    Refusal::new(
-        Status::NOT_FOUND,
-        format!("there is no room {name}; /ls lists them"),
-    )
-}
-
-fn not_logged_in() -> Refusal {
-    Refusal::new(Status::FORBIDDEN, "log in first")
 }

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::command::{Refusal, Request};
+use crate::command::{AccountRequest, Refusal};
 use crate::protocol::{header, Frame, Status};
 use crate::server::accounts::{self, Account, AccountsError, Attr, PasswordHash};
 use crate::text::{self, name_key};
@@ -24,7 +24,7 @@ const FAILURE_DELAY: Duration = Duration::from_secs(1);
 const MAX_FAILURES: u32 = 3;
 
 /// What becomes of a `LOGIN` once its password (if any) has been looked at.
-pub(super) enum Gate {
+pub enum Gate {
     /// Go ahead; `registered` when a password was checked and matched.
     Open { registered: bool },
     /// Send this refusal; the connection stays open.
@@ -34,7 +34,7 @@ pub(super) enum Gate {
 }
 
 /// The `401` for a registered nickname sent without its password.
-pub(super) fn password_needed(nick: &str) -> Frame {
+pub fn password_needed(nick: &str) -> Frame {
     Frame::reply(
         Status::UNAUTHORIZED,
         &format!("{nick} is a registered nickname: send its password, or choose another nickname"),
@@ -42,7 +42,7 @@ pub(super) fn password_needed(nick: &str) -> Frame {
 }
 
 /// The refusal of a `NICK` to a nickname registered by someone else.
-pub(super) fn registered_nick_refused(nick: &str) -> Frame {
+pub fn registered_nick_refused(nick: &str) -> Frame {
     Refusal::new(
         Status::FORBIDDEN,
         format!("{nick} is a registered nickname: to use it, /logout and log in as {nick} with its password"),
@@ -53,7 +53,7 @@ pub(super) fn registered_nick_refused(nick: &str) -> Frame {
 impl Session<'_> {
     /// True when `nick` is registered and is not this client's own nickname
     /// (in another case): renaming into it would bypass its password.
-    pub(super) fn is_someone_elses_account(&self, nick: &str) -> bool {
+    pub fn is_someone_elses_account(&self, nick: &str) -> bool {
         let own = self
             .nick
             .as_deref()
@@ -64,7 +64,7 @@ impl Session<'_> {
     /// Checks `LOGIN`'s password against the account of `nick`, if there is
     /// one. A guest nickname needs none (and a password sent for one is
     /// ignored); a registered one needs the right one.
-    pub(super) fn authenticate(&mut self, nick: &str, password: Option<&str>) -> Gate {
+    pub fn authenticate(&mut self, nick: &str, password: Option<&str>) -> Gate {
         if let Err(reason) = text::check_nick(nick) {
             return Gate::Refuse(Refusal::bad_request(reason).into_frame());
         }
@@ -85,19 +85,21 @@ impl Session<'_> {
 
     /// Carries out an account request of a logged-in client. `Err` ends the
     /// session (its last reply already queued).
-    pub(super) fn account_request(&mut self, request: Request) -> Result<Frame, End> {
+    pub fn account_request(&mut self, request: AccountRequest) -> Result<Frame, End> {
         let Some(nick) = self.nick.clone() else {
             return Ok(Refusal::new(Status::FORBIDDEN, "log in first").into_frame());
         };
         Ok(match request {
-            Request::Register { password } => self.register(&nick, &password),
-            Request::Passwd { old, new } => return self.change_password(&nick, &old, &new),
-            Request::Logout => self.logout(&nick),
-            Request::SetProfile { attr, value } => self.set_profile(&nick, &attr, &value),
-            Request::ViewProfile { nick: whose } => self.view_profile(&whose),
-            Request::Whoami => self.whoami(&nick),
-            Request::ListUsers => self.list_users(),
-            _ => Refusal::bad_request("not an account request").into_frame(),
+            AccountRequest::Register { password } => self.register(&nick, &password),
+            AccountRequest::Passwd { old, new } => return self.change_password(&nick, &old, &new),
+            AccountRequest::Logout => self.logout(&nick),
+            AccountRequest::SetProfile { attr, value } => self.set_profile(&nick, &attr, &value),
+            AccountRequest::ViewProfile { nick: whose } => self.view_profile(&whose),
+            AccountRequest::Whoami => self.whoami(&nick),
+            AccountRequest::ListUsers => self.list_users(),
+            AccountRequest::Login { .. } | AccountRequest::Nick { .. } => {
+                Refusal::bad_request("not handled here").into_frame()
+            }
         })
     }
 
@@ -107,7 +109,7 @@ impl Session<'_> {
         // No lock is held here: only this connection waits.
         thread::sleep(FAILURE_DELAY);
         self.password_failures += 1;
-        self.hub.console().say(format!(
+        self.console.say(format!(
             "{} {what} (failure {} of {MAX_FAILURES} on this connection)",
             self.tag, self.password_failures
         ));
@@ -119,8 +121,10 @@ impl Session<'_> {
             ));
         }
         let reason = format!("{what}; {MAX_FAILURES} wrong passwords, closing the connection");
-        self.outbox.push_frame(
-            &Frame::reply(Status::UNAUTHORIZED, &reason).with_header(header::CONNECTION, "close"),
+        self.send(
+            Frame::reply(Status::UNAUTHORIZED, &reason)
+                .with_header(header::CONNECTION, "close")
+                .encode(),
         );
         Err(End::Dropped(format!("{MAX_FAILURES} wrong passwords")))
     }
@@ -139,8 +143,7 @@ impl Session<'_> {
         };
         match self.accounts.register(nick, hash) {
             Ok(()) => {
-                self.hub
-                    .console()
+                self.console
                     .say(format!("{} Client ({nick}) registered", self.tag));
                 Frame::reply(
                     Status::OK,
@@ -170,8 +173,7 @@ impl Session<'_> {
         };
         Ok(match self.accounts.set_password(nick, hash) {
             Ok(()) => {
-                self.hub
-                    .console()
+                self.console
                     .say(format!("{} Client ({nick}) changed password", self.tag));
                 Frame::reply(Status::OK, "password changed")
             }
@@ -182,11 +184,10 @@ impl Session<'_> {
     /// Takes the client out of its room (the room hears it leave) and back
     /// to the state before `LOGIN`; the connection stays open.
     fn logout(&mut self, nick: &str) -> Frame {
-        self.hub.logout(self.id);
+        self.leave_hub();
         self.nick = None;
         self.login_since = Instant::now();
-        self.hub
-            .console()
+        self.console
             .say(format!("{} Client ({nick}) logged out", self.tag));
         Frame::reply(Status::RESET_CONTENT, &format!("{nick} logged out"))
     }
@@ -214,7 +215,7 @@ impl Session<'_> {
     fn view_profile(&self, whose: &str) -> Frame {
         let online = self
             .hub
-            .users()
+            .users(Some(self.id))
             .into_iter()
             .find(|p| name_key(&p.nick) == name_key(whose));
         match (self.accounts.lookup(whose), online) {
@@ -236,10 +237,12 @@ impl Session<'_> {
     }
 
     fn whoami(&self, nick: &str) -> Frame {
-        let room = self
-            .hub
-            .presence(self.id)
-            .map_or_else(String::new, |p| format!(", in {}", p.room));
+        let rooms = self.hub.rooms_of(self.id);
+        let room = if rooms.is_empty() {
+            String::new()
+        } else {
+            format!(", in {}", rooms.join(", "))
+        };
         let (text, registered) = match self.accounts.lookup(nick) {
             Some(account) => (
                 format!("You are {}{room}.\n{}", account.nick, describe(&account, true)),
@@ -260,7 +263,7 @@ impl Session<'_> {
     /// Every registered user and every guest online, marked online or
     /// offline, sorted by nickname ignoring case.
     fn list_users(&self) -> Frame {
-        let online = self.hub.users();
+        let online = self.hub.users(Some(self.id));
         let is_online = |nick: &str| online.iter().any(|p| name_key(&p.nick) == name_key(nick));
         let mut rows: Vec<(String, &str, &str)> = self
             .accounts
@@ -296,7 +299,7 @@ impl Session<'_> {
     /// Hashes a new password on this thread; no lock is held.
     fn hash(&self, password: &str) -> Result<PasswordHash, Frame> {
         PasswordHash::new(password, self.config.pbkdf2_iterations).map_err(|e| {
-            self.hub.console().say(format!(
+            self.console.say(format!(
                 "{} cannot read the random source for a password salt: {e}",
                 self.tag
             ));
@@ -315,8 +318,7 @@ impl Session<'_> {
             }
             AccountsError::Invalid { reason } => Refusal::bad_request(reason).into_frame(),
             e => {
-                self.hub
-                    .console()
+                self.console
                     .say(format!("{} {e}; change refused", self.tag));
                 Frame::reply(
                     Status::INSUFFICIENT_STORAGE,

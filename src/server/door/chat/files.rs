@@ -1,4 +1,4 @@
-//! File requests on a session's thread: an upload streamed from the
+//! File requests of a `CHAT/1.0` session: an upload streamed from the
 //! connection into the store, a download handed to the writer thread to
 //! stream from disk, and the list of a room's files.
 //!
@@ -8,7 +8,7 @@
 //! of [`CHUNK_BYTES`](crate::fileshare::CHUNK_BYTES); at no point is a
 //! whole file in memory.
 
-use std::io::{self, BufRead, Read};
+use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
 use crate::clock;
@@ -16,11 +16,12 @@ use crate::command::Upload;
 use crate::event::Event;
 use crate::fileshare::{chunk_buffer, digest_header, human_size};
 use crate::protocol::{self, header, Frame, Head, Status};
-use crate::text::for_terminal;
+use crate::text::{for_terminal, name_key};
 
-use super::files::{FileError, FileStore};
-use super::hub::{ClientId, Hub};
-use super::outbox::{FileBody, Outbox};
+use crate::server::connection::Conn;
+use crate::server::files::FileError;
+use crate::server::outbox::FileBody;
+use crate::server::session::Session;
 
 /// Downloads one client may have waiting in its queue. Asking for more
 /// waits until one has gone out: the session stops reading meanwhile, so
@@ -33,22 +34,18 @@ const MAX_LISTED: usize = 200;
 /// 17 minutes. Slower than that, a peer is holding a thread, not sending a
 /// file (the slowloris defence of the frame deadline, scaled to the size).
 pub const MIN_UPLOAD_BYTES_PER_SEC: u64 = 64 * 1024;
+/// An upload must also keep moving: at least [`MIN_PROGRESS_BYTES`] (or
+/// the rest of the file) in every window of this length (or of the frame
+/// timeout, if shorter), so a peer that trickles a byte now and then
+/// cannot hold a thread and a temporary file until the whole deadline runs out.
+pub const PROGRESS_WINDOW: Duration = Duration::from_secs(10);
+pub const MIN_PROGRESS_BYTES: u64 = 16 * 1024;
 
 /// When an upload of `len` bytes must be complete: the frame timeout any
 /// frame gets, plus the time the body takes at [`MIN_UPLOAD_BYTES_PER_SEC`].
 pub fn upload_deadline(len: u64, frame_timeout: Duration) -> Instant {
     let body = Duration::from_secs(len / MIN_UPLOAD_BYTES_PER_SEC);
     Instant::now() + frame_timeout + body
-}
-
-/// What a session lends the file requests of one client.
-pub struct Transfers<'a> {
-    pub hub: &'a Hub,
-    pub files: &'a FileStore,
-    pub client: ClientId,
-    /// The session's console tag, `[client-7 ThreadId(9)]`.
-    pub tag: &'a str,
-    pub max_file_size: u64,
 }
 
 /// An upload after which the connection cannot go on: the body could not
@@ -61,22 +58,53 @@ pub struct Hangup {
     pub reason: String,
 }
 
-impl Transfers<'_> {
+/// Who asks, and about which room.
+struct Sharer {
+    nick: String,
+    /// The room as it is spelled, if the asker is in it; else as asked.
+    room: String,
+    is_member: bool,
+}
+
+/// The room a file request is about: the one `asked` (a `Room` header),
+/// else the sender's one room (its latest, if it is in several). `None`
+/// before login, or when it is in no room.
+fn sharer(s: &Session<'_>, asked: Option<&str>) -> Option<Sharer> {
+    let nick = s.nick.clone()?;
+    let mine = s.hub.rooms_of(s.id);
+    let room = match asked {
+        Some(asked) => mine
+            .iter()
+            .find(|r| name_key(r) == name_key(asked))
+            .cloned()
+            .unwrap_or_else(|| asked.to_string()),
+        None => mine.last()?.clone(),
+    };
+    let is_member = mine.contains(&room);
+    Some(Sharer {
+        nick,
+        room,
+        is_member,
+    })
+}
+
+impl Session<'_> {
     /// Receives the upload whose head was just read, streaming its body
     /// into `files/` while hashing it, and answers it. Whatever goes wrong,
     /// nothing partial is left on disk or in the index.
     ///
     /// # Errors
-    /// A `Hangup` for an upload before login or over `max_file_size` (the
-    /// body is not read: the server closes instead), or a body the peer
-    /// did not finish sending. A refusal that leaves the framing intact
-    /// (a missing `File-Name`, a full disk, a digest mismatch) is `Ok`:
-    /// the body is read to its end and the connection stays open.
-    pub fn upload(&self, head: &Head, reader: &mut impl BufRead) -> Result<Frame, Hangup> {
+    /// A `Hangup` for an upload before login or over the file size limit
+    /// (the body is not read: the server closes instead), or a body the
+    /// peer did not finish sending, or sent too slowly. A refusal that
+    /// leaves the framing intact (a missing `File-Name`, a room it may not
+    /// share in, a full disk, a digest mismatch) is `Ok`: the body is read
+    /// to its end and the connection stays open.
+    pub(super) fn upload(&mut self, head: &Head, conn: &mut Conn) -> Result<Frame, Hangup> {
         // The room is read now; if it closes while the body arrives, the
         // store files the upload under the closed room, not a new namesake.
         let since = Instant::now();
-        let Some(me) = self.hub.presence(self.client) else {
+        let Some(me) = sharer(self, head.header(header::ROOM)) else {
             return Err(Hangup {
                 reply: Some(Frame::reply(
                     Status::FORBIDDEN,
@@ -86,47 +114,54 @@ impl Transfers<'_> {
             });
         };
         let len = head.content_length;
-        if len > self.max_file_size {
+        let max_file_size = self.config.max_file_size;
+        if len > max_file_size {
             let text = format!(
                 "file of {len} bytes is over the limit of {} bytes ({}); closing the connection, since its body cannot be skipped",
-                self.max_file_size,
-                human_size(self.max_file_size)
+                max_file_size,
+                human_size(max_file_size)
             );
             return Err(Hangup {
                 reply: Some(Frame::reply(Status::PAYLOAD_TOO_LARGE, &text)),
                 reason: format!("upload of {len} bytes over the file size limit"),
             });
         }
+        let deadline = upload_deadline(len, self.config.frame_timeout);
+        let window = PROGRESS_WINDOW.min(self.config.frame_timeout);
+        let mut body = Body::new(conn, len, deadline, window);
         let upload = match Upload::from_head(head) {
             Ok(upload) => upload,
             Err(refusal) => {
-                skip(reader, len)?;
+                body.skip()?;
                 return Ok(refusal.into_frame());
             }
         };
+        if !me.is_member {
+            body.skip()?;
+            return Ok(Frame::reply(
+                Status::FORBIDDEN,
+                &format!(
+                    "you are not in {}; share files in a room you are in",
+                    me.room
+                ),
+            ));
+        }
         self.dump_head(&me.nick, head);
         let mut partial = match self.files.begin() {
             Ok(partial) => partial,
             Err(e) => {
-                skip(reader, len)?;
+                body.skip()?;
                 return Ok(self.not_stored(&e));
             }
         };
         let mut failed = None;
         let mut buf = chunk_buffer(len);
-        let mut left = len;
-        while left > 0 {
-            let want = left.min(buf.len() as u64) as usize;
-            let n = match reader.read(&mut buf[..want]) {
-                Ok(0) => return Err(interrupted(&upload, len - left, "connection closed")),
+        loop {
+            let n = match body.read(&mut buf) {
+                Ok(0) => break,
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if protocol::is_timeout(&e) => {
-                    return Err(interrupted(&upload, len - left, "timed out"))
-                }
-                Err(e) => return Err(interrupted(&upload, len - left, &e.to_string())),
+                Err(why) => return Err(interrupted(&upload, body.got(), &why)),
             };
-            left -= n as u64;
             // After a disk error the rest is still read, to keep the framing.
             if failed.is_none() {
                 failed = partial.write(&buf[..n]).err();
@@ -148,7 +183,7 @@ impl Transfers<'_> {
             Ok(entry) => entry,
             Err(e) => return Ok(self.not_stored(&e)),
         };
-        self.hub.console().say(format!(
+        self.console.say(format!(
             "{} Successfully receive file id:{} ({:?}, {} bytes) from {}",
             self.tag,
             entry.id,
@@ -167,7 +202,7 @@ impl Transfers<'_> {
         // Filed under a room closed meanwhile: nobody there to tell.
         if entry.room == me.room {
             self.hub
-                .tell_room(&me.room, self.client, &shared.to_frame());
+                .tell_room(&me.room, self.id, shared, &mut self.owed);
         }
         Ok(Frame::reply(
             Status::OK,
@@ -183,28 +218,29 @@ impl Transfers<'_> {
     /// file for the writer thread, which streams it. `None` when queued;
     /// `Some` is a refusal to send instead. A file in a room the client may
     /// not enter gets exactly the answer a file that does not exist gets.
-    pub fn download(&self, id: u64, outbox: &Outbox) -> Option<Frame> {
-        let Some(nick) = self.hub.presence(self.client).map(|p| p.nick) else {
+    pub(super) fn download(&mut self, id: u64) -> Option<Frame> {
+        let Some(nick) = self.nick.clone() else {
             return Some(Frame::reply(Status::FORBIDDEN, "log in first"));
         };
         let visible = self
             .files
             .get(id)
-            .filter(|e| self.hub.may_enter(self.client, &e.room));
+            .filter(|e| self.hub.may_enter(self.id, &e.room));
         let Some(entry) = visible else {
             return Some(Frame::reply(
                 Status::NOT_FOUND,
                 &format!("there is no file with id {id}"),
             ));
         };
-        if !outbox.wait_for_file_slot(MAX_DOWNLOADS_QUEUED) {
+        // Waiting for a slot may take a while: nobody waits with us.
+        self.owed.pay();
+        if !self.outbox.wait_for_file_slot(MAX_DOWNLOADS_QUEUED) {
             return None; // the connection is closing; no reply can go out
         }
         let file = match self.files.open_file(&entry) {
             Ok(file) => file,
             Err(e) => {
-                self.hub
-                    .console()
+                self.console
                     .say(format!("{} cannot send file id:{id}: {e}", self.tag));
                 return Some(Frame::reply(
                     Status::INTERNAL_ERROR,
@@ -218,14 +254,14 @@ impl Transfers<'_> {
             .with_header(header::DIGEST, digest_header(&entry.sha256))
             .with_header(header::CONTENT_TYPE, "application/octet-stream")
             .encode_head_for(entry.size);
-        let console = self.hub.console().clone();
+        let console = self.console.clone();
         let tag = self.tag.to_string();
         let done = move |result: &io::Result<()>| match result {
             Ok(()) => console.say(format!("Successfully send file id:{id} to {nick} !")),
             Err(e) => console.say(format!("{tag} sending file id:{id} to {nick} failed: {e}")),
         };
         // A closed queue means the session is ending; the file is dropped with it.
-        outbox.push_file(FileBody {
+        self.outbox.push_file(FileBody {
             head,
             file,
             len: entry.size,
@@ -234,11 +270,18 @@ impl Transfers<'_> {
         None
     }
 
-    /// Answers `FILES /`: the files shared in the client's room, newest last.
-    pub fn list(&self) -> Frame {
-        let Some(me) = self.hub.presence(self.client) else {
+    /// Answers `FILES /` (or `FILES /rooms/ROOM`, a room the client is
+    /// in): the files shared there, newest last.
+    pub(super) fn file_list(&self, room: Option<&str>) -> Frame {
+        let Some(me) = sharer(self, room) else {
             return Frame::reply(Status::FORBIDDEN, "log in first");
         };
+        if !me.is_member {
+            return Frame::reply(
+                Status::FORBIDDEN,
+                &format!("you are not in {}; /join it to see its files", me.room),
+            );
+        }
         let files = self.files.in_room(&me.room);
         if files.is_empty() {
             return Frame::reply(
@@ -270,8 +313,7 @@ impl Transfers<'_> {
     /// A 507 for an upload the disk refused, and the full reason on the
     /// console (the client is not told the server's paths).
     fn not_stored(&self, e: &FileError) -> Frame {
-        self.hub
-            .console()
+        self.console
             .say(format!("{} upload not stored: {e}", self.tag));
         let why = match e {
             FileError::Io { source, .. } => source.to_string(),
@@ -286,7 +328,7 @@ impl Transfers<'_> {
     /// Prints an upload's head on the console in header form, as every
     /// handled message is; the body is summarised, never printed.
     fn dump_head(&self, nick: &str, head: &Head) {
-        self.hub.console().message(|| {
+        self.console.message(|| {
             let mut out = format!(
                 "{} UPLOAD /files CHAT/1.0\nFrom: {nick}\nDate: {}",
                 self.tag,
@@ -309,19 +351,100 @@ impl Transfers<'_> {
     }
 }
 
-/// Reads and drops `len` body bytes, so that a refused upload does not
-/// leave the stream in the middle of a frame.
-fn skip(reader: &mut impl BufRead, len: u64) -> Result<(), Hangup> {
-    match io::copy(&mut reader.take(len), &mut io::sink()) {
-        Ok(n) if n == len => Ok(()),
-        Ok(n) => Err(Hangup {
-            reply: None,
-            reason: format!("connection closed after {n} of {len} bytes of a refused upload"),
-        }),
-        Err(e) => Err(Hangup {
-            reply: None,
-            reason: format!("refused upload not read to its end: {e}"),
-        }),
+/// An upload's body as it arrives: exactly its length, within its
+/// deadline, and never stalling for a whole progress window.
+struct Body<'a> {
+    conn: &'a mut Conn,
+    len: u64,
+    got: u64,
+    deadline: Instant,
+    /// How long each stretch of [`MIN_PROGRESS_BYTES`] may take.
+    window: Duration,
+    /// When the current progress window started, and what it brought.
+    window_start: Instant,
+    window_bytes: u64,
+}
+
+impl<'a> Body<'a> {
+    fn new(conn: &'a mut Conn, len: u64, deadline: Instant, window: Duration) -> Body<'a> {
+        // A read waits at most one window: a silent peer is noticed then.
+        conn.set_timeout(window);
+        Body {
+            conn,
+            len,
+            got: 0,
+            deadline,
+            window,
+            window_start: Instant::now(),
+            window_bytes: 0,
+        }
+    }
+
+    fn got(&self) -> u64 {
+        self.got
+    }
+
+    /// Reads the next piece into `buf`; `Ok(0)` once the whole body is in.
+    ///
+    /// # Errors
+    /// Why the body stopped: closed, timed out, too slow, or a read error.
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+        loop {
+            let left = self.len - self.got;
+            if left == 0 {
+                return Ok(0);
+            }
+            let want = left.min(buf.len() as u64) as usize;
+            let n = match self.conn.read(&mut buf[..want]) {
+                Ok(0) => return Err("connection closed".into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if protocol::is_timeout(&e) => 0,
+                Err(e) => return Err(e.to_string()),
+            };
+            self.got += n as u64;
+            self.window_bytes += n as u64;
+            let now = Instant::now();
+            if now > self.deadline {
+                return Err("timed out".into());
+            }
+            if now.duration_since(self.window_start) >= self.window {
+                let needed = MIN_PROGRESS_BYTES.min(self.len - self.got + self.window_bytes);
+                if self.window_bytes < needed {
+                    return Err(format!(
+                        "too slow: {} bytes in {} s, at least {MIN_PROGRESS_BYTES} needed",
+                        self.window_bytes,
+                        self.window.as_secs()
+                    ));
+                }
+                self.window_start = now;
+                self.window_bytes = 0;
+            }
+            if n > 0 {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// Reads and drops the rest, so that a refused upload does not leave
+    /// the stream in the middle of a frame.
+    fn skip(&mut self) -> Result<(), Hangup> {
+        let mut scratch = vec![0u8; 16 * 1024];
+        loop {
+            match self.read(&mut scratch) {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(why) => {
+                    return Err(Hangup {
+                        reply: None,
+                        reason: format!(
+                            "refused upload not read to its end: {why} after {} of {} bytes",
+                            self.got, self.len
+                        ),
+                    })
+                }
+            }
+        }
     }
 }
 

@@ -1,0 +1,203 @@
+//! The reading side of one client's socket: an input buffer a door decodes
+//! whole messages from, and the reads that fill it, waiting (with a
+//! timeout) or not at all. It only reads: what a session owes to others is
+//! paid by the session loop, never from here.
+
+use std::io::{self, Read};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::socket;
+
+/// The input buffer's first size. Small, because std zero-fills what it
+/// reads into, so every byte is resident for every idle client; a message
+/// longer than this grows it, up to the door's cap.
+const FIRST_BUFFER_BYTES: usize = 2 * 1024;
+
+/// One client socket's input: the socket (shared with its outbox) and
+/// what has been read from it but not yet consumed.
+pub struct Conn {
+    stream: Arc<TcpStream>,
+    buf: Vec<u8>,
+    /// `buf[start..end]` is unconsumed input.
+    start: usize,
+    end: usize,
+    /// The socket's read timeout, cached so it is set only when it changes.
+    timeout: Option<Duration>,
+}
+
+impl Conn {
+    pub fn new(stream: Arc<TcpStream>) -> Conn {
+        Conn {
+            stream,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            timeout: None,
+        }
+    }
+
+    /// The socket itself.
+    pub fn stream(&self) -> &Arc<TcpStream> {
+        &self.stream
+    }
+
+    /// What has been read and not yet consumed.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Drops the first `n` buffered bytes: a message was taken.
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Waits up to `timeout` for more input and appends it; at most
+    /// `max_buffered` bytes are ever held. `Ok(0)` is the end of the stream
+    /// (or a full buffer, which the caller's decoder refuses first).
+    ///
+    /// # Errors
+    /// `WouldBlock`/`TimedOut` when nothing came in time, or the read error.
+    pub fn fill(&mut self, timeout: Duration, max_buffered: usize) -> io::Result<usize> {
+        self.set_timeout(timeout.max(Duration::from_millis(1)));
+        let Some(room) = make_room(&mut self.buf, &mut self.start, &mut self.end, max_buffered)
+        else {
+            return Ok(0);
+        };
+        let n = (&*self.stream).read(room)?;
+        self.end += n;
+        Ok(n)
+    }
+
+    /// Appends what has arrived, without waiting: `Err(WouldBlock)` when
+    /// nothing has.
+    ///
+    /// # Errors
+    /// `WouldBlock`, or the read error.
+    pub fn fill_now(&mut self, max_buffered: usize) -> io::Result<usize> {
+        let Some(room) = make_room(&mut self.buf, &mut self.start, &mut self.end, max_buffered)
+        else {
+            return Ok(0);
+        };
+        let n = socket::recv_now(&self.stream, room)?;
+        self.end += n;
+        Ok(n)
+    }
+
+    /// Sets how long one read from the socket may wait (for uploads, which
+    /// read through `Read`).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        if self.timeout != Some(timeout) {
+            let _ = self.stream.set_read_timeout(Some(timeout));
+            self.timeout = Some(timeout);
+        }
+    }
+}
+
+/// Free space after the buffered bytes `buf[start..end]`: moved to the
+/// front, grown (doubling) up to `max_buffered`. `None` when it is full.
+/// (A function of the fields, so the socket can be read while it is borrowed.)
+fn make_room<'b>(
+    buf: &'b mut Vec<u8>,
+    start: &mut usize,
+    end: &mut usize,
+    max_buffered: usize,
+) -> Option<&'b mut [u8]> {
+    if *end == buf.len() && *start > 0 {
+        buf.copy_within(*start..*end, 0);
+        *end -= *start;
+        *start = 0;
+    }
+    if *end == buf.len() {
+        let grown = (buf.len() * 2).max(FIRST_BUFFER_BYTES).min(max_buffered);
+        if grown <= buf.len() {
+            return None;
+        }
+        buf.resize(grown, 0);
+    }
+    Some(&mut buf[*end..])
+}
+
+/// Reads buffered input first, then the socket (with the timeout last
+/// set): how a streamed body (an upload) is taken.
+impl Read for Conn {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let buffered = self.buffered();
+        if !buffered.is_empty() {
+            let n = buffered.len().min(out.len());
+            out[..n].copy_from_slice(&buffered[..n]);
+            self.consume(n);
+            return Ok(n);
+        }
+        (&*self.stream).read(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    fn pair() -> (Conn, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (ours, _) = listener.accept().unwrap();
+        (Conn::new(Arc::new(ours)), peer)
+    }
+
+    #[test]
+    fn input_accumulates_until_consumed_and_never_past_the_cap() {
+        let (mut conn, mut peer) = pair();
+        assert_eq!(
+            conn.fill_now(100).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        peer.write_all(b"hello ").unwrap();
+        conn.fill(Duration::from_secs(5), 100).unwrap();
+        peer.write_all(b"world").unwrap();
+        while conn.buffered().len() < 11 {
+            conn.fill(Duration::from_secs(5), 100).unwrap();
+        }
+        assert_eq!(conn.buffered(), b"hello world");
+        conn.consume(6);
+        assert_eq!(conn.buffered(), b"world");
+        peer.write_all(&[b'x'; 5000]).unwrap();
+        let mut total = conn.buffered().len();
+        while total < 4096 {
+            let n = conn.fill(Duration::from_secs(5), 4096).unwrap();
+            assert!(n > 0);
+            total += n;
+        }
+        assert_eq!(conn.buffered().len(), 4096, "held no more than the cap");
+        assert_eq!(conn.fill(Duration::from_secs(5), 4096).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_silent_peer_times_out_and_a_closed_one_is_the_end() {
+        let (mut conn, peer) = pair();
+        let err = conn.fill(Duration::from_millis(20), 100).unwrap_err();
+        assert!(crate::protocol::is_timeout(&err), "{err:?}");
+        drop(peer);
+        assert_eq!(conn.fill(Duration::from_secs(5), 100).unwrap(), 0);
+    }
+
+    #[test]
+    fn reading_a_body_takes_the_buffer_first() {
+        let (mut conn, mut peer) = pair();
+        peer.write_all(b"head|body").unwrap();
+        while conn.buffered().len() < 9 {
+            conn.fill(Duration::from_secs(5), 100).unwrap();
+        }
+        conn.consume(5);
+        peer.write_all(b"+more").unwrap();
+        let mut body = [0u8; 9];
+        conn.read_exact(&mut body).unwrap();
+        assert_eq!(&body, b"body+more");
+    }
+}

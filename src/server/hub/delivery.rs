@@ -1,0 +1,143 @@
+//! What the hub hands to connections, and what a caller owes once the hub
+//! is done: the write path's half of the hub.
+//!
+//! The hub speaks no protocol. It emits [`Delivery`] values; each
+//! connection has a [`Codec`] that turns them into its door's bytes. A
+//! fan-out encodes a delivery at most once per format present among its
+//! recipients ([`Encoded`]), and every recipient of one format shares the
+//! same `Arc<[u8]>`.
+//!
+//! Enqueueing never writes to a socket. It makes the caller responsible
+//! for flushing some queues, and those duties pile up in the caller's
+//! [`Owed`], which it pays when it is about to wait (a session, once its
+//! input is drained): no socket is written under the hub's lock, and each
+//! recipient gets one write per batch of messages.
+
+use std::sync::Arc;
+
+use crate::event::Event;
+use crate::server::history::Record;
+use crate::server::outbox::{Duty, Outbox};
+
+/// Something the hub tells a connection, before any door words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// An event every member of a room (or one person) gets alike.
+    Event(Event),
+    /// To `nick`, who just entered `room`: the room's recent messages,
+    /// oldest first, and how many are there now (the newcomer included).
+    Entered {
+        room: String,
+        nick: String,
+        members: usize,
+        history: Vec<Record>,
+    },
+    /// To a connection taken out of `room` by someone else.
+    Removed { room: String, why: Removal },
+}
+
+/// Why someone is no longer in a room they did not leave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    /// Its owner (or, with `by_operator`, the server operator) closed it.
+    Closed { by_operator: bool },
+    /// Its owner banned them.
+    Banned,
+    /// Its owner took them off a private room's whitelist.
+    Unpermitted,
+}
+
+/// How one connection's door turns deliveries into bytes.
+pub trait Codec: Send + Sync {
+    /// Connections whose codecs have the same format get byte-identical
+    /// encodings of every delivery; below [`MAX_FORMATS`].
+    fn format(&self) -> usize;
+    /// The bytes this connection is sent for `delivery`.
+    fn encode(&self, delivery: &Delivery) -> Vec<u8>;
+}
+
+/// Formats a fan-out tells apart (each door and its variants).
+pub const MAX_FORMATS: usize = 16;
+
+/// One delivery, encoded lazily once per format and shared by reference.
+pub struct Encoded<'a> {
+    delivery: &'a Delivery,
+    bytes: [Option<Arc<[u8]>>; MAX_FORMATS],
+}
+
+impl<'a> Encoded<'a> {
+    pub fn new(delivery: &'a Delivery) -> Encoded<'a> {
+        Encoded {
+            delivery,
+            bytes: Default::default(),
+        }
+    }
+
+    /// The bytes for `codec`'s format, encoding them on first use.
+    pub fn for_codec(&mut self, codec: &dyn Codec) -> Arc<[u8]> {
+        let delivery = self.delivery;
+        let slot = &mut self.bytes[codec.format() % MAX_FORMATS];
+        Arc::clone(slot.get_or_insert_with(|| codec.encode(delivery).into()))
+    }
+
+    /// How many formats were encoded (for tests and the profile).
+    pub fn encodings(&self) -> usize {
+        self.bytes.iter().filter(|b| b.is_some()).count()
+    }
+}
+
+/// Flushes a thread has made itself responsible for by enqueueing frames,
+/// not yet carried out. Paying them writes to sockets (without blocking),
+/// so it happens once no lock is held and before the owner next waits;
+/// what is still owed when it is dropped is paid then (on unwinding too,
+/// so a panic cannot strand anybody's messages).
+#[derive(Default)]
+pub struct Owed {
+    duties: Vec<(Outbox, Duty)>,
+}
+
+impl Owed {
+    pub fn new() -> Owed {
+        Owed::default()
+    }
+
+    /// Enqueues `frame` on `outbox`, remembering any flush that it makes ours.
+    /// Returns `false` if the queue is closed (or just overflowed).
+    pub fn push(&mut self, outbox: &Outbox, frame: Arc<[u8]>) -> bool {
+        match outbox.enqueue_frame(frame) {
+            None => false,
+            Some(Duty::None) => true,
+            Some(duty) => {
+                self.duties.push((outbox.clone(), duty));
+                true
+            }
+        }
+    }
+
+    /// Enqueues a frame built for one connection alone.
+    pub fn push_bytes(&mut self, outbox: &Outbox, frame: Vec<u8>) -> bool {
+        self.push(outbox, frame.into())
+    }
+
+    /// True when nothing is owed.
+    pub fn is_empty(&self) -> bool {
+        self.duties.is_empty()
+    }
+
+    /// Carries out every flush owed, in the order they were taken on.
+    pub fn pay(&mut self) {
+        for (outbox, duty) in self.duties.drain(..) {
+            outbox.pay(duty);
+        }
+        // A huge room's fan-out may have grown the list; don't keep that.
+        if self.duties.capacity() > 4096 {
+            self.duties = Vec::new();
+        }
+    }
+}
+
+impl Drop for Owed {
+    fn drop(&mut self) {
+        self.pay();
+    }
+}

@@ -1,0 +1,554 @@
+//! The hub's rules and deliveries, without a network: connections are
+//! queues over a recording socket, and a test codec writes each delivery
+//! as one readable line (and counts how often it encodes).
+
+use std::fs::File;
+use std::io::{self, IoSlice, Read};
+use std::net::Shutdown;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use super::*;
+use crate::command::ListKind;
+use crate::server::history::{FsyncPolicy, MessageLog};
+use crate::server::outbox::QueueLimits;
+use crate::server::socket::Socket;
+
+/// Takes every write, whole, and keeps it.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<u8>>);
+
+impl Socket for Recorder {
+    fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn send_all_vectored(&self, bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+        for buf in bufs.iter() {
+            self.0.lock().unwrap().extend_from_slice(buf);
+        }
+        Ok(())
+    }
+    fn send_file(&self, file: File, len: u64) -> io::Result<()> {
+        file.take(len).read_to_end(&mut self.0.lock().unwrap())?;
+        Ok(())
+    }
+    fn shutdown(&self, _: Shutdown) {}
+}
+
+/// Writes a delivery as one line: `Kind fields...`.
+struct LineCodec {
+    format: usize,
+    encodes: Arc<AtomicUsize>,
+}
+
+impl Codec for LineCodec {
+    fn format(&self) -> usize {
+        self.format
+    }
+    fn encode(&self, delivery: &Delivery) -> Vec<u8> {
+        self.encodes.fetch_add(1, Ordering::SeqCst);
+        let line = match delivery {
+            Delivery::Event(Event::Message {
+                room,
+                from,
+                text,
+                seq,
+                ..
+            }) => {
+                format!("msg {room} {from} {seq} {text}")
+            }
+            Delivery::Event(Event::Whisper { from, to, text, .. }) => {
+                format!("whisper {from}>{to} {text}")
+            }
+            Delivery::Event(Event::Join {
+                room,
+                nick,
+                members,
+            }) => {
+                format!("join {room} {nick} {members}")
+            }
+            Delivery::Event(Event::Leave {
+                room,
+                nick,
+                members,
+            }) => {
+                format!("leave {room} {nick} {members}")
+            }
+            Delivery::Event(Event::Renamed { old, new }) => format!("nick {old}>{new}"),
+            Delivery::Event(other) => format!("{other:?}"),
+            Delivery::Entered {
+                room,
+                members,
+                history,
+                ..
+            } => format!("entered {room} {members} history={}", history.len()),
+            Delivery::Removed { room, why } => format!("removed {room} {why:?}"),
+        };
+        format!("{line}\n").into_bytes()
+    }
+}
+
+/// A hub on a fresh data directory, and the connections made on it.
+struct World {
+    hub: Hub,
+    dir: PathBuf,
+    encodes: Arc<AtomicUsize>,
+    next: ClientId,
+    sockets: HashMap<ClientId, Arc<Recorder>>,
+}
+
+impl World {
+    fn new(name: &str, announce_limit: usize) -> World {
+        let dir = std::env::temp_dir().join(format!("chat-hub-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (log, loaded) = MessageLog::open(&dir.join("log.txt"), FsyncPolicy::Never, 5).unwrap();
+        let (store, rooms) = RoomStore::open(&dir).unwrap();
+        World {
+            hub: Hub::new(log, loaded, store, rooms, 5, announce_limit),
+            dir,
+            encodes: Arc::new(AtomicUsize::new(0)),
+            next: 0,
+            sockets: HashMap::new(),
+        }
+    }
+
+    /// Logs `nick` in (in the lobby unless `many_rooms`) with a codec of `format`.
+    fn join(&mut self, nick: &str, many_rooms: bool, format: usize) -> ClientId {
+        self.next += 1;
+        let id = self.next;
+        let socket = Arc::new(Recorder::default());
+        let member = Member {
+            outbox: Outbox::new(
+                QueueLimits::default(),
+                Arc::clone(&socket) as Arc<dyn Socket>,
+                format!("{nick}-out"),
+            ),
+            codec: Arc::new(LineCodec {
+                format,
+                encodes: Arc::clone(&self.encodes),
+            }),
+            many_rooms,
+            echo: false,
+        };
+        self.hub.login(id, nick, member).unwrap();
+        if !many_rooms {
+            self.hub.enter_lobby(id, &mut Owed::new());
+        }
+        self.sockets.insert(id, socket);
+        id
+    }
+
+    /// Everything `id` was sent so far, a line a delivery, and forgets it.
+    fn take(&self, id: ClientId) -> Vec<String> {
+        let bytes = std::mem::take(&mut *self.sockets[&id].0.lock().unwrap());
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn owed() -> Owed {
+        Owed::new()
+    }
+}
+
+#[test]
+fn private_rooms_admit_their_owner_and_the_permitted_only() {
+    let mut w = World::new("private", 100);
+    let (tom, bob) = (w.join("Tom", false, 0), w.join("Bob", false, 0));
+    let created = w
+        .hub
+        .create_room(tom, "den", true, &mut World::owed())
+        .unwrap();
+    assert_eq!(created.joined.left.as_deref(), Some("lobby"));
+    assert!(matches!(
+        w.hub.join_room(bob, "den", &mut World::owed()),
+        Err(Refused::Private { owner, .. }) if owner == "Tom"
+    ));
+    assert!(!w.hub.may_enter(bob, "den"));
+    let changed = w
+        .hub
+        .change_list(
+            tom,
+            None,
+            ListKind::Permits,
+            "bob",
+            true,
+            &mut World::owed(),
+        )
+        .unwrap();
+    assert!(changed.online && changed.removed.is_none());
+    assert!(w.hub.may_enter(bob, "DEN"), "room names ignore case");
+    w.hub.join_room(bob, "den", &mut World::owed()).unwrap();
+    // The private room is hidden from those who may not enter it.
+    let eve = w.join("Eve", false, 0);
+    assert!(w.hub.room_list(Some(eve)).iter().all(|r| r.name != "den"));
+    let seen_by_eve = w.hub.users(Some(eve));
+    let bob_seen = seen_by_eve.iter().find(|p| p.nick == "Bob").unwrap();
+    assert!(bob_seen.rooms.is_empty() && bob_seen.hidden_rooms == 1);
+    assert_eq!(w.hub.users(Some(tom))[0].rooms, ["den"]);
+}
+
+#[test]
+fn a_ban_or_an_unpermit_takes_the_member_out_to_the_lobby() {
+    let mut w = World::new("ban", 100);
+    let (tom, bob) = (w.join("Tom", false, 0), w.join("Bob", false, 0));
+    w.hub
+        .create_room(tom, "den", true, &mut World::owed())
+        .unwrap();
+    w.hub
+        .change_list(
+            tom,
+            Some("den"),
+            ListKind::Permits,
+            "Bob",
+            true,
+            &mut World::owed(),
+        )
+        .unwrap();
+    w.hub.join_room(bob, "den", &mut World::owed()).unwrap();
+    w.take(bob);
+    let changed = w
+        .hub
+        .change_list(
+            tom,
+            Some("den"),
+            ListKind::Permits,
+            "Bob",
+            false,
+            &mut World::owed(),
+        )
+        .unwrap();
+    assert_eq!(changed.removed.as_deref(), Some("Bob"));
+    let told = w.take(bob);
+    assert_eq!(told[0], "removed den Unpermitted");
+    assert!(told[1].starts_with("entered lobby"), "{told:?}");
+    assert_eq!(w.hub.rooms_of(bob), ["lobby"]);
+
+    // Banned: cannot come back; the owner cannot ban himself.
+    w.hub
+        .change_list(
+            tom,
+            Some("den"),
+            ListKind::Bans,
+            "Bob",
+            true,
+            &mut World::owed(),
+        )
+        .unwrap();
+    assert!(matches!(
+        w.hub.join_room(bob, "den", &mut World::owed()),
+        Err(Refused::Banned { .. })
+    ));
+    assert!(matches!(
+        w.hub.change_list(
+            tom,
+            Some("den"),
+            ListKind::Bans,
+            "tom",
+            true,
+            &mut World::owed()
+        ),
+        Err(Refused::BanSelf)
+    ));
+    assert!(matches!(
+        w.hub.change_list(
+            tom,
+            Some("den"),
+            ListKind::Bans,
+            "Bob",
+            true,
+            &mut World::owed()
+        ),
+        Err(Refused::ListUnchanged { add: true, .. })
+    ));
+}
+
+#[test]
+fn only_the_owner_moderates_or_closes_and_the_lobby_stays() {
+    let mut w = World::new("owner", 100);
+    let (tom, bob) = (w.join("Tom", false, 0), w.join("Bob", false, 0));
+    w.hub
+        .create_room(tom, "den", false, &mut World::owed())
+        .unwrap();
+    w.hub.join_room(bob, "den", &mut World::owed()).unwrap();
+    assert!(matches!(
+        w.hub.close_room(bob, None, &mut World::owed()),
+        Err(Refused::NotOwner { owner: Some(o), .. }) if o == "Tom"
+    ));
+    w.hub.leave_room(tom, None, &mut World::owed()).unwrap();
+    assert!(matches!(
+        w.hub.close_room(tom, None, &mut World::owed()),
+        Err(Refused::NotOwner { owner: None, .. })
+    ));
+    assert!(matches!(
+        w.hub.kill_room("lobby", &mut World::owed()),
+        Err(Refused::LobbyIsPermanent)
+    ));
+    // Closing by name from the lobby: Bob is taken out and told.
+    w.take(bob);
+    let closed = w
+        .hub
+        .close_room(tom, Some("DEN"), &mut World::owed())
+        .unwrap();
+    assert_eq!(
+        (closed.room.as_str(), closed.evicted.clone()),
+        ("den", vec!["Bob".to_string()])
+    );
+    let told = w.take(bob);
+    assert_eq!(told[0], "removed den Closed { by_operator: false }");
+    assert!(matches!(
+        w.hub.join_room(bob, "den", &mut World::owed()),
+        Err(Refused::NoSuchRoom { .. })
+    ));
+    let stored = std::fs::read_to_string(w.dir.join("rooms.txt")).unwrap();
+    assert!(!stored.contains("den"), "{stored}");
+}
+
+#[test]
+fn nicknames_are_unique_ignoring_case_and_owned_rooms_follow_a_rename() {
+    let mut w = World::new("nick", 100);
+    let (tom, bob) = (w.join("Tom", false, 0), w.join("Bob", false, 0));
+    let member = |w: &World| Member {
+        outbox: Outbox::new(
+            QueueLimits::default(),
+            Arc::new(Recorder::default()),
+            "x".into(),
+        ),
+        codec: Arc::new(LineCodec {
+            format: 0,
+            encodes: Arc::clone(&w.encodes),
+        }),
+        many_rooms: false,
+        echo: false,
+    };
+    assert!(matches!(
+        w.hub.login(99, "TOM", member(&w)),
+        Err(Refused::NickInUse { nick }) if nick == "Tom"
+    ));
+    assert!(matches!(
+        w.hub.login(99, "a b", member(&w)),
+        Err(Refused::BadNick(_))
+    ));
+    assert!(matches!(
+        w.hub.rename(tom, "Tom", &mut World::owed()),
+        Err(Refused::SameNick { .. })
+    ));
+    assert!(matches!(
+        w.hub.rename(tom, "bob", &mut World::owed()),
+        Err(Refused::NickInUse { .. })
+    ));
+    w.hub
+        .create_room(tom, "den", false, &mut World::owed())
+        .unwrap();
+    w.hub.join_room(bob, "den", &mut World::owed()).unwrap();
+    w.take(bob);
+    w.hub.rename(tom, "Tommy", &mut World::owed()).unwrap();
+    assert_eq!(w.take(bob), ["nick Tom>Tommy"]);
+    assert_eq!(w.take(tom).last().unwrap(), "nick Tom>Tommy");
+    let rooms = w.hub.room_list(None);
+    assert_eq!(rooms[1].owner.as_deref(), Some("Tommy"));
+    assert!(std::fs::read_to_string(w.dir.join("rooms.txt"))
+        .unwrap()
+        .contains("Tommy"));
+    // A case-only change keeps the nickname taken.
+    w.hub.rename(tom, "TOMMY", &mut World::owed()).unwrap();
+    assert!(w.hub.is_online("tommy"));
+    assert!(!w.hub.is_online("tom"));
+}
+
+#[test]
+fn a_connection_may_be_in_several_rooms_and_must_say_which() {
+    let mut w = World::new("many", 100);
+    let irc = w.join("irc", true, 1);
+    let term = w.join("term", false, 0);
+    assert!(w.hub.rooms_of(irc).is_empty(), "no room until it joins");
+    w.hub
+        .create_room(term, "rust", false, &mut World::owed())
+        .unwrap();
+    w.hub.join_room(irc, "lobby", &mut World::owed()).unwrap();
+    w.hub.join_room(irc, "rust", &mut World::owed()).unwrap();
+    assert_eq!(w.hub.rooms_of(irc), ["lobby", "rust"]);
+    assert!(matches!(
+        w.hub.say(irc, None, "where?".into(), &mut World::owed()),
+        Err(Refused::NoRoom { several: true })
+    ));
+    w.take(term);
+    w.hub
+        .say(irc, Some("rust"), "hello rust".into(), &mut World::owed())
+        .unwrap();
+    assert_eq!(w.take(term), ["msg rust irc 1 hello rust"]);
+    // The terminal client is in one room at a time: joining moves it.
+    w.hub.join_room(term, "lobby", &mut World::owed()).unwrap();
+    assert_eq!(w.hub.rooms_of(term), ["lobby"]);
+    assert!(matches!(
+        w.hub.say(term, Some("rust"), "x".into(), &mut World::owed()),
+        Err(Refused::NotIn { current: Some(c), .. }) if c == "lobby"
+    ));
+    // Leaving one room keeps the other; a one-room client goes to the lobby.
+    let left = w
+        .hub
+        .leave_room(irc, Some("rust"), &mut World::owed())
+        .unwrap();
+    assert!(left.now_in.is_none());
+    assert_eq!(w.hub.rooms_of(irc), ["lobby"]);
+    assert!(matches!(
+        w.hub.leave_room(term, None, &mut World::owed()),
+        Err(Refused::InLobby)
+    ));
+    let out = w.hub.logout(irc, &mut World::owed()).unwrap();
+    assert_eq!(out.rooms, ["lobby"]);
+    assert!(w.take(term).contains(&"leave lobby irc 1".to_string()));
+}
+
+#[test]
+fn messages_reach_every_member_in_log_order_whoever_sends_them() {
+    let mut w = World::new("order", 100);
+    let senders: Vec<ClientId> = (0..4).map(|i| w.join(&format!("s{i}"), false, 0)).collect();
+    let reader = w.join("reader", false, 0);
+    w.take(reader);
+    let threads: Vec<_> = senders
+        .iter()
+        .map(|&id| {
+            let hub = w.hub.clone();
+            thread::spawn(move || {
+                let mut owed = Owed::new();
+                for i in 0..200 {
+                    hub.say(id, None, format!("m{i}"), &mut owed).unwrap();
+                    if i % 10 == 0 {
+                        owed.pay();
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let seqs: Vec<u64> = w
+        .take(reader)
+        .iter()
+        .map(|l| l.split(' ').nth(3).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=800).collect::<Vec<u64>>(),
+        "every message, in log order"
+    );
+}
+
+#[test]
+fn a_fan_out_encodes_once_per_format_not_once_per_member() {
+    let mut w = World::new("encode", 100);
+    let ids: Vec<ClientId> = (0..6)
+        .map(|i| w.join(&format!("m{i}"), false, i % 2))
+        .collect();
+    w.encodes.store(0, Ordering::SeqCst);
+    w.hub
+        .say(ids[0], None, "hi".into(), &mut World::owed())
+        .unwrap();
+    assert_eq!(
+        w.encodes.load(Ordering::SeqCst),
+        2,
+        "two formats among five recipients"
+    );
+    for &id in &ids[1..] {
+        assert_eq!(w.take(id).last().unwrap(), "msg lobby m0 1 hi");
+    }
+}
+
+#[test]
+fn rooms_over_the_announce_limit_do_not_announce_arrivals() {
+    let mut w = World::new("announce", 3);
+    let first = w.join("a", false, 0);
+    for nick in ["b", "c"] {
+        w.join(nick, false, 0);
+    }
+    assert_eq!(w.take(first).len(), 3, "entered, then b and c arrived");
+    let d = w.join("d", false, 0);
+    assert!(
+        w.take(first).is_empty(),
+        "the fourth arrival is not announced"
+    );
+    assert_eq!(
+        w.take(d),
+        ["entered lobby 4 history=0"],
+        "but the newcomer is welcomed"
+    );
+}
+
+#[test]
+fn a_newcomer_gets_the_rooms_recent_history_first() {
+    let mut w = World::new("history", 100);
+    let tom = w.join("tom", false, 0);
+    for i in 0..7 {
+        w.hub
+            .say(tom, None, format!("m{i}"), &mut World::owed())
+            .unwrap();
+    }
+    let bob = w.join("bob", false, 0);
+    assert_eq!(
+        w.take(bob),
+        ["entered lobby 2 history=5"],
+        "the last 5 kept"
+    );
+}
+
+#[test]
+fn a_change_the_disk_refuses_is_not_made() {
+    let mut w = World::new("nodisk", 100);
+    let tom = w.join("tom", false, 0);
+    w.hub
+        .create_room(tom, "kept", false, &mut World::owed())
+        .unwrap();
+    // rooms.txt is replaced through a temporary file in its directory.
+    std::fs::remove_dir_all(&w.dir).unwrap();
+    assert!(matches!(
+        w.hub.create_room(tom, "lost", false, &mut World::owed()),
+        Err(Refused::NotStored(_))
+    ));
+    assert!(w.hub.room_list(None).iter().all(|r| r.name != "lost"));
+    assert!(matches!(
+        w.hub.close_room(tom, None, &mut World::owed()),
+        Err(Refused::NotStored(_))
+    ));
+    assert_eq!(w.hub.rooms_of(tom), ["kept"], "still open, still inside");
+    assert!(matches!(
+        w.hub.say(tom, None, "unstored".into(), &mut World::owed()),
+        Err(Refused::NotStored(_))
+    ));
+}
+
+#[test]
+fn whispers_go_to_one_person_wherever_they_are() {
+    let mut w = World::new("whisper", 100);
+    let (tom, bob) = (w.join("tom", false, 0), w.join("bob", false, 0));
+    w.hub
+        .create_room(tom, "den", false, &mut World::owed())
+        .unwrap();
+    w.take(bob);
+    let sent = w
+        .hub
+        .whisper(tom, "BOB", "psst".into(), &mut World::owed())
+        .unwrap();
+    assert_eq!(sent.to, "bob");
+    assert_eq!(w.take(bob), ["whisper tom>bob psst"]);
+    assert!(matches!(
+        w.hub.whisper(tom, "zed", "x".into(), &mut World::owed()),
+        Err(Refused::NoSuchUser { .. })
+    ));
+    assert!(matches!(
+        w.hub.whisper(tom, "bob", " \n".into(), &mut World::owed()),
+        Err(Refused::EmptyMessage)
+    ));
+    assert!(matches!(
+        w.hub
+            .whisper(tom, "bob", "\u{1b}[2J".into(), &mut World::owed()),
+        Err(Refused::ControlCharacters)
+    ));
+}
