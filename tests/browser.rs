@@ -319,6 +319,22 @@ fn two_browsers_and_a_terminal_client_through_drops_and_a_restart() {
     say(&mut browser, &alice, "welcome, bob");
     wait_text(&mut browser, &bob, "welcome, bob");
 
+    // Alice is in both rooms at once: the lobby counts what she has not read.
+    browser.wait_for(
+        &alice,
+        "document.querySelectorAll('#joined-rooms li').length === 2",
+    );
+    carol.say("meanwhile in the lobby");
+    browser.wait_for(
+        &alice,
+        "[...document.querySelectorAll('#joined-rooms li')].some(li => li.textContent.startsWith('lobby') && li.querySelector('.badge'))",
+    );
+    assert_eq!(
+        count(&mut browser, &alice, "meanwhile in the lobby"),
+        0,
+        "not in the room shown"
+    );
+
     screenshot(&mut browser, &alice, "desktop.png");
     screenshot(&mut browser, &bob, "phone.png");
     for page in [&alice, &bob] {

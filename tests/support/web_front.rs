@@ -6,6 +6,7 @@
 
 use std::io::{BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -146,6 +147,11 @@ fn bridge(
     if let Ok(clone) = chat.try_clone() {
         sockets.lock().unwrap().push(clone);
     }
+    // Whether this connection logged in asking for several rooms. Until the
+    // server's LOGIN reply says `Rooms: many` itself, the front adds it, so
+    // the page's many-rooms mode runs against the real hub in these tests.
+    let many_rooms = Arc::new(AtomicBool::new(false));
+    let asked_many = many_rooms.clone();
     // Server to browser: one frame, one text message.
     let to_browser = writer.clone();
     let chat_reader = chat.try_clone().expect("clone");
@@ -156,7 +162,11 @@ fn bridge(
             max_body_bytes: 1 << 20,
             ..Limits::default()
         };
-        while let Ok(Some(frame)) = Frame::read_from(&mut chat_reader, &limits) {
+        while let Ok(Some(mut frame)) = Frame::read_from(&mut chat_reader, &limits) {
+            let login_reply = frame.header("Max-Body").is_some() && frame.header("Rooms").is_none();
+            if login_reply && asked_many.load(Ordering::Relaxed) {
+                frame = frame.with_header("Rooms", "many");
+            }
             let Ok(text) = String::from_utf8(frame.encode()) else {
                 continue;
             };
@@ -176,6 +186,10 @@ fn bridge(
     loop {
         match ws.read_message() {
             Ok(Some(Message::Text(text))) => {
+                if text.starts_with("LOGIN ") {
+                    let many = text.lines().any(|l| l.eq_ignore_ascii_case("Rooms: many"));
+                    many_rooms.store(many, Ordering::Relaxed);
+                }
                 if chat_writer.write_all(text.as_bytes()).is_err() {
                     break;
                 }

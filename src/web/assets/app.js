@@ -314,7 +314,7 @@
     $('view-title').textContent = isRoom ? conv.name : `Whispers with ${conv.name}`;
     $('older').hidden = !isRoom;
     $('room-actions').hidden = !isRoom || !app.joined.has(key(conv.name));
-    $('leave-button').hidden = key(conv.name) === key(LOBBY);
+    $('leave-button').hidden = key(conv.name) === key(LOBBY) && !app.caps.multiRoom;
     renderOwnerControls();
     renderSidebar();
     renderTitle();
@@ -381,7 +381,7 @@
     members.replaceChildren();
     const room = app.view.kind === 'room' ? key(app.view.name) : null;
     for (const user of app.users) {
-      if (room !== null && key(user.room) !== room) continue;
+      if (room !== null && !user.rooms.includes(room)) continue;
       if (room === null && key(user.nick) !== key(app.view.name) && user.nick !== app.me) continue;
       members.append(personEntry(user.nick, true, user.nick === app.me ? 'you' : ''));
     }
@@ -403,7 +403,7 @@
   function amOwner() {
     if (app.view.kind !== 'room') return false;
     const info = roomInfo(app.view.name);
-    return Boolean(info && app.me && key(info.owner) === key(app.me) && key(app.current) === key(info.name));
+    return Boolean(info && app.me && key(info.owner) === key(app.me) && app.joined.has(key(info.name)));
   }
 
   function renderOwnerControls() {
@@ -505,8 +505,10 @@
   function noteMembership(joined, room, nick, members) {
     const info = roomInfo(room);
     if (info && members !== undefined) info.online = Number(members);
-    app.users = app.users.filter((u) => key(u.nick) !== key(nick) || (!joined && key(u.room) !== key(room)));
-    if (joined) app.users.push({ nick, room });
+    const user = app.users.find((u) => key(u.nick) === key(nick)) || { nick, rooms: [] };
+    if (!app.users.includes(user)) app.users.push(user);
+    user.rooms = user.rooms.filter((r) => r !== key(room));
+    if (joined) user.rooms.push(key(room));
     renderSidebar();
     renderMembers();
   }
@@ -525,9 +527,12 @@
     refreshFiles();
   }
 
+  /** We are out of `room`: show another room we are in, or the lobby. */
   function left(room) {
     app.joined.delete(key(room));
-    if (app.view.kind === 'room' && key(app.view.name) === key(room)) app.view = { kind: 'room', name: app.current };
+    const next = [...app.joined].map((k) => conversation('room', k).name)[0] || LOBBY;
+    if (key(app.current) === key(room)) app.current = next;
+    if (app.view.kind === 'room' && key(app.view.name) === key(room)) app.view = { kind: 'room', name: next };
     renderConversation();
   }
 
@@ -575,8 +580,9 @@
   function parseUsers(body) {
     const users = [];
     for (const line of body.split('\n').slice(1)) {
-      const m = /^\s+(\S+) in (\S+)$/.exec(line);
-      if (m) users.push({ nick: m[1], room: m[2] });
+      // `NICK in ROOM, ROOM` (or `in no room`, `in a private room`).
+      const m = /^\s+(\S+) in (.+)$/.exec(line);
+      if (m) users.push({ nick: m[1], rooms: m[2].split(', ').map(key) });
     }
     return users;
   }
@@ -731,10 +737,20 @@
     scheduleRefresh();
   }
 
+  /** The room being looked at, which room requests name. */
+  function viewedRoom() {
+    return app.view.kind === 'room' ? app.view.name : app.current;
+  }
+
   async function leaveRoom() {
-    const reply = await link.request('LEAVE', '/');
-    if (reply.status === 200) show('room', LOBBY);
-    else showError(why(reply));
+    const room = viewedRoom();
+    const reply = await link.request('LEAVE', `/rooms/${room}`);
+    if (reply.status === 200) {
+      left(room);
+      if (!app.caps.multiRoom) show('room', LOBBY);
+    } else {
+      showError(why(reply));
+    }
     scheduleRefresh();
   }
 
@@ -767,7 +783,7 @@
 
   async function ownerRequest(verb, nick) {
     if (!nick) return;
-    const reply = await link.request(verb, `/users/${nick}`);
+    const reply = await link.request(verb, `/users/${nick}`, { Room: viewedRoom() });
     $('owner-output').textContent = why(reply);
     scheduleRefresh();
   }
@@ -862,7 +878,7 @@
     if (!link.isOpen) return;
     const list = $('files');
     try {
-      const reply = await link.request('FILES', '/');
+      const reply = await link.request('FILES', `/rooms/${viewedRoom()}`);
       list.replaceChildren();
       const files = reply.status === 200 ? parseFiles(reply.body) : [];
       for (const f of files) {
@@ -923,7 +939,7 @@
       done(`too large: the limit is ${formatSize(app.maxFileSize)}`, true);
       return;
     }
-    const room = app.view.kind === 'room' ? app.view.name : app.current;
+    const room = viewedRoom();
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `/files?room=${encodeURIComponent(room)}`);
     xhr.setRequestHeader('Authorization', `Bearer ${app.token}`);
@@ -954,7 +970,7 @@
     try {
       if (register && !password) throw new Error('Choose a password to register with.');
       if (!link.isOpen) await link.open();
-      const reply = await link.request('LOGIN', '/', { Nick: nick, Password: register ? undefined : password || undefined });
+      const reply = await link.request('LOGIN', '/', { Nick: nick, Password: register ? undefined : password || undefined, Rooms: 'many' });
       if (reply.status !== 200) {
         error.textContent = why(reply);
         if (reply.status === 401) $('login-password').focus();
@@ -988,7 +1004,9 @@
     app.registered = h.get('registered') === 'yes';
     app.maxBody = Number(h.get('max-body')) || 4096;
     app.maxFileSize = Number(h.get('max-file-size')) || 0;
-    app.caps.multiRoom = h.get('multi-room') === 'yes';
+    // Asked for with `Rooms: many`; a server that says nothing keeps us
+    // in one room at a time, and the page follows it.
+    app.caps.multiRoom = h.get('rooms') === 'many';
     app.online = true;
     app.wantOnline = true;
     app.retries = 0;
@@ -1086,7 +1104,7 @@
     setConnection('reconnecting...', true);
     try {
       await link.open();
-      const reply = await link.request('LOGIN', '/', { Nick: app.me, Password: app.password || undefined });
+      const reply = await link.request('LOGIN', '/', { Nick: app.me, Password: app.password || undefined, Rooms: 'many' });
       if (reply.status === 409) {
         // The server has not yet noticed our old connection is gone.
         link.close();
@@ -1158,7 +1176,7 @@
       setTimeout(renderOwnerControls, 5000);
     });
     $('close-confirm').addEventListener('click', async () => {
-      const reply = await link.request('CLOSE', '/');
+      const reply = await link.request('CLOSE', `/rooms/${viewedRoom()}`);
       if (reply.status !== 200) showError(why(reply));
       scheduleRefresh();
     });
@@ -1173,10 +1191,10 @@
       if (verb) ownerRequest(verb, $('owner-nick').value.trim());
     });
     $('show-bans').addEventListener('click', async () => {
-      $('owner-output').textContent = why(await link.request('BANS', '/'));
+      $('owner-output').textContent = why(await link.request('BANS', `/rooms/${viewedRoom()}`));
     });
     $('show-permits').addEventListener('click', async () => {
-      $('owner-output').textContent = why(await link.request('PERMITS', '/'));
+      $('owner-output').textContent = why(await link.request('PERMITS', `/rooms/${viewedRoom()}`));
     });
 
     $('register-form').addEventListener('submit', async (e) => {
