@@ -240,9 +240,9 @@ impl Browser {
         );
     }
 
-    /// Evaluates `expression` in the page (awaiting a promise) and returns
-    /// its value; panics with the exception if it throws.
-    pub fn eval(&mut self, page: &Page, expression: &str) -> Json {
+    /// Evaluates `expression` in the page, awaiting a promise: its value,
+    /// or the exception it threw.
+    fn evaluate(&mut self, page: &Page, expression: &str) -> Result<Json, Json> {
         let result = self.call(
             Some(&page.session),
             "Runtime.evaluate",
@@ -253,13 +253,20 @@ impl Browser {
             ]),
         );
         if let Some(details) = result.get("exceptionDetails") {
-            panic!("{expression} threw: {}", details.to_text());
+            return Err(details.clone());
         }
-        result
+        Ok(result
             .get("result")
             .and_then(|r| r.get("value"))
             .cloned()
-            .unwrap_or(Json::Null)
+            .unwrap_or(Json::Null))
+    }
+
+    /// The value of `expression` in the page (a promise is awaited); panics
+    /// with the exception if it throws.
+    pub fn eval(&mut self, page: &Page, expression: &str) -> Json {
+        self.evaluate(page, expression)
+            .unwrap_or_else(|details| panic!("{expression} threw: {}", details.to_text()))
     }
 
     /// The string value of `expression`.
@@ -280,16 +287,7 @@ impl Browser {
                if (v) ok(true); else if (Date.now() - t0 > {ms}) fail(new Error('timed out')); \
                else setTimeout(check, 20); }}; check(); }})"
         );
-        let result = self.call(
-            Some(&page.session),
-            "Runtime.evaluate",
-            obj(&[
-                ("expression", script.into()),
-                ("returnByValue", true.into()),
-                ("awaitPromise", true.into()),
-            ]),
-        );
-        if result.get("exceptionDetails").is_some() {
+        if self.evaluate(page, &script).is_err() {
             let body = self.eval(page, "document.body ? document.body.innerText : ''");
             panic!(
                 "timed out waiting for {condition}; the page shows:\n{}",
