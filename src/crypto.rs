@@ -5,7 +5,9 @@
 //! On x86-64 CPUs with the SHA extensions, SHA-256 blocks are compressed by
 //! those instructions (`shani`, chosen at run time), because file transfers
 //! hash every byte on both ends; elsewhere the portable function does it.
+//! [`sha1`] serves the WebSocket handshake only.
 
+pub mod sha1;
 #[cfg(target_arch = "x86_64")]
 mod shani;
 

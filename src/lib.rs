@@ -7,6 +7,7 @@
 //!   a server pushes, shared by both ends.
 //! - [`server`]: accept loop, one thread per client, the shared hub, `log.txt`.
 //! - [`client`]: the terminal client.
+//! - [`web`]: the browser door's parts: HTTP, WebSocket (RFC 6455), the page itself.
 //! - [`fileshare`]: rules both ends of a file transfer share (safe names, digests).
 //! - [`irc`]: the IRC door's words without its sockets: the bounded line parser and
 //!   encoder, numerics, casemapping, message splitting, CAP, registration and SASL.
@@ -27,3 +28,4 @@ pub mod irc;
 pub mod protocol;
 pub mod server;
 pub mod text;
+pub mod web;

@@ -4,6 +4,9 @@
 //! hanging CI.
 #![allow(dead_code)]
 
+pub mod cdp;
+pub mod web_front;
+
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
