@@ -18,6 +18,12 @@ use super::MAX_FILE_SIZE;
 pub struct Config {
     pub host: String,
     pub port: u16,
+    /// A second port that speaks IRC only (6667 is usual).
+    pub irc_port: Option<u16>,
+    /// A second port for browsers only.
+    pub http_port: Option<u16>,
+    /// Origins besides the server's own whose pages may open a WebSocket.
+    pub allow_origins: Vec<String>,
     pub data_dir: PathBuf,
     /// `Some` answers the replay prompt in advance.
     pub replay: Option<bool>,
@@ -53,6 +59,9 @@ impl Default for Config {
         Config {
             host: "127.0.0.1".to_string(),
             port: 7777,
+            irc_port: None,
+            http_port: None,
+            allow_origins: Vec::new(),
             data_dir: PathBuf::from("."),
             replay: None,
             quiet: false,
@@ -82,7 +91,12 @@ A multi-room chat server. Data (log.txt and the rest) lives in --data-dir.
 
 Options:
   --host HOST            address to listen on (default 127.0.0.1; 0.0.0.0 for all)
-  --port PORT            port to listen on; 0 picks a free one (default 7777)
+  --port PORT            port to listen on; 0 picks a free one (default 7777). It serves
+                         every client: the terminal client, IRC clients and browsers
+  --irc-port PORT        also listen on PORT for IRC clients only (6667 is usual)
+  --http-port PORT       also listen on PORT for browsers only
+  --allow-origin ORIGIN  also let pages from ORIGIN (https://example.org) open a
+                         WebSocket; repeat for more (default: the server's own only)
   --data-dir DIR         where log.txt and other data live (default: current directory)
   --replay               print the stored messages at start without asking
   --no-replay            do not print them and do not ask
@@ -124,6 +138,9 @@ impl Config {
                 "-h" | "--help" => return Ok(Parsed::Help),
                 "--host" => config.host = value(&flag, args.next())?,
                 "--port" => config.port = value(&flag, args.next())?,
+                "--irc-port" => config.irc_port = Some(value(&flag, args.next())?),
+                "--http-port" => config.http_port = Some(value(&flag, args.next())?),
+                "--allow-origin" => config.allow_origins.push(value(&flag, args.next())?),
                 "--data-dir" => config.data_dir = value(&flag, args.next())?,
                 "--replay" => config.replay = Some(true),
                 "--no-replay" => config.replay = Some(false),

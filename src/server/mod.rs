@@ -17,6 +17,7 @@ pub mod files;
 pub mod history;
 pub mod hub;
 pub mod limits;
+pub mod listener;
 pub mod memory;
 pub mod outbox;
 pub mod rooms;
@@ -28,23 +29,21 @@ mod operator;
 
 use std::fmt;
 use std::io::{self, BufRead, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
-
-use crate::event::Event;
+use std::time::Duration;
 
 pub use config::{Config, USAGE};
 
 use accounts::{Accounts, AccountsError, ACCOUNTS_FILE};
 use console::Console;
+use door::Protocol;
 use files::{FileError, FileStore};
 use history::{FsyncPolicy, HistoryError, MessageLog};
 use hub::Hub;
-use limits::PerIp;
 use outbox::Budget;
 use rooms::{RoomStore, RoomsError};
 
@@ -52,8 +51,6 @@ use rooms::{RoomStore, RoomsError};
 pub const LOG_FILE: &str = "log.txt";
 /// Largest file a client may upload, unless `--max-file-size` says otherwise.
 pub const MAX_FILE_SIZE: u64 = 64 << 20;
-/// Stack of a session thread: it parses frames and formats lines, no deep recursion.
-const SESSION_STACK: usize = 128 * 1024;
 
 /// Why the server could not start. (`Accounts`: `accounts.txt` is unreadable
 /// or damaged, and starting without it would silently drop accounts and
@@ -148,14 +145,20 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
         config.announce_limit,
     );
     console.say("Socket created.");
-    let addr = format!("{}:{}", config.host, config.port);
-    let listener = TcpListener::bind(&addr).map_err(|source| ServerError::Bind {
-        addr: addr.clone(),
-        source,
-    })?;
-    let local = listener
-        .local_addr()
-        .map_err(|source| ServerError::Bind { addr, source })?;
+    let (listener, local) = bind(&config.host, config.port)?;
+    // The ports that speak one protocol only, bound before anything is
+    // said to be listening, so a busy one stops the start-up.
+    let mut doors = Vec::new();
+    for (port, door) in [
+        (config.irc_port, Protocol::Irc),
+        (config.http_port, Protocol::Web),
+    ] {
+        if let Some(port) = port {
+            let (listener, local) = bind(&config.host, port)?;
+            console.say(format!("{door} door listening on {local}"));
+            doors.push((listener, door));
+        }
+    }
     console.say(format!("Socket now listening on {local}"));
 
     let live = Arc::new(AtomicUsize::new(0));
@@ -180,7 +183,16 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
         config: Arc::new(config),
         console,
     };
-    accept_loop(&listener, &shared, &live, &capacity);
+    let gate = Arc::new(listener::Gate::new(shared, capacity, live));
+    for (listener, door) in doors {
+        let gate = Arc::clone(&gate);
+        thread::Builder::new()
+            .name(format!("accept-{door}"))
+            .stack_size(64 * 1024)
+            .spawn(move || listener::accept_loop(&listener, &gate, Some(door)))
+            .map_err(ServerError::Thread)?;
+    }
+    listener::accept_loop(&listener, &gate, None);
     Ok(())
 }
 
@@ -237,156 +249,26 @@ fn spawn_fsync(hub: Hub, console: Console) -> io::Result<()> {
     Ok(())
 }
 
+/// Listens on `host:port`.
+fn bind(host: &str, port: u16) -> Result<(TcpListener, std::net::SocketAddr), ServerError> {
+    let addr = format!("{host}:{port}");
+    let listener = TcpListener::bind(&addr).map_err(|source| ServerError::Bind {
+        addr: addr.clone(),
+        source,
+    })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    Ok((listener, local))
+}
+
 /// What every session thread shares.
-struct Shared {
-    hub: Hub,
-    accounts: Arc<Accounts>,
-    files: Arc<FileStore>,
+pub struct Shared {
+    pub hub: Hub,
+    pub accounts: Arc<Accounts>,
+    pub files: Arc<FileStore>,
     /// The memory all client queues may hold together.
-    budget: Arc<Budget>,
-    config: Arc<Config>,
-    console: Console,
-}
-
-/// `errno` for "too many open files" in this process (Linux and the BSDs).
-const EMFILE: i32 = 24;
-
-/// A console complaint said at most once a second, however often its cause recurs.
-#[derive(Default)]
-struct Complaint {
-    last: Option<Instant>,
-}
-
-impl Complaint {
-    fn say(&mut self, console: &Console, text: impl FnOnce() -> String) {
-        if self
-            .last
-            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
-        {
-            console.say(text());
-            self.last = Some(Instant::now());
-        }
-    }
-}
-
-/// Counts a live session; the count drops when the guard does, however the
-/// session ends (a panic included).
-struct LiveGuard(Arc<AtomicUsize>);
-
-impl Drop for LiveGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-fn accept_loop(
-    listener: &TcpListener,
-    shared: &Shared,
-    live: &Arc<AtomicUsize>,
-    capacity: &capacity::Capacity,
-) {
-    let (console, config) = (&shared.console, &shared.config);
-    let mut n: u64 = 0;
-    let mut accept_complaint = Complaint::default();
-    let mut full_complaint = Complaint::default();
-    let mut warned_near = false;
-    let per_ip = PerIp::default();
-    loop {
-        let (stream, peer) = match listener.accept() {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // Out of descriptors (EMFILE/ENFILE) or a transient failure:
-                // back off instead of spinning, and say so at most once a second.
-                accept_complaint.say(console, || {
-                    let hint = match (&capacity.descriptor_hint, e.raw_os_error()) {
-                        (Some(hint), Some(EMFILE)) => format!(" ({hint})"),
-                        _ => String::new(),
-                    };
-                    format!("accept failed: {e}{hint}; retrying")
-                });
-                thread::sleep(Duration::from_millis(100));
-                continue;
-            }
-        };
-        let clients = live.load(Ordering::Acquire);
-        if clients >= config.max_clients {
-            full_complaint.say(console, || {
-                let why = capacity
-                    .lowered_because
-                    .as_deref()
-                    .unwrap_or("raise --max-clients for more");
-                format!("server full: {clients} clients connected, newcomers turned away; {why}")
-            });
-            turn_away(
-                stream,
-                "server full: too many clients connected; try again later",
-            );
-            continue;
-        }
-        // Said once a run, when it starts to matter.
-        if clients + 1 >= capacity.near() && !warned_near {
-            warned_near = true;
-            let clients = clients + 1;
-            let why = capacity
-                .lowered_because
-                .as_deref()
-                .unwrap_or("set by --max-clients");
-            console.say(format!(
-                "note: {clients} clients connected, near the cap of {}: {why}",
-                config.max_clients
-            ));
-        }
-        let Some(slot) = per_ip.try_acquire(peer.ip(), config.max_per_ip) else {
-            turn_away(
-                stream,
-                "too many connections from your address; close some and try again",
-            );
-            continue;
-        };
-        n += 1;
-        live.fetch_add(1, Ordering::AcqRel);
-        let guard = LiveGuard(Arc::clone(live));
-        let (hub, accounts, files, budget) = (
-            shared.hub.clone(),
-            Arc::clone(&shared.accounts),
-            Arc::clone(&shared.files),
-            Arc::clone(&shared.budget),
-        );
-        let (session_config, session_console) = (Arc::clone(config), console.clone());
-        let spawned = thread::Builder::new()
-            .name(format!("client-{n}"))
-            .stack_size(SESSION_STACK)
-            .spawn(move || {
-                let _held = (guard, slot);
-                session::run(
-                    stream,
-                    peer,
-                    &session::Shared {
-                        hub: &hub,
-                        accounts: &accounts,
-                        files: &files,
-                        budget: &budget,
-                        config: &session_config,
-                        console: &session_console,
-                    },
-                );
-            });
-        if let Err(e) = spawned {
-            // The closure, with the stream and the guard, was dropped: the
-            // peer sees the connection close and the count is already right.
-            console.say(format!(
-                "cannot start a thread for {peer}: {e}; connection dropped"
-            ));
-        }
-    }
-}
-
-/// Sends a one-frame refusal to a connection we will not serve, without
-/// letting a peer that does not read stall the accept loop.
-fn turn_away(stream: TcpStream, reason: &str) {
-    let _ = stream.set_nonblocking(true);
-    let bye = Event::Bye {
-        reason: reason.to_string(),
-    };
-    let _ = (&stream).write_all(&bye.to_frame().encode());
+    pub budget: Arc<Budget>,
+    pub config: Arc<Config>,
+    pub console: Console,
 }

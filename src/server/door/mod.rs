@@ -5,8 +5,100 @@
 
 pub mod chat;
 
+use std::fmt;
+
 use super::connection::Conn;
 use super::session::{End, Session};
+use super::Config;
+
+/// The protocols a client may speak on the main port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Our `CHAT/1.0` frames (the terminal client).
+    Chat,
+    /// IRC (irssi, weechat, any IRC client).
+    Irc,
+    /// HTTP, and WebSocket after it (a browser).
+    Web,
+}
+
+/// The longest first line the main port waits for before deciding: an IRC
+/// line with the most tags a client may send (4,096 bytes) and its body
+/// (512), or an HTTP request line (8 KiB), with room to spare.
+pub const MAX_FIRST_LINE_BYTES: usize = 9 * 1024;
+
+impl Protocol {
+    /// Which protocol a connection speaks, from the bytes it sent first:
+    /// a start line ending in `CHAT/1.0` is ours, one ending in
+    /// `HTTP/1.x` a browser's, anything else shaped like an IRC line (text
+    /// that starts with a command, a `:source` or `@tags`) IRC. Bytes that
+    /// are none of these get our protocol's error. `None` until the first
+    /// line (after any empty lines) is complete.
+    pub fn of(input: &[u8]) -> Option<Protocol> {
+        let start = input.iter().position(|&b| b != b'\r' && b != b'\n')?;
+        let rest = &input[start..];
+        let end = rest.iter().position(|&b| b == b'\n')?;
+        let line = rest[..end].strip_suffix(b"\r").unwrap_or(&rest[..end]);
+        let irc_shaped = matches!(line.first(), Some(b'@' | b':' | b'A'..=b'Z' | b'a'..=b'z'))
+            && !line.contains(&0)
+            && std::str::from_utf8(line).is_ok();
+        Some(if line.ends_with(crate::protocol::VERSION.as_bytes()) {
+            Protocol::Chat
+        } else if line.ends_with(b"HTTP/1.1") || line.ends_with(b"HTTP/1.0") {
+            Protocol::Web
+        } else if irc_shaped {
+            Protocol::Irc
+        } else {
+            Protocol::Chat
+        })
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Chat => "chat",
+            Protocol::Irc => "IRC",
+            Protocol::Web => "browser",
+        })
+    }
+}
+
+/// The door for `protocol`.
+pub fn open(protocol: Protocol, config: &Config) -> Box<dyn Door> {
+    match protocol {
+        Protocol::Chat => Box::new(chat::ChatDoor::new(config)),
+        Protocol::Irc | Protocol::Web => Box::new(Closed(protocol)),
+    }
+}
+
+/// A door not open yet: it says so in its protocol and ends the connection.
+struct Closed(Protocol);
+
+impl Door for Closed {
+    fn max_input(&self) -> usize {
+        MAX_FIRST_LINE_BYTES
+    }
+
+    fn poll(&mut self, s: &mut Session<'_>, _: &mut Conn) -> Poll {
+        let why = format!("this server's {} door is not open yet", self.0);
+        s.send(match self.0 {
+            Protocol::Irc => format!("ERROR :{why}\r\n").into_bytes(),
+            _ => format!(
+                "HTTP/1.1 501 Not Implemented\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{why}",
+                why.len()
+            )
+            .into_bytes(),
+        });
+        Poll::End(End::Dropped(why))
+    }
+
+    fn ping(&mut self, _: &mut Session<'_>) {}
+
+    fn login_timed_out(&mut self, _: &mut Session<'_>) -> End {
+        End::Dropped("login timed out".into())
+    }
+}
 
 /// What a door made of the input in hand.
 #[derive(Debug)]
@@ -30,4 +122,39 @@ pub trait Door {
     fn ping(&mut self, s: &mut Session<'_>);
     /// The connection did not log in in time: a last word, then the end.
     fn login_timed_out(&mut self, s: &mut Session<'_>) -> End;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_line_tells_the_protocol() {
+        assert_eq!(Protocol::of(b"LOGIN / CHAT/1.0\r\n"), Some(Protocol::Chat));
+        assert_eq!(
+            Protocol::of(b"\r\n\nSAY / CHAT/1.0\n"),
+            Some(Protocol::Chat)
+        );
+        assert_eq!(
+            Protocol::of(b"GET / HTTP/1.1\r\nHost: x\r\n"),
+            Some(Protocol::Web)
+        );
+        assert_eq!(Protocol::of(b"GET /ws HTTP/1.0\n"), Some(Protocol::Web));
+        assert_eq!(Protocol::of(b"CAP LS 302\r\n"), Some(Protocol::Irc));
+        assert_eq!(Protocol::of(b"NICK tom\n"), Some(Protocol::Irc));
+        assert_eq!(
+            Protocol::of(b"@time=x :a PRIVMSG #b :c\n"),
+            Some(Protocol::Irc)
+        );
+        // Not shaped like anything: our own protocol says what is wrong.
+        assert_eq!(Protocol::of(b"\x00\xff garbage\n"), Some(Protocol::Chat));
+        assert_eq!(Protocol::of(b"{\"json\": 1}\n"), Some(Protocol::Chat));
+    }
+
+    #[test]
+    fn no_protocol_before_the_first_line_ends() {
+        assert_eq!(Protocol::of(b""), None);
+        assert_eq!(Protocol::of(b"\r\n\r\n"), None);
+        assert_eq!(Protocol::of(b"LOGIN / CHAT/1.0"), None);
+    }
 }

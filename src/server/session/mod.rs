@@ -19,13 +19,14 @@ use crate::protocol;
 use super::accounts::Accounts;
 use super::connection::Conn;
 use super::console::Console;
-use super::door::{self, Door, Poll};
+use super::door::{self, Door, Poll, Protocol};
 use super::files::FileStore;
 use super::hub::{ClientId, Hub, Owed};
 use super::limits::TokenBucket;
-use super::outbox::{Budget, Closed, Outbox, QueueLimits, PRE_LOGIN_BYTES};
+use super::outbox::{Closed, Outbox, QueueLimits, PRE_LOGIN_BYTES};
 use super::socket::Socket;
 use super::Config;
+use super::Shared;
 
 pub use account::Gate;
 
@@ -85,18 +86,9 @@ pub struct Session<'a> {
     pub password_failures: u32,
 }
 
-/// What every session shares with the others.
-pub struct Shared<'a> {
-    pub hub: &'a Hub,
-    pub accounts: &'a Accounts,
-    pub files: &'a FileStore,
-    pub budget: &'a Arc<Budget>,
-    pub config: &'a Config,
-    pub console: &'a Console,
-}
-
-/// Serves one connection until it ends. Never panics on anything the peer sends.
-pub fn run(stream: TcpStream, peer: SocketAddr, shared: &Shared<'_>) {
+/// Serves one connection until it ends, in the protocol `door` (`None`:
+/// the one its first line speaks). Never panics on anything the peer sends.
+pub fn run(stream: TcpStream, peer: SocketAddr, door: Option<Protocol>, shared: &Shared) {
     let Shared {
         hub,
         accounts,
@@ -104,7 +96,7 @@ pub fn run(stream: TcpStream, peer: SocketAddr, shared: &Shared<'_>) {
         budget,
         config,
         console,
-    } = *shared;
+    } = shared;
     let name = thread::current().name().unwrap_or("client").to_string();
     let tag = format!("[{name} {:?}]", thread::current().id());
     let _ = stream.set_nodelay(true);
@@ -141,10 +133,19 @@ pub fn run(stream: TcpStream, peer: SocketAddr, shared: &Shared<'_>) {
         password_failures: 0,
     };
     let mut conn = Conn::new(Arc::clone(&stream));
-    let mut door = door::chat::ChatDoor::new(config);
     // A bug that panics here must end this client only, and still log it
     // out so its nickname does not stay online forever.
-    let served = panic::catch_unwind(AssertUnwindSafe(|| session.serve(&mut door, &mut conn)));
+    let served = panic::catch_unwind(AssertUnwindSafe(|| {
+        let protocol = match door {
+            Some(protocol) => protocol,
+            None => match session.sniff(&mut conn) {
+                Ok(protocol) => protocol,
+                Err(end) => return end,
+            },
+        };
+        let mut door = door::open(protocol, config);
+        session.serve(&mut *door, &mut conn)
+    }));
     let end = served.unwrap_or_else(|cause| {
         let what = cause
             .downcast_ref::<&str>()
@@ -164,7 +165,7 @@ impl Session<'_> {
     /// The read loop: hands whole messages to the door, and when none is in
     /// hand, pays what is owed and waits for more input, within the
     /// deadline that applies (login, idle, or the message under way).
-    fn serve(&mut self, door: &mut impl Door, conn: &mut Conn) -> End {
+    fn serve(&mut self, door: &mut dyn Door, conn: &mut Conn) -> End {
         let mut pinged = false;
         let mut reads_owing = 0;
         // When the first byte of a message not yet whole arrived.
@@ -239,6 +240,37 @@ impl Session<'_> {
                     self.owed.pay();
                 }
                 Err(e) => return End::Dropped(format!("read error: {e}")),
+            }
+        }
+    }
+
+    /// Reads until the first line is in, within the login deadline, to tell
+    /// which protocol the client speaks (see `door::Protocol::of`).
+    ///
+    /// # Errors
+    /// How the session ends when no line comes: the end of the stream, a
+    /// timeout (answered in our own protocol, the one clients that wait
+    /// for the server to speak first are most likely to expect), an error.
+    fn sniff(&mut self, conn: &mut Conn) -> Result<Protocol, End> {
+        loop {
+            if let Some(protocol) = Protocol::of(conn.buffered()) {
+                return Ok(protocol);
+            }
+            let left = self
+                .config
+                .login_timeout
+                .checked_sub(self.login_since.elapsed())
+                .filter(|left| !left.is_zero());
+            let Some(left) = left else {
+                return Err(door::open(Protocol::Chat, self.config).login_timed_out(self));
+            };
+            match conn.fill(left, door::MAX_FIRST_LINE_BYTES) {
+                Ok(0) if conn.buffered().is_empty() => return Err(End::Eof),
+                // A first line longer than any protocol's: ours says why.
+                Ok(0) => return Ok(Protocol::Chat),
+                Ok(_) => {}
+                Err(e) if protocol::is_timeout(&e) => {}
+                Err(e) => return Err(End::Dropped(format!("read error: {e}"))),
             }
         }
     }
