@@ -45,6 +45,8 @@ pub enum Removal {
     Banned,
     /// Its owner took them off a private room's whitelist.
     Unpermitted,
+    /// Its owner sent them out (they may come back), saying why.
+    Kicked { by: String, reason: String },
 }
 
 /// How one connection's door turns deliveries into bytes.

@@ -75,6 +75,7 @@ struct State {
 
 struct Client {
     nick: String,
+    away: Option<String>,
     /// Keys of the rooms it is in, in the order it entered them.
     rooms: Vec<String>,
     many_rooms: bool,
@@ -195,6 +196,7 @@ impl Hub {
             id,
             Client {
                 nick: nick.to_string(),
+                away: None,
                 rooms: Vec::new(),
                 many_rooms: member.many_rooms,
                 echo: member.echo,
@@ -235,21 +237,26 @@ impl Hub {
         let mut users: Vec<Presence> = st
             .clients
             .values()
-            .map(|c| {
-                let (visible, hidden): (Vec<&Room>, Vec<&Room>) = c
-                    .rooms
-                    .iter()
-                    .filter_map(|k| st.rooms.get(k))
-                    .partition(|r| viewer.is_none_or(|v| r.is_visible_to(v)));
-                Presence {
-                    nick: c.nick.clone(),
-                    rooms: visible.iter().map(|r| r.name.clone()).collect(),
-                    hidden_rooms: hidden.len(),
-                }
-            })
+            .map(|c| st.presence_of(c, viewer))
             .collect();
         users.sort_by_key(|p| name_key(&p.nick));
         users
+    }
+
+    /// The user called `nick`, as `viewer` (the console: `None`) may see them.
+    pub fn presence(&self, viewer: Option<ClientId>, nick: &str) -> Option<Presence> {
+        let st = self.lock();
+        let viewer = viewer
+            .and_then(|id| st.clients.get(&id))
+            .map(|c| c.nick.as_str());
+        st.client_by_nick(nick).map(|c| st.presence_of(c, viewer))
+    }
+
+    /// Sets (or, with `None`, clears) connection `id`'s away message.
+    pub fn set_away(&self, id: ClientId, away: Option<String>) {
+        if let Some(client) = self.lock().clients.get_mut(&id) {
+            client.away = away;
+        }
     }
 
     /// True when someone called `nick` is online.
@@ -402,6 +409,22 @@ impl Room {
 }
 
 impl State {
+    /// `client` as someone called `viewer` sees them: private rooms the
+    /// viewer may not enter are only counted.
+    fn presence_of(&self, client: &Client, viewer: Option<&str>) -> Presence {
+        let (visible, hidden): (Vec<&Room>, Vec<&Room>) = client
+            .rooms
+            .iter()
+            .filter_map(|k| self.rooms.get(k))
+            .partition(|r| viewer.is_none_or(|v| r.is_visible_to(v)));
+        Presence {
+            nick: client.nick.clone(),
+            rooms: visible.iter().map(|r| r.name.clone()).collect(),
+            hidden_rooms: hidden.len(),
+            away: client.away.clone(),
+        }
+    }
+
     fn client(&self, id: ClientId) -> Result<&Client, Refused> {
         self.clients.get(&id).ok_or(Refused::NotLoggedIn)
     }

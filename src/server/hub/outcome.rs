@@ -112,6 +112,23 @@ pub struct Presence {
     pub rooms: Vec<String>,
     /// Private rooms the viewer may not see, only counted.
     pub hidden_rooms: usize,
+    /// Their away message, if they set one.
+    pub away: Option<String>,
+}
+
+/// A room and who is in it, as someone who may see it sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomView {
+    pub info: RoomInfo,
+    /// Members online, in the order they entered.
+    pub members: Vec<String>,
+}
+
+/// Someone was taken out of a room by its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kicked {
+    pub room: String,
+    pub nick: String,
 }
 
 /// `id` is now in `room`.

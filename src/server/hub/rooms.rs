@@ -13,7 +13,9 @@ use crate::command::ListKind;
 use crate::event::Event;
 use crate::text::{self, name_key, LOBBY};
 
-use super::outcome::{Closed, Created, Joined, Left, ListChanged, ListShown, Renamed};
+use super::outcome::{
+    Closed, Created, Joined, Kicked, Left, ListChanged, ListShown, Renamed, RoomView,
+};
 use super::{ClientId, Hub, Owed, Refused, Removal, Room, RoomInfo, State};
 use crate::server::history::{Kind, Record};
 use crate::server::rooms::RoomRecord;
@@ -43,6 +45,69 @@ impl Hub {
             .collect();
         rooms.sort_by_key(|r| (r.owner.is_some(), name_key(&r.name)));
         rooms.into_iter().map(Room::info).collect()
+    }
+
+    /// `room` and who is in it, if `viewer` may see it (the console,
+    /// `None`, sees every room).
+    ///
+    /// # Errors
+    /// `NoSuchRoom`, also for a private room the viewer may not enter.
+    pub fn room_view(&self, viewer: Option<ClientId>, room: &str) -> Result<RoomView, Refused> {
+        let st = self.lock();
+        let nick = viewer
+            .and_then(|id| st.clients.get(&id))
+            .map(|c| c.nick.as_str());
+        let found = st
+            .rooms
+            .get(&name_key(room))
+            .filter(|r| nick.is_none_or(|nick| r.is_visible_to(nick)))
+            .ok_or_else(|| Refused::NoSuchRoom {
+                room: room.to_string(),
+            })?;
+        Ok(RoomView {
+            info: found.info(),
+            members: found
+                .members
+                .iter()
+                .filter_map(|m| st.clients.get(m).map(|c| c.nick.clone()))
+                .collect(),
+        })
+    }
+
+    /// Sends `nick` out of `room` (by default the one `id` is in), which
+    /// `id` must own; they may come back (a ban keeps them out).
+    ///
+    /// # Errors
+    /// `NoSuchRoom`, `NotOwner`, `NoSuchUser`, `NotIn` (they are not in it).
+    pub fn kick_from_room(
+        &self,
+        id: ClientId,
+        room: Option<&str>,
+        nick: &str,
+        reason: &str,
+        owed: &mut Owed,
+    ) -> Result<Kicked, Refused> {
+        let mut st = self.lock();
+        let (key, found) = st.owned_room(id, room)?;
+        let room = found.name.clone();
+        let by = st.client(id)?.nick.clone();
+        let target = st.client_by_nick(nick).ok_or_else(|| Refused::NoSuchUser {
+            nick: nick.to_string(),
+        })?;
+        if !target.rooms.contains(&key) {
+            return Err(Refused::NotIn {
+                room,
+                current: None,
+            });
+        }
+        let nick = target.nick.clone();
+        let target = st.nicks[&name_key(&nick)];
+        let why = Removal::Kicked {
+            by,
+            reason: reason.to_string(),
+        };
+        st.remove(target, &key, why, owed);
+        Ok(Kicked { room, nick })
     }
 
     /// Creates a room owned by `id` and moves `id` into it.

@@ -554,3 +554,57 @@ fn whispers_go_to_one_person_wherever_they_are() {
         Err(Refused::ControlCharacters)
     ));
 }
+
+#[test]
+fn an_owner_sends_someone_out_who_may_come_back() {
+    let mut w = World::new("kick", 100);
+    let (tom, bob) = (w.join("tom", false, 0), w.join("bob", false, 0));
+    w.hub
+        .create_room(tom, "den", false, &mut World::owed())
+        .unwrap();
+    w.hub.join_room(bob, "den", &mut World::owed()).unwrap();
+    assert!(matches!(
+        w.hub
+            .kick_from_room(bob, Some("den"), "tom", "", &mut World::owed()),
+        Err(Refused::NotOwner { .. })
+    ));
+    w.take(bob);
+    let kicked = w
+        .hub
+        .kick_from_room(tom, Some("den"), "BOB", "too loud", &mut World::owed())
+        .unwrap();
+    assert_eq!((kicked.room.as_str(), kicked.nick.as_str()), ("den", "bob"));
+    let told = w.take(bob);
+    assert!(told[0].starts_with("removed den Kicked"), "{told:?}");
+    assert!(matches!(
+        w.hub
+            .kick_from_room(tom, Some("den"), "bob", "", &mut World::owed()),
+        Err(Refused::NotIn { .. })
+    ));
+    w.hub.join_room(bob, "den", &mut World::owed()).unwrap();
+}
+
+#[test]
+fn a_room_view_lists_members_to_those_who_may_see_it() {
+    let mut w = World::new("view", 100);
+    let (tom, eve) = (w.join("tom", false, 0), w.join("eve", false, 0));
+    w.hub
+        .create_room(tom, "den", true, &mut World::owed())
+        .unwrap();
+    let view = w.hub.room_view(Some(tom), "den").unwrap();
+    assert_eq!(view.members, ["tom"]);
+    assert_eq!(view.info.owner.as_deref(), Some("tom"));
+    assert!(matches!(
+        w.hub.room_view(Some(eve), "den"),
+        Err(Refused::NoSuchRoom { .. })
+    ));
+    assert!(w.hub.room_view(None, "den").is_ok(), "the console sees all");
+    w.hub.set_away(tom, Some("lunch".into()));
+    assert_eq!(
+        w.hub.presence(Some(eve), "TOM").unwrap().away.as_deref(),
+        Some("lunch")
+    );
+    assert_eq!(w.hub.presence(Some(eve), "tom").unwrap().hidden_rooms, 1);
+    w.hub.set_away(tom, None);
+    assert_eq!(w.hub.presence(None, "tom").unwrap().away, None);
+}

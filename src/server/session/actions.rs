@@ -5,7 +5,7 @@
 
 use crate::command::ListKind;
 use crate::server::hub::outcome::{
-    Closed, Created, Joined, Left, ListChanged, ListShown, Renamed, Said, Whispered,
+    Closed, Created, Joined, Kicked, Left, ListChanged, ListShown, Renamed, Said, Whispered,
 };
 use crate::server::hub::{LoggedOut, Member, Presence, Refused, RoomInfo};
 
@@ -155,6 +155,28 @@ impl Session<'_> {
             Err(_) => self.if_not_stored(&changed, "cannot save rooms.txt", "change refused"),
         }
         changed
+    }
+
+    /// # Errors
+    /// The hub's refusal.
+    pub fn kick_from_room(
+        &mut self,
+        room: Option<&str>,
+        nick: &str,
+        reason: &str,
+    ) -> Result<Kicked, Refused> {
+        let kicked = self
+            .hub
+            .kick_from_room(self.id, room, nick, reason, &mut self.owed);
+        if let Ok(k) = &kicked {
+            self.console.say(format!("{} leaves the room!", k.nick));
+        }
+        kicked
+    }
+
+    /// Sets (or clears) this connection's away message.
+    pub fn set_away(&self, away: Option<String>) {
+        self.hub.set_away(self.id, away);
     }
 
     /// # Errors

@@ -66,5 +66,9 @@ pub fn removal(room: &str, why: &Removal) -> String {
         Removal::Unpermitted => {
             format!("you are no longer on the whitelist of private room {room}")
         }
+        Removal::Kicked { by, reason } if reason.is_empty() => {
+            format!("{by} sent you out of {room}")
+        }
+        Removal::Kicked { by, reason } => format!("{by} sent you out of {room}: {reason}"),
     }
 }

@@ -289,11 +289,15 @@ fn log_in(s: &mut Session<'_>, nick: &str, registered: bool, many_rooms: bool) -
         Err(LoginError::Registered) => return Some(account::password_needed(nick)),
         Ok(()) => {}
     }
-    let reply = Frame::reply(Status::OK, "Successfully login.")
+    let mut reply = Frame::reply(Status::OK, "Successfully login.")
         .with_header(header::REGISTERED, if registered { "yes" } else { "no" })
         .with_header(header::NICK, nick)
         .with_header(header::MAX_BODY, s.config.max_body)
         .with_header(header::MAX_FILE_SIZE, s.config.max_file_size);
+    if many_rooms {
+        // Granted: the client knows it starts in no room and may join several.
+        reply = reply.with_header(header::ROOMS, "many");
+    }
     s.send(reply.encode());
     s.enter_lobby();
     None
