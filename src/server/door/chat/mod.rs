@@ -295,7 +295,7 @@ fn log_in(s: &mut Session<'_>, nick: &str, registered: bool, many_rooms: bool) -
         .with_header(header::MAX_BODY, s.config.max_body)
         .with_header(header::MAX_FILE_SIZE, s.config.max_file_size);
     if many_rooms {
-        // Granted: the client knows it starts in no room and may join several.
+        // Granted: the client may now be in several rooms at once.
         reply = reply.with_header(header::ROOMS, "many");
     }
     s.send(reply.encode());
