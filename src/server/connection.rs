@@ -89,6 +89,33 @@ impl Conn {
         Ok(n)
     }
 
+    /// Waits up to `timeout` for input to arrive, holding no buffer while
+    /// it waits: `Ok(true)` when some has (or the stream ended), `Ok(false)`
+    /// when the time ran out. For an idle connection, whose buffer is given
+    /// back first (see `release`).
+    ///
+    /// # Errors
+    /// The read error.
+    pub fn wait_readable(&mut self, timeout: Duration) -> io::Result<bool> {
+        self.set_timeout(timeout.max(Duration::from_millis(1)));
+        let mut probe = [0u8; 1];
+        match self.stream.peek(&mut probe) {
+            Ok(_) => Ok(true),
+            Err(e) if crate::protocol::is_timeout(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives the input buffer back when it holds nothing: an idle client
+    /// then costs no buffer (std zero-fills a buffer it reads into, so all
+    /// of it is resident), and the next read allocates a fresh one.
+    pub fn release(&mut self) {
+        if self.start == self.end {
+            self.buf = Vec::new();
+            (self.start, self.end) = (0, 0);
+        }
+    }
+
     /// Sets how long one read from the socket may wait (for uploads, which
     /// read through `Read`).
     pub fn set_timeout(&mut self, timeout: Duration) {
@@ -185,6 +212,26 @@ mod tests {
         assert!(crate::protocol::is_timeout(&err), "{err:?}");
         drop(peer);
         assert_eq!(conn.fill(Duration::from_secs(5), 100).unwrap(), 0);
+    }
+
+    #[test]
+    fn an_idle_connection_holds_no_buffer_and_wakes_for_input() {
+        let (mut conn, mut peer) = pair();
+        peer.write_all(b"x").unwrap();
+        conn.fill(Duration::from_secs(5), 100).unwrap();
+        conn.release();
+        assert_eq!(conn.buffered(), b"x", "a buffer with input is kept");
+        conn.consume(1);
+        conn.release();
+        assert_eq!(conn.buf.capacity(), 0);
+        assert!(!conn.wait_readable(Duration::from_millis(20)).unwrap());
+        peer.write_all(b"yz").unwrap();
+        assert!(conn.wait_readable(Duration::from_secs(5)).unwrap());
+        assert_eq!(conn.buf.capacity(), 0, "waiting took no buffer");
+        while conn.buffered().len() < 2 {
+            conn.fill(Duration::from_secs(5), 100).unwrap();
+        }
+        assert_eq!(conn.buffered(), b"yz");
     }
 
     #[test]

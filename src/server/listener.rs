@@ -21,7 +21,7 @@ use super::session;
 use super::Shared;
 
 /// Stack of a session thread: it parses frames and formats lines, no deep recursion.
-const SESSION_STACK: usize = 128 * 1024;
+pub const SESSION_STACK: usize = 128 * 1024;
 /// `errno` for "too many open files" in this process (Linux and the BSDs).
 const EMFILE: i32 = 24;
 

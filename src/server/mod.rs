@@ -107,6 +107,7 @@ impl std::error::Error for ServerError {
 /// A `ServerError` when it cannot start; once listening, errors concern
 /// single clients and are printed, never returned.
 pub fn run(mut config: Config) -> Result<(), ServerError> {
+    memory::tune_allocator();
     let capacity = capacity::Capacity::of_this_machine(config.max_clients);
     config.max_clients = capacity.max_clients;
     let dir = &config.data_dir;

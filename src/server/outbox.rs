@@ -274,6 +274,15 @@ impl Outbox {
         Outbox { shared }
     }
 
+    /// Gives back the memory of an empty queue (for a client gone idle: a
+    /// queue keeps its largest size otherwise).
+    pub fn release_memory(&self) {
+        let mut q = self.lock();
+        if q.items.is_empty() {
+            q.items = VecDeque::new();
+        }
+    }
+
     /// Sets the byte bound: `PRE_LOGIN_BYTES` until the connection logs
     /// in, its `QueueLimits` after. What is queued already stays.
     pub fn set_max_bytes(&self, max_bytes: usize) {

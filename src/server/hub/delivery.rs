@@ -131,6 +131,12 @@ impl Owed {
         self.duties.is_empty() && self.over_budget.is_none()
     }
 
+    /// Gives back the list's memory (once paid): for a session going idle.
+    pub fn release(&mut self) {
+        self.pay();
+        self.duties = Vec::new();
+    }
+
     /// Carries out every flush owed, in the order they were taken on.
     pub fn pay(&mut self) {
         if let Some(outbox) = self.over_budget.take() {

@@ -23,6 +23,8 @@ use super::door::{self, Door, Poll, Protocol};
 use super::files::FileStore;
 use super::hub::{ClientId, Hub, Owed};
 use super::limits::TokenBucket;
+use super::listener::SESSION_STACK;
+use super::memory::{self, StackMark};
 use super::outbox::{Closed, Outbox, QueueLimits, PRE_LOGIN_BYTES};
 use super::socket::Socket;
 use super::Config;
@@ -42,6 +44,10 @@ const LINGER_TIME: Duration = Duration::from_secs(2);
 const MAX_READS_OWING: u32 = 4;
 /// Rate refusals in a row after which a client counts as flooding.
 const FLOOD_STRIKES: u32 = 50;
+/// How long a client may be silent before its session waits without a
+/// read buffer and gives back unused stack pages: longer than the pauses
+/// inside a burst, so a busy client never pays for it.
+const QUIET_AFTER: Duration = Duration::from_millis(250);
 
 /// How a session ended, as the server console reports it.
 #[derive(Debug)]
@@ -84,6 +90,8 @@ pub struct Session<'a> {
     pub login_since: Instant,
     /// Wrong passwords sent on this connection at login.
     pub password_failures: u32,
+    /// The top of this thread's stack, to give back what it no longer uses.
+    stack: StackMark,
 }
 
 /// Serves one connection until it ends, in the protocol `door` (`None`:
@@ -131,6 +139,7 @@ pub fn run(stream: TcpStream, peer: SocketAddr, door: Option<Protocol>, shared: 
         strikes: 0,
         login_since: Instant::now(),
         password_failures: 0,
+        stack: StackMark::here(SESSION_STACK),
     };
     let mut conn = Conn::new(Arc::clone(&stream));
     // A bug that panics here must end this client only, and still log it
@@ -219,7 +228,7 @@ impl Session<'_> {
                 }
                 None => self.config.idle_timeout,
             };
-            match conn.fill(wait, max) {
+            match self.wait_for_input(conn, wait, max) {
                 Ok(0) if mid_message => {
                     return End::Dropped("connection closed in the middle of a frame".into())
                 }
@@ -242,6 +251,29 @@ impl Session<'_> {
                 Err(e) => return End::Dropped(format!("read error: {e}")),
             }
         }
+    }
+
+    /// Waits up to `wait` for more input and reads it. Between messages, a
+    /// client quiet for a moment is waited for without a read buffer and
+    /// with its unused stack pages given back, so an idle client costs
+    /// little more than its socket.
+    fn wait_for_input(&mut self, conn: &mut Conn, wait: Duration, max: usize) -> io::Result<usize> {
+        if !conn.buffered().is_empty() || wait <= QUIET_AFTER {
+            return conn.fill(wait, max);
+        }
+        match conn.fill(QUIET_AFTER, max) {
+            Err(e) if protocol::is_timeout(&e) => {}
+            done => return done,
+        }
+        conn.release();
+        self.owed.release();
+        self.outbox.release_memory();
+        self.stack.release_below_caller();
+        memory::went_quiet();
+        if !conn.wait_readable(wait - QUIET_AFTER)? {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        conn.fill(wait, max)
     }
 
     /// Reads until the first line is in, within the login deadline, to tell
