@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::clock::hms;
+use crate::clock::{self, hms};
 use crate::event::Event;
 use crate::fileshare::human_size;
 use crate::protocol::Frame;
@@ -25,7 +25,10 @@ pub fn event(event: &Event, since_login: Duration) -> Option<String> {
             date,
             history: true,
             ..
-        } => format!("(history {}) [{from}]: {text}", short_date(date)),
+        } => format!(
+            "(history {}) [{from}]: {text}",
+            clock::to_minute_label(date)
+        ),
         Event::Whisper { from, text, .. } => {
             format!("{} (whisper) [{from}]: {text}", hms(since_login))
         }
@@ -75,11 +78,6 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
-/// `2026-11-21 10:15:02.123456` shown as `2026-11-21 10:15`.
-fn short_date(date: &str) -> &str {
-    date.get(..16).unwrap_or(date)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,7 +102,7 @@ mod tests {
         );
         assert_eq!(line.unwrap(), "0:00:17 [Ma19]: Hello World! I'm Ma 19");
         let line = event(&message("old", true), Duration::ZERO).unwrap();
-        assert_eq!(line, "(history 2026-11-21 10:15) [Ma19]: old");
+        assert_eq!(line, "(history 2026-11-21 10:15 UTC) [Ma19]: old");
     }
 
     #[test]

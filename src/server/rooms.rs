@@ -139,7 +139,7 @@ impl RoomsGuard<'_> {
     /// The write error; the previous file is then intact.
     pub fn write(&self, rooms: &[RoomRecord]) -> io::Result<()> {
         let text: String = rooms.iter().map(encode_line).collect();
-        replace_file(&self.store.path, text.as_bytes(), false)
+        replace_file(&self.store.path, text.as_bytes(), true)
     }
 }
 

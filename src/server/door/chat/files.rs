@@ -304,7 +304,7 @@ impl Session<'_> {
                 e.name,
                 human_size(e.size),
                 e.uploader,
-                e.date.get(..16).unwrap_or(&e.date)
+                clock::to_minute_label(&e.date)
             ));
         }
         Frame::reply(Status::OK, &text)
