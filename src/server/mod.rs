@@ -15,6 +15,7 @@ pub mod console;
 pub mod data_dir;
 pub mod door;
 pub mod files;
+pub mod guard;
 pub mod history;
 pub mod hub;
 pub mod limits;
@@ -183,6 +184,7 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
         hub,
         accounts,
         files,
+        guard: Arc::new(guard::Guard::new(config.max_registrations)),
         budget,
         config: Arc::new(config),
         console,
@@ -289,6 +291,8 @@ pub struct Shared {
     pub hub: Hub,
     pub accounts: Arc<Accounts>,
     pub files: Arc<FileStore>,
+    /// Limits on password guesses and registrations, and the hashing slots.
+    pub guard: Arc<guard::Guard>,
     /// The memory all client queues may hold together.
     pub budget: Arc<Budget>,
     pub config: Arc<Config>,

@@ -4,7 +4,11 @@
 //! Passwords are hashed and checked here, on the session's own thread, with
 //! no lock held (the store hands out a copy of the account), and a wrong
 //! password is paid for by sleeping on this thread: a slow hash or a
-//! guesser's penalty delays this connection and nobody else.
+//! guesser's penalty delays this connection and nobody else. Before a
+//! password is checked at login, or a new one hashed for `REGISTER`, the
+//! server's guard (`server/guard`) may refuse it with `429`: guessing and
+//! registering are limited per address, per account and per connection,
+//! and the hashes computed at once are capped.
 
 use std::fmt::Write as _;
 use std::thread;
@@ -13,6 +17,7 @@ use std::time::{Duration, Instant};
 use crate::command::{AccountRequest, Refusal};
 use crate::protocol::{header, Frame, Status};
 use crate::server::accounts::{self, Account, AccountsError, Attr, PasswordHash};
+use crate::server::guard::Refused;
 use crate::text::{self, name_key};
 
 use super::{End, Session};
@@ -74,7 +79,17 @@ impl Session<'_> {
         let Some(password) = password else {
             return Gate::Refuse(password_needed(&account.nick));
         };
-        if account.hash.verify(password) {
+        // The cheap checks (this address's and the account's budgets) and
+        // a turn at hashing come first; a refusal hashes nothing.
+        let guess = match self.guard.begin_guess(&account.nick) {
+            Ok(guess) => guess,
+            Err(refused) => return Gate::Refuse(too_many(&refused)),
+        };
+        let correct = account.hash.verify(password);
+        for note in guess.finish(correct) {
+            self.console.say(format!("{} {note}", self.tag));
+        }
+        if correct {
             return Gate::Open { registered: true };
         }
         match self.wrong_password(&format!("wrong password for {}", account.nick)) {
@@ -129,7 +144,7 @@ impl Session<'_> {
         Err(End::Dropped(format!("{MAX_FAILURES} wrong passwords")))
     }
 
-    fn register(&self, nick: &str, password: &str) -> Frame {
+    fn register(&mut self, nick: &str, password: &str) -> Frame {
         // Checked first so that a refusal costs no hashing.
         if let Some(account) = self.accounts.lookup(nick) {
             return already_registered(&account.nick);
@@ -137,12 +152,25 @@ impl Session<'_> {
         if let Err(reason) = accounts::check_password(password) {
             return Refusal::bad_request(reason).into_frame();
         }
+        // This connection's and this address's allowance, and a turn at
+        // hashing; given back if the account is not stored after all.
+        let registration = match self.guard.begin_registration() {
+            Ok(registration) => registration,
+            Err(refused) => {
+                self.console.say(format!(
+                    "{} Client ({nick}) registration refused: {}",
+                    self.tag, refused.reason
+                ));
+                return too_many(&refused);
+            }
+        };
         let hash = match self.hash(password) {
             Ok(hash) => hash,
             Err(reply) => return reply,
         };
         match self.accounts.register(nick, hash) {
             Ok(()) => {
+                registration.stored(&mut self.guard, nick);
                 self.console
                     .say(format!("{} Client ({nick}) registered", self.tag));
                 Frame::reply(
@@ -328,6 +356,15 @@ impl Session<'_> {
         }
     }
 }
+
+/// The `429` for a refusal of the guard, with `Retry-After` in seconds.
+fn too_many(refused: &Refused) -> Frame {
+    Frame::reply(Status::TOO_MANY_REQUESTS, &refused.reason)
+        .with_header(RETRY_AFTER, refused.retry_after_secs())
+}
+
+/// The header of a `429` that says how many seconds to wait (as in HTTP).
+const RETRY_AFTER: &str = "Retry-After";
 
 fn already_registered(nick: &str) -> Frame {
     Refusal::new(

@@ -21,6 +21,7 @@ use super::connection::Conn;
 use super::console::Console;
 use super::door::{self, Door, Poll, Protocol};
 use super::files::FileStore;
+use super::guard::PeerGuard;
 use super::hub::{ClientId, Hub, Owed};
 use super::limits::TokenBucket;
 use super::listener::SESSION_STACK;
@@ -90,6 +91,9 @@ pub struct Session<'a> {
     pub login_since: Instant,
     /// Wrong passwords sent on this connection at login.
     pub password_failures: u32,
+    /// This connection's address and registrations, for the limits on
+    /// guessing and registering (`session/account.rs`).
+    pub guard: PeerGuard,
     /// The top of this thread's stack, to give back what it no longer uses.
     stack: StackMark,
 }
@@ -101,6 +105,7 @@ pub fn run(stream: TcpStream, peer: SocketAddr, door: Option<Protocol>, shared: 
         hub,
         accounts,
         files,
+        guard,
         budget,
         config,
         console,
@@ -139,6 +144,7 @@ pub fn run(stream: TcpStream, peer: SocketAddr, door: Option<Protocol>, shared: 
         strikes: 0,
         login_since: Instant::now(),
         password_failures: 0,
+        guard: guard.peer(peer.ip()),
         stack: StackMark::here(SESSION_STACK),
     };
     let mut conn = Conn::new(Arc::clone(&stream));

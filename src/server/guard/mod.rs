@@ -1,0 +1,523 @@
+//! What keeps password hashing from being used against the server: limits
+//! on guesses at an account's password, and on registrations. Each check
+//! of a password costs a core for about a fifth of a second (PBKDF2), so
+//! 200 connections guessing one password used to keep the cores busy for
+//! as long as it went on, and the account's owner waited behind them.
+//!
+//! A `LOGIN` with a password for a registered account passes, cheapest
+//! first (each a map lookup under one short lock, nothing hashed):
+//!
+//! 1. **its address's budget** (an IPv4 address, or an IPv6 /64): 5 wrong
+//!    passwords are free, counting guesses still being checked; then one
+//!    guess at a time, after a wait that starts at 1 s and doubles with
+//!    each wrong one, up to 5 min. Forgotten after 15 min without one.
+//! 2. **the account's budget**, the same with 10 free, but only for
+//!    addresses that have guessed wrong lately (at any account). An
+//!    address with a clean record, or one the account logged in or
+//!    registered from before, is not held back by what others did: that
+//!    is how the owner gets in while others guess.
+//! 3. **a hashing slot**: at most as many hashes at once as there are
+//!    cores, the next few waiting their turn in arrival order for up to a
+//!    second; more are refused.
+//!
+//! Every refusal is a `429` with `Retry-After` and costs nothing. A
+//! registration takes a hashing slot too, and an allowance: 3 per
+//! connection and (by default) 5 an hour per address.
+
+mod backoff;
+mod hashing;
+mod registrations;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::text::name_key;
+
+pub use backoff::{Policy, Record};
+pub use hashing::{Hashing, Slot};
+pub use registrations::{Full, Registrations};
+
+/// The failure budget of one address.
+pub const ADDRESS_POLICY: Policy = Policy {
+    free: 5,
+    base: Duration::from_secs(1),
+    max: Duration::from_secs(300),
+    forget: Duration::from_secs(900),
+};
+/// The failure budget of one account, for addresses that guessed wrong lately.
+pub const ACCOUNT_POLICY: Policy = Policy {
+    free: 10,
+    base: Duration::from_secs(1),
+    max: Duration::from_secs(300),
+    forget: Duration::from_secs(900),
+};
+/// Registrations one connection may make.
+pub const REGISTRATIONS_PER_CONNECTION: u32 = 3;
+/// Registrations one address may make in an hour, unless configured.
+pub const DEFAULT_REGISTRATIONS_PER_HOUR: usize = 5;
+/// The longest a check waits for a hashing slot before it is refused.
+const HASH_WAIT: Duration = Duration::from_secs(1);
+/// Callers that may wait for a hashing slot, per slot.
+const WAITING_PER_SLOT: usize = 4;
+/// What a client refused for a busy server is told to wait.
+const BUSY_RETRY: Duration = Duration::from_secs(2);
+/// Addresses an account logged in or registered from, remembered per account.
+const KNOWN_PER_ACCOUNT: usize = 4;
+/// Addresses, and accounts, whose records are kept at once; past it, the
+/// ones with nothing worth keeping go, then the longest quiet one.
+const MAX_TRACKED: usize = 10_000;
+
+/// An address as the limits see it: an IPv4 address, or the /64 network
+/// of an IPv6 one (one host usually has a whole /64 to pick from). An
+/// IPv4 address mapped into IPv6 (a dual-stack listener) is the IPv4 one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AddrKey(IpAddr);
+
+impl AddrKey {
+    pub fn of(ip: IpAddr) -> AddrKey {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => AddrKey(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                AddrKey(IpAddr::V6(Ipv6Addr::from(segments)))
+            }
+        }
+    }
+}
+
+impl fmt::Display for AddrKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V6(v6) => write!(f, "{v6}/64"),
+        }
+    }
+}
+
+/// A request refused before any hashing: answer `429` with `Retry-After`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub reason: String,
+    pub retry_after: Duration,
+}
+
+impl Refused {
+    /// `Retry-After`: whole seconds, rounded up.
+    pub fn retry_after_secs(&self) -> u64 {
+        self.retry_after.as_secs() + u64::from(self.retry_after.subsec_nanos() > 0)
+    }
+
+    fn busy() -> Refused {
+        Refused {
+            reason: "the server is busy checking passwords; try again in a few seconds".into(),
+            retry_after: BUSY_RETRY,
+        }
+    }
+}
+
+/// `42 s` or `5 min`, rounded up.
+fn human(d: Duration) -> String {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    if secs < 120 {
+        format!("{secs} s")
+    } else {
+        format!("{} min", secs.div_ceil(60))
+    }
+}
+
+/// The shared limits: the guess records, the registration allowances, the
+/// hashing slots. One per server.
+#[derive(Debug)]
+pub struct Guard {
+    ledger: Mutex<Ledger>,
+    registrations: Mutex<Registrations>,
+    hashing: Arc<Hashing>,
+    per_hour: usize,
+}
+
+impl Guard {
+    /// A guard with one hashing slot per core and `per_hour`
+    /// registrations an hour per address.
+    pub fn new(per_hour: usize) -> Guard {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Guard::with_slots(cores, per_hour)
+    }
+
+    /// A guard with `slots` hashes at once.
+    pub fn with_slots(slots: usize, per_hour: usize) -> Guard {
+        Guard {
+            ledger: Mutex::new(Ledger::default()),
+            registrations: Mutex::new(Registrations::new(per_hour)),
+            hashing: Arc::new(Hashing::new(slots, slots.max(1) * WAITING_PER_SLOT)),
+            per_hour,
+        }
+    }
+
+    fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        // Every method leaves the ledger consistent: a panic cannot tear it.
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn registrations(&self) -> MutexGuard<'_, Registrations> {
+        self.registrations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The view of one connection from `ip`.
+    pub fn peer(self: &Arc<Self>, ip: IpAddr) -> PeerGuard {
+        PeerGuard {
+            guard: Arc::clone(self),
+            addr: AddrKey::of(ip),
+            registrations: 0,
+        }
+    }
+
+    /// A hashing slot for work that is not a guess (a new password's hash);
+    /// waits its turn like the others.
+    ///
+    /// # Errors
+    /// `Refused` when the server is busy hashing.
+    pub fn hashing_slot(&self) -> Result<Slot, Refused> {
+        self.hashing.acquire(HASH_WAIT).ok_or_else(Refused::busy)
+    }
+}
+
+/// One connection's side of the guard: its address, and the registrations
+/// it has made.
+#[derive(Debug)]
+pub struct PeerGuard {
+    guard: Arc<Guard>,
+    addr: AddrKey,
+    registrations: u32,
+}
+
+impl PeerGuard {
+    /// The address the limits count this connection under.
+    pub fn addr(&self) -> AddrKey {
+        self.addr
+    }
+
+    /// Asks to check a password for the account `nick`. The returned
+    /// `Guess` holds a hashing slot; say how it went with [`Guess::finish`].
+    ///
+    /// # Errors
+    /// `Refused` (nothing was hashed) when a budget or the slots say no.
+    pub fn begin_guess(&self, nick: &str) -> Result<Guess, Refused> {
+        let g = &self.guard;
+        let account = name_key(nick);
+        let gated = g
+            .ledger()
+            .admit(self.addr, &account, nick, Instant::now())?;
+        let Some(slot) = g.hashing.acquire(HASH_WAIT) else {
+            g.ledger().cancel(self.addr, &account, gated);
+            return Err(Refused::busy());
+        };
+        Ok(Guess {
+            guard: Arc::clone(g),
+            addr: self.addr,
+            account,
+            nick: nick.to_string(),
+            gated,
+            slot: Some(slot),
+            done: false,
+        })
+    }
+
+    /// Asks to register (a hash of the new password follows). The returned
+    /// `Registration` holds a hashing slot; call [`Registration::stored`]
+    /// once the account exists, or drop it to give the allowance back.
+    ///
+    /// # Errors
+    /// `Refused` when this connection or its address made its allowance,
+    /// or the server is busy hashing.
+    pub fn begin_registration(&self) -> Result<Registration, Refused> {
+        let g = &self.guard;
+        if self.registrations >= REGISTRATIONS_PER_CONNECTION {
+            return Err(Refused {
+                reason: format!(
+                    "at most {REGISTRATIONS_PER_CONNECTION} registrations per connection (and {} an hour from one address)",
+                    g.per_hour
+                ),
+                retry_after: registrations::WINDOW,
+            });
+        }
+        let at = Instant::now();
+        g.registrations()
+            .try_take(self.addr, at)
+            .map_err(|full| match full {
+                Full::Address(wait) => Refused {
+                    reason: format!(
+                        "at most {} registrations an hour from one address; try again in {}",
+                        g.per_hour,
+                        human(wait)
+                    ),
+                    retry_after: wait,
+                },
+                Full::Server => Refused {
+                    reason:
+                        "too many registrations on this server in the last hour; try again later"
+                            .into(),
+                    retry_after: Duration::from_secs(60),
+                },
+            })?;
+        let Some(slot) = g.hashing.acquire(HASH_WAIT) else {
+            g.registrations().give_back(self.addr, at);
+            return Err(Refused::busy());
+        };
+        Ok(Registration {
+            guard: Arc::clone(g),
+            addr: self.addr,
+            at,
+            _slot: slot,
+            stored: false,
+        })
+    }
+}
+
+/// A password check under way: holds a hashing slot and a place in the
+/// budgets. Dropped without [`Guess::finish`], it counts for nothing.
+#[derive(Debug)]
+pub struct Guess {
+    guard: Arc<Guard>,
+    addr: AddrKey,
+    account: String,
+    nick: String,
+    /// Whether the account's budget was asked (the address had a record).
+    gated: bool,
+    slot: Option<Slot>,
+    done: bool,
+}
+
+impl Guess {
+    /// Records how the check went and gives the slot back. Returns lines
+    /// for the console: a budget that starts making guessers wait.
+    pub fn finish(mut self, correct: bool) -> Vec<String> {
+        self.slot = None;
+        self.done = true;
+        self.guard.ledger().finish(
+            self.addr,
+            &self.account,
+            &self.nick,
+            self.gated,
+            correct,
+            Instant::now(),
+        )
+    }
+}
+
+impl Drop for Guess {
+    fn drop(&mut self) {
+        if !self.done {
+            self.guard
+                .ledger()
+                .cancel(self.addr, &self.account, self.gated);
+        }
+    }
+}
+
+/// A registration under way: holds a hashing slot and a place in the
+/// address's allowance, given back if it is dropped before it is stored.
+#[derive(Debug)]
+pub struct Registration {
+    guard: Arc<Guard>,
+    addr: AddrKey,
+    at: Instant,
+    _slot: Slot,
+    stored: bool,
+}
+
+impl Registration {
+    /// The account `nick` exists now: the registration counts for the
+    /// connection, and its address is one `nick`'s owner uses.
+    pub fn stored(mut self, peer: &mut PeerGuard, nick: &str) {
+        self.stored = true;
+        peer.registrations += 1;
+        self.guard
+            .ledger()
+            .remember(self.addr, &name_key(nick), Instant::now());
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if !self.stored {
+            self.guard.registrations().give_back(self.addr, self.at);
+        }
+    }
+}
+
+/// The records of guesses: per address and per account.
+#[derive(Debug, Default)]
+struct Ledger {
+    addresses: HashMap<AddrKey, Record>,
+    accounts: HashMap<String, AccountEntry>,
+}
+
+#[derive(Debug, Default)]
+struct AccountEntry {
+    record: Record,
+    /// Addresses it logged in or registered from lately, the latest first.
+    known: Vec<AddrKey>,
+}
+
+impl Ledger {
+    /// Lets a guess at `account` from `addr` go on, or says why not.
+    /// `Ok(true)` when the account's budget was asked too.
+    fn admit(
+        &mut self,
+        addr: AddrKey,
+        account: &str,
+        nick: &str,
+        now: Instant,
+    ) -> Result<bool, Refused> {
+        if !self.addresses.contains_key(&addr) {
+            make_room(&mut self.addresses, now, &ADDRESS_POLICY, |r| r);
+        }
+        let record = self.addresses.entry(addr).or_default();
+        let clean = record.is_clean(now, &ADDRESS_POLICY);
+        record
+            .try_begin(now, &ADDRESS_POLICY)
+            .map_err(|wait| Refused {
+                reason: format!(
+                    "too many wrong passwords from your address; try again in {}",
+                    human(wait)
+                ),
+                retry_after: wait,
+            })?;
+        let known = self
+            .accounts
+            .get(account)
+            .is_some_and(|e| e.known.contains(&addr));
+        if clean || known {
+            return Ok(false);
+        }
+        let entry = self.account(account, now);
+        if let Err(wait) = entry.record.try_begin(now, &ACCOUNT_POLICY) {
+            if let Some(record) = self.addresses.get_mut(&addr) {
+                record.cancel();
+            }
+            return Err(Refused {
+                reason: format!(
+                    "too many wrong passwords for {nick} lately; try again in {}",
+                    human(wait)
+                ),
+                retry_after: wait,
+            });
+        }
+        Ok(true)
+    }
+
+    /// Takes back an admitted guess that was never checked.
+    fn cancel(&mut self, addr: AddrKey, account: &str, gated: bool) {
+        if let Some(record) = self.addresses.get_mut(&addr) {
+            record.cancel();
+        }
+        if gated {
+            if let Some(entry) = self.accounts.get_mut(account) {
+                entry.record.cancel();
+            }
+        }
+    }
+
+    /// Records a checked guess; returns console lines for budgets that
+    /// start making guessers wait.
+    fn finish(
+        &mut self,
+        addr: AddrKey,
+        account: &str,
+        nick: &str,
+        gated: bool,
+        correct: bool,
+        now: Instant,
+    ) -> Vec<String> {
+        let mut notes = Vec::new();
+        let started = self
+            .addresses
+            .get_mut(&addr)
+            .is_some_and(|r| r.end(now, !correct, &ADDRESS_POLICY));
+        if started {
+            notes.push(format!(
+                "password guessing from {addr}: {} wrong passwords; its next guesses wait {}, doubling with each wrong one (up to {})",
+                ADDRESS_POLICY.free,
+                human(ADDRESS_POLICY.base),
+                human(ADDRESS_POLICY.max)
+            ));
+        }
+        if correct {
+            self.remember(addr, account, now);
+            if gated {
+                if let Some(entry) = self.accounts.get_mut(account) {
+                    entry.record.cancel();
+                }
+            }
+            return notes;
+        }
+        let entry = self.account(account, now);
+        let started = if gated {
+            entry.record.end(now, true, &ACCOUNT_POLICY)
+        } else {
+            entry.record.fail(now, &ACCOUNT_POLICY)
+        };
+        if started {
+            notes.push(format!(
+                "password guessing at {nick}: {} wrong passwords lately; guesses from addresses that guessed wrong now wait {}, doubling (up to {}); other addresses still get their turn",
+                ACCOUNT_POLICY.free,
+                human(ACCOUNT_POLICY.base),
+                human(ACCOUNT_POLICY.max)
+            ));
+        }
+        notes
+    }
+
+    /// Notes that `account` logged in or registered from `addr`.
+    fn remember(&mut self, addr: AddrKey, account: &str, now: Instant) {
+        let entry = self.account(account, now);
+        entry.known.retain(|&a| a != addr);
+        entry.known.insert(0, addr);
+        entry.known.truncate(KNOWN_PER_ACCOUNT);
+    }
+
+    /// The entry of `account`, made (room permitting) if there is none.
+    fn account(&mut self, account: &str, now: Instant) -> &mut AccountEntry {
+        if !self.accounts.contains_key(account) {
+            make_room(&mut self.accounts, now, &ACCOUNT_POLICY, |e| &e.record);
+        }
+        self.accounts.entry(account.to_string()).or_default()
+    }
+}
+
+/// Keeps `map` under `MAX_TRACKED` before an entry is added: drops the
+/// entries with nothing worth keeping, and if that is not enough, the one
+/// quiet for longest. (An account's known addresses go with its entry;
+/// that costs its owner the head start, never the login.)
+fn make_room<K: Clone + Eq + Hash, V>(
+    map: &mut HashMap<K, V>,
+    now: Instant,
+    policy: &Policy,
+    record: fn(&V) -> &Record,
+) {
+    if map.len() < MAX_TRACKED {
+        return;
+    }
+    map.retain(|_, v| !record(v).is_idle(now, policy));
+    if map.len() < MAX_TRACKED {
+        return;
+    }
+    let oldest = map
+        .iter()
+        .filter(|(_, v)| !record(v).is_busy())
+        .min_by_key(|(_, v)| record(v).last_failure())
+        .map(|(k, _)| k.clone());
+    if let Some(key) = oldest {
+        map.remove(&key);
+    }
+}
+
+#[cfg(test)]
+mod tests;
