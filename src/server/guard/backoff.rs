@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 pub struct Policy {
     /// Failures (and attempts under way) allowed before any wait.
     pub free: u32,
+    /// Attempts under way at once: a person types one password at a time.
+    pub at_once: u32,
     /// The wait after the `free`-th failure; doubled by each later one.
     pub base: Duration,
     /// The longest wait.
@@ -87,6 +89,9 @@ impl Record {
     /// How long to wait before trying again (at least a second).
     pub fn try_begin(&mut self, now: Instant, policy: &Policy) -> Result<(), Duration> {
         self.forget_old(now, policy);
+        if self.in_flight >= policy.at_once {
+            return Err(MIN_RETRY);
+        }
         if self.failures + self.in_flight < policy.free {
             self.in_flight += 1;
             return Ok(());
@@ -128,6 +133,7 @@ mod tests {
 
     const POLICY: Policy = Policy {
         free: 3,
+        at_once: 3,
         base: Duration::from_secs(1),
         max: Duration::from_secs(8),
         forget: Duration::from_secs(60),
@@ -161,6 +167,21 @@ mod tests {
         }
         assert!(r.is_clean(now, &POLICY));
         r.try_begin(now, &POLICY).unwrap();
+    }
+
+    #[test]
+    fn attempts_at_once_are_capped_below_the_free_ones() {
+        let now = Instant::now();
+        let policy = Policy {
+            at_once: 2,
+            ..POLICY
+        };
+        let mut r = Record::default();
+        r.try_begin(now, &policy).unwrap();
+        r.try_begin(now, &policy).unwrap();
+        assert_eq!(r.try_begin(now, &policy), Err(MIN_RETRY));
+        r.end(now, true, &policy);
+        r.try_begin(now, &policy).unwrap();
     }
 
     #[test]

@@ -38,12 +38,13 @@ use std::time::{Duration, Instant};
 use crate::text::name_key;
 
 pub use backoff::{Policy, Record};
-pub use hashing::{Hashing, Slot};
+pub use hashing::{Hashing, Lane, Slot};
 pub use registrations::{Full, Registrations};
 
 /// The failure budget of one address.
 pub const ADDRESS_POLICY: Policy = Policy {
     free: 5,
+    at_once: 2,
     base: Duration::from_secs(1),
     max: Duration::from_secs(300),
     forget: Duration::from_secs(900),
@@ -51,6 +52,7 @@ pub const ADDRESS_POLICY: Policy = Policy {
 /// The failure budget of one account, for addresses that guessed wrong lately.
 pub const ACCOUNT_POLICY: Policy = Policy {
     free: 10,
+    at_once: 10,
     base: Duration::from_secs(1),
     max: Duration::from_secs(300),
     forget: Duration::from_secs(900),
@@ -61,6 +63,9 @@ pub const REGISTRATIONS_PER_CONNECTION: u32 = 3;
 pub const DEFAULT_REGISTRATIONS_PER_HOUR: usize = 5;
 /// The longest a check waits for a hashing slot before it is refused.
 const HASH_WAIT: Duration = Duration::from_secs(1);
+/// The same for a guess from an address with a clean record: likely the
+/// owner, who would rather wait a little longer than be refused.
+const FIRST_LANE_WAIT: Duration = Duration::from_secs(5);
 /// Callers that may wait for a hashing slot, per slot.
 const WAITING_PER_SLOT: usize = 4;
 /// What a client refused for a busy server is told to wait.
@@ -184,7 +189,9 @@ impl Guard {
     /// # Errors
     /// `Refused` when the server is busy hashing.
     pub fn hashing_slot(&self) -> Result<Slot, Refused> {
-        self.hashing.acquire(HASH_WAIT).ok_or_else(Refused::busy)
+        self.hashing
+            .acquire(Lane::Second, HASH_WAIT)
+            .ok_or_else(Refused::busy)
     }
 }
 
@@ -214,7 +221,13 @@ impl PeerGuard {
         let gated = g
             .ledger()
             .admit(self.addr, &account, nick, Instant::now())?;
-        let Some(slot) = g.hashing.acquire(HASH_WAIT) else {
+        // An address with a clean record (or the account's own) goes first.
+        let (lane, wait) = if gated {
+            (Lane::Second, HASH_WAIT)
+        } else {
+            (Lane::First, FIRST_LANE_WAIT)
+        };
+        let Some(slot) = g.hashing.acquire(lane, wait) else {
             g.ledger().cancel(self.addr, &account, gated);
             return Err(Refused::busy());
         };
@@ -266,7 +279,7 @@ impl PeerGuard {
                     retry_after: Duration::from_secs(60),
                 },
             })?;
-        let Some(slot) = g.hashing.acquire(HASH_WAIT) else {
+        let Some(slot) = g.hashing.acquire(Lane::Second, HASH_WAIT) else {
             g.registrations().give_back(self.addr, at);
             return Err(Refused::busy());
         };

@@ -66,7 +66,7 @@ fn simultaneous_guesses_from_one_address_are_capped_before_any_is_checked() {
     let admitted: Vec<_> = (0..200)
         .filter_map(|_| ledger.admit(guesser, "ntu", "ntu", t0).ok())
         .collect();
-    assert_eq!(admitted.len(), ADDRESS_POLICY.free as usize);
+    assert_eq!(admitted.len(), ADDRESS_POLICY.at_once as usize);
 }
 
 #[test]
@@ -161,15 +161,18 @@ fn a_guess_dropped_unchecked_counts_for_nothing() {
 fn a_busy_server_refuses_a_guess_and_takes_nothing_from_its_budget() {
     let guard = Arc::new(Guard::with_slots(1, 5));
     let peer = guard.peer(ip("192.0.2.1"));
-    // One slot taken, and its waiting places: the next is refused at once.
+    // One slot taken, and the waiting places of both lanes: the next is
+    // refused at once.
     let _held = guard.hashing_slot().unwrap();
-    let waiters: Vec<_> = (0..WAITING_PER_SLOT)
-        .map(|_| {
+    let waiters: Vec<_> = [Lane::First, Lane::Second]
+        .into_iter()
+        .flat_map(|lane| std::iter::repeat_n(lane, WAITING_PER_SLOT))
+        .map(|lane| {
             let guard = Arc::clone(&guard);
-            std::thread::spawn(move || guard.hashing.acquire(secs(30)).is_some())
+            std::thread::spawn(move || guard.hashing.acquire(lane, secs(30)).is_some())
         })
         .collect();
-    while guard.hashing.load().1 < WAITING_PER_SLOT {
+    while guard.hashing.load().1 < 2 * WAITING_PER_SLOT {
         std::thread::yield_now();
     }
     let refused = peer.begin_guess("ntu").unwrap_err();

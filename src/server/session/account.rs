@@ -83,7 +83,16 @@ impl Session<'_> {
         // a turn at hashing come first; a refusal hashes nothing.
         let guess = match self.guard.begin_guess(&account.nick) {
             Ok(guess) => guess,
-            Err(refused) => return Gate::Refuse(too_many(&refused)),
+            Err(refused) => {
+                // Refused unchecked, but answered no sooner than a wrong
+                // password: a guesser that waits for its answers (as
+                // clients do) gets one a second per connection, and a
+                // sleeping thread costs nothing, where answering at once
+                // let a few hundred connections keep the cores busy with
+                // refusals and the owner's hash waited for a core.
+                thread::sleep(FAILURE_DELAY);
+                return Gate::Refuse(too_many(&refused));
+            }
         };
         let correct = account.hash.verify(password);
         for note in guess.finish(correct) {
