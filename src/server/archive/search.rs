@@ -1,0 +1,478 @@
+//! Search: messages containing a text, ignoring case, newest first, in the
+//! rooms a caller may read and the caller's own whispers, a page at a time.
+//!
+//! Cost: a backward scan of `log.txt` in 1 MiB chunks from the newest
+//! record (or from where the previous page stopped), with no lock held but
+//! for microseconds per candidate line. Each chunk is lowercased and
+//! searched whole; only lines that contain the text are parsed and checked.
+//! So a page costs the bytes between the newest match and the 50th, up to
+//! the whole file for a rare text; [`SearchLimits`] caps the bytes and the
+//! time one request may use (then the page says where to go on), and only
+//! [`MAX_SEARCHES`] run at once, so searches cannot take every core.
+
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::error::ArchiveError;
+use super::line::{parse_meta, read_full_at};
+use super::log::Archive;
+use crate::server::history::{parse_line, Kind, Record};
+use crate::server::store::escape;
+use crate::text::name_key;
+
+/// Hits in one page.
+pub const PAGE_HITS: usize = 50;
+/// Longest search text, in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
+/// Characters of context kept on each side of a match.
+pub const SNIPPET_CHARS: usize = 40;
+/// Searches running at once; more wait for a turn.
+pub const MAX_SEARCHES: usize = 1;
+/// How long a search waits for its turn before giving up with `Busy`.
+const TURN_WAIT: Duration = Duration::from_secs(5);
+/// Bytes read per step of the backward scan. Larger than any line the
+/// index accepts, so every record fits in one chunk.
+const CHUNK_BYTES: u64 = 1 << 20;
+
+/// What one request may cost before it returns what it found so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchLimits {
+    pub max_bytes: u64,
+    pub max_time: Duration,
+}
+
+impl Default for SearchLimits {
+    /// 2 GiB or one second, whichever comes first: a whole 10,000,000-record
+    /// log (1.3 GB) in one request on this project's 2-core test machine.
+    fn default() -> SearchLimits {
+        SearchLimits {
+            max_bytes: 2 << 30,
+            max_time: Duration::from_secs(1),
+        }
+    }
+}
+
+/// One search request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchQuery<'a> {
+    /// The text to find, ignoring case (ASCII letters always; other letters
+    /// by Unicode lowercase when the text has any). At most
+    /// [`MAX_SEARCH_CHARS`] characters are used.
+    pub text: &'a str,
+    /// The caller's nickname: their whispers, sent or received, are searched.
+    pub me: &'a str,
+    /// Only this room (then no whispers).
+    pub room: Option<&'a str>,
+    /// Only records with a lower seq: the `next` of the previous page.
+    pub before: Option<u64>,
+}
+
+/// A message that contains the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// The whole record: room (or whisper from/to), date, sender, seq, text.
+    pub record: Record,
+    /// The match with up to [`SNIPPET_CHARS`] characters on each side, `…`
+    /// where the text was cut.
+    pub snippet: String,
+}
+
+/// One page of results, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchPage {
+    pub hits: Vec<Hit>,
+    /// Pass as `before` to continue; `None` when the whole log was searched.
+    /// A page may hold fewer than [`PAGE_HITS`] hits and still have a `next`
+    /// when its limits ran out.
+    pub next: Option<u64>,
+    /// Bytes of `log.txt` this request read.
+    pub scanned_bytes: u64,
+}
+
+impl Archive {
+    /// Searches as the module docs describe. `may_read` is asked with a
+    /// room's name key whether the caller may read it (make it from a
+    /// snapshot: it is called without the hub lock, per matching line).
+    /// Messages of a room's earlier incarnations (before it was closed) are
+    /// never found. Safe from any thread; blocks while another search runs.
+    ///
+    /// # Errors
+    /// `Busy` when no turn came within 5 s; `Read` on an I/O error.
+    pub fn search(
+        &self,
+        query: &SearchQuery<'_>,
+        may_read: &dyn Fn(&str) -> bool,
+        limits: SearchLimits,
+    ) -> Result<SearchPage, ArchiveError> {
+        let text: String = query.text.chars().take(MAX_SEARCH_CHARS).collect();
+        if text.is_empty() {
+            return Ok(SearchPage::default());
+        }
+        let _turn = self.searches.enter(MAX_SEARCHES, TURN_WAIT)?;
+        let started = Instant::now();
+        let matcher = Matcher::new(&text);
+        let filter = Filter {
+            me: name_key(query.me),
+            room: query.room.map(name_key),
+            before: query.before.unwrap_or(u64::MAX),
+            may_read,
+        };
+        let (mut pos, file) = {
+            let index = self.read();
+            let pos = query
+                .before
+                .map_or(index.end, |seq| index.offset_before_seq(seq));
+            (pos, std::sync::Arc::clone(&index.file))
+        };
+        let mut page = SearchPage::default();
+        let mut chunk = Vec::new();
+        let mut lower = Vec::new();
+        let mut resume: Option<u64> = None;
+        while pos > 0 {
+            let out_of_budget =
+                page.scanned_bytes >= limits.max_bytes || started.elapsed() >= limits.max_time;
+            if out_of_budget && resume.is_some() {
+                page.next = resume;
+                return Ok(page);
+            }
+            let start = pos.saturating_sub(CHUNK_BYTES);
+            chunk.resize((pos - start) as usize, 0);
+            let n =
+                read_full_at(&file, &mut chunk, start).map_err(|source| self.read_error(source))?;
+            if n < chunk.len() {
+                // The file shrank under us: nothing sound to read here.
+                return Err(ArchiveError::Damaged {
+                    reason: "log.txt is shorter than its index".into(),
+                });
+            }
+            let first = if start == 0 {
+                0
+            } else {
+                match chunk.iter().position(|&b| b == b'\n') {
+                    Some(i) if i + 1 < chunk.len() => i + 1,
+                    // One line longer than a chunk: not a record; skip it.
+                    _ => {
+                        page.scanned_bytes += pos - start;
+                        pos = start;
+                        continue;
+                    }
+                }
+            };
+            let region = &chunk[first..];
+            let mut found = Vec::new();
+            matcher.each_candidate(region, &mut lower, |line| {
+                if let Some(hit) = self.check_candidate(line, &matcher, &filter) {
+                    found.push(hit);
+                }
+            });
+            if let Some(seq) = first_seq(region) {
+                resume = Some(seq.min(filter.before));
+            }
+            page.scanned_bytes += pos - start;
+            pos = start + first as u64;
+            for hit in found.into_iter().rev() {
+                page.hits.push(hit);
+                if page.hits.len() == PAGE_HITS {
+                    page.next = Some(hit_seq(&page));
+                    return Ok(page);
+                }
+            }
+        }
+        Ok(page)
+    }
+
+    /// The hit in a line that contains the text somewhere, if the caller
+    /// may see it and the text is in the message itself.
+    fn check_candidate(&self, line: &[u8], matcher: &Matcher, filter: &Filter<'_>) -> Option<Hit> {
+        let record = std::str::from_utf8(line)
+            .ok()
+            .and_then(|l| parse_line(l).ok())?;
+        if record.seq >= filter.before {
+            return None;
+        }
+        match record.kind {
+            Kind::Message => {
+                let key = name_key(&record.room);
+                if filter.room.as_ref().is_some_and(|r| *r != key) || !(filter.may_read)(&key) {
+                    return None;
+                }
+                let closed = self.read().closed.get(&key).copied();
+                if closed.is_some_and(|c| record.seq < c) {
+                    return None;
+                }
+            }
+            Kind::Whisper => {
+                if filter.room.is_some()
+                    || (name_key(&record.from) != filter.me && name_key(&record.to) != filter.me)
+                {
+                    return None;
+                }
+            }
+            Kind::Closed => return None,
+        }
+        let (start, end) = matcher.find_in(&record.text)?;
+        let snippet = snippet(&record.text, start, end);
+        Some(Hit { record, snippet })
+    }
+}
+
+fn hit_seq(page: &SearchPage) -> u64 {
+    page.hits.last().map_or(0, |h| h.record.seq)
+}
+
+/// Who may see what, for one request.
+struct Filter<'a> {
+    me: String,
+    room: Option<String>,
+    before: u64,
+    may_read: &'a dyn Fn(&str) -> bool,
+}
+
+/// The seq of the first valid record among whole `lines`.
+fn first_seq(lines: &[u8]) -> Option<u64> {
+    lines
+        .split(|&b| b == b'\n')
+        .find_map(|line| parse_meta(line).ok().map(|m| m.seq))
+}
+
+/// The search text, lowercased, and how to look for it.
+struct Matcher {
+    /// Lowercased, as the text of a message is compared.
+    lower: String,
+    /// Lowercased and escaped as in `log.txt`, as raw lines are compared.
+    escaped: String,
+    ascii: bool,
+}
+
+impl Matcher {
+    fn new(text: &str) -> Matcher {
+        let ascii = text.is_ascii();
+        let lower = if ascii {
+            text.to_ascii_lowercase()
+        } else {
+            text.to_lowercase()
+        };
+        let escaped = escape(&lower);
+        Matcher {
+            lower,
+            escaped,
+            ascii,
+        }
+    }
+
+    /// Calls `each` with every line of `region` (whole lines, newline
+    /// ended) whose raw text contains the escaped search text, ignoring
+    /// case. Lowercasing escaped text equals escaping lowercased text (the
+    /// escapes are lowercase ASCII), so no match is missed; a candidate may
+    /// match outside the message text, which `find_in` then rules out.
+    fn each_candidate(&self, region: &[u8], lower: &mut Vec<u8>, mut each: impl FnMut(&[u8])) {
+        if self.ascii {
+            lower.clear();
+            lower.extend(region.iter().map(u8::to_ascii_lowercase));
+            // A damaged line in the chunk makes it invalid UTF-8: then go
+            // line by line below.
+            if let Ok(text) = std::str::from_utf8(lower) {
+                if !text.contains(self.escaped.as_str()) {
+                    return;
+                }
+                let mut done_to = 0;
+                for (at, _) in text.match_indices(self.escaped.as_str()) {
+                    if at < done_to {
+                        continue;
+                    }
+                    let start = lower[..at]
+                        .iter()
+                        .rposition(|&b| b == b'\n')
+                        .map_or(0, |i| i + 1);
+                    let end = lower[at..]
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(lower.len(), |i| at + i);
+                    each(&region[start..end]);
+                    done_to = end;
+                }
+                return;
+            }
+        }
+        for line in region.split(|&b| b == b'\n') {
+            let Ok(text) = std::str::from_utf8(line) else {
+                continue;
+            };
+            let hit = if self.ascii {
+                text.to_ascii_lowercase().contains(self.escaped.as_str())
+            } else {
+                text.to_lowercase().contains(self.escaped.as_str())
+            };
+            if hit {
+                each(line);
+            }
+        }
+    }
+
+    /// Where the search text is in a message's text (byte range), if it is.
+    fn find_in(&self, text: &str) -> Option<(usize, usize)> {
+        if self.ascii {
+            // ASCII lowercasing keeps every byte where it was.
+            let at = text.to_ascii_lowercase().find(self.lower.as_str())?;
+            return Some((at, at + self.lower.len()));
+        }
+        for (start, _) in text.char_indices() {
+            let mut want = self.lower.chars().peekable();
+            let mut end = start;
+            for c in text[start..].chars() {
+                if want.peek().is_none() {
+                    break;
+                }
+                let mut ok = true;
+                for l in c.to_lowercase() {
+                    if want.next() != Some(l) {
+                        ok = false;
+                        break;
+                    }
+                }
+                if !ok {
+                    break;
+                }
+                end += c.len_utf8();
+            }
+            if want.peek().is_none() && end > start {
+                return Some((start, end));
+            }
+        }
+        None
+    }
+}
+
+/// `text[start..end]` with up to [`SNIPPET_CHARS`] characters each side.
+fn snippet(text: &str, start: usize, end: usize) -> String {
+    let before: Vec<(usize, char)> = text[..start].char_indices().collect();
+    let from = before
+        .len()
+        .checked_sub(SNIPPET_CHARS)
+        .map_or(0, |i| before[i].0);
+    let to = text[end..]
+        .char_indices()
+        .nth(SNIPPET_CHARS)
+        .map_or(text.len(), |(i, _)| end + i);
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    out.push_str(&text[from..to]);
+    if to < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// At most `max` holders at once; others wait their turn, for a while.
+pub struct Gate {
+    running: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// A turn at the gate, given back when dropped.
+pub struct Turn<'a>(&'a Gate);
+
+impl Gate {
+    /// A gate nobody holds.
+    pub fn new() -> Gate {
+        Gate {
+            running: Mutex::new(0),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits up to `wait` for one of `max` turns.
+    ///
+    /// # Errors
+    /// `Busy` when no turn came in time.
+    pub fn enter(&self, max: usize, wait: Duration) -> Result<Turn<'_>, ArchiveError> {
+        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut running, timeout) = self
+            .freed
+            .wait_timeout_while(running, wait, |n| *n >= max)
+            .unwrap_or_else(PoisonError::into_inner);
+        if timeout.timed_out() && *running >= max {
+            return Err(ArchiveError::Busy);
+        }
+        *running += 1;
+        Ok(Turn(self))
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate::new()
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut running = self
+            .0
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *running -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_text_ignoring_case_and_cuts_a_snippet() {
+        let m = Matcher::new("HeLLo");
+        assert_eq!(m.find_in("say hello there"), Some((4, 9)));
+        assert_eq!(m.find_in("HELLO"), Some((0, 5)));
+        assert_eq!(m.find_in("help"), None);
+        let m = Matcher::new("ÉTÉ");
+        assert_eq!(m.find_in("un été chaud"), Some((3, 8)));
+        assert_eq!(m.find_in("ete"), None);
+        let long = format!("{}needle{}", "a".repeat(100), "b".repeat(100));
+        let s = snippet(&long, 100, 106);
+        assert_eq!(s, format!("…{}needle{}…", "a".repeat(40), "b".repeat(40)));
+        assert_eq!(snippet("a needle", 2, 8), "a needle");
+        assert_eq!(snippet("éé x", 5, 6), "éé x");
+    }
+
+    #[test]
+    fn candidates_are_whole_lines_once_each() {
+        let m = Matcher::new("ab");
+        let region = b"1 ab ab\n2 xx\n3 AB\n4 a\\tb\n";
+        let mut seen = Vec::new();
+        m.each_candidate(region, &mut Vec::new(), |l| {
+            seen.push(String::from_utf8_lossy(l).into_owned());
+        });
+        assert_eq!(seen, ["1 ab ab", "3 AB"]);
+        let m = Matcher::new("a\tb");
+        let mut seen = Vec::new();
+        m.each_candidate(region, &mut Vec::new(), |l| {
+            seen.push(String::from_utf8_lossy(l).into_owned());
+        });
+        assert_eq!(seen, ["4 a\\tb"]);
+        // Non-UTF-8 bytes in the chunk: the other lines are still searched.
+        let m = Matcher::new("ab");
+        let region = b"1 ab\n\xff\xfe ab\n3 AB\n";
+        let mut seen = Vec::new();
+        m.each_candidate(region, &mut Vec::new(), |l| {
+            seen.push(String::from_utf8_lossy(l).into_owned());
+        });
+        assert_eq!(seen, ["1 ab", "3 AB"]);
+    }
+
+    #[test]
+    fn the_gate_lets_one_in_and_times_out_the_next() {
+        let gate = Gate::new();
+        let turn = gate.enter(1, Duration::from_millis(1)).unwrap();
+        assert!(matches!(
+            gate.enter(1, Duration::from_millis(1)),
+            Err(ArchiveError::Busy)
+        ));
+        drop(turn);
+        assert!(gate.enter(1, Duration::from_millis(1)).is_ok());
+    }
+}
