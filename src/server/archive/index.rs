@@ -117,9 +117,9 @@ impl Index {
         scratch: &mut Scratch,
     ) -> Result<(), Skip> {
         self.check_order(meta.seq)?;
-        key_into(meta.room, &mut scratch.room);
-        key_into(meta.from, &mut scratch.from);
-        key_into(meta.to, &mut scratch.to);
+        key_into(meta.room, meta.escaped, &mut scratch.room);
+        key_into(meta.from, meta.escaped, &mut scratch.from);
+        key_into(meta.to, meta.escaped, &mut scratch.to);
         let Scratch { room, from, to } = scratch;
         self.add(meta.seq, meta.kind, meta.date, room, from, to, offset);
         Ok(())

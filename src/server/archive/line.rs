@@ -31,6 +31,8 @@ pub struct Meta<'a> {
     pub from: &'a str,
     pub to: &'a str,
     pub text: &'a str,
+    /// The line holds a backslash: its fields may need unescaping.
+    pub escaped: bool,
 }
 
 /// Parses one line (without its newline), checking everything
@@ -41,29 +43,50 @@ pub struct Meta<'a> {
 /// The same short reasons `parse_line` gives.
 pub fn parse_meta(line: &[u8]) -> Result<Meta<'_>, &'static str> {
     let line = std::str::from_utf8(line).map_err(|_| "not valid UTF-8")?;
-    let (body, crc) = line.rsplit_once('\t').ok_or("not a record")?;
+    // One pass for the tabs and for whether any backslash needs checking:
+    // the scan at start-up runs this on every line of the log.
+    let mut tabs = [0usize; 7];
+    let mut count = 0;
+    let mut backslash = false;
+    for (i, &b) in line.as_bytes().iter().enumerate() {
+        if b == b'\t' {
+            if count < tabs.len() {
+                tabs[count] = i;
+            }
+            count += 1;
+        } else if b == b'\\' {
+            backslash = true;
+        }
+    }
+    if count == 0 {
+        return Err("not a record");
+    }
+    let last_tab = if count <= tabs.len() {
+        tabs[count - 1]
+    } else {
+        line.rfind('\t').unwrap_or_default()
+    };
+    let (body, crc) = (&line[..last_tab], &line[last_tab + 1..]);
     let crc = u32::from_str_radix(crc, 16).map_err(|_| "checksum is not hexadecimal")?;
     if crc32(body.as_bytes()) != crc {
         return Err("checksum mismatch (the line was damaged)");
     }
-    let mut fields = [""; 7];
-    let mut count = 0;
-    for field in body.split('\t') {
-        if count == fields.len() {
-            return Err("wrong number of fields");
-        }
-        fields[count] = field;
-        count += 1;
-    }
-    let [seq, date, kind, room, from, to, text] = fields;
     if count != 7 {
         return Err("wrong number of fields");
     }
-    let seq = seq.parse().map_err(|_| "sequence number is not a number")?;
-    if ![date, room, from, to, text].into_iter().all(escapes_ok) {
+    let field = |k: usize| {
+        let from = if k == 0 { 0 } else { tabs[k - 1] + 1 };
+        &line[from..tabs[k]]
+    };
+    let seq = field(0)
+        .parse()
+        .map_err(|_| "sequence number is not a number")?;
+    // A backslash in the seq or kind fails their own checks, and no escape
+    // can span a tab, so checking the whole body checks each text field.
+    if backslash && !escapes_ok(body) {
         return Err("bad escape sequence");
     }
-    let kind = match kind {
+    let kind = match field(2) {
         "msg" => Kind::Message,
         "whisper" => Kind::Whisper,
         "closed" => Kind::Closed,
@@ -72,21 +95,21 @@ pub fn parse_meta(line: &[u8]) -> Result<Meta<'_>, &'static str> {
     Ok(Meta {
         seq,
         kind,
-        date,
-        room,
-        from,
-        to,
-        text,
+        date: field(1),
+        room: field(3),
+        from: field(4),
+        to: field(5),
+        text: field(6),
+        escaped: backslash,
     })
 }
 
 /// True when every backslash in `field` starts one of the four escapes.
 fn escapes_ok(field: &str) -> bool {
-    let bytes = field.as_bytes();
-    let mut i = 0;
-    while let Some(at) = bytes[i..].iter().position(|&b| b == b'\\') {
-        match bytes.get(i + at + 1) {
-            Some(b'\\' | b't' | b'n' | b'r') => i += at + 2,
+    let mut rest = field;
+    while let Some(at) = rest.find('\\') {
+        match rest.as_bytes().get(at + 1) {
+            Some(b'\\' | b't' | b'n' | b'r') => rest = &rest[at + 2..],
             _ => return false,
         }
     }
@@ -96,9 +119,9 @@ fn escapes_ok(field: &str) -> bool {
 /// Writes the name key (`text::name_key` of the unescaped value) of an
 /// escaped field into `out`, reusing its allocation: the start-up scan does
 /// this for millions of lines.
-pub fn key_into(field: &str, out: &mut String) {
+pub fn key_into(field: &str, escaped: bool, out: &mut String) {
     out.clear();
-    if field.contains('\\') {
+    if escaped && field.contains('\\') {
         // parse_meta checked the escapes; a bad one cannot reach here.
         out.push_str(&unescape(field).unwrap_or_default());
     } else {
@@ -111,7 +134,7 @@ pub fn key_into(field: &str, out: &mut String) {
 #[cfg(test)]
 pub fn key_of(field: &str) -> String {
     let mut out = String::with_capacity(field.len());
-    key_into(field, &mut out);
+    key_into(field, true, &mut out);
     out
 }
 
