@@ -157,6 +157,24 @@ pub fn read_records(
     expect: &Expect,
 ) -> Result<Vec<Record>, String> {
     let mut out = Vec::with_capacity(entries.len());
+    read_lines(file, entries, end, |entry, line| {
+        out.push(check(line, entry, expect)?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `each` with the line (without its newline) at each of `entries`,
+/// in file order, reading groups of nearby lines with one `pread`.
+///
+/// # Errors
+/// A read error or a missing line, or what `each` returns.
+pub fn read_lines(
+    file: &File,
+    entries: &[Entry],
+    end: u64,
+    mut each: impl FnMut(Entry, &[u8]) -> Result<(), String>,
+) -> Result<(), String> {
     let mut buf = Vec::new();
     let mut long = Vec::new();
     let mut i = 0;
@@ -183,11 +201,11 @@ pub fn read_records(
                     &long[..]
                 }
             };
-            out.push(check(line, *e, expect)?);
+            each(*e, line)?;
         }
         i = j;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The record in `line`, if it is the one the index placed at `entry`.

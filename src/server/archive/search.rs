@@ -9,13 +9,16 @@
 //! the whole file for a rare text; [`SearchLimits`] caps the bytes and the
 //! time one request may use (then the page says where to go on), and only
 //! [`MAX_SEARCHES`] run at once, so searches cannot take every core.
+//! A search in one room that holds a small share of the log reads only
+//! that room's records, through the index.
 
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::error::ArchiveError;
 use super::line::{parse_meta, read_full_at};
 use super::log::Archive;
+use super::page::read_lines;
 use crate::server::history::{parse_line, Kind, Record};
 use crate::server::store::escape;
 use crate::text::name_key;
@@ -30,6 +33,13 @@ pub const SNIPPET_CHARS: usize = 40;
 pub const MAX_SEARCHES: usize = 1;
 /// How long a search waits for its turn before giving up with `Busy`.
 const TURN_WAIT: Duration = Duration::from_secs(5);
+/// A room search reads the room's own records (through the index) when
+/// the room holds less than 1/`ROOM_SHARE` of the log, and scans otherwise:
+/// reading records one by one costs about this much more per byte.
+const ROOM_SHARE: u64 = 16;
+/// Records of a room read per step of a room search (few in tests, to
+/// exercise the steps).
+const ROOM_BATCH: u64 = if cfg!(test) { 16 } else { 1024 };
 /// Bytes read per step of the backward scan. Larger than any line the
 /// index accepts, so every record fits in one chunk.
 const CHUNK_BYTES: u64 = 1 << 20;
@@ -117,12 +127,26 @@ impl Archive {
             before: query.before.unwrap_or(u64::MAX),
             may_read,
         };
+        if let Some(room) = &filter.room {
+            let small = {
+                let index = self.read();
+                index
+                    .room(room)
+                    .map(|s| s.len().saturating_mul(ROOM_SHARE) < index.records)
+            };
+            match small {
+                // No message in the room as it is now.
+                None => return Ok(SearchPage::default()),
+                Some(true) => return self.search_room(room, &matcher, &filter, limits, started),
+                Some(false) => {}
+            }
+        }
         let (mut pos, file) = {
             let index = self.read();
             let pos = query
                 .before
                 .map_or(index.end, |seq| index.offset_before_seq(seq));
-            (pos, std::sync::Arc::clone(&index.file))
+            (pos, Arc::clone(&index.file))
         };
         let mut page = SearchPage::default();
         let mut chunk = Vec::new();
@@ -179,6 +203,59 @@ impl Archive {
             }
         }
         Ok(page)
+    }
+
+    /// Search in one room that holds a small share of the log: its own
+    /// records only, newest first, [`ROOM_BATCH`] at a time, through the
+    /// index (a seek and a short read per group of nearby records).
+    fn search_room(
+        &self,
+        room: &str,
+        matcher: &Matcher,
+        filter: &Filter<'_>,
+        limits: SearchLimits,
+        started: Instant,
+    ) -> Result<SearchPage, ArchiveError> {
+        let mut page = SearchPage::default();
+        let mut before = filter.before;
+        let mut lower = Vec::new();
+        loop {
+            let (entries, end, file) = {
+                let index = self.read();
+                let Some(stream) = index.room(room) else {
+                    return Ok(page);
+                };
+                let hi = stream.rank_of_seq(before);
+                let entries = stream.entries(hi.saturating_sub(ROOM_BATCH)..hi);
+                (entries, index.end, Arc::clone(&index.file))
+            };
+            let Some(oldest) = entries.first().copied() else {
+                return Ok(page);
+            };
+            let spent =
+                page.scanned_bytes >= limits.max_bytes || started.elapsed() >= limits.max_time;
+            if page.scanned_bytes > 0 && spent {
+                page.next = Some(before);
+                return Ok(page);
+            }
+            let mut candidates: Vec<Vec<u8>> = Vec::new();
+            read_lines(&file, &entries, end, |_, line| {
+                page.scanned_bytes += line.len() as u64 + 1;
+                matcher.each_candidate(line, &mut lower, |l| candidates.push(l.to_vec()));
+                Ok(())
+            })
+            .map_err(|reason| ArchiveError::Damaged { reason })?;
+            for line in candidates.iter().rev() {
+                if let Some(hit) = self.check_candidate(line, matcher, filter) {
+                    page.hits.push(hit);
+                    if page.hits.len() == PAGE_HITS {
+                        page.next = Some(hit_seq(&page));
+                        return Ok(page);
+                    }
+                }
+            }
+            before = oldest.seq;
+        }
     }
 
     /// The hit in a line that contains the text somewhere, if the caller

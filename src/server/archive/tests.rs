@@ -567,3 +567,102 @@ fn a_search_out_of_budget_continues_where_it_stopped() {
         .collect();
     assert_eq!(found, want);
 }
+
+/// A search in a small room reads that room's records through the index,
+/// pages and continues like a scan, and still applies the access rules.
+#[test]
+fn a_search_in_a_small_room_reads_only_that_room() {
+    let fx = Fixture::new("room-search");
+    fx.append(message("quiet", "ann", "match before the close"));
+    fx.append(closed("quiet"));
+    for i in 0..3000 {
+        fx.append(message("busy", "bob", &format!("match {i} elsewhere")));
+        if i % 40 == 0 {
+            fx.append(message("Quiet", "ann", &format!("Match {i} in quiet")));
+        }
+    }
+    let in_quiet = |before| SearchQuery {
+        room: Some("QUIET"),
+        before,
+        ..query("match", "ann")
+    };
+    let page = fx
+        .archive
+        .search(&in_quiet(None), &|_| true, SearchLimits::default())
+        .unwrap();
+    assert_eq!(page.hits.len(), PAGE_HITS);
+    assert_eq!(page.hits[0].record.text, "Match 2960 in quiet");
+    let bytes_in_quiet = page.scanned_bytes;
+    let rest = fx
+        .archive
+        .search(&in_quiet(page.next), &|_| true, SearchLimits::default())
+        .unwrap();
+    let texts: Vec<_> = rest.hits.iter().map(|h| h.record.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "Match 960 in quiet",
+            "Match 920 in quiet",
+            "Match 880 in quiet",
+            "Match 840 in quiet",
+            "Match 800 in quiet",
+            "Match 760 in quiet",
+            "Match 720 in quiet",
+            "Match 680 in quiet",
+            "Match 640 in quiet",
+            "Match 600 in quiet",
+            "Match 560 in quiet",
+            "Match 520 in quiet",
+            "Match 480 in quiet",
+            "Match 440 in quiet",
+            "Match 400 in quiet",
+            "Match 360 in quiet",
+            "Match 320 in quiet",
+            "Match 280 in quiet",
+            "Match 240 in quiet",
+            "Match 200 in quiet",
+            "Match 160 in quiet",
+            "Match 120 in quiet",
+            "Match 80 in quiet",
+            "Match 40 in quiet",
+            "Match 0 in quiet"
+        ]
+    );
+    assert_eq!(rest.next, None, "the closed room's message is not found");
+    // Only the room's own records were read: a small part of the log.
+    let log_bytes = fs::metadata(fx.log_path()).unwrap().len();
+    assert!(
+        bytes_in_quiet * 20 < log_bytes,
+        "{bytes_in_quiet} of {log_bytes}"
+    );
+    // A room the caller may not read gives nothing.
+    let page = fx
+        .archive
+        .search(
+            &in_quiet(None),
+            &|room| room != "quiet",
+            SearchLimits::default(),
+        )
+        .unwrap();
+    assert!(page.hits.is_empty());
+    // Out of budget after each batch: continuing finds all 75, once each.
+    let limits = SearchLimits {
+        max_bytes: 1,
+        max_time: std::time::Duration::from_secs(60),
+    };
+    let mut found = Vec::new();
+    let mut before = None;
+    loop {
+        let page = fx
+            .archive
+            .search(&in_quiet(before), &|_| true, limits)
+            .unwrap();
+        found.extend(page.hits.into_iter().map(|h| h.record.seq));
+        match page.next {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(found.len(), 75);
+    assert!(found.windows(2).all(|w| w[0] > w[1]));
+}
