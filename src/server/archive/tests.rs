@@ -652,11 +652,13 @@ fn a_search_in_a_small_room_reads_only_that_room() {
     };
     let mut found = Vec::new();
     let mut before = None;
+    let mut requests = 0;
     loop {
         let page = fx
             .archive
             .search(&in_quiet(before), &|_| true, limits)
             .unwrap();
+        requests += 1;
         found.extend(page.hits.into_iter().map(|h| h.record.seq));
         match page.next {
             Some(next) => before = Some(next),
@@ -664,5 +666,6 @@ fn a_search_in_a_small_room_reads_only_that_room() {
         }
     }
     assert_eq!(found.len(), 75);
+    assert!(requests > 3, "{requests}");
     assert!(found.windows(2).all(|w| w[0] > w[1]));
 }
