@@ -375,10 +375,19 @@ fn serve(config: &HistoryConfig) -> Result<(), String> {
     )?;
 
     let started = Instant::now();
-    archive.save_index().map_err(|e| e.to_string())?;
+    let saved = archive.save_index().map_err(|e| e.to_string())?;
     println!(
-        "save_index: {:.3} s (read lock held for the copy only)",
-        started.elapsed().as_secs_f64()
+        "save_index: {:.3} s for {:.1} MiB, of which {:.1} ms under the read lock",
+        started.elapsed().as_secs_f64(),
+        mib(saved.bytes),
+        ms(saved.locked)
+    );
+    let started = Instant::now();
+    let recent = archive.recent(20).map_err(|e| e.to_string())?;
+    println!(
+        "recent(20) for {} rooms (what start-up loads for newcomers): {:.1} ms",
+        recent.len(),
+        ms(started.elapsed())
     );
     note_append_cost(&archive, opened.end, opened.next_seq);
     println!("at the end: {}", memory());

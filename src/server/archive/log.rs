@@ -4,12 +4,15 @@
 //! every file read happens after the lock is released, with `pread` on a
 //! shared read-only handle, so any number of session threads read at once.
 
+use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::build::{self, Problems};
@@ -67,6 +70,16 @@ pub struct Opened {
     /// Why the index could not be saved, if it could not (not fatal: the
     /// next start-up scans more).
     pub save_error: Option<String>,
+}
+
+/// What [`Archive::save_index`] wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Saved {
+    /// Size of the index file; 0 when nothing was written (the index was
+    /// stale and is about to be rebuilt, which saves it).
+    pub bytes: u64,
+    /// How long the read lock was held (appends waited that long at most).
+    pub locked: Duration,
 }
 
 /// Figures for the operator and the bench.
@@ -362,20 +375,63 @@ impl Archive {
     ///
     /// # Errors
     /// `Write` when the file cannot be written; the old one is kept.
-    pub fn save_index(&self) -> Result<(), ArchiveError> {
+    pub fn save_index(&self) -> Result<Saved, ArchiveError> {
         let _one = lock(&self.saving);
+        let started = Instant::now();
         let bytes = {
             let index = self.read();
             if index.stale {
-                return Ok(());
+                // Not worth keeping; the rebuild that comes next saves.
+                return Ok(Saved::default());
             }
             self.appended.store(0, Ordering::Relaxed);
             persist::encode(&index.index)
         };
+        let locked = started.elapsed();
         replace_file(&self.index_path, &bytes, true).map_err(|source| ArchiveError::Write {
             path: self.index_path.clone(),
             source,
+        })?;
+        Ok(Saved {
+            bytes: bytes.len() as u64,
+            locked,
         })
+    }
+
+    /// The newest `keep` messages of every room with history, oldest first,
+    /// by room name key: what `MessageLog::open` gathers as
+    /// `Loaded::recent` by scanning the whole log, here one page per room.
+    ///
+    /// # Errors
+    /// As [`page`](Self::page).
+    pub fn recent(&self, keep: usize) -> Result<HashMap<String, VecDeque<Record>>, ArchiveError> {
+        let mut recent = HashMap::new();
+        if keep == 0 {
+            return Ok(recent);
+        }
+        let rooms: Vec<String> = self.read().rooms.keys().cloned().collect();
+        for room in rooms {
+            let target = Target::Room(room.clone());
+            let mut records: VecDeque<Record> = VecDeque::new();
+            let mut query = Query::Latest;
+            while records.len() < keep {
+                let page = self.page(&target, query, keep - records.len())?;
+                let Some(first) = page.records.first() else {
+                    break;
+                };
+                query = Query::Before(Ref::Seq(first.seq));
+                for r in page.records.into_iter().rev() {
+                    records.push_front(r);
+                }
+                if !page.more_before {
+                    break;
+                }
+            }
+            if !records.is_empty() {
+                recent.insert(room, records);
+            }
+        }
+        Ok(recent)
     }
 
     /// Records noted since the index was last saved.

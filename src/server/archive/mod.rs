@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! start-up   Archive::open(log.txt, log.idx)      -> Opened { next_seq, end, problems, .. }
+//!            archive.recent(keep)                 -> the last messages of each room
 //!            Markers::open(dir), Pending::open(dir)
 //! append     (under the log's lock, after the write, in log order)
 //!            archive.note_append(&record, offset, len)
@@ -66,7 +67,7 @@ mod time;
 mod tests;
 
 pub use error::ArchiveError;
-pub use log::{Archive, Opened, SavedIndex, Stats};
+pub use log::{Archive, Opened, Saved, SavedIndex, Stats};
 pub use markers::{Markers, MARKERS_FILE};
 pub use page::{Page, Query, Ref, Target, MAX_PAGE};
 pub use pending::{Pending, MAX_WAITING_PER_USER, PENDING_FILE};

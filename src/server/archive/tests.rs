@@ -2,6 +2,7 @@
 //! written by `MessageLog`, damaged the ways files get damaged.
 
 use std::fs;
+use std::time::Duration;
 use std::path::{Path, PathBuf};
 
 use super::journal::tests::temp_dir;
@@ -668,4 +669,26 @@ fn a_search_in_a_small_room_reads_only_that_room() {
     assert_eq!(found.len(), 75);
     assert!(requests > 3, "{requests}");
     assert!(found.windows(2).all(|w| w[0] > w[1]));
+}
+
+/// `recent` gives what `MessageLog::open` loads by scanning, from the index.
+#[test]
+fn recent_matches_what_the_log_loads() {
+    let mut fx = Fixture::new("recent");
+    for i in 0..700 {
+        fx.append(message(["a", "B", "c"][i % 3], "ann", &format!("r{i}")));
+        if i == 400 {
+            fx.append(closed("c"));
+        }
+        if i % 50 == 0 {
+            fx.append(whisper("ann", "bob", "w"));
+        }
+    }
+    fx.log = None;
+    for keep in [0, 1, 20, 600] {
+        let (_, loaded) = MessageLog::open(&fx.log_path(), FsyncPolicy::Never, keep).unwrap();
+        assert_eq!(fx.archive.recent(keep).unwrap(), loaded.recent, "keep {keep}");
+    }
+    let saved = fx.archive.save_index().unwrap();
+    assert!(saved.bytes > 0 && saved.locked < Duration::from_secs(10));
 }
