@@ -378,7 +378,7 @@ impl Archive {
     pub fn save_index(&self) -> Result<Saved, ArchiveError> {
         let _one = lock(&self.saving);
         let started = Instant::now();
-        let bytes = {
+        let mut bytes = {
             let index = self.read();
             if index.stale {
                 // Not worth keeping; the rebuild that comes next saves.
@@ -388,6 +388,7 @@ impl Archive {
             persist::encode(&index.index)
         };
         let locked = started.elapsed();
+        persist::seal(&mut bytes);
         replace_file(&self.index_path, &bytes, true).map_err(|source| ArchiveError::Write {
             path: self.index_path.clone(),
             source,

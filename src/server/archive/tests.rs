@@ -2,8 +2,8 @@
 //! written by `MessageLog`, damaged the ways files get damaged.
 
 use std::fs;
-use std::time::Duration;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::journal::tests::temp_dir;
 use super::*;
@@ -687,7 +687,11 @@ fn recent_matches_what_the_log_loads() {
     fx.log = None;
     for keep in [0, 1, 20, 600] {
         let (_, loaded) = MessageLog::open(&fx.log_path(), FsyncPolicy::Never, keep).unwrap();
-        assert_eq!(fx.archive.recent(keep).unwrap(), loaded.recent, "keep {keep}");
+        assert_eq!(
+            fx.archive.recent(keep).unwrap(),
+            loaded.recent,
+            "keep {keep}"
+        );
     }
     let saved = fx.archive.save_index().unwrap();
     assert!(saved.bytes > 0 && saved.locked < Duration::from_secs(10));
