@@ -32,7 +32,7 @@
 //!   without any lock: call them from any session thread, concurrently,
 //!   never under the hub lock (they read the disk). `search` also waits
 //!   for its turn ([`MAX_SEARCHES`] at once). `save_index` holds the read
-//!   lock while copying the index (tens of ms at 10,000,000 records).
+//!   lock while copying the index (about 40 ms at 10,000,000 records).
 //!   A read that finds the file changed behind the index rebuilds it
 //!   (seconds on a huge log) in the calling thread, without blocking
 //!   appends or other readers except for a short catch-up at the end.
