@@ -152,7 +152,13 @@ impl Archive {
         };
         let from = index.end;
         let mut problems = Problems::default();
-        let torn = build::extend(&mut index, &file, len, &mut problems).map_err(read_err)?;
+        let torn = if from == 0 {
+            let (built, torn) = build::build(&file, len, &mut problems).map_err(read_err)?;
+            index = built;
+            torn
+        } else {
+            build::extend(&mut index, &file, len, &mut problems).map_err(read_err)?
+        };
         if torn > 0 {
             problems.push(
                 index.lines + 1,
@@ -507,11 +513,10 @@ impl Archive {
             }
             None => current,
         };
-        let mut fresh = Index::new();
         let mut problems = Problems::default();
         let len = file_len(&file).map_err(|source| self.read_error(source))?;
-        build::extend(&mut fresh, &file, len, &mut problems)
-            .map_err(|source| self.read_error(source))?;
+        let (mut fresh, _) =
+            build::build(&file, len, &mut problems).map_err(|source| self.read_error(source))?;
         {
             let mut state = self.write();
             // Records appended during the scan: all whole by now, since

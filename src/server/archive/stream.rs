@@ -99,6 +99,11 @@ impl Stream {
         out
     }
 
+    /// Every entry, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = Entry> + '_ {
+        (0..self.heads.len()).flat_map(|b| self.block(b))
+    }
+
     /// Bytes of heap this stream holds.
     pub fn heap_bytes(&self) -> usize {
         self.heads.capacity() * std::mem::size_of::<Head>() + self.data.capacity()
