@@ -31,17 +31,20 @@
 //! | `UPLOAD`  | `/files`        | `File-Name`, optional `Digest`; the file as body (streamed, see [`Upload`]) |
 //! | `DOWNLOAD`| `/files/N`      |                                |
 //! | `FILES`   | `/`             | (the files shared in the sender's room) |
+//! | `HISTORY`, `SEARCH`, `UNREAD`, `MARKREAD` | see [`HistoryRequest`] | |
 //!
 //! A target `/` on a room request means the room the sender is in.
 
 mod accounts;
 mod chat;
 mod files;
+mod history;
 mod rooms;
 
 pub use accounts::AccountRequest;
 pub use chat::ChatRequest;
 pub use files::{FileRequest, Upload, MAX_FILE_NAME_BYTES};
+pub use history::{Anchor, Conversation, HistoryRequest, DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT};
 pub use rooms::{ListKind, RoomRequest};
 
 use crate::protocol::{Frame, Status};
@@ -53,6 +56,7 @@ pub enum Request {
     Chat(ChatRequest),
     Room(RoomRequest),
     File(FileRequest),
+    History(HistoryRequest),
     /// The connection itself: keep-alives and goodbye.
     Control(Control),
 }
@@ -87,6 +91,12 @@ impl From<RoomRequest> for Request {
 impl From<FileRequest> for Request {
     fn from(r: FileRequest) -> Request {
         Request::File(r)
+    }
+}
+
+impl From<HistoryRequest> for Request {
+    fn from(r: HistoryRequest) -> Request {
+        Request::History(r)
     }
 }
 
@@ -186,7 +196,8 @@ impl Request {
             .map(|r| r.map(Request::Chat))
             .or_else(|| RoomRequest::parse(verb, frame).map(|r| r.map(Request::Room)))
             .or_else(|| AccountRequest::parse(verb, frame).map(|r| r.map(Request::Account)))
-            .or_else(|| FileRequest::parse(verb, frame).map(|r| r.map(Request::File)));
+            .or_else(|| FileRequest::parse(verb, frame).map(|r| r.map(Request::File)))
+            .or_else(|| HistoryRequest::parse(verb, frame).map(|r| r.map(Request::History)));
         parsed.unwrap_or_else(|| {
             Err(Refusal::bad_request(format!(
                 "unknown verb {verb}; see the protocol section of the README"
@@ -201,6 +212,7 @@ impl Request {
             Request::Chat(r) => r.into_frame(),
             Request::Room(r) => r.into_frame(),
             Request::File(r) => r.into_frame(),
+            Request::History(r) => r.into_frame(),
             Request::Control(c) => c.into_frame(),
         }
     }

@@ -67,6 +67,14 @@ pub mod header {
     pub const DIGEST: &str = "Digest";
     pub const MAX_BODY: &str = "Max-Body";
     pub const MAX_FILE_SIZE: &str = "Max-File-Size";
+    /// History paging: a Seq the page is before, after or around.
+    pub const BEFORE: &str = "Before";
+    pub const AFTER: &str = "After";
+    pub const AROUND: &str = "Around";
+    /// How many messages a history page may hold.
+    pub const LIMIT: &str = "Limit";
+    /// `yes` on a history or search reply when there is more to fetch.
+    pub const MORE: &str = "More";
 }
 
 /// `Content-Type` of chat text.

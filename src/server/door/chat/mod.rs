@@ -125,6 +125,11 @@ impl ChatDoor {
                     None => return Poll::Done,
                 }
             }
+            // The store behind these is being wired in (issue 17).
+            Request::History(_) => Frame::reply(
+                Status::UNAVAILABLE,
+                "history is not served by this server yet",
+            ),
             Request::File(FileRequest::List) => {
                 s.file_list(crate::command::target_name(frame.target(), "/rooms/"))
             }
