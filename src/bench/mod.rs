@@ -61,7 +61,7 @@
 //! - `stats`: the latency histogram and its percentiles.
 //! - `proc`: memory and CPU time of a process, from /proc.
 //! - `history`: `chat-bench history`, the history storage on a large
-//!   generated log, in process (no server, no network).
+//!   generated log (`history_log`), in process (no server, no network).
 //! - `report` and `json`: what the run measured, for people or as JSON.
 //! - This module: [`run`], the run phase by phase (login, hold or send,
 //!   drain, shut down).
@@ -69,6 +69,7 @@
 mod args;
 mod chat;
 mod history;
+mod history_log;
 mod irc;
 mod json;
 mod login;

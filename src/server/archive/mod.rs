@@ -41,11 +41,13 @@
 //!
 //! # Layout
 //!
-//! - `log`: [`Archive`]: open, note appends, pages, time lookups, rebuilds, saving.
+//! - `log`: [`Archive`]: open, note appends, rebuilds, saving; `queries`:
+//!   pages, unread counts, time lookups.
 //! - `line`: the fast line parser (agrees with `history::parse_line`) and scans.
 //! - `index`, `stream`: what the index holds, compactly; `build`: filling and
 //!   checking it; `persist`: its file.
-//! - `page`: queries and reading records; `time`: dates; `search`.
+//! - `page`: queries and reading records; `time`: dates; `search`, with
+//!   `matcher` for case-insensitive matching and snippets.
 //! - `journal`: checksummed append-only files, for `markers` and `pending`.
 //! - `error`: [`ArchiveError`].
 
@@ -55,10 +57,12 @@ mod index;
 mod journal;
 mod line;
 mod log;
-pub mod markers;
+mod markers;
+mod matcher;
 mod page;
-pub mod pending;
+mod pending;
 mod persist;
+mod queries;
 mod search;
 mod stream;
 mod time;
@@ -69,6 +73,7 @@ mod tests;
 pub use error::ArchiveError;
 pub use log::{Archive, Opened, Saved, SavedIndex, Stats};
 pub use markers::{Markers, MARKERS_FILE};
+pub use matcher::SNIPPET_CHARS;
 pub use page::{Page, Query, Ref, Target, MAX_PAGE};
 pub use pending::{Pending, MAX_WAITING_PER_USER, PENDING_FILE};
 pub use search::{
