@@ -110,15 +110,7 @@ impl Pending {
                 max: MAX_WAITING_PER_USER,
             });
         }
-        let change = format!(
-            "add\t{}\t{}\t{}\t{}\t{}",
-            whisper.seq,
-            escape(&whisper.date),
-            escape(&whisper.from),
-            escape(&whisper.to),
-            escape(&whisper.text)
-        );
-        inner.journal.append(&[change], true)?;
+        inner.journal.append(&[add_change(whisper)], true)?;
         let mut stored = whisper.clone();
         stored.kind = Kind::Whisper;
         stored.room = "-".into();
@@ -194,22 +186,21 @@ impl Inner {
         if self.journal.lines <= 2 * self.waiting.len() + SLACK_LINES {
             return;
         }
-        let bodies: Vec<String> = self
-            .waiting
-            .values()
-            .map(|w| {
-                format!(
-                    "add\t{}\t{}\t{}\t{}\t{}",
-                    w.seq,
-                    escape(&w.date),
-                    escape(&w.from),
-                    escape(&w.to),
-                    escape(&w.text)
-                )
-            })
-            .collect();
+        let bodies: Vec<String> = self.waiting.values().map(add_change).collect();
         let _ = self.journal.rewrite(&bodies);
     }
+}
+
+/// The `add` change for a whisper.
+fn add_change(w: &Record) -> String {
+    format!(
+        "add\t{}\t{}\t{}\t{}\t{}",
+        w.seq,
+        escape(&w.date),
+        escape(&w.from),
+        escape(&w.to),
+        escape(&w.text)
+    )
 }
 
 #[cfg(test)]
