@@ -20,8 +20,9 @@ use crate::server::history::Problem;
 use crate::server::store::replace_file;
 
 /// Longest line read back: a pending whisper is at most 4 KiB of text, each
-/// byte possibly escaped, plus short fields; longer is damage.
-pub const MAX_LINE_BYTES: usize = 16 * 1024;
+/// byte possibly escaped, plus short fields; this leaves room for a larger
+/// body limit, and longer is damage.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// An open journal, appending.
 pub struct Journal {

@@ -12,11 +12,12 @@ use crate::crc32::crc32;
 use crate::server::history::Kind;
 use crate::server::store::unescape;
 
-/// Longest line the archive indexes or reads, newline included. A valid
-/// record is under 9 KiB (a 4 KiB body, each byte possibly escaped, plus the
-/// other fields); anything this long is damage, and the cap keeps a damaged
-/// file from filling memory. Longer lines are reported and not indexed.
-pub const MAX_LINE_BYTES: usize = 64 * 1024;
+/// Longest line the archive indexes or reads, newline included. A record
+/// the server writes is under 9 KiB (a 4 KiB body, each byte possibly
+/// escaped, plus the other fields); the cap leaves room for a larger body
+/// limit one day, and keeps a damaged file from filling memory. Longer
+/// lines are reported and not indexed (nor counted for the next seq).
+pub const MAX_LINE_BYTES: usize = 512 * 1024;
 /// Read-ahead of a forward scan: large reads keep system calls rare.
 const SCAN_BUFFER_BYTES: usize = 1 << 20;
 

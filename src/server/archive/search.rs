@@ -16,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::error::ArchiveError;
-use super::line::{parse_meta, read_full_at};
+use super::line::{parse_meta, read_full_at, MAX_LINE_BYTES};
 use super::log::Archive;
 use super::matcher::{snippet, Matcher};
 use super::page::read_lines;
@@ -41,6 +41,7 @@ const ROOM_BATCH: u64 = if cfg!(test) { 16 } else { 1024 };
 /// Bytes read per step of the backward scan. Larger than any line the
 /// index accepts, so every record fits in one chunk.
 const CHUNK_BYTES: u64 = 1 << 20;
+const _: () = assert!(CHUNK_BYTES > MAX_LINE_BYTES as u64);
 
 /// What one request may cost before it returns what it found so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
