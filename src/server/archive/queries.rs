@@ -36,28 +36,40 @@ impl Archive {
         let expect = Expect::of(target);
         let mut rebuilt = false;
         loop {
-            let (entries, more_before, more_after, end, generation, stale, file) = {
+            let looked_up = {
                 let index = self.read();
-                let Some(stream) = stream_of(&index, target) else {
-                    return Ok(Page::default());
-                };
-                let range = select(stream, resolved, limit);
-                (
-                    stream.entries(range.clone()),
-                    range.start > 0,
-                    range.end < stream.len(),
-                    index.end,
-                    index.generation,
-                    index.stale,
-                    Arc::clone(&index.file),
-                )
+                if index.stale {
+                    Err(index.generation)
+                } else {
+                    let range = stream_of(&index, target)
+                        .map(|stream| (stream, select(stream, resolved, limit)));
+                    Ok(range.map(|(stream, range)| {
+                        (
+                            stream.entries(range.clone()),
+                            range.start > 0,
+                            range.end < stream.len(),
+                            index.end,
+                            index.generation,
+                            Arc::clone(&index.file),
+                        )
+                    }))
+                }
             };
-            let result = if stale {
-                Err("an append could not be placed".to_string())
-            } else {
-                read_records(&file, &entries, end, &expect)
+            let (entries, more_before, more_after, end, generation, file) = match looked_up {
+                Ok(Some(found)) => found,
+                Ok(None) => return Ok(Page::default()),
+                Err(generation) if !rebuilt => {
+                    self.rebuild(generation, "an append could not be placed")?;
+                    rebuilt = true;
+                    continue;
+                }
+                Err(_) => {
+                    return Err(ArchiveError::Damaged {
+                        reason: "the log keeps changing behind its index".into(),
+                    })
+                }
             };
-            match result {
+            match read_records(&file, &entries, end, &expect) {
                 Ok(records) => {
                     return Ok(Page {
                         records,

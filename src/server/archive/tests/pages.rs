@@ -311,6 +311,13 @@ fn appends_written_behind_the_index_are_caught_up() {
     fx.archive.note_append(&stored, 3, 10);
     assert_eq!(fx.texts(&room("lobby"), Query::Latest, 1), ["misplaced"]);
     assert!(!fx.archive.take_notices().is_empty());
+    // The same for a room only the unplaced record knows of.
+    let stored = fx.append_unnoted(message("fresh", "ann", "first in fresh"));
+    fx.archive.note_append(&stored, 3, 10);
+    assert_eq!(
+        fx.texts(&room("fresh"), Query::Latest, 5),
+        ["first in fresh"]
+    );
 }
 
 /// `recent` gives what `MessageLog::open` loads by scanning, from the index.
