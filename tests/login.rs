@@ -44,7 +44,10 @@ fn malformed_nicknames_are_refused_with_a_reason() {
         ),
         // A header value carries no control character: the escape goes as a space.
         ("x\u{1b}[2J", "nickname may not contain spaces"),
-        ("x[2J", "only ASCII letters (a-z, A-Z), digits, '_' and '-', not '['"),
+        (
+            "x[2J",
+            "only ASCII letters (a-z, A-Z), digits, '_' and '-', not '['",
+        ),
     ] {
         let reply = raw.request(AccountRequest::Login {
             many_rooms: false,

@@ -66,7 +66,15 @@ fn data_files_and_the_directories_the_server_makes_are_private() {
 
     assert_eq!(mode(&data), 0o700, "the data directory");
     assert_eq!(mode(&data.join("files")), 0o700, "files/");
-    for name in ["log.txt", "rooms.txt", "files.txt", "accounts.txt"] {
+    for name in [
+        "log.txt",
+        "log.idx",
+        "rooms.txt",
+        "files.txt",
+        "accounts.txt",
+        "markers.txt",
+        "pending.txt",
+    ] {
         assert_eq!(mode(&data.join(name)), 0o600, "{name}");
     }
     let stored: Vec<_> = fs::read_dir(data.join("files")).unwrap().collect();
@@ -99,6 +107,7 @@ fn loose_data_files_are_tightened_at_start_up_and_reported() {
     };
     set(&dir.path().join("log.txt"), 0o644);
     set(&dir.path().join("rooms.txt"), 0o664);
+    set(&dir.path().join("pending.txt"), 0o644);
     set(&dir.path().join("files"), 0o755);
     // The directory the user chose keeps its mode: it may be their own.
     set(dir.path(), 0o755);
@@ -107,6 +116,7 @@ fn loose_data_files_are_tightened_at_start_up_and_reported() {
     let out = server.stdout.wait_for("Socket now listening");
     assert_eq!(mode(&dir.path().join("log.txt")), 0o600);
     assert_eq!(mode(&dir.path().join("rooms.txt")), 0o600);
+    assert_eq!(mode(&dir.path().join("pending.txt")), 0o600);
     assert_eq!(mode(&dir.path().join("files")), 0o700);
     assert_eq!(mode(dir.path()), 0o755);
     let notes: Vec<&str> = out
@@ -114,7 +124,7 @@ fn loose_data_files_are_tightened_at_start_up_and_reported() {
         .filter(|l| l.contains("readable by others"))
         .collect();
     assert_eq!(notes.len(), 1, "{out}");
-    for name in ["log.txt", "rooms.txt", "files/"] {
+    for name in ["log.txt", "rooms.txt", "pending.txt", "files/"] {
         assert!(notes[0].contains(name), "{name} in {}", notes[0]);
     }
     drop(server);

@@ -11,6 +11,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::accounts::ACCOUNTS_FILE;
+use super::archive::{INDEX_FILE as LOG_INDEX_FILE, MARKERS_FILE, PENDING_FILE};
 use super::files::{FILES_DIR, INDEX_FILE};
 use super::rooms::ROOMS_FILE;
 use super::LOG_FILE;
@@ -112,13 +113,25 @@ impl Tightened {
     }
 }
 
+/// The data files directly in the data directory.
+const DATA_FILES: [&str; 7] = [
+    LOG_FILE,
+    LOG_INDEX_FILE,
+    ROOMS_FILE,
+    INDEX_FILE,
+    ACCOUNTS_FILE,
+    MARKERS_FILE,
+    PENDING_FILE,
+];
+
 /// Takes the permissions of anyone but the owner away from the data files
-/// in `dir` (`log.txt`, `rooms.txt`, `files.txt`, `accounts.txt`, `files/`
-/// and what is in it). Symbolic links are left alone: changing a link's
+/// in `dir` (`log.txt`, `log.idx`, `rooms.txt`, `files.txt`,
+/// `accounts.txt`, `markers.txt`, `pending.txt`, `files/` and what is in
+/// it). Symbolic links are left alone: changing a link's
 /// mode would change whatever file it points to.
 pub fn tighten(dir: &Path) -> Tightened {
     let mut done = Tightened::default();
-    for name in [LOG_FILE, ROOMS_FILE, INDEX_FILE, ACCOUNTS_FILE] {
+    for name in DATA_FILES {
         tighten_one(&dir.join(name), name, &mut done);
     }
     let files = dir.join(FILES_DIR);
@@ -215,6 +228,7 @@ mod tests {
             (LOG_FILE, 0o644),
             (ROOMS_FILE, 0o600),
             (ACCOUNTS_FILE, 0o640),
+            (PENDING_FILE, 0o604),
         ] {
             fs::write(dir.join(name), "").unwrap();
             set(&dir.join(name), m);
@@ -230,6 +244,7 @@ mod tests {
             [
                 "log.txt (was 644)",
                 "accounts.txt (was 640)",
+                "pending.txt (was 604)",
                 "files/ (was 755)",
                 "2 shared file(s) in files/"
             ]

@@ -179,6 +179,8 @@ impl Session<'_> {
         };
         match self.accounts.register(nick, hash) {
             Ok(()) => {
+                // The nickname is this connection's account from now on.
+                self.registered = true;
                 registration.stored(&mut self.guard, nick);
                 self.console
                     .say(format!("{} Client ({nick}) registered", self.tag));
@@ -223,6 +225,7 @@ impl Session<'_> {
     fn logout(&mut self, nick: &str) -> Frame {
         self.leave_hub();
         self.nick = None;
+        self.registered = false;
         self.login_since = Instant::now();
         self.console
             .say(format!("{} Client ({nick}) logged out", self.tag));
