@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 pub enum Lane {
     /// Served before anyone in `Second`.
     First,
+    /// Served when nobody waits in `First`.
     Second,
 }
 

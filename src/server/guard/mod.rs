@@ -8,29 +8,34 @@
 //! first (each a map lookup under one short lock, nothing hashed):
 //!
 //! 1. **its address's budget** (an IPv4 address, or an IPv6 /64): 5 wrong
-//!    passwords are free, counting guesses still being checked; then one
-//!    guess at a time, after a wait that starts at 1 s and doubles with
-//!    each wrong one, up to 5 min. Forgotten after 15 min without one.
+//!    passwords are free, counting guesses still being checked (2 at most
+//!    at once, so a burst cannot slip in before the first is checked);
+//!    then one guess at a time, after a wait that starts at 1 s and
+//!    doubles with each wrong one, up to 5 min. Forgotten after 15 min
+//!    without one.
 //! 2. **the account's budget**, the same with 10 free, but only for
 //!    addresses that have guessed wrong lately (at any account). An
 //!    address with a clean record, or one the account logged in or
 //!    registered from before, is not held back by what others did: that
-//!    is how the owner gets in while others guess.
+//!    is how the owner gets in while others guess. The owner cannot be
+//!    told from a guesser by the nickname, only by where they come from.
 //! 3. **a hashing slot**: at most as many hashes at once as there are
-//!    cores, the next few waiting their turn in arrival order for up to a
-//!    second; more are refused.
+//!    cores. Those waiting queue in two lanes, in arrival order: guesses
+//!    from clean or known addresses first (waiting up to 5 s), the rest
+//!    after them (up to 1 s); a full lane is refused at once.
 //!
-//! Every refusal is a `429` with `Retry-After` and costs nothing. A
-//! registration takes a hashing slot too, and an allowance: 3 per
-//! connection and (by default) 5 an hour per address.
+//! Every refusal is a `429` with `Retry-After`, and nothing is hashed for
+//! it (the session answers it no sooner than a wrong password, so that a
+//! guesser waiting for answers cannot make refusals its way to burn the
+//! cores). A registration takes a hashing slot too, and an allowance: 3
+//! per connection and (by default) 5 an hour per address.
 
 mod backoff;
 mod hashing;
+mod ledger;
 mod registrations;
 
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -40,6 +45,8 @@ use crate::text::name_key;
 pub use backoff::{Policy, Record};
 pub use hashing::{Hashing, Lane, Slot};
 pub use registrations::{Full, Registrations};
+
+use ledger::Ledger;
 
 /// The failure budget of one address.
 pub const ADDRESS_POLICY: Policy = Policy {
@@ -83,6 +90,7 @@ const MAX_TRACKED: usize = 10_000;
 pub struct AddrKey(IpAddr);
 
 impl AddrKey {
+    /// The key `ip` counts under.
     pub fn of(ip: IpAddr) -> AddrKey {
         match ip.to_canonical() {
             IpAddr::V4(v4) => AddrKey(IpAddr::V4(v4)),
@@ -107,7 +115,9 @@ impl fmt::Display for AddrKey {
 /// A request refused before any hashing: answer `429` with `Retry-After`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
+    /// Why, for the person: what was refused and when to try again.
     pub reason: String,
+    /// How long to wait before trying again.
     pub retry_after: Duration,
 }
 
@@ -183,12 +193,9 @@ impl Guard {
         }
     }
 
-    /// A hashing slot for work that is not a guess (a new password's hash);
-    /// waits its turn like the others.
-    ///
-    /// # Errors
-    /// `Refused` when the server is busy hashing.
-    pub fn hashing_slot(&self) -> Result<Slot, Refused> {
+    /// A hashing slot in the second lane, as a registration takes.
+    #[cfg(test)]
+    fn hashing_slot(&self) -> Result<Slot, Refused> {
         self.hashing
             .acquire(Lane::Second, HASH_WAIT)
             .ok_or_else(Refused::busy)
@@ -362,173 +369,6 @@ impl Drop for Registration {
         if !self.stored {
             self.guard.registrations().give_back(self.addr, self.at);
         }
-    }
-}
-
-/// The records of guesses: per address and per account.
-#[derive(Debug, Default)]
-struct Ledger {
-    addresses: HashMap<AddrKey, Record>,
-    accounts: HashMap<String, AccountEntry>,
-}
-
-#[derive(Debug, Default)]
-struct AccountEntry {
-    record: Record,
-    /// Addresses it logged in or registered from lately, the latest first.
-    known: Vec<AddrKey>,
-}
-
-impl Ledger {
-    /// Lets a guess at `account` from `addr` go on, or says why not.
-    /// `Ok(true)` when the account's budget was asked too.
-    fn admit(
-        &mut self,
-        addr: AddrKey,
-        account: &str,
-        nick: &str,
-        now: Instant,
-    ) -> Result<bool, Refused> {
-        if !self.addresses.contains_key(&addr) {
-            make_room(&mut self.addresses, now, &ADDRESS_POLICY, |r| r);
-        }
-        let record = self.addresses.entry(addr).or_default();
-        let clean = record.is_clean(now, &ADDRESS_POLICY);
-        record
-            .try_begin(now, &ADDRESS_POLICY)
-            .map_err(|wait| Refused {
-                reason: format!(
-                    "too many wrong passwords from your address; try again in {}",
-                    human(wait)
-                ),
-                retry_after: wait,
-            })?;
-        let known = self
-            .accounts
-            .get(account)
-            .is_some_and(|e| e.known.contains(&addr));
-        if clean || known {
-            return Ok(false);
-        }
-        let entry = self.account(account, now);
-        if let Err(wait) = entry.record.try_begin(now, &ACCOUNT_POLICY) {
-            if let Some(record) = self.addresses.get_mut(&addr) {
-                record.cancel();
-            }
-            return Err(Refused {
-                reason: format!(
-                    "too many wrong passwords for {nick} lately; try again in {}",
-                    human(wait)
-                ),
-                retry_after: wait,
-            });
-        }
-        Ok(true)
-    }
-
-    /// Takes back an admitted guess that was never checked.
-    fn cancel(&mut self, addr: AddrKey, account: &str, gated: bool) {
-        if let Some(record) = self.addresses.get_mut(&addr) {
-            record.cancel();
-        }
-        if gated {
-            if let Some(entry) = self.accounts.get_mut(account) {
-                entry.record.cancel();
-            }
-        }
-    }
-
-    /// Records a checked guess; returns console lines for budgets that
-    /// start making guessers wait.
-    fn finish(
-        &mut self,
-        addr: AddrKey,
-        account: &str,
-        nick: &str,
-        gated: bool,
-        correct: bool,
-        now: Instant,
-    ) -> Vec<String> {
-        let mut notes = Vec::new();
-        let started = self
-            .addresses
-            .get_mut(&addr)
-            .is_some_and(|r| r.end(now, !correct, &ADDRESS_POLICY));
-        if started {
-            notes.push(format!(
-                "password guessing from {addr}: {} wrong passwords; its next guesses wait {}, doubling with each wrong one (up to {})",
-                ADDRESS_POLICY.free,
-                human(ADDRESS_POLICY.base),
-                human(ADDRESS_POLICY.max)
-            ));
-        }
-        if correct {
-            self.remember(addr, account, now);
-            if gated {
-                if let Some(entry) = self.accounts.get_mut(account) {
-                    entry.record.cancel();
-                }
-            }
-            return notes;
-        }
-        let entry = self.account(account, now);
-        let started = if gated {
-            entry.record.end(now, true, &ACCOUNT_POLICY)
-        } else {
-            entry.record.fail(now, &ACCOUNT_POLICY)
-        };
-        if started {
-            notes.push(format!(
-                "password guessing at {nick}: {} wrong passwords lately; guesses from addresses that guessed wrong now wait {}, doubling (up to {}); other addresses still get their turn",
-                ACCOUNT_POLICY.free,
-                human(ACCOUNT_POLICY.base),
-                human(ACCOUNT_POLICY.max)
-            ));
-        }
-        notes
-    }
-
-    /// Notes that `account` logged in or registered from `addr`.
-    fn remember(&mut self, addr: AddrKey, account: &str, now: Instant) {
-        let entry = self.account(account, now);
-        entry.known.retain(|&a| a != addr);
-        entry.known.insert(0, addr);
-        entry.known.truncate(KNOWN_PER_ACCOUNT);
-    }
-
-    /// The entry of `account`, made (room permitting) if there is none.
-    fn account(&mut self, account: &str, now: Instant) -> &mut AccountEntry {
-        if !self.accounts.contains_key(account) {
-            make_room(&mut self.accounts, now, &ACCOUNT_POLICY, |e| &e.record);
-        }
-        self.accounts.entry(account.to_string()).or_default()
-    }
-}
-
-/// Keeps `map` under `MAX_TRACKED` before an entry is added: drops the
-/// entries with nothing worth keeping, and if that is not enough, the one
-/// quiet for longest. (An account's known addresses go with its entry;
-/// that costs its owner the head start, never the login.)
-fn make_room<K: Clone + Eq + Hash, V>(
-    map: &mut HashMap<K, V>,
-    now: Instant,
-    policy: &Policy,
-    record: fn(&V) -> &Record,
-) {
-    if map.len() < MAX_TRACKED {
-        return;
-    }
-    map.retain(|_, v| !record(v).is_idle(now, policy));
-    if map.len() < MAX_TRACKED {
-        return;
-    }
-    let oldest = map
-        .iter()
-        .filter(|(_, v)| !record(v).is_busy())
-        .min_by_key(|(_, v)| record(v).last_failure())
-        .map(|(k, _)| k.clone());
-    if let Some(key) = oldest {
-        map.remove(&key);
     }
 }
 
