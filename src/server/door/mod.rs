@@ -4,6 +4,7 @@
 //! the hub delivers. The session loop around it is the same for every door.
 
 pub mod chat;
+pub mod web;
 
 use std::fmt;
 
@@ -68,7 +69,8 @@ impl fmt::Display for Protocol {
 pub fn open(protocol: Protocol, config: &Config) -> Box<dyn Door> {
     match protocol {
         Protocol::Chat => Box::new(chat::ChatDoor::new(config)),
-        Protocol::Irc | Protocol::Web => Box::new(Closed(protocol)),
+        Protocol::Web => Box::new(web::WebDoor::new(config)),
+        Protocol::Irc => Box::new(Closed(protocol)),
     }
 }
 
