@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cdp;
+pub mod web;
 pub mod web_front;
 
 use std::io::{BufReader, Read, Write};

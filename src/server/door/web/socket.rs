@@ -259,7 +259,14 @@ impl Socket {
 /// anything after the frame's end (one frame per message).
 fn one_frame(text: &str, limits: &crate::protocol::Limits) -> Result<Frame, Frame> {
     let mut bytes = text.as_bytes();
-    let refusal = |e: FrameError| Frame::reply(e.status(), &e.to_string());
+    let refusal = |e: FrameError| match e {
+        // The whole message is in: a frame cut short is a bad one.
+        FrameError::UnexpectedEof | FrameError::Io(_) => Frame::reply(
+            Status::BAD_REQUEST,
+            "the message ends inside a frame: send one whole CHAT/1.0 frame",
+        ),
+        e => Frame::reply(e.status(), &e.to_string()),
+    };
     match Frame::read_from(&mut bytes, limits) {
         Ok(Some(frame)) if bytes.is_empty() => Ok(frame),
         Ok(Some(_)) => Err(Frame::reply(
@@ -328,7 +335,11 @@ mod tests {
         );
         assert!(one_frame("", &limits).is_err());
         let short = "SAY / CHAT/1.0\r\nContent-Length: 10\r\n\r\nhi";
-        assert!(one_frame(short, &limits).is_err(), "the body is cut");
+        assert_eq!(
+            one_frame(short, &limits).unwrap_err().status_code(),
+            Some(Status::BAD_REQUEST),
+            "the body is cut"
+        );
         let big = format!(
             "SAY / CHAT/1.0\r\nContent-Length: 5000\r\n\r\n{}",
             "x".repeat(5000)
