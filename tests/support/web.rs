@@ -114,7 +114,7 @@ impl Http {
     /// True once the server has closed the connection (anything left is read and dropped).
     pub fn is_closed(&mut self) -> bool {
         let mut rest = Vec::new();
-        matches!(self.reader.read_to_end(&mut rest), Ok(_))
+        self.reader.read_to_end(&mut rest).is_ok()
     }
 }
 
