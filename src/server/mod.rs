@@ -8,6 +8,7 @@
 //! flushes `log.txt` to disk once a second.
 
 pub mod accounts;
+pub mod archive;
 pub mod capacity;
 pub mod config;
 pub mod connection;
