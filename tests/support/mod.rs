@@ -5,8 +5,8 @@
 #![allow(dead_code)]
 
 pub mod cdp;
+pub mod relay;
 pub mod web;
-pub mod web_front;
 
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
