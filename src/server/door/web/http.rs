@@ -10,6 +10,7 @@ use std::time::Instant;
 use super::files;
 use crate::server::connection::Conn;
 use crate::server::door::Poll;
+use crate::server::outbox::PRE_LOGIN_BYTES;
 use crate::server::session::{End, Rate, Session};
 use crate::web::assets;
 use crate::web::handshake::{self, OriginPolicy};
@@ -19,6 +20,11 @@ use crate::web::response::{Response, StatusCode};
 /// The most input an HTTP connection holds: one request head. Past it
 /// without the head's end, the request is refused (414 or 431).
 pub const MAX_INPUT_BYTES: usize = MAX_HEAD_BYTES;
+/// What may wait to be sent on an HTTP connection: the largest response
+/// in memory (the page's script) with room to grow, where a connection
+/// that has not logged in is otherwise held to `PRE_LOGIN_BYTES`. A file
+/// is streamed from disk and counts only its head.
+pub const QUEUE_BYTES: usize = 256 * 1024;
 
 /// Where the search for the end of the head in the input got to, so each
 /// read searches only what is new (a head trickled a byte at a time costs
@@ -26,6 +32,8 @@ pub const MAX_INPUT_BYTES: usize = MAX_HEAD_BYTES;
 #[derive(Default)]
 pub struct Http {
     scanned: usize,
+    /// The queue's bound was raised to [`QUEUE_BYTES`].
+    sized: bool,
 }
 
 /// What a request led to.
@@ -39,6 +47,11 @@ impl Http {
     /// Takes the next request head off the input, if it is all there, and
     /// answers it.
     pub fn poll(&mut self, s: &mut Session<'_>, conn: &mut Conn, origins: &OriginPolicy) -> Polled {
+        if !self.sized {
+            s.outbox
+                .set_max_bytes(QUEUE_BYTES.min(s.config.queue.max_bytes));
+            self.sized = true;
+        }
         // Empty lines before a request line are allowed (RFC 9112 2.2).
         let blank = conn
             .buffered()
@@ -127,6 +140,10 @@ fn serve(
             Ok(response) => {
                 s.send(response.encode(false, true));
                 log(s, request, response.status);
+                // A socket that has not logged in holds what any such
+                // connection may; logging in raises it.
+                s.outbox
+                    .set_max_bytes(PRE_LOGIN_BYTES.min(s.config.queue.max_bytes));
                 // The socket has the login timeout from now to log in.
                 s.login_since = Instant::now();
                 Polled::Upgraded
@@ -181,6 +198,7 @@ pub fn log(s: &Session<'_>, request: &Request, status: StatusCode) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::outbox::charge;
 
     #[test]
     fn the_head_ends_at_its_empty_line_however_it_arrives() {
@@ -197,6 +215,23 @@ mod tests {
             from = next;
         }
         assert_eq!(head_end(&head[..end], from).0, Some(end));
+    }
+
+    #[test]
+    fn the_largest_page_file_fits_an_http_queue_twice() {
+        for asset in assets::ASSETS {
+            let request = format!("GET {} HTTP/1.1\r\nHost: h\r\n\r\n", asset.path);
+            let request = Request::read_from(&mut request.as_bytes())
+                .unwrap()
+                .unwrap();
+            let response = assets::respond(&request).encode(false, true);
+            assert!(
+                2 * charge(response.len()) <= QUEUE_BYTES,
+                "{} ({} bytes) needs a larger QUEUE_BYTES",
+                asset.path,
+                response.len()
+            );
+        }
     }
 
     #[test]
