@@ -150,7 +150,9 @@ fn a_browser_uploads_and_everyone_downloads_the_same_bytes() {
         );
         assert_eq!(again.body.len(), body.len());
     }
-    server.stdout.wait_for("to a browser !");
+    server
+        .stdout
+        .wait_for(&format!("Successfully send file id:{id} to ann !"));
 }
 
 /// What is refused before the body is read (and the connection closed),

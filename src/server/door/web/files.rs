@@ -178,9 +178,8 @@ pub fn download(s: &mut Session<'_>, request: &Request, id: &str) -> Poll {
     }
     let grant = request
         .query_param("token")
-        .and_then(|t| tokens().file_grant(&t))
-        .filter(|g: &Grant| g.nick_now(s.hub).is_some());
-    let Some(grant) = grant else {
+        .and_then(|t| tokens().file_grant(&t));
+    let Some((grant, nick)) = grant.and_then(|g: Grant| Some((g, g.nick_now(s.hub)?))) else {
         // Whatever the id: a bad token tells nothing about files.
         let refusal = Response::text(
             StatusCode::UNAUTHORIZED,
@@ -227,10 +226,8 @@ pub fn download(s: &mut Session<'_>, request: &Request, id: &str) -> Poll {
     let keep_alive = keep && request.keep_alive();
     let (console, tag, id) = (s.console.clone(), s.tag.clone(), entry.id);
     let done = move |result: &io::Result<()>| match result {
-        Ok(()) => console.say(format!("Successfully send file id:{id} to a browser !")),
-        Err(e) => console.say(format!(
-            "{tag} sending file id:{id} to a browser failed: {e}"
-        )),
+        Ok(()) => console.say(format!("Successfully send file id:{id} to {nick} !")),
+        Err(e) => console.say(format!("{tag} sending file id:{id} to {nick} failed: {e}")),
     };
     s.outbox.push_file(FileBody {
         head: response.encode_head(keep_alive),
