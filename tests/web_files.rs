@@ -228,6 +228,21 @@ fn uploads_are_refused_with_the_right_status() {
     }
     let files_after = std::fs::read_dir(dir.path().join("files")).map_or(0, |d| d.count());
     assert_eq!(files_before, files_after, "nothing refused was kept");
+    // A client that waits for 100 Continue hears it before sending the body.
+    http.send(
+        upload_head(
+            port,
+            &token,
+            "lobby",
+            "b.txt",
+            5,
+            "Expect: 100-continue\r\n",
+        )
+        .as_bytes(),
+    );
+    assert_eq!(http.read_head().0, 100);
+    http.send(body);
+    assert_eq!(http.read_response().status, 201);
     // The right digest is fine; GET on /files is not.
     let right = format!("Digest: sha-256={}\r\n", to_hex(&sha256(body)));
     http.send(upload_head(port, &token, "lobby", "a.txt", 5, &right).as_bytes());

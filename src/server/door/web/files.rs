@@ -21,7 +21,7 @@ use crate::server::outbox::FileBody;
 use crate::server::session::{End, Session};
 use crate::text::for_terminal;
 use crate::web::handshake::OriginPolicy;
-use crate::web::http::{decode_percent, encode_percent, Method, Request};
+use crate::web::http::{decode_percent, encode_percent, Method, Request, Version};
 use crate::web::response::{Response, StatusCode};
 
 /// What a download carries: never rendered by the browser, never cached.
@@ -79,6 +79,12 @@ pub fn upload(
             ),
         );
         return respond(s, request, &refusal, false);
+    }
+    // A client that asked to hear first (curl does, for large bodies)
+    // waits for this before sending the body it announced.
+    if request.version == Version::Http11 && request.has_token("Expect", "100-continue") {
+        s.send(b"HTTP/1.1 100 Continue\r\n\r\n".to_vec());
+        s.owed.pay();
     }
     let mut body = Body::new(conn, len, s.config.frame_timeout);
     let upload = match upload_of(request) {
