@@ -131,7 +131,9 @@ mod tests {
             from: "bob".into(),
             to: "ntu".into(),
             date: String::new(),
+            seq: 3,
             text: "psst".into(),
+            kept: false,
         };
         assert_eq!(
             event(&whisper, Duration::from_secs(61)).unwrap(),

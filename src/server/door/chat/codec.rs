@@ -37,8 +37,9 @@ impl Wire for ChatCodec {
 }
 
 /// The frames that carry a delivery, each encoded, in order: one for an
-/// event; for a newcomer, the room's recent messages (marked as history)
-/// and then the welcome.
+/// event; for a newcomer, the room's recent messages (marked as history,
+/// with a notice where what is new to a returning user starts) and then
+/// the welcome.
 pub fn frames(delivery: &Delivery) -> Vec<Vec<u8>> {
     match delivery {
         Delivery::Event(event) => vec![event.to_frame().encode()],
@@ -47,9 +48,20 @@ pub fn frames(delivery: &Delivery) -> Vec<Vec<u8>> {
             nick,
             members,
             history,
+            unread_from,
         } => {
-            let mut out = Vec::with_capacity(history.len() + 1);
+            let mut out = Vec::with_capacity(history.len() + 2);
+            let mut marked = unread_from.is_none();
             for r in history {
+                // The line between what a returning user had seen and
+                // what is new to them.
+                if !marked && unread_from.is_some_and(|since| r.seq > since) {
+                    let marker = Event::Notice {
+                        text: format!("--- new in {room} since you were last here ---"),
+                    };
+                    out.push(marker.to_frame().encode());
+                    marked = true;
+                }
                 let message = Event::Message {
                     room: r.room.clone(),
                     from: r.from.clone(),

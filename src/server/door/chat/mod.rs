@@ -6,6 +6,7 @@
 
 mod codec;
 mod files;
+mod history;
 mod words;
 
 use std::sync::Arc;
@@ -151,11 +152,7 @@ impl ChatDoor {
                     None => return Poll::Done,
                 }
             }
-            // The store behind these is being wired in (issue 17).
-            Request::History(_) => Frame::reply(
-                Status::UNAVAILABLE,
-                "history is not served by this server yet",
-            ),
+            Request::History(request) => history::request(s, &*self.wire, request),
             Request::File(FileRequest::List) => {
                 s.file_list(crate::command::target_name(frame.target(), "/rooms/"))
             }
@@ -290,7 +287,10 @@ impl ChatDoor {
             reply = reply.with_header(header::ROOMS, "many");
         }
         self.send(s, &reply);
-        s.enter_lobby();
+        let unread = s.enter_lobby();
+        if let Some(notice) = history::unread_notice(&unread) {
+            self.send(s, &notice);
+        }
         None
     }
 }
@@ -353,8 +353,17 @@ fn chat_request(s: &mut Session<'_>, request: ChatRequest) -> Frame {
             Err(refused) => words::message_refusal(&refused),
         },
         ChatRequest::Whisper { to, text } => match s.whisper(&to, text) {
+            Ok(sent) if sent.kept => Frame::reply(
+                Status::OK,
+                &format!(
+                    "{} is away: your whisper waits for them and is delivered at their next login",
+                    sent.to
+                ),
+            )
+            .with_header(header::SEQ, sent.seq)
+            .with_header(header::KEPT, "yes"),
             Ok(sent) => Frame::status(Status::OK).with_header(header::SEQ, sent.seq),
-            Err(refused) => words::message_refusal(&refused),
+            Err(refused) => history::whisper_refusal(&refused),
         },
     }
 }

@@ -93,10 +93,15 @@ mod tests {
             nick: "bob".into(),
             members: 2,
             history: vec![record(1, "hi"), record(2, "ünïcode")],
+            unread_from: Some(1),
         };
         let chat = ChatCodec.encode(&entered);
         let got = messages(&WebCodec.encode(&entered));
-        assert_eq!(got.len(), 3, "two history messages and the welcome");
+        assert_eq!(
+            got.len(),
+            4,
+            "a message, the news marker, a message, the welcome"
+        );
         let texts: Vec<String> = got
             .into_iter()
             .map(|m| match m {
@@ -106,7 +111,8 @@ mod tests {
             .collect();
         assert_eq!(texts.concat().as_bytes(), chat, "the chat frames, split");
         assert!(texts[0].starts_with("MESSAGE /rooms/lobby CHAT/1.0\r\n"));
-        assert!(texts[2].starts_with("JOIN /rooms/lobby CHAT/1.0\r\n"));
+        assert!(texts[1].starts_with("NOTICE / CHAT/1.0\r\n"));
+        assert!(texts[3].starts_with("JOIN /rooms/lobby CHAT/1.0\r\n"));
         assert_ne!(WebCodec.format(), ChatCodec.format());
     }
 
