@@ -324,6 +324,12 @@ fn two_browsers_and_a_terminal_client_through_a_drop_and_a_restart() {
     // nicknames; what carol said meanwhile arrives once.
     relay.black_hole();
     carol.say("said while you were away");
+    // More than a room replays on entering (--history, 20): the pages
+    // fetch the rest with HISTORY.
+    let missed: Vec<String> = (0..25).map(|i| format!("missed {i}")).collect();
+    for text in &missed {
+        carol.say(text);
+    }
     for page in [&alice, &bob] {
         wait_online(&mut browser, page);
     }
@@ -333,6 +339,7 @@ fn two_browsers_and_a_terminal_client_through_a_drop_and_a_restart() {
     for page in [&alice, &bob] {
         let mut texts = lobby.to_vec();
         texts.push("said while you were away");
+        texts.extend(missed.iter().map(String::as_str));
         each_once(&mut browser, page, "lobby", &texts, "after the drop");
         each_once(&mut browser, page, "secret", &secret, "after the drop");
     }
@@ -356,6 +363,7 @@ fn two_browsers_and_a_terminal_client_through_a_drop_and_a_restart() {
     for page in [&alice, &bob] {
         let mut texts = lobby.to_vec();
         texts.extend(["said while you were away", "after the restart"]);
+        texts.extend(missed.iter().map(String::as_str));
         each_once(&mut browser, page, "lobby", &texts, "after the restart");
         let mut texts = secret.to_vec();
         texts.push("back in the secret room");
@@ -377,9 +385,19 @@ fn two_browsers_and_a_terminal_client_through_a_drop_and_a_restart() {
     show_room(&mut browser, &bob, "lobby");
     wait_text(&mut browser, &bob, "meanwhile in the lobby");
 
+    // A newcomer gets the lobby's latest messages, and older ones by
+    // asking for them.
+    let dave = browser.open(&relay.url(), 1280, 800, false);
+    log_in(&mut browser, &dave, "dave");
+    wait_text(&mut browser, &dave, "meanwhile in the lobby");
+    assert_eq!(count(&mut browser, &dave, "hi from the terminal"), 0);
+    browser.click(&dave, "#older-button");
+    wait_text(&mut browser, &dave, "hi from the terminal");
+    assert_eq!(count(&mut browser, &dave, "missed 3"), 1);
+
     screenshot(&mut browser, &alice, "desktop.png");
     screenshot(&mut browser, &bob, "phone.png");
-    for page in [&alice, &bob] {
+    for page in [&alice, &bob, &dave] {
         let errors = browser.errors(page);
         assert!(errors.iter().all(|e| e.contains("/ws")), "{errors:?}");
     }

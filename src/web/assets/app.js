@@ -623,7 +623,7 @@
   async function joinRoom(name) {
     try {
       const conv = conversation('room', name);
-      const reply = await link.request('JOIN', `/rooms/${name}`, { Since: conv.maxSeq || undefined });
+      const reply = await link.request('JOIN', `/rooms/${name}`);
       if (reply.status === 200 || reply.status === 409) show('room', name);
       else showError(why(reply));
     } catch (e) {
@@ -1031,7 +1031,23 @@
     setConnection('online');
   }
 
-  async function afterLogin(reconnected) {
+  /**
+   * Fetches what a room said after message `after` (the newest we had
+   * before a drop), page by page: entering a room replays only its latest
+   * messages, and a long drop may have missed more. Duplicates merge by Seq.
+   */
+  async function catchUp(conv, after) {
+    const PAGES = 20;
+    let from = after;
+    for (let page = 0; page < PAGES && from > 0 && app.caps.history !== false; page += 1) {
+      const reply = await link.request('HISTORY', `/rooms/${conv.name}`, { After: from, Limit: 500 });
+      if (reply.status === 400 || reply.status === 503) app.caps.history = false;
+      if (reply.status !== 200 || reply.headers.get('more-after') !== 'yes' || conv.maxSeq <= from) return;
+      from = conv.maxSeq;
+    }
+  }
+
+  async function afterLogin(reconnected, seen) {
     const wanted = [...app.joined].filter((r) => r !== key(LOBBY));
     const previous = app.view;
     const picks = app.viewPicks;
@@ -1039,10 +1055,14 @@
     renderConversation();
     await Promise.all([refreshLists(), refreshWhoami(), refreshToken()]);
     if (reconnected) {
-      // Back into the rooms we were in; `Since` asks for what we missed.
+      // Back into the rooms we were in, then what they said meanwhile.
       for (const room of wanted) {
         const conv = conversation('room', roomInfo(room)?.name || room);
-        await link.request('JOIN', `/rooms/${conv.name}`, { Since: conv.maxSeq || undefined });
+        await link.request('JOIN', `/rooms/${conv.name}`);
+      }
+      for (const room of app.joined) {
+        const conv = conversation('room', roomInfo(room)?.name || room);
+        await catchUp(conv, seen.get(conv.id) || 0);
       }
       if (app.viewPicks === picks) app.view = previous;
       renderConversation();
@@ -1117,6 +1137,8 @@
     clearTimeout(app.retryTimer);
     if (!app.wantOnline || link.isOpen) return;
     setConnection('reconnecting...', true);
+    // The newest message of each room before the drop: what to catch up from.
+    const seen = new Map([...app.conversations.values()].map((c) => [c.id, c.maxSeq]));
     try {
       await link.open();
       // The resume token lets the server close our old session if it has
@@ -1138,7 +1160,7 @@
         return;
       }
       started(reply, app.me, app.password);
-      await afterLogin(true);
+      await afterLogin(true, seen);
     } catch (e) {
       if (app.wantOnline && !link.isOpen) scheduleReconnect();
     }
