@@ -13,7 +13,7 @@ use chat::event::Event;
 use chat::protocol::Frame;
 use chat::web::websocket::{Message, Opcode};
 use support::web::{get, header, upgrade_request, Http, Ws};
-use support::{Server, TempDir};
+use support::{fuzz, Server, TempDir};
 
 fn server(name: &str, flags: &[&str]) -> (TempDir, Server) {
     let dir = TempDir::new(name);
@@ -398,56 +398,14 @@ fn a_browser_that_stops_reading_is_dropped_and_nobody_waits() {
     drop(stalled);
 }
 
-/// A tiny deterministic generator, so a failing run can be replayed from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    /// `bytes` as they are, cut short, with bytes changed, or replaced by noise.
-    fn mangle(&mut self, mut bytes: Vec<u8>) -> Vec<u8> {
-        match self.below(4) {
-            0 => {}
-            1 => bytes.truncate(self.below(bytes.len())),
-            2 => {
-                for _ in 0..1 + self.below(4) {
-                    let i = self.below(bytes.len());
-                    if let Some(b) = bytes.get_mut(i) {
-                        *b = self.next() as u8;
-                    }
-                }
-            }
-            _ => bytes = (0..self.below(200)).map(|_| self.next() as u8).collect(),
-        }
-        bytes
-    }
-}
-
 /// Generated hostile HTTP heads and WebSocket frames (valid, cut short,
 /// mutated, noise): no panic, no leaked thread, and a browser and a
 /// terminal client keep chatting. `CHAT_FUZZ_SEED=N` replays a run.
 #[test]
 fn randomized_hostile_web_input_is_survived() {
     use std::net::TcpStream;
-    use std::time::{Duration, Instant};
-    let seed = std::env::var("CHAT_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64 | 1)
-        });
-    eprintln!("randomized_hostile_web_input_is_survived: CHAT_FUZZ_SEED={seed}");
+    use std::time::Duration;
+    let seed = fuzz::seed("randomized_hostile_web_input_is_survived");
     let (_dir, server) = server(
         "web-fuzz",
         &[
@@ -475,7 +433,7 @@ fn randomized_hostile_web_input_is_survived() {
         Frame::request("TOKEN", "/"),
         Frame::request("JOIN", "/rooms/nowhere"),
     ];
-    let mut rng = Rng(seed);
+    let mut rng = fuzz::Rng(seed);
     for round in 0..40 {
         let mut bytes = Vec::new();
         if rng.below(2) == 0 {
@@ -517,18 +475,5 @@ fn randomized_hostile_web_input_is_survived() {
         terminal.say(&text);
         browser.expect_event(|e| matches!(e, Event::Message { text: t, .. } if *t == text));
     }
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while server.proc_status("Threads") > baseline_threads && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let threads = server.proc_status("Threads");
-    assert!(
-        threads <= baseline_threads,
-        "threads leaked: {threads} > {baseline_threads} (seed {seed})"
-    );
-    assert!(
-        !server.stderr.text().contains("panicked"),
-        "seed {seed}: {}",
-        server.stderr.text()
-    );
+    fuzz::assert_all_gone(&server, baseline_threads, seed);
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cdp;
+pub mod fuzz;
 pub mod relay;
 pub mod web;
 
