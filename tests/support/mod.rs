@@ -5,7 +5,9 @@
 #![allow(dead_code)]
 
 pub mod cdp;
-pub mod web_front;
+pub mod fuzz;
+pub mod relay;
+pub mod web;
 
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;

@@ -34,8 +34,16 @@ pub enum Gate {
     Open { registered: bool },
     /// Send this refusal; the connection stays open.
     Refuse(Frame),
-    /// The refusal is queued and the connection ends.
-    Close(End),
+    /// Send this last refusal; then the connection ends.
+    Close(Closing),
+}
+
+/// A last reply, and how the connection ends after it. The door sends the
+/// reply in its own framing (raw, or inside a WebSocket message).
+#[derive(Debug)]
+pub struct Closing {
+    pub reply: Frame,
+    pub end: End,
 }
 
 /// The `401` for a registered nickname sent without its password.
@@ -103,13 +111,16 @@ impl Session<'_> {
         }
         match self.wrong_password(&format!("wrong password for {}", account.nick)) {
             Ok(reply) => Gate::Refuse(reply),
-            Err(end) => Gate::Close(end),
+            Err(closing) => Gate::Close(closing),
         }
     }
 
-    /// Carries out an account request of a logged-in client. `Err` ends the
-    /// session (its last reply already queued).
-    pub fn account_request(&mut self, request: AccountRequest) -> Result<Frame, End> {
+    /// Carries out an account request of a logged-in client: the reply,
+    /// or a last one after which the session ends.
+    ///
+    /// # Errors
+    /// The last reply, and why the session ends.
+    pub fn account_request(&mut self, request: AccountRequest) -> Result<Frame, Closing> {
         let Some(nick) = self.nick.clone() else {
             return Ok(Refusal::new(Status::FORBIDDEN, "log in first").into_frame());
         };
@@ -128,8 +139,8 @@ impl Session<'_> {
     }
 
     /// Sleeps off a wrong password, counts it, and gives the refusal; at
-    /// the last allowed failure, queues it with `Connection: close` and ends.
-    fn wrong_password(&mut self, what: &str) -> Result<Frame, End> {
+    /// the last allowed failure, it carries `Connection: close` and ends.
+    fn wrong_password(&mut self, what: &str) -> Result<Frame, Closing> {
         // No lock is held here: only this connection waits.
         thread::sleep(FAILURE_DELAY);
         self.password_failures += 1;
@@ -145,12 +156,11 @@ impl Session<'_> {
             ));
         }
         let reason = format!("{what}; {MAX_FAILURES} wrong passwords, closing the connection");
-        self.send(
-            Frame::reply(Status::UNAUTHORIZED, &reason)
-                .with_header(header::CONNECTION, "close")
-                .encode(),
-        );
-        Err(End::Dropped(format!("{MAX_FAILURES} wrong passwords")))
+        Err(Closing {
+            reply: Frame::reply(Status::UNAUTHORIZED, &reason)
+                .with_header(header::CONNECTION, "close"),
+            end: End::Dropped(format!("{MAX_FAILURES} wrong passwords")),
+        })
     }
 
     fn register(&mut self, nick: &str, password: &str) -> Frame {
@@ -193,7 +203,7 @@ impl Session<'_> {
         }
     }
 
-    fn change_password(&mut self, nick: &str, old: &str, new: &str) -> Result<Frame, End> {
+    fn change_password(&mut self, nick: &str, old: &str, new: &str) -> Result<Frame, Closing> {
         let Some(account) = self.accounts.lookup(nick) else {
             return Ok(register_first(
                 nick,

@@ -33,7 +33,7 @@ use super::socket::Socket;
 use super::Config;
 use super::Shared;
 
-pub use account::Gate;
+pub use account::{Closing, Gate};
 
 /// How long a write to a client may block before the client counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
