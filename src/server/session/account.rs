@@ -28,6 +28,20 @@ const FAILURE_DELAY: Duration = Duration::from_secs(1);
 /// Wrong passwords a connection may send; the last one closes it.
 const MAX_FAILURES: u32 = 3;
 
+/// Which kind of password check failed: each has its own count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    Login,
+    Passwd,
+}
+
+/// Wrong passwords sent on one connection, by kind.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Failures {
+    pub login: u32,
+    pub passwd: u32,
+}
+
 /// What becomes of a `LOGIN` once its password (if any) has been looked at.
 pub enum Gate {
     /// Go ahead; `registered` when a password was checked and matched.
@@ -109,7 +123,10 @@ impl Session<'_> {
         if correct {
             return Gate::Open { registered: true };
         }
-        match self.wrong_password(&format!("wrong password for {}", account.nick)) {
+        match self.wrong_password(
+            Attempt::Login,
+            &format!("wrong password for {}", account.nick),
+        ) {
             Ok(reply) => Gate::Refuse(reply),
             Err(closing) => Gate::Close(closing),
         }
@@ -138,17 +155,24 @@ impl Session<'_> {
         })
     }
 
-    /// Sleeps off a wrong password, counts it, and gives the refusal; at
-    /// the last allowed failure, it carries `Connection: close` and ends.
-    fn wrong_password(&mut self, what: &str) -> Result<Frame, Closing> {
+    /// Sleeps off a wrong password, counts it (logins and password changes
+    /// apart: mistyping the old password in `/passwd` costs no login
+    /// attempt after a `/logout`), and gives the refusal; at the last
+    /// allowed failure, it carries `Connection: close` and ends.
+    fn wrong_password(&mut self, attempt: Attempt, what: &str) -> Result<Frame, Closing> {
         // No lock is held here: only this connection waits.
         thread::sleep(FAILURE_DELAY);
-        self.password_failures += 1;
+        let failures = match attempt {
+            Attempt::Login => &mut self.password_failures.login,
+            Attempt::Passwd => &mut self.password_failures.passwd,
+        };
+        *failures += 1;
+        let failures = *failures;
         self.console.say(format!(
-            "{} {what} (failure {} of {MAX_FAILURES} on this connection)",
-            self.tag, self.password_failures
+            "{} {what} (failure {failures} of {MAX_FAILURES} on this connection)",
+            self.tag
         ));
-        let left = MAX_FAILURES.saturating_sub(self.password_failures);
+        let left = MAX_FAILURES.saturating_sub(failures);
         if left > 0 {
             return Ok(Frame::reply(
                 Status::UNAUTHORIZED,
@@ -214,7 +238,7 @@ impl Session<'_> {
             return Ok(Refusal::bad_request(format!("new {reason}")).into_frame());
         }
         if !account.hash.verify(old) {
-            return self.wrong_password("wrong current password");
+            return self.wrong_password(Attempt::Passwd, "wrong current password");
         }
         let hash = match self.hash(new) {
             Ok(hash) => hash,

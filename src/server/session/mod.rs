@@ -96,8 +96,8 @@ pub struct Session<'a> {
     /// When the connection last became not-logged-in (connected, or logged
     /// out): the login deadline counts from here.
     pub login_since: Instant,
-    /// Wrong passwords sent on this connection at login.
-    pub password_failures: u32,
+    /// Wrong passwords sent on this connection, at login and to `PASSWD`.
+    pub password_failures: account::Failures,
     /// This connection's address and registrations, for the limits on
     /// guessing and registering (`session/account.rs`).
     pub guard: PeerGuard,
@@ -155,7 +155,7 @@ pub fn run(stream: TcpStream, peer: SocketAddr, door: Option<Protocol>, shared: 
         bucket: config.rate_limit.map(TokenBucket::new),
         strikes: 0,
         login_since: Instant::now(),
-        password_failures: 0,
+        password_failures: account::Failures::default(),
         guard: guard.peer(peer.ip()),
         stack: StackMark::here(SESSION_STACK),
     };
