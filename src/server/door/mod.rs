@@ -4,6 +4,7 @@
 //! the hub delivers. The session loop around it is the same for every door.
 
 pub mod chat;
+pub mod irc;
 pub mod web;
 
 use std::fmt;
@@ -77,35 +78,7 @@ pub fn open(protocol: Protocol, config: &Config) -> Box<dyn Door> {
     match protocol {
         Protocol::Chat => Box::new(chat::ChatDoor::new(config)),
         Protocol::Web => Box::new(web::WebDoor::new(config)),
-        Protocol::Irc => Box::new(Closed(protocol)),
-    }
-}
-
-/// A door not open yet: it says so in its protocol and ends the connection.
-struct Closed(Protocol);
-
-impl Door for Closed {
-    fn max_input(&self) -> usize {
-        MAX_FIRST_LINE_BYTES
-    }
-
-    fn poll(&mut self, s: &mut Session<'_>, _: &mut Conn) -> Poll {
-        let why = format!("this server's {} door is not open yet", self.0);
-        s.send(match self.0 {
-            Protocol::Irc => format!("ERROR :{why}\r\n").into_bytes(),
-            _ => format!(
-                "HTTP/1.1 501 Not Implemented\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{why}",
-                why.len()
-            )
-            .into_bytes(),
-        });
-        Poll::End(End::Dropped(why))
-    }
-
-    fn ping(&mut self, _: &mut Session<'_>) {}
-
-    fn login_timed_out(&mut self, _: &mut Session<'_>) -> End {
-        End::Dropped("login timed out".into())
+        Protocol::Irc => Box::new(irc::IrcDoor::new(config)),
     }
 }
 
