@@ -121,6 +121,43 @@ impl RawIrc {
             .unwrap_or_else(|e| panic!("send {line:?}: {e}"));
     }
 
+    /// Sends raw bytes as they are (no line end added).
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
+        self.stream
+            .write_all(bytes)
+            .unwrap_or_else(|e| panic!("send {} bytes: {e}", bytes.len()));
+    }
+
+    /// Reads until the server closes the connection; the messages on the way.
+    pub fn expect_closed(&mut self) -> Vec<Message> {
+        let mut got = Vec::new();
+        while let Some(m) = self.next() {
+            got.push(m);
+        }
+        got
+    }
+
+    /// Skips messages until one matches `want`, and returns them all,
+    /// that one last.
+    pub fn collect_until(&mut self, what: &str, want: impl Fn(&Message) -> bool) -> Vec<Message> {
+        let mut got = Vec::new();
+        loop {
+            match self.next() {
+                Some(m) => {
+                    let done = want(&m);
+                    got.push(m);
+                    if done {
+                        return got;
+                    }
+                }
+                None => panic!(
+                    "connection closed waiting for {what}; received:\n{}",
+                    self.seen.join("")
+                ),
+            }
+        }
+    }
+
     /// The next message, answering PINGs on the way; `None` at end of stream.
     pub fn next(&mut self) -> Option<Message> {
         loop {
