@@ -351,6 +351,20 @@ impl Irssi {
     /// until it has registered. `server_options` are extra entries of its
     /// `servers` block (`sasl_mechanism = "plain";`, `password = "x";`).
     pub fn connect(port: u16, nick: &str, server_options: &str) -> Irssi {
+        Irssi::connect_with(port, nick, server_options, "")
+    }
+
+    /// Like [`Irssi::connect`], logging in to `account` with SASL PLAIN
+    /// (irssi keeps SASL settings in the network's `chatnets` block).
+    pub fn connect_sasl(port: u16, nick: &str, account: &str, password: &str) -> Irssi {
+        let chatnet = format!(
+            r#"sasl_mechanism = "PLAIN"; sasl_username = "{account}"; sasl_password = "{password}";"#
+        );
+        Irssi::connect_with(port, nick, "", &chatnet)
+    }
+
+    /// Starts irssi with extra entries in its `servers` and `chatnets` blocks.
+    fn connect_with(port: u16, nick: &str, server_options: &str, chatnet_options: &str) -> Irssi {
         let home = TempDir::new("irssi");
         let logs = home.path().join("logs");
         let config = format!(
@@ -358,7 +372,7 @@ impl Irssi {
   {{ address = "127.0.0.1"; chatnet = "{NETWORK}"; port = "{port}"; use_tls = "no";
      tls_verify = "no"; autoconnect = "yes"; {server_options} }}
 );
-chatnets = {{ {NETWORK} = {{ type = "IRC"; autosendcmd = "/echo {REGISTERED}"; }}; }};
+chatnets = {{ {NETWORK} = {{ type = "IRC"; autosendcmd = "/echo {REGISTERED}"; {chatnet_options} }}; }};
 settings = {{
   core = {{ real_name = "irssi test client"; user_name = "{nick}"; nick = "{nick}"; }};
   "irc/core" = {{ cmd_queue_speed = "1msec"; cmds_max_at_once = "100"; }};
