@@ -1,0 +1,154 @@
+//! The reader thread: shows every event and reply as it arrives, answers
+//! the server's pings, keeps the session's state up to date, and saves
+//! downloads as they stream in. It ends at the reply to `LOGOUT` (handing
+//! the reader back for the next login) or when the connection ends.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::command::Control;
+use crate::event::Event;
+use crate::protocol::{Frame, Status};
+
+use super::connection::Reader;
+use super::output::{Kind, Line, Out};
+use super::pending::{Awaited, Link};
+use super::render;
+use super::state::{lock, Shared};
+use super::transfer::{self, Transfers};
+
+/// What the reader thread works with.
+pub struct Incoming {
+    pub link: Link,
+    pub files: Transfers,
+    pub out: Out,
+    pub state: Shared,
+    /// Set by the input thread before it sends `QUIT`: the connection
+    /// ending is then expected, not news.
+    pub quitting: Arc<AtomicBool>,
+}
+
+impl Incoming {
+    /// Reads until the logout reply (`Some(reader)`) or the end of the
+    /// connection (`None`; unless quitting, the output is told the server
+    /// went away). `early` frames arrived before the login reply.
+    pub fn run(self, mut reader: Reader, early: Vec<Frame>) -> Option<Reader> {
+        for frame in &early {
+            self.event(frame);
+        }
+        while let Ok(Some(head)) = reader.read_head() {
+            if head.status_code().is_none() {
+                match reader.read_body(head) {
+                    Ok(frame) => self.event(&frame),
+                    Err(_) => break,
+                }
+                continue;
+            }
+            let awaited = self.link.next_reply();
+            let result = match awaited {
+                Awaited::Download { id } if head.status_code() == Some(Status::OK) => {
+                    let result = self.files.receive(&mut reader, &head, id, &self.out);
+                    self.link.settle();
+                    result.map(|text| self.out.show(outcome(text)))
+                }
+                Awaited::Upload(sending) => {
+                    let result = reader.read_body(head);
+                    self.link.settle();
+                    result.map(|reply| {
+                        self.out
+                            .show(outcome(transfer::upload_answered(&sending, &reply)));
+                    })
+                }
+                awaited => {
+                    let result = reader.read_body(head);
+                    if matches!(awaited, Awaited::Download { .. }) {
+                        self.link.settle();
+                    }
+                    match result {
+                        Ok(reply) if reply.status_code() == Some(Status::RESET_CONTENT) => {
+                            self.reply(&reply, awaited);
+                            return Some(reader); // logged out
+                        }
+                        Ok(reply) => {
+                            self.reply(&reply, awaited);
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            if result.is_err() {
+                break;
+            }
+        }
+        if !self.quitting.load(Ordering::Acquire) {
+            self.out.disconnected();
+        }
+        None
+    }
+
+    /// Shows a reply as what it answers.
+    fn reply(&self, reply: &Frame, awaited: Awaited) {
+        let ok = reply.status_code() == Some(Status::OK);
+        let me = || lock(&self.state).nick.clone();
+        let stamp = || lock(&self.state).clock.stamp();
+        match awaited {
+            Awaited::Said { text } if ok => {
+                self.out
+                    .show(render::said(Kind::Mine, stamp(), None, &me(), &text));
+            }
+            Awaited::Whispered { to, text } if ok => {
+                let tag = format!("(whisper to {})", crate::text::for_terminal(&to));
+                self.out.show(render::said(
+                    Kind::MyWhisper,
+                    stamp(),
+                    Some(tag),
+                    &me(),
+                    &text,
+                ));
+            }
+            Awaited::Quiet => {}
+            _ => {
+                if let Some(line) = render::reply(reply) {
+                    self.out.show(line);
+                }
+            }
+        }
+    }
+
+    fn event(&self, frame: &Frame) {
+        let event = match Event::from_frame(frame) {
+            Ok(event) => event,
+            Err(why) => {
+                self.out.show(Line::new(
+                    Kind::Error,
+                    format!("warning: ignored a frame from the server: {why}"),
+                ));
+                return;
+            }
+        };
+        if event == Event::Ping {
+            let _ = self.link.writer().send(&Control::Pong.into_frame());
+            return;
+        }
+        let (changed, line) = {
+            let mut state = lock(&self.state);
+            (state.observe(&event), render::event(&event, &state.clock))
+        };
+        if let Some(line) = line {
+            self.out.show(line);
+        }
+        if changed {
+            self.out.changed();
+        }
+    }
+}
+
+/// A transfer's outcome as a line: an error when it says so.
+fn outcome(text: String) -> Line {
+    if text.starts_with("error: ") {
+        Line::new(Kind::Error, text)
+    } else {
+        Line::info(text)
+    }
+}

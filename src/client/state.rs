@@ -1,0 +1,211 @@
+//! What the client knows about its session, shared by the input thread,
+//! the reader thread and the full screen's status line: who we are, where
+//! we are, who and which rooms we have seen (for completion), and the
+//! clock that stamps each message.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::clock::{format_utc, hms};
+use crate::event::Event;
+use crate::protocol::MAX_BODY_BYTES;
+use crate::text::name_key;
+
+use super::config::ClockKind;
+
+/// Most nicknames and rooms remembered for completion; past it the oldest
+/// entries are not dropped, new ones are simply not added (a flood of
+/// joins cannot grow the client without bound).
+const MAX_KNOWN: usize = 10_000;
+
+/// The time shown before messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    kind: ClockKind,
+    since: Instant,
+}
+
+impl Clock {
+    /// A clock counting from now (the login).
+    pub fn start(kind: ClockKind) -> Clock {
+        Clock {
+            kind,
+            since: Instant::now(),
+        }
+    }
+
+    /// The stamp for a line shown now: `0:00:17` since the login, or the
+    /// wall clock `10:15:02`.
+    pub fn stamp(&self) -> String {
+        match self.kind {
+            ClockKind::Elapsed => hms(self.since.elapsed()),
+            ClockKind::Wall => wall_clock(SystemTime::now()),
+        }
+    }
+
+    /// How the clock is labelled in the status line and at login.
+    pub fn label(&self) -> &'static str {
+        match self.kind {
+            ClockKind::Elapsed => "time since login",
+            ClockKind::Wall => "UTC",
+        }
+    }
+
+    pub fn since_login(&self) -> Duration {
+        self.since.elapsed()
+    }
+}
+
+/// `t` as `hh:mm:ss` UTC.
+fn wall_clock(t: SystemTime) -> String {
+    let full = format_utc(t);
+    full.get(11..19).unwrap_or(&full).to_string()
+}
+
+/// The session as the client sees it.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub nick: String,
+    pub room: String,
+    /// People online in `room`, as the last join or leave said.
+    pub members: usize,
+    /// The largest chat message body the server takes (`Max-Body`).
+    pub max_body: usize,
+    /// Nicknames seen this session, by their case-folded key.
+    pub nicks: BTreeMap<String, String>,
+    /// Room names seen this session, by their case-folded key.
+    pub rooms: BTreeMap<String, String>,
+    /// Rooms other than `room` with messages not yet seen. The terminal
+    /// client is in one room at a time, so nothing fills it yet; the
+    /// status line shows it when a multi-room session does.
+    pub unread: BTreeSet<String>,
+    pub clock: Clock,
+}
+
+impl State {
+    /// A fresh session for `nick`, just logged in.
+    pub fn new(nick: &str, max_body: usize, clock: ClockKind) -> State {
+        let mut state = State {
+            nick: nick.to_string(),
+            room: "lobby".to_string(),
+            members: 0,
+            max_body: if max_body == 0 {
+                MAX_BODY_BYTES
+            } else {
+                max_body
+            },
+            nicks: BTreeMap::new(),
+            rooms: BTreeMap::new(),
+            unread: BTreeSet::new(),
+            clock: Clock::start(clock),
+        };
+        state.saw_room("lobby");
+        state
+    }
+
+    /// True when `nick` is us (nicknames are unique ignoring case).
+    pub fn is_me(&self, nick: &str) -> bool {
+        name_key(nick) == name_key(&self.nick)
+    }
+
+    /// Updates what we know from an event; true when the status changed.
+    pub fn observe(&mut self, event: &Event) -> bool {
+        match event {
+            Event::Join {
+                room,
+                nick,
+                members,
+            } => {
+                self.saw_room(room);
+                if self.is_me(nick) {
+                    self.room = room.clone();
+                    self.members = *members;
+                    return true;
+                }
+                self.saw_nick(nick);
+                if name_key(room) == name_key(&self.room) {
+                    self.members = *members;
+                    return true;
+                }
+            }
+            Event::Leave { room, members, .. } if name_key(room) == name_key(&self.room) => {
+                self.members = *members;
+                return true;
+            }
+            Event::Renamed { old, new } => {
+                if self.is_me(old) {
+                    self.nick = new.clone();
+                    return true;
+                }
+                self.saw_nick(new);
+            }
+            Event::Message { from, room, .. } | Event::File { from, room, .. } => {
+                self.saw_nick(from);
+                self.saw_room(room);
+            }
+            Event::Whisper { from, .. } => self.saw_nick(from),
+            _ => {}
+        }
+        false
+    }
+
+    /// Remembers a nickname for completion.
+    pub fn saw_nick(&mut self, nick: &str) {
+        if self.nicks.len() < MAX_KNOWN && !self.is_me(nick) {
+            self.nicks.insert(name_key(nick), nick.to_string());
+        }
+    }
+
+    /// Remembers a room name for completion.
+    pub fn saw_room(&mut self, room: &str) {
+        if self.rooms.len() < MAX_KNOWN {
+            self.rooms.insert(name_key(room), room.to_string());
+        }
+    }
+}
+
+/// The state, shared between threads.
+pub type Shared = Arc<Mutex<State>>;
+
+/// Locks the shared state. Nothing panics half-way through an update, so
+/// a poisoned lock still holds a consistent state.
+pub fn lock(shared: &Shared) -> MutexGuard<'_, State> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_leaves_and_renames_update_the_status() {
+        let mut state = State::new("ntu", 4096, ClockKind::Elapsed);
+        let join = |room: &str, nick: &str, members| Event::Join {
+            room: room.into(),
+            nick: nick.into(),
+            members,
+        };
+        assert!(state.observe(&join("lobby", "ntu", 1)));
+        assert!(state.observe(&join("lobby", "Ma19", 2)));
+        assert_eq!(state.members, 2);
+        assert!(!state.observe(&join("rust", "bob", 5)), "another room");
+        assert_eq!(state.members, 2);
+        assert!(state.observe(&join("rust", "NTU", 6)), "us, in any case");
+        assert_eq!((state.room.as_str(), state.members), ("rust", 6));
+        assert!(state.observe(&Event::Renamed {
+            old: "ntu".into(),
+            new: "Tom".into()
+        }));
+        assert_eq!(state.nick, "Tom");
+        let names: Vec<&String> = state.nicks.values().collect();
+        assert_eq!(names, ["bob", "Ma19"]);
+        assert!(state.rooms.contains_key(&name_key("rust")));
+    }
+
+    #[test]
+    fn the_wall_clock_is_hours_minutes_seconds() {
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(1_795_256_102);
+        assert_eq!(wall_clock(t), "10:15:02");
+    }
+}
