@@ -26,8 +26,9 @@ pub mod render;
 pub mod split;
 pub mod state;
 pub mod transfer;
+pub mod tui;
 
-use std::io;
+use std::io::{self, IsTerminal};
 use std::sync::{Arc, Mutex};
 
 pub use config::{ClockKind, Config, USAGE};
@@ -46,6 +47,18 @@ use transfer::Transfers;
 /// # Errors
 /// A `ClientError` for a server that cannot be reached or that fails during login.
 pub fn run(config: Config) -> Result<(), ClientError> {
+    if !config.plain && io::stdin().is_terminal() && io::stdout().is_terminal() {
+        tui::run(config)
+    } else {
+        run_plain(config)
+    }
+}
+
+/// The client in line mode: typed lines from standard input, plain lines out.
+///
+/// # Errors
+/// As [`run_with`].
+pub fn run_plain(config: Config) -> Result<(), ClientError> {
     let stdin = io::stdin();
     let mut keyboard = LineReader::new(stdin.lock());
     let state = Arc::new(Mutex::new(State::new("", 0, config.clock)));

@@ -105,6 +105,26 @@ pub fn parse(line: &str) -> Input {
     say(line)
 }
 
+/// True when `line` is a command (with `/` or one of the bare forms), not chat.
+pub fn is_command(line: &str) -> bool {
+    let line = line.trim_start();
+    (line.starts_with('/') && !line.starts_with("//")) || bare::is_command(line)
+}
+
+/// Commands whose words may include a password.
+const WITH_PASSWORD: [&str; 5] = ["register", "login", "passwd", "password", "change-password"];
+
+/// True when `line` is a command that may carry a password: such a line
+/// is never kept for recall nor shown back.
+pub fn carries_password(line: &str) -> bool {
+    let first = line.split_whitespace().next().unwrap_or("");
+    let name = first
+        .strip_prefix('/')
+        .unwrap_or(first)
+        .to_ascii_lowercase();
+    is_command(line) && WITH_PASSWORD.contains(&name.as_str())
+}
+
 /// A chat message in the current room.
 fn say(text: &str) -> Input {
     Input::send(ChatRequest::Say {

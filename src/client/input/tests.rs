@@ -440,3 +440,14 @@ fn say_sends_a_line_as_it_is() {
     );
     assert!(is_mistake(&parse("/say")));
 }
+
+#[test]
+fn lines_that_may_carry_a_password_are_known() {
+    for line in ["/register pw", "login a b", "/PASSWD a b", "register"] {
+        assert!(carries_password(line), "{line}");
+    }
+    for line in ["/whoami", "hello", "//login a b", "/say login a b"] {
+        assert!(!carries_password(line), "{line}");
+    }
+    assert!(is_command("/users") && is_command("exit") && !is_command("//x"));
+}
