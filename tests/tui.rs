@@ -278,8 +278,25 @@ fn tab_completes_nicknames_and_commands() {
     };
     let dir = TempDir::new("tui-complete");
     let server = Server::start_with(dir.path(), NO_RATE_LIMIT);
+    // Here before us: learned from the directory the client asks for.
+    let mut zed = Raw::login(server.port, "zed");
+    let reply = zed.request(chat::command::RoomRequest::Create {
+        room: "zoo".into(),
+        private: false,
+    });
+    assert_eq!(reply.status_code(), Some(Status::OK));
     terminal.run_client(server.port, "--nick ntu");
     terminal.wait_logged_in("ntu");
+    terminal.type_text("hi z");
+    terminal.keys(&["Tab"]);
+    terminal.wait_for("a nickname known before we came", |rows| {
+        rows[23] == "hi zed"
+    });
+    terminal.keys(&["C-u"]);
+    terminal.type_text("/join z");
+    terminal.keys(&["Tab"]);
+    terminal.wait_for("a room name", |rows| rows[23] == "/join zoo");
+    terminal.keys(&["C-u"]);
     let mut ma = Raw::login(server.port, "Ma19");
     terminal.wait_for_text("Welcome Ma19 to the room!");
     terminal.type_text("ma");
@@ -288,9 +305,11 @@ fn tab_completes_nicknames_and_commands() {
     terminal.type_text("hi");
     terminal.keys(&["Enter"]);
     assert_eq!(next_message(&mut ma), "Ma19: hi");
-    terminal.type_text("/who");
-    terminal.keys(&["Tab", "Enter"]);
-    terminal.wait_for_text("2 user(s) online");
+    terminal.type_text("/use");
+    terminal.keys(&["Tab"]);
+    terminal.wait_for("a completed command", |rows| rows[23] == "/users");
+    terminal.keys(&["Enter"]);
+    terminal.wait_for_text("3 user(s) online");
 }
 
 /// PgUp shows earlier lines with a "more below" marker; PgDn comes back.

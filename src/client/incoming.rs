@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::command::Control;
+use crate::command::{Control, RoomRequest};
 use crate::event::Event;
 use crate::protocol::{Frame, Status};
 
@@ -107,7 +107,11 @@ impl Incoming {
                     &text,
                 ));
             }
-            Awaited::Quiet => {}
+            Awaited::Quiet => {
+                if ok {
+                    learn_names(&mut lock(&self.state), &reply.text_lossy());
+                }
+            }
             _ => {
                 if let Some(line) = render::reply(reply) {
                     self.out.show(line);
@@ -131,15 +135,50 @@ impl Incoming {
             let _ = self.link.writer().send(&Control::Pong.into_frame());
             return;
         }
-        let (changed, line) = {
+        let (changed, line, entered) = {
             let mut state = lock(&self.state);
-            (state.observe(&event), render::event(&event, &state.clock))
+            let entered = matches!(&event, Event::Join { nick, .. } if state.is_me(nick));
+            (
+                state.observe(&event),
+                render::event(&event, &state.clock),
+                entered,
+            )
         };
+        if entered && self.out.wants_directory() {
+            // Who is here and which rooms exist, for completion.
+            self.link.try_send_quiet(RoomRequest::Users);
+            self.link.try_send_quiet(RoomRequest::Rooms);
+        }
         if let Some(line) = line {
             self.out.show(line);
         }
         if changed {
             self.out.changed();
+        }
+    }
+}
+
+/// Learns names from a `USERS` or `ROOMS` answer: its indented lines
+/// start with a nickname (`  ntu in lobby`) or a room name
+/// (`  lobby  owner: -  public  3 online`).
+fn learn_names(state: &mut super::state::State, text: &str) {
+    let users = text.contains("user(s) online");
+    for line in text.lines().filter(|l| l.starts_with("  ")) {
+        let Some(name) = line.split_whitespace().next() else {
+            continue;
+        };
+        if users {
+            state.saw_nick(name);
+            if let Some((_, rooms)) = line.split_once(" in ") {
+                // Room names have no spaces ("a private room" is not one).
+                rooms
+                    .split(", ")
+                    .map(str::trim)
+                    .filter(|room| !room.contains(' '))
+                    .for_each(|room| state.saw_room(room));
+            }
+        } else {
+            state.saw_room(name);
         }
     }
 }
@@ -150,5 +189,27 @@ fn outcome(text: String) -> Line {
         Line::new(Kind::Error, text)
     } else {
         Line::info(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::config::ClockKind;
+    use crate::client::state::State;
+
+    #[test]
+    fn names_are_learned_from_the_directory_answers() {
+        let mut state = State::new("ntu", 4096, ClockKind::Elapsed);
+        learn_names(
+            &mut state,
+            "3 user(s) online:\n  ntu in lobby\n  Ma19 in rust\n  bob in a private room",
+        );
+        learn_names(&mut state, "2 room(s):\n  lobby  owner: -  public  2 online\n  secret  owner: bob  private  1 online");
+        let nicks: Vec<&String> = state.nicks.values().collect();
+        assert_eq!(nicks, ["bob", "Ma19"], "not ourselves");
+        assert!(state.rooms.contains_key("rust"));
+        assert!(state.rooms.contains_key("secret"));
+        assert!(!state.rooms.keys().any(|r| r.contains(' ')));
     }
 }

@@ -92,6 +92,11 @@ pub trait Output: Send + Sync {
     fn progress(&self, label: &str, text: &str, done: bool);
     /// Something the status shows changed (room, nickname, members).
     fn changed(&self) {}
+    /// True when the output completes names, so the client should learn
+    /// who is online and which rooms exist (with requests it does not show).
+    fn wants_directory(&self) -> bool {
+        false
+    }
     /// The server closed the connection while the user was chatting.
     /// Plain mode says so and ends the process (its input thread is
     /// blocked reading a line); the full screen wakes its input loop.

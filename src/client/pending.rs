@@ -2,7 +2,9 @@
 //! they were sent, so each request queues what its reply means
 //! ([`Awaited`]) before it goes out, and the reader thread takes one per
 //! reply: that is how it knows a reply's body is a file, or that a `200`
-//! confirms a message we said.
+//! confirms a message we said. Queueing and writing happen under one lock
+//! ([`Link`]'s `order`), so two threads sending can never put the queue in
+//! a different order from the wire.
 
 use std::collections::VecDeque;
 use std::io;
@@ -26,7 +28,8 @@ pub enum Awaited {
     Upload(Arc<Sending>),
     /// A reply whose body, if it is a 200, is file `id`.
     Download { id: u64 },
-    /// A reply the client asked for itself (to learn who is online), not shown.
+    /// A reply the client asked for itself, not shown: the lines of a
+    /// `USERS` or `ROOMS` answer, whose first words are names to complete.
     Quiet,
 }
 
@@ -44,6 +47,9 @@ pub struct Link {
     awaited: Arc<Mutex<VecDeque<Awaited>>>,
     /// Uploads and downloads sent whose reply has not been dealt with yet.
     files_in_flight: Arc<AtomicUsize>,
+    /// Held from queueing a reply's meaning to the end of writing its
+    /// request (for an upload, to the end of the file).
+    order: Arc<Mutex<()>>,
 }
 
 impl Link {
@@ -52,6 +58,7 @@ impl Link {
             writer,
             awaited: Arc::new(Mutex::new(VecDeque::new())),
             files_in_flight: Arc::new(AtomicUsize::new(0)),
+            order: Arc::new(Mutex::new(())),
         }
     }
 
@@ -73,14 +80,39 @@ impl Link {
     /// # Errors
     /// The connection failed.
     pub fn send_awaiting(&self, request: impl Into<Request>, awaited: Awaited) -> io::Result<()> {
-        // Queued before sending, so the reply cannot arrive first.
-        self.await_reply(awaited);
-        self.writer.send(&request.into().into_frame())
+        let frame = request.into().into_frame();
+        self.sending(awaited, |writer| writer.send(&frame))
     }
 
-    /// Queues what the next reply means, for a request sent by other means
-    /// (an upload's streamed head).
-    pub fn await_reply(&self, awaited: Awaited) {
+    /// Queues `awaited`, then runs `send`, which writes the request (an
+    /// upload streams its file), with no other request in between.
+    ///
+    /// # Errors
+    /// What `send` returns.
+    pub fn sending(
+        &self,
+        awaited: Awaited,
+        send: impl FnOnce(&Writer) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let _order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        // Queued before sending, so the reply cannot arrive first.
+        self.await_reply(awaited);
+        send(&self.writer)
+    }
+
+    /// Sends a request whose reply is [`Awaited::Quiet`], unless another
+    /// request is being written right now (an upload may take minutes, and
+    /// the reader thread, which asks this, must never wait for it).
+    /// Returns whether it was sent.
+    pub fn try_send_quiet(&self, request: impl Into<Request>) -> bool {
+        let Ok(_order) = self.order.try_lock() else {
+            return false;
+        };
+        self.await_reply(Awaited::Quiet);
+        self.writer.send(&request.into().into_frame()).is_ok()
+    }
+
+    fn await_reply(&self, awaited: Awaited) {
         if awaited.is_file() {
             self.files_in_flight.fetch_add(1, Ordering::AcqRel);
         }

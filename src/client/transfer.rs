@@ -172,15 +172,15 @@ impl Transfers {
         }
         .encode_head();
         let sending = Arc::new(Sending::new());
-        link.await_reply(Awaited::Upload(Arc::clone(&sending)));
         let mut hasher = Sha256::new();
         let mut progress = Progress::new(format!("sending {}", for_terminal(&name)), size, out);
-        let result = link
-            .writer()
-            .send_streamed(&head, &mut file, size, |chunk| {
+        let awaited = Awaited::Upload(Arc::clone(&sending));
+        let result = link.sending(awaited, |writer| {
+            writer.send_streamed(&head, &mut file, size, |chunk| {
                 hasher.update(chunk);
                 progress.advance(chunk.len());
-            });
+            })
+        });
         progress.finish();
         match result {
             Ok(()) => {

@@ -198,6 +198,10 @@ impl Output for Screenful {
         ui.write(&bytes);
     }
 
+    fn wants_directory(&self) -> bool {
+        true
+    }
+
     fn disconnected(&self) {
         let wake = self.wake.lock().unwrap_or_else(PoisonError::into_inner);
         let _ = wake.send(Wake::ServerGone);
