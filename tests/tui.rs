@@ -152,6 +152,36 @@ impl Terminal {
         self.rows = rows;
     }
 
+    /// Runs the server binary in the shell (its console on this terminal)
+    /// and returns its port, read off the screen.
+    fn run_server(&self, data: &std::path::Path, args: &str) -> u16 {
+        let server = env!("CARGO_BIN_EXE_server");
+        self.type_text(&format!(
+            "{server} --port 0 --data-dir {} {args}",
+            data.display()
+        ));
+        self.keys(&["Enter"]);
+        let marker = "Socket now listening on 127.0.0.1:";
+        let deadline = Instant::now() + WAIT;
+        loop {
+            // -J joins rows the terminal wrapped, so the line is whole.
+            let text = self.tmux(&["capture-pane", "-p", "-J", "-t", "t"]);
+            let port = text
+                .split(marker)
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|port| port.parse().ok());
+            if let Some(port) = port {
+                return port;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not start:\n{text}"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// `stty -a` of the terminal, once the shell has its prompt back.
     fn stty(&self) -> String {
         self.wait_for("the shell prompt", |rows| rows.iter().any(|r| r == "$"));
@@ -441,4 +471,71 @@ fn passwords_are_not_shown_and_a_paste_is_one_message() {
     assert_eq!(reply.status_code(), Some(Status::OK));
     terminal.wait_for_text("[bob]: Tom: seen it");
     assert!(!terminal.screen().iter().any(|r| r.contains("secret-pw1")));
+}
+
+/// The server console keeps a half-typed command below the message dump,
+/// and runs it whole on Enter.
+#[test]
+fn the_server_console_never_cuts_a_typed_command() {
+    let Some(terminal) = Terminal::start("console") else {
+        return;
+    };
+    let data = TempDir::new("tui-console");
+    let port = terminal.run_server(data.path(), "--no-replay --no-rate-limit");
+    terminal.wait_for("the console prompt", |rows| rows.iter().any(|r| r == ">"));
+    terminal.type_text("/us");
+    terminal.wait_for("the typed command", |rows| {
+        rows.iter().any(|r| r == "> /us")
+    });
+    let mut bob = Raw::login(port, "bob");
+    for n in 0..200 {
+        bob.say(&format!("message {n:03}"));
+    }
+    let screen = terminal.wait_for_text("message 199");
+    let last = screen.iter().rposition(|r| !r.is_empty()).unwrap();
+    assert_eq!(screen[last], "> /us", "{}", screen.join("\n"));
+    assert!(
+        !screen[..last].iter().any(|r| r.contains("/us")),
+        "the command appears once, below: {}",
+        screen.join("\n")
+    );
+    terminal.type_text("ers");
+    terminal.keys(&["Enter"]);
+    let screen = terminal.wait_for_text("1 user(s) online");
+    assert!(
+        screen.iter().any(|r| r == "> /users"),
+        "{}",
+        screen.join("\n")
+    );
+    terminal.keys(&["Up"]);
+    terminal.wait_for("recall", |rows| {
+        rows.iter()
+            .rev()
+            .find(|r| !r.is_empty())
+            .is_some_and(|r| r == "> /users")
+    });
+    terminal.keys(&["C-u"]);
+    terminal.type_text("/shutdown");
+    terminal.keys(&["Enter"]);
+    terminal.wait_for_text("log.txt is on disk. Bye.");
+    assert_cooked(&terminal.stty());
+}
+
+/// Ctrl-C at the server console stops the server and gives the terminal back.
+#[test]
+fn ctrl_c_at_the_server_console_restores_the_terminal() {
+    let Some(terminal) = Terminal::start("console-ctrl-c") else {
+        return;
+    };
+    let data = TempDir::new("tui-console-ctrl-c");
+    let port = terminal.run_server(data.path(), "--no-replay");
+    terminal.wait_for("the console prompt", |rows| rows.iter().any(|r| r == ">"));
+    terminal.type_text("/kick somebody");
+    terminal.keys(&["C-c"]);
+    terminal.wait_for_text("^C");
+    assert_cooked(&terminal.stty());
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the server stopped"
+    );
 }
