@@ -161,9 +161,11 @@ fn a_long_message_is_split_not_cut_or_fatal() {
 fn a_silent_server_times_out_with_a_clear_message() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
     let holder = thread::spawn(move || {
         let (socket, _) = listener.accept().unwrap();
-        thread::sleep(Duration::from_secs(5)); // holds it open, says nothing
+        // Holds it open, says nothing, until the test is over.
+        let _ = wait.recv_timeout(Duration::from_secs(20));
         drop(socket);
     });
     assert_cmd::Command::new(env!("CARGO_BIN_EXE_client"))
@@ -175,6 +177,7 @@ fn a_silent_server_times_out_with_a_clear_message() {
         .stderr(predicates::str::contains(
             "accepted the connection but did not answer the login within 0.5 s",
         ));
+    done.send(()).unwrap();
     holder.join().unwrap();
 }
 

@@ -123,6 +123,19 @@ impl Console {
         Arc::clone(&self.pinned)
     }
 
+    /// Takes the input line off the screen for good, writing `last` in
+    /// its place (before the process exits: the printer must not draw it
+    /// again after the terminal is restored).
+    pub fn close_input_line(&self, last: &str) {
+        let mut input = lock(&self.pinned);
+        if input.active {
+            input.active = false;
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(format!("{ERASE_LINE}{last}").as_bytes());
+            let _ = out.flush();
+        }
+    }
+
     /// Prints a line of server activity (connections, joins, leaves, errors).
     pub fn say(&self, line: impl Into<String>) {
         match self.tx.try_send(Line::Text(line.into())) {

@@ -146,10 +146,7 @@ impl Operator {
                     }
                     Key::Ctrl('c') => {
                         drop(input);
-                        let mut out = io::stdout().lock();
-                        let _ = out.write_all(format!("{ERASE_LINE}^C\n").as_bytes());
-                        let _ = out.flush();
-                        drop(out);
+                        self.console.close_input_line("^C\n");
                         drop(mode);
                         std::process::exit(INTERRUPTED);
                     }
@@ -252,5 +249,6 @@ fn shutdown(hub: &Hub, console: &Console, live: &AtomicUsize) -> ! {
         Err(e) => console.say(format!("warning: cannot fsync log.txt: {e}")),
     }
     console.flush();
+    console.close_input_line("");
     std::process::exit(0);
 }

@@ -6,7 +6,8 @@
 //! reading raw key bytes) and its [`Output`] (the screen).
 //!
 //! Layout: [`term`] (raw mode, restore, size), [`keys`] (bytes to keys),
-//! [`editor`] (the input line), [`screen`] (layout and drawing),
+//! [`editor`] (the input line), `typing` (keys to edits, lines and
+//! completions: the keyboard), [`screen`] (layout and drawing),
 //! [`status`], [`style`] (colours), [`wrap`], [`width`], [`complete`].
 
 pub mod complete;
@@ -16,35 +17,29 @@ pub mod screen;
 pub mod status;
 pub mod style;
 pub mod term;
+mod typing;
 pub mod width;
 pub mod wrap;
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
-use std::time::Duration;
 
 use super::config::{ClockKind, Config};
-use super::input;
-use super::keyboard::Keyboard;
-use super::output::{Kind, Line, Out, Output};
+use super::output::{Line, Out, Output};
 use super::state::{lock, Shared, State};
 use super::ClientError;
 
-use keys::{Decoder, Key};
 use screen::Screen;
+use typing::InputLine;
 
-/// How often the size is checked while no key comes.
-const TICK: Duration = Duration::from_millis(250);
-/// How long a lone Escape waits for the rest of a sequence.
-const ESCAPE_WAIT: Duration = Duration::from_millis(50);
 /// The size assumed when the terminal does not say.
 const FALLBACK_SIZE: (usize, usize) = (80, 24);
 
 /// What the input loop is woken by.
-enum Wake {
+pub(super) enum Wake {
     /// Bytes typed (or pasted).
     Bytes(Vec<u8>),
     /// Standard input ended.
@@ -55,12 +50,12 @@ enum Wake {
 
 /// The screen, shared by the input loop and the reader thread; every
 /// write to the terminal happens under its lock, so updates never interleave.
-struct Ui {
-    screen: Screen,
+pub(super) struct Ui {
+    pub(super) screen: Screen,
 }
 
 impl Ui {
-    fn write(&mut self, bytes: &str) {
+    pub(super) fn write(&mut self, bytes: &str) {
         if bytes.is_empty() {
             return;
         }
@@ -72,9 +67,9 @@ impl Ui {
     }
 }
 
-type SharedUi = Arc<Mutex<Ui>>;
+pub(super) type SharedUi = Arc<Mutex<Ui>>;
 
-fn ui(shared: &SharedUi) -> MutexGuard<'_, Ui> {
+pub(super) fn ui(shared: &SharedUi) -> MutexGuard<'_, Ui> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -108,18 +103,17 @@ pub fn run(config: Config) -> Result<(), ClientError> {
         wake: Mutex::new(wake),
         state: Arc::clone(&state),
     });
-    let mut keyboard = InputLine {
-        ui: Arc::clone(&shared),
+    let gone = Arc::new(AtomicBool::new(false));
+    let mut keyboard = InputLine::new(
+        Arc::clone(&shared),
         woken,
-        decoder: Decoder::new(),
-        state: Arc::clone(&state),
-        gone: Arc::new(AtomicBool::new(false)),
-        size: (width, height),
-        cycle: None,
-    };
+        Arc::clone(&state),
+        Arc::clone(&gone),
+        (width, height),
+    );
     let result = super::run_with(config, &mut keyboard, out, &state);
     drop(full_screen);
-    if keyboard.gone.load(Ordering::Acquire) {
+    if gone.load(Ordering::Acquire) {
         println!("Disconnected from chat server");
     }
     result
@@ -205,203 +199,5 @@ impl Output for Screenful {
     fn disconnected(&self) {
         let wake = self.wake.lock().unwrap_or_else(PoisonError::into_inner);
         let _ = wake.send(Wake::ServerGone);
-    }
-}
-
-/// Tab pressed again: the next candidate for the same word.
-struct Cycle {
-    /// Where the completed word starts, in characters.
-    start: usize,
-    candidates: Vec<String>,
-    next: usize,
-}
-
-/// The input line as the client's keyboard.
-struct InputLine {
-    ui: SharedUi,
-    woken: Receiver<Wake>,
-    decoder: Decoder,
-    state: Shared,
-    gone: Arc<AtomicBool>,
-    size: (usize, usize),
-    cycle: Option<Cycle>,
-}
-
-/// What a key did to the line being read.
-enum Outcome {
-    Editing,
-    Line(String),
-    /// End of input (Ctrl-D on an empty line, Ctrl-C with nothing typed).
-    End,
-}
-
-impl Keyboard for InputLine {
-    fn line(&mut self, prompt: &str, secret: bool) -> io::Result<Option<Vec<u8>>> {
-        if self.gone.load(Ordering::Acquire) {
-            return Ok(None);
-        }
-        {
-            let mut ui = ui(&self.ui);
-            let bytes = ui.screen.set_prompt(prompt, secret);
-            ui.write(&bytes);
-        }
-        loop {
-            self.follow_size();
-            let wait = if self.decoder.has_pending() {
-                ESCAPE_WAIT
-            } else {
-                TICK
-            };
-            let keys = match self.woken.recv_timeout(wait) {
-                Ok(Wake::Bytes(bytes)) => self.decoder.feed(&bytes),
-                Ok(Wake::End) | Err(RecvTimeoutError::Disconnected) => return Ok(None),
-                Ok(Wake::ServerGone) => {
-                    self.gone.store(true, Ordering::Release);
-                    return Ok(None);
-                }
-                Err(RecvTimeoutError::Timeout) => self.decoder.flush(),
-            };
-            for key in keys {
-                self.follow_size();
-                match self.key(key, prompt, secret) {
-                    Outcome::Editing => {}
-                    Outcome::Line(line) => return Ok(Some(line.into_bytes())),
-                    Outcome::End => return Ok(None),
-                }
-            }
-        }
-    }
-}
-
-impl InputLine {
-    /// Redraws everything when the terminal's size changed.
-    fn follow_size(&mut self) {
-        let Some(size) = term::size() else {
-            return;
-        };
-        if size != self.size {
-            self.size = size;
-            let mut ui = ui(&self.ui);
-            let bytes = ui.screen.resize(size.0, size.1);
-            ui.write(&bytes);
-        }
-    }
-
-    fn key(&mut self, key: Key, prompt: &str, secret: bool) -> Outcome {
-        let mut ui = ui(&self.ui);
-        if key != Key::Tab {
-            self.cycle = None;
-        }
-        let editor = &mut ui.screen.editor;
-        match key {
-            Key::Enter => {
-                let line = editor.take();
-                if !secret && prompt.is_empty() && !input::carries_password(&line) {
-                    editor.remember(&line);
-                }
-                let echo = if secret {
-                    Some(prompt.to_string())
-                } else if !prompt.is_empty() {
-                    Some(format!("{prompt}{line}"))
-                } else if input::is_command(&line) && !input::carries_password(&line) {
-                    Some(line.clone())
-                } else {
-                    None
-                };
-                if let Some(echo) = echo {
-                    let bytes = ui
-                        .screen
-                        .push(&Line::new(Kind::Info, crate::text::for_terminal(&echo)));
-                    ui.write(&bytes);
-                }
-                let bytes = ui.screen.redraw_input();
-                ui.write(&bytes);
-                return Outcome::Line(line);
-            }
-            Key::Char(c) => editor.insert(c),
-            Key::Paste(text) => editor.insert_str(&text),
-            Key::Backspace => editor.backspace(),
-            Key::Delete => editor.delete(),
-            Key::Left | Key::Ctrl('b') => editor.left(),
-            Key::Right | Key::Ctrl('f') => editor.right(),
-            Key::Home | Key::Ctrl('a') => editor.home(),
-            Key::End | Key::Ctrl('e') => editor.end(),
-            Key::WordLeft | Key::Alt('b') => editor.word_left(),
-            Key::WordRight | Key::Alt('f') => editor.word_right(),
-            Key::Ctrl('u') => editor.kill_to_start(),
-            Key::Ctrl('k') => editor.kill_to_end(),
-            Key::Ctrl('w') | Key::AltBackspace => editor.kill_word_back(),
-            Key::Alt('d') => editor.kill_word_forward(),
-            Key::Up | Key::Ctrl('p') if !secret => editor.older(),
-            Key::Down | Key::Ctrl('n') if !secret => editor.newer(),
-            Key::Ctrl('d') if editor.is_empty() => return Outcome::End,
-            Key::Ctrl('d') => editor.delete(),
-            Key::Ctrl('c') if editor.is_empty() => return Outcome::End,
-            Key::Ctrl('c') => {
-                editor.take();
-            }
-            Key::PageUp => {
-                let bytes = ui.screen.page_up();
-                ui.write(&bytes);
-            }
-            Key::PageDown => {
-                let bytes = ui.screen.page_down();
-                ui.write(&bytes);
-            }
-            Key::Ctrl('l') => {
-                let bytes = ui.screen.full();
-                ui.write(&bytes);
-            }
-            Key::Tab if !secret && prompt.is_empty() => {
-                drop(ui);
-                self.complete();
-                ui = self::ui(&self.ui);
-            }
-            _ => {}
-        }
-        let bytes = ui.screen.redraw_input();
-        ui.write(&bytes);
-        Outcome::Editing
-    }
-
-    /// Tab: completes the word before the cursor, or, pressed again,
-    /// replaces the completion with the next candidate.
-    fn complete(&mut self) {
-        let (nicks, rooms) = {
-            let state = lock(&self.state);
-            let nicks: Vec<String> = state.nicks.values().cloned().collect();
-            let rooms: Vec<String> = state.rooms.values().cloned().collect();
-            (nicks, rooms)
-        };
-        let mut ui = ui(&self.ui);
-        let editor = &mut ui.screen.editor;
-        let text: Vec<char> = editor.text().chars().collect();
-        let cursor = editor.cursor();
-        let cycle = match self.cycle.take() {
-            Some(cycle) => cycle,
-            None => {
-                let before: String = text[..cursor].iter().collect();
-                let (start, candidates) =
-                    complete::candidates(&before, &nicks, &rooms, &complete::list_dir);
-                if candidates.is_empty() {
-                    return;
-                }
-                Cycle {
-                    start,
-                    candidates,
-                    next: 0,
-                }
-            }
-        };
-        let choice = &cycle.candidates[cycle.next % cycle.candidates.len()];
-        let mut line: String = text[..cycle.start].iter().collect();
-        line.push_str(choice);
-        let new_cursor = line.chars().count();
-        line.extend(&text[cursor..]);
-        editor.set(&line, new_cursor);
-        self.cycle = Some(Cycle {
-            next: cycle.next + 1,
-            ..cycle
-        });
     }
 }
