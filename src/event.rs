@@ -5,7 +5,7 @@
 //! | verb      | target          | headers                            | body        |
 //! |-----------|-----------------|------------------------------------|-------------|
 //! | `MESSAGE` | `/rooms/ROOM`   | `From`, `Date`, `Seq`, `History`?  | text        |
-//! | `WHISPER` | `/users/NICK`   | `From`, `Date`                     | text        |
+//! | `WHISPER` | `/users/NICK`   | `From`, `Date`, `Seq`, `Kept`?     | text        |
 //! | `JOIN`    | `/rooms/ROOM`   | `Nick`, `Members`                  |             |
 //! | `LEAVE`   | `/rooms/ROOM`   | `Nick`, `Members`                  |             |
 //! | `FILE`    | `/rooms/ROOM`   | `From`, `File-Id`, `File-Name`, `File-Size`, `Date` |  |
@@ -29,11 +29,15 @@ pub enum Event {
         text: String,
         history: bool,
     },
+    /// A private message; `kept` when it waited for its recipient, who
+    /// was away, and is delivered at login.
     Whisper {
         from: String,
         to: String,
         date: String,
+        seq: u64,
         text: String,
+        kept: bool,
     },
     /// `nick` entered `room`, which now has `members` people online.
     Join {
@@ -98,11 +102,21 @@ impl Event {
                 from,
                 to,
                 date,
+                seq,
                 text,
-            } => Frame::request("WHISPER", &format!("/users/{to}"))
-                .with_header(header::FROM, from)
-                .with_header(header::DATE, date)
-                .with_text(text),
+                kept,
+            } => {
+                let frame = Frame::request("WHISPER", &format!("/users/{to}"))
+                    .with_header(header::FROM, from)
+                    .with_header(header::DATE, date)
+                    .with_header(header::SEQ, seq);
+                let frame = if *kept {
+                    frame.with_header(header::KEPT, "yes")
+                } else {
+                    frame
+                };
+                frame.with_text(text)
+            }
             Event::Join {
                 room,
                 nick,
@@ -179,7 +193,10 @@ impl Event {
                     .unwrap_or_default()
                     .to_string(),
                 date: get(header::DATE).unwrap_or_default(),
+                // Servers before whispers had numbers sent none.
+                seq: number(header::SEQ).unwrap_or(0),
                 text,
+                kept: frame.header(header::KEPT) == Some("yes"),
             },
             "JOIN" | "LEAVE" => {
                 let (room, nick) = (room()?, get(header::NICK)?);
@@ -240,7 +257,9 @@ mod tests {
                 from: "a".into(),
                 to: "b".into(),
                 date: "d".into(),
+                seq: 9,
                 text: "psst".into(),
+                kept: true,
             },
             Event::Join {
                 room: "lobby".into(),

@@ -335,7 +335,17 @@ fn path_traversal_names_stay_inside_files_dir() {
     for name in hostile {
         stored(&mut raw, name, name.as_bytes());
     }
-    assert_eq!(listing(&data), ["files", "files.txt", "log.txt"]);
+    assert_eq!(
+        listing(&data),
+        [
+            "files",
+            "files.txt",
+            "log.idx",
+            "log.txt",
+            "markers.txt",
+            "pending.txt"
+        ]
+    );
     let files = listing(&data.join("files"));
     assert_eq!(files.len(), hostile.len(), "{files:?}");
     for name in &files {

@@ -31,6 +31,7 @@ chat-bench: load generator for the chat server (or an IRC server, for comparison
 
 USAGE:
     chat-bench [OPTIONS]
+    chat-bench history --dir DIR [OPTIONS]   (history storage; see history --help)
 
 OPTIONS:
     --clients N        client connections (default 50)
@@ -86,6 +87,10 @@ pub enum Command {
     Help,
     /// Run the benchmark.
     Run(Config),
+    /// Print the usage text of `chat-bench history`.
+    HistoryHelp,
+    /// Measure the history storage (`chat-bench history ...`).
+    History(super::history::HistoryConfig),
 }
 
 /// Parses the arguments after the program name. `--name value` and
@@ -94,6 +99,10 @@ pub enum Command {
 /// # Errors
 /// A message saying what is wrong with the command line.
 pub fn parse_args(args: &[String]) -> Result<Command, String> {
+    if args.first().map(String::as_str) == Some("history") {
+        return super::history::parse_history(&args[1..])
+            .map(|c| c.map_or(Command::HistoryHelp, Command::History));
+    }
     let mut raw = RawArgs::default();
     let mut seen: Vec<&str> = Vec::new();
     let mut it = args.iter();

@@ -60,12 +60,16 @@
 //! - `shared`: the counters every thread updates, and the run's first failure.
 //! - `stats`: the latency histogram and its percentiles.
 //! - `proc`: memory and CPU time of a process, from /proc.
+//! - `history`: `chat-bench history`, the history storage on a large
+//!   generated log (`history_log`), in process (no server, no network).
 //! - `report` and `json`: what the run measured, for people or as JSON.
 //! - This module: [`run`], the run phase by phase (login, hold or send,
 //!   drain, shut down).
 
 mod args;
 mod chat;
+mod history;
+mod history_log;
 mod irc;
 mod json;
 mod login;
@@ -79,6 +83,7 @@ mod wire;
 mod workload;
 
 pub use args::{parse_args, Command, Config, USAGE};
+pub use history::{run_history, HistoryConfig, HISTORY_USAGE};
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, ToSocketAddrs};

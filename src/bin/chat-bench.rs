@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use chat::bench::{self, Command, USAGE};
+use chat::bench::{self, Command, HISTORY_USAGE, USAGE};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -13,6 +13,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Command::Run(config)) => bench::run(&config),
+        Ok(Command::HistoryHelp) => {
+            print!("{HISTORY_USAGE}");
+            ExitCode::SUCCESS
+        }
+        Ok(Command::History(config)) => bench::run_history(&config),
         Err(e) => {
             eprintln!("chat-bench: {e}\n(see chat-bench --help)");
             ExitCode::from(2)

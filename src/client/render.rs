@@ -155,7 +155,9 @@ mod tests {
             from: "bob".into(),
             to: "ntu".into(),
             date: String::new(),
+            seq: 3,
             text: "psst".into(),
+            kept: false,
         };
         assert_eq!(shown(&whisper), "0:00:00 (whisper) [bob]: psst");
         let clock = Clock::start(ClockKind::Elapsed);

@@ -73,8 +73,12 @@ pub mod header {
     pub const AROUND: &str = "Around";
     /// How many messages a history page may hold.
     pub const LIMIT: &str = "Limit";
+    /// `yes` on a whisper that waited for its recipient, who was away.
+    pub const KEPT: &str = "Kept";
     /// `yes` on a history or search reply when there is more to fetch.
     pub const MORE: &str = "More";
+    /// `yes` on a history reply when there are newer messages than the page.
+    pub const MORE_AFTER: &str = "More-After";
 }
 
 /// `Content-Type` of chat text.

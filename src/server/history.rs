@@ -18,16 +18,17 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::crc32::crc32;
 
+use super::archive::{Archive, INDEX_FILE};
+
 use super::store::{escape, unescape};
-use crate::text::name_key;
 
 /// When appended records are forced to disk (as Redis' `appendfsync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,8 +106,19 @@ pub struct Loaded {
 /// Why the log could not be opened or read.
 #[derive(Debug)]
 pub enum HistoryError {
-    Open { path: PathBuf, source: io::Error },
-    Read { path: PathBuf, source: io::Error },
+    Open {
+        path: PathBuf,
+        source: io::Error,
+    },
+    Read {
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// The index over the log could not be built or read.
+    Index {
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 impl fmt::Display for HistoryError {
@@ -118,6 +130,9 @@ impl fmt::Display for HistoryError {
             HistoryError::Read { path, source } => {
                 write!(f, "cannot read message log {}: {source}", path.display())
             }
+            HistoryError::Index { path, reason } => {
+                write!(f, "cannot index message log {}: {reason}", path.display())
+            }
         }
     }
 }
@@ -126,6 +141,7 @@ impl std::error::Error for HistoryError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             HistoryError::Open { source, .. } | HistoryError::Read { source, .. } => Some(source),
+            HistoryError::Index { .. } => None,
         }
     }
 }
@@ -144,6 +160,8 @@ pub struct MessageLog {
     fsync: FsyncPolicy,
     /// Told when the file had to be recreated (the console, at start-up).
     warn: OnceLock<Box<dyn Fn(String) + Send + Sync>>,
+    /// The index, told of every record where it was written.
+    archive: Arc<Archive>,
 }
 
 struct Writer {
@@ -180,10 +198,12 @@ pub struct LogWriter<'a> {
 }
 
 impl MessageLog {
-    /// Opens (creating if needed) the log at `path`, reads every record,
-    /// keeps the last `keep` messages of each room, and reports unreadable
-    /// lines. A torn last line (no newline: the writer died mid-record) is
-    /// reported and cut off, so the next record starts on a line of its own.
+    /// Opens (creating if needed) the log at `path` with its index (see
+    /// `archive`: the saved one beside it when it still matches, else one
+    /// built by a scan), keeps the last `keep` messages of each room, and
+    /// reports unreadable lines. A torn last line (no newline: the writer
+    /// died mid-record) is reported and cut off, so the next record starts
+    /// on a line of its own.
     ///
     /// # Errors
     /// `HistoryError` when the file cannot be opened, read or repaired.
@@ -196,10 +216,16 @@ impl MessageLog {
             path: path.to_path_buf(),
             source,
         };
-        let read_err = |source| HistoryError::Read {
+        let index_path = path.with_file_name(INDEX_FILE);
+        let (archive, opened) =
+            Archive::open(path, &index_path).map_err(|e| HistoryError::Index {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        let recent = archive.recent(keep).map_err(|e| HistoryError::Index {
             path: path.to_path_buf(),
-            source,
-        };
+            reason: e.to_string(),
+        })?;
         let file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -207,67 +233,22 @@ impl MessageLog {
             .mode(0o600)
             .open(path)
             .map_err(open_err)?;
-        let mut loaded = Loaded::default();
-        let mut next_seq = 1;
-        let mut good_len = 0u64;
-        let mut line_no = 0;
-        let mut reader = BufReader::with_capacity(1 << 16, &file);
-        let mut line = Vec::with_capacity(256);
-        loop {
-            line.clear();
-            let n = reader.read_until(b'\n', &mut line).map_err(read_err)?;
-            if n == 0 {
-                break;
-            }
-            line_no += 1;
-            if line.last() != Some(&b'\n') {
-                loaded.problems.push(Problem {
-                    line_no,
-                    reason: format!("torn last line ({n} bytes without a newline), cut off"),
-                });
-                break;
-            }
-            good_len += n as u64;
-            let parsed = std::str::from_utf8(&line[..n - 1])
-                .map_err(|_| "not valid UTF-8")
-                .and_then(parse_line);
-            match parsed {
-                Ok(record) if record.seq < next_seq => loaded.problems.push(Problem {
-                    line_no,
-                    reason: format!(
-                        "sequence number {} is not after {}",
-                        record.seq,
-                        next_seq - 1
-                    ),
-                }),
-                Ok(record) => {
-                    next_seq = record.seq + 1;
-                    loaded.records += 1;
-                    match record.kind {
-                        Kind::Message if keep > 0 => {
-                            let ring = loaded.recent.entry(name_key(&record.room)).or_default();
-                            if ring.len() == keep {
-                                ring.pop_front();
-                            }
-                            ring.push_back(record);
-                        }
-                        Kind::Closed => {
-                            loaded.recent.remove(&name_key(&record.room));
-                        }
-                        _ => {}
-                    }
-                }
-                Err(reason) => loaded.problems.push(Problem {
-                    line_no,
-                    reason: reason.to_string(),
-                }),
-            }
+        // Cut a torn last line, so the next record starts on a line of its own.
+        if file.metadata().map_err(open_err)?.len() != opened.end {
+            file.set_len(opened.end).map_err(open_err)?;
         }
-        drop(reader);
-        let len = (&file).seek(SeekFrom::End(0)).map_err(read_err)?;
-        if len != good_len {
-            file.set_len(good_len).map_err(open_err)?;
+        let mut problems = opened.problems;
+        if opened.more_problems > 0 {
+            problems.push(Problem {
+                line_no: 0,
+                reason: format!("and {} more unreadable line(s)", opened.more_problems),
+            });
         }
+        let loaded = Loaded {
+            records: usize::try_from(opened.records).unwrap_or(usize::MAX),
+            recent,
+            problems,
+        };
         let sync_handle = file.try_clone().map_err(open_err)?;
         let identity = Identity::of(&file.metadata().map_err(open_err)?);
         let log = MessageLog {
@@ -275,15 +256,21 @@ impl MessageLog {
             writer: Mutex::new(Writer {
                 file,
                 identity,
-                len: good_len,
-                next_seq,
+                len: opened.end,
+                next_seq: opened.next_seq,
             }),
             sync_handle: Mutex::new(sync_handle),
             dirty: AtomicBool::new(false),
             fsync,
             warn: OnceLock::new(),
+            archive: Arc::new(archive),
         };
         Ok((log, loaded))
+    }
+
+    /// The index over this log: history pages and search.
+    pub fn archive(&self) -> &Arc<Archive> {
+        &self.archive
     }
 
     /// Sets who is told when the log had to be recreated. Set once, at start-up.
@@ -341,6 +328,7 @@ impl LogWriter<'_> {
         self.follow_path()?;
         let w = &mut *self.w;
         record.seq = w.next_seq;
+        let offset = w.len;
         let line = encode_line(&record);
         if let Err(e) = w.file.write_all(line.as_bytes()) {
             // Best effort: a half-written record would glue itself to the next one.
@@ -363,6 +351,10 @@ impl LogWriter<'_> {
         }
         w.len += line.len() as u64;
         w.next_seq += 1;
+        // Under the log's lock: the index learns records in log order.
+        self.log
+            .archive
+            .note_append(&record, offset, line.len() as u64);
         Ok(record)
     }
 

@@ -8,6 +8,7 @@
 //! flushes `log.txt` to disk once a second.
 
 pub mod accounts;
+pub mod archive;
 pub mod capacity;
 pub mod config;
 pub mod connection;
@@ -39,6 +40,7 @@ use std::time::Duration;
 pub use config::{Config, USAGE};
 
 use accounts::{Accounts, AccountsError, ACCOUNTS_FILE};
+use archive::{ArchiveError, Markers, Pending};
 use console::Console;
 use door::Protocol;
 use files::{FileError, FileStore};
@@ -57,12 +59,20 @@ pub const MAX_FILE_SIZE: u64 = 64 << 20;
 /// free their nicknames.)
 #[derive(Debug)]
 pub enum ServerError {
-    DataDir { path: PathBuf, source: io::Error },
+    DataDir {
+        path: PathBuf,
+        source: io::Error,
+    },
     Accounts(AccountsError),
     History(HistoryError),
     Rooms(RoomsError),
+    /// Read markers or kept whispers could not be loaded.
+    Archive(ArchiveError),
     Files(FileError),
-    Bind { addr: String, source: io::Error },
+    Bind {
+        addr: String,
+        source: io::Error,
+    },
     Thread(io::Error),
 }
 
@@ -77,6 +87,7 @@ impl fmt::Display for ServerError {
             ServerError::Accounts(e) => write!(f, "{e}"),
             ServerError::History(e) => write!(f, "{e}"),
             ServerError::Rooms(e) => write!(f, "{e}"),
+            ServerError::Archive(e) => write!(f, "{e}"),
             ServerError::Files(e) => write!(f, "shared files: {e}"),
             ServerError::Bind { addr, source } if source.kind() == io::ErrorKind::AddrInUse => write!(
                 f,
@@ -95,6 +106,7 @@ impl std::error::Error for ServerError {
             ServerError::Accounts(e) => Some(e),
             ServerError::History(e) => Some(e),
             ServerError::Rooms(e) => Some(e),
+            ServerError::Archive(e) => Some(e),
             ServerError::Files(e) => Some(e),
             ServerError::Thread(e) => Some(e),
         }
@@ -123,8 +135,14 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
     let (log, loaded) =
         MessageLog::open(&log_path, config.fsync, config.history).map_err(ServerError::History)?;
     let (room_store, stored_rooms) = RoomStore::open(dir).map_err(ServerError::Rooms)?;
+    let (markers, mut journal_problems) = Markers::open(dir).map_err(ServerError::Archive)?;
+    let (pending, pending_problems) = Pending::open(dir).map_err(ServerError::Archive)?;
+    journal_problems.extend(pending_problems);
     for problem in &loaded.problems {
         println!("warning: {}: {problem}; skipped", log_path.display());
+    }
+    for problem in &journal_problems {
+        println!("warning: {problem}; skipped");
     }
     offer_replay(&config, &log_path, loaded.records);
     let (files, warnings) = FileStore::open(dir).map_err(ServerError::Files)?;
@@ -163,9 +181,7 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
     console.say(format!("Socket now listening on {local}"));
 
     let live = Arc::new(AtomicUsize::new(0));
-    if config.fsync == FsyncPolicy::EverySec {
-        spawn_fsync(hub.clone(), console.clone()).map_err(ServerError::Thread)?;
-    }
+    spawn_upkeep(hub.clone(), console.clone(), config.fsync).map_err(ServerError::Thread)?;
     let files = Arc::new(files);
     operator::spawn(
         hub.clone(),
@@ -180,6 +196,8 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
         hub,
         accounts,
         files,
+        markers: Arc::new(markers),
+        pending: Arc::new(pending),
         budget,
         config: Arc::new(config),
         console,
@@ -237,14 +255,33 @@ fn offer_replay(config: &Config, log_path: &Path, records: usize) {
     let _ = writeln!(out, "--- end of stored messages ---");
 }
 
-fn spawn_fsync(hub: Hub, console: Console) -> io::Result<()> {
+/// Appends after which the saved index is brought up to date, so a start
+/// after a crash scans at most this much of `log.txt` past it.
+const SAVE_INDEX_EVERY: u64 = 100_000;
+
+/// Starts the thread that looks after `log.txt` once a second: forces it to
+/// disk (`--fsync everysec`), saves its index every `SAVE_INDEX_EVERY`
+/// appends, and passes on what the index has to tell the operator.
+fn spawn_upkeep(hub: Hub, console: Console, fsync: FsyncPolicy) -> io::Result<()> {
     thread::Builder::new()
-        .name("fsync".into())
+        .name("upkeep".into())
         .stack_size(64 * 1024)
         .spawn(move || loop {
             thread::sleep(Duration::from_secs(1));
-            if let Err(e) = hub.log().sync_if_dirty() {
-                console.say(format!("warning: cannot fsync log.txt: {e}"));
+            let log = hub.log();
+            if fsync == FsyncPolicy::EverySec {
+                if let Err(e) = log.sync_if_dirty() {
+                    console.say(format!("warning: cannot fsync log.txt: {e}"));
+                }
+            }
+            let archive = log.archive();
+            if archive.appended_since_save() >= SAVE_INDEX_EVERY {
+                if let Err(e) = archive.save_index() {
+                    console.say(format!("warning: cannot save the index of log.txt: {e}"));
+                }
+            }
+            for notice in archive.take_notices() {
+                console.say(notice);
             }
         })?;
     Ok(())
@@ -268,6 +305,10 @@ pub struct Shared {
     pub hub: Hub,
     pub accounts: Arc<Accounts>,
     pub files: Arc<FileStore>,
+    /// Where each registered user last read each room.
+    pub markers: Arc<Markers>,
+    /// Whispers waiting for registered users who are away.
+    pub pending: Arc<Pending>,
     /// The memory all client queues may hold together.
     pub budget: Arc<Budget>,
     pub config: Arc<Config>,

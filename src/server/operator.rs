@@ -243,6 +243,11 @@ fn shutdown(hub: &Hub, console: &Console, live: &AtomicUsize) -> ! {
     while live.load(Ordering::Acquire) > 0 && started.elapsed() < SHUTDOWN_GRACE {
         thread::sleep(Duration::from_millis(10));
     }
+    if let Err(e) = hub.log().archive().save_index() {
+        console.say(format!(
+            "warning: cannot save the index of log.txt: {e}; the next start scans more"
+        ));
+    }
     let synced = hub.log().sync_now();
     match synced {
         Ok(()) => console.say("log.txt is on disk. Bye."),

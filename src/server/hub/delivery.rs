@@ -26,11 +26,14 @@ pub enum Delivery {
     Event(Event),
     /// To `nick`, who just entered `room`: the room's recent messages,
     /// oldest first, and how many are there now (the newcomer included).
+    /// `unread_from`: the read marker of a returning user, whose history is
+    /// then what they missed; the messages after it are new to them.
     Entered {
         room: String,
         nick: String,
         members: usize,
         history: Vec<Record>,
+        unread_from: Option<u64>,
     },
     /// To a connection taken out of `room` by someone else.
     Removed { room: String, why: Removal },

@@ -103,19 +103,48 @@ impl Hub {
         };
         let record = log.append(record).map_err(Refused::NotStored)?;
         let st = self.lock();
-        let event = Delivery::Event(Event::Whisper {
-            from: record.from.clone(),
-            to: record.to.clone(),
-            date: record.date.clone(),
-            text: record.text.clone(),
-        });
+        let event = Delivery::Event(whisper_event(&record, false));
         let echo = st.clients.get(&id).is_some_and(|c| c.echo && id != target);
         let recipients = [target, id];
         st.deliver(&recipients[..if echo { 2 } else { 1 }], &event, owed);
         Ok(Whispered {
             seq: record.seq,
             to: record.to,
+            kept: false,
         })
+    }
+
+    /// Stores a whisper from `id` to `to`, who is not online (a registered
+    /// user, whose whispers wait for them), in `log.txt`; nobody is sent
+    /// anything. Returns the stored record.
+    ///
+    /// # Errors
+    /// `EmptyMessage`, `ControlCharacters`, `NotLoggedIn`, `NotStored`.
+    pub fn store_whisper(&self, id: ClientId, to: &str, text: String) -> Result<Record, Refused> {
+        check_text(&text)?;
+        let mut log = self.inner.log.lock();
+        let from = self.lock().client(id)?.nick.clone();
+        let record = Record {
+            seq: 0,
+            date: clock::now_utc(),
+            kind: Kind::Whisper,
+            room: "-".to_string(),
+            from,
+            to: to.to_string(),
+            text,
+        };
+        log.append(record).map_err(Refused::NotStored)
+    }
+
+    /// Sends whispers that waited for connection `id` while it was away,
+    /// oldest first, each marked as kept.
+    pub fn hand_over_kept(&self, id: ClientId, whispers: &[Record], owed: &mut Owed) {
+        let st = self.lock();
+        if let Some(client) = st.clients.get(&id) {
+            for record in whispers {
+                st.send(client, &Delivery::Event(whisper_event(record, true)), owed);
+            }
+        }
     }
 
     /// Tells everyone in `room` but `except` something that is not a
@@ -128,6 +157,18 @@ impl Hub {
             Some(except),
             owed,
         );
+    }
+}
+
+/// The event for a stored whisper.
+fn whisper_event(record: &Record, kept: bool) -> Event {
+    Event::Whisper {
+        from: record.from.clone(),
+        to: record.to.clone(),
+        date: record.date.clone(),
+        seq: record.seq,
+        text: record.text.clone(),
+        kept,
     }
 }
 

@@ -125,6 +125,15 @@ impl Hasher for IdHasher {
     }
 }
 
+/// What a returning user missed in a room since its read marker `since`,
+/// read from the archive before it enters (never under the hub lock).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missed {
+    pub since: u64,
+    /// Oldest first.
+    pub records: Vec<Record>,
+}
+
 /// A connection that logged out, and the rooms it was taken out of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggedOut {
@@ -207,9 +216,15 @@ impl Hub {
         Ok(())
     }
 
-    /// Puts a logged-in connection into the lobby, which admits everyone.
-    pub fn enter_lobby(&self, id: ClientId, owed: &mut Owed) -> Option<outcome::Joined> {
-        self.lock().enter(id, &name_key(LOBBY), owed)
+    /// Puts a logged-in connection into the lobby, which admits everyone;
+    /// `missed`: what it missed there since it was last in it.
+    pub fn enter_lobby(
+        &self,
+        id: ClientId,
+        missed: Option<Missed>,
+        owed: &mut Owed,
+    ) -> Option<outcome::Joined> {
+        self.lock().enter(id, &name_key(LOBBY), missed, owed)
     }
 
     /// The nickname of connection `id`, if logged in.
@@ -489,7 +504,13 @@ impl State {
     /// history and who is there, and the others are told it arrived.
     /// Joins are rare, so fanning out under the lock is cheap and keeps
     /// member counts in order.
-    fn enter(&mut self, id: ClientId, key: &str, owed: &mut Owed) -> Option<outcome::Joined> {
+    fn enter(
+        &mut self,
+        id: ClientId,
+        key: &str,
+        missed: Option<Missed>,
+        owed: &mut Owed,
+    ) -> Option<outcome::Joined> {
         let client = self.clients.get(&id)?;
         let left = if client.many_rooms {
             None
@@ -501,11 +522,23 @@ impl State {
         client.rooms.push(key.to_string());
         room.members.push(id);
         let members = room.members.len();
+        // What the newcomer missed, read from the archive before it came
+        // in, then what the room kept since (messages may have come meanwhile).
+        let (history, unread_from) = match missed {
+            Some(missed) => {
+                let last = missed.records.last().map_or(missed.since, |r| r.seq);
+                let mut history = missed.records;
+                history.extend(room.recent.iter().filter(|r| r.seq > last).cloned());
+                (history, Some(missed.since))
+            }
+            None => (room.recent.iter().cloned().collect(), None),
+        };
         let entered = Delivery::Entered {
             room: room.name.clone(),
             nick: client.nick.clone(),
             members,
-            history: room.recent.iter().cloned().collect(),
+            history,
+            unread_from,
         };
         let joined = outcome::Joined {
             room: room.name.clone(),
@@ -570,7 +603,7 @@ impl State {
         };
         self.send(client, &Delivery::Removed { room, why }, owed);
         if !client.many_rooms && client.rooms.is_empty() {
-            self.enter(id, &name_key(LOBBY), owed);
+            self.enter(id, &name_key(LOBBY), None, owed);
         }
     }
 

@@ -206,10 +206,12 @@ pub struct Said {
     pub room: String,
 }
 
-/// A whisper was stored and delivered.
+/// A whisper was stored and delivered (or kept for its recipient).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Whispered {
     pub seq: u64,
     /// The recipient's nickname as they spell it.
     pub to: String,
+    /// The recipient is away: the whisper waits for their next login.
+    pub kept: bool,
 }

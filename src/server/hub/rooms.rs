@@ -16,7 +16,7 @@ use crate::text::{self, name_key, LOBBY};
 use super::outcome::{
     Closed, Created, Joined, Kicked, Left, ListChanged, ListShown, Renamed, RoomView,
 };
-use super::{ClientId, Hub, Owed, Refused, Removal, Room, RoomInfo, State};
+use super::{ClientId, Hub, Missed, Owed, Refused, Removal, Room, RoomInfo, State};
 use crate::server::history::{Kind, Record};
 use crate::server::rooms::RoomRecord;
 
@@ -148,7 +148,7 @@ impl Hub {
         let mut st = self.lock();
         st.rooms
             .insert(key.clone(), Room::new(name, Some(owner.clone()), private));
-        let joined = st.enter(id, &key, owed).ok_or(Refused::NotLoggedIn)?;
+        let joined = st.enter(id, &key, None, owed).ok_or(Refused::NotLoggedIn)?;
         Ok(Created {
             room: name.to_string(),
             private,
@@ -157,11 +157,18 @@ impl Hub {
         })
     }
 
-    /// Moves `id` into an existing room, if the room admits it.
+    /// Moves `id` into an existing room, if the room admits it; `missed`:
+    /// what it missed there since it was last in it.
     ///
     /// # Errors
     /// `NoSuchRoom`, `Banned`, `Private`, `AlreadyIn`.
-    pub fn join_room(&self, id: ClientId, name: &str, owed: &mut Owed) -> Result<Joined, Refused> {
+    pub fn join_room(
+        &self,
+        id: ClientId,
+        name: &str,
+        missed: Option<Missed>,
+        owed: &mut Owed,
+    ) -> Result<Joined, Refused> {
         let mut st = self.lock();
         let key = name_key(name);
         let client = st.client(id)?;
@@ -174,7 +181,7 @@ impl Hub {
             });
         }
         room.admits(&client.nick)?;
-        st.enter(id, &key, owed).ok_or(Refused::NotLoggedIn)
+        st.enter(id, &key, missed, owed).ok_or(Refused::NotLoggedIn)
     }
 
     /// Takes `id` out of `room` (by default, its only room). A client in one
@@ -199,7 +206,7 @@ impl Hub {
         let now_in = if many_rooms {
             None
         } else {
-            st.enter(id, &name_key(LOBBY), owed)
+            st.enter(id, &name_key(LOBBY), None, owed)
         };
         Ok(Left { room, now_in })
     }

@@ -137,7 +137,7 @@ impl World {
         };
         self.hub.login(id, nick, member).unwrap();
         if !many_rooms {
-            self.hub.enter_lobby(id, &mut Owed::new());
+            self.hub.enter_lobby(id, None, &mut Owed::new());
         }
         self.sockets.insert(id, socket);
         id
@@ -168,7 +168,7 @@ fn private_rooms_admit_their_owner_and_the_permitted_only() {
         .unwrap();
     assert_eq!(created.joined.left.as_deref(), Some("lobby"));
     assert!(matches!(
-        w.hub.join_room(bob, "den", &mut World::owed()),
+        w.hub.join_room(bob, "den", None, &mut World::owed()),
         Err(Refused::Private { owner, .. }) if owner == "Tom"
     ));
     assert!(!w.hub.may_enter(bob, "den"));
@@ -185,7 +185,9 @@ fn private_rooms_admit_their_owner_and_the_permitted_only() {
         .unwrap();
     assert!(changed.online && changed.removed.is_none());
     assert!(w.hub.may_enter(bob, "DEN"), "room names ignore case");
-    w.hub.join_room(bob, "den", &mut World::owed()).unwrap();
+    w.hub
+        .join_room(bob, "den", None, &mut World::owed())
+        .unwrap();
     // The private room is hidden from those who may not enter it.
     let eve = w.join("Eve", false, 0);
     assert!(w.hub.room_list(Some(eve)).iter().all(|r| r.name != "den"));
@@ -212,7 +214,9 @@ fn a_ban_or_an_unpermit_takes_the_member_out_to_the_lobby() {
             &mut World::owed(),
         )
         .unwrap();
-    w.hub.join_room(bob, "den", &mut World::owed()).unwrap();
+    w.hub
+        .join_room(bob, "den", None, &mut World::owed())
+        .unwrap();
     w.take(bob);
     let changed = w
         .hub
@@ -243,7 +247,7 @@ fn a_ban_or_an_unpermit_takes_the_member_out_to_the_lobby() {
         )
         .unwrap();
     assert!(matches!(
-        w.hub.join_room(bob, "den", &mut World::owed()),
+        w.hub.join_room(bob, "den", None, &mut World::owed()),
         Err(Refused::Banned { .. })
     ));
     assert!(matches!(
@@ -277,7 +281,9 @@ fn only_the_owner_moderates_or_closes_and_the_lobby_stays() {
     w.hub
         .create_room(tom, "den", false, &mut World::owed())
         .unwrap();
-    w.hub.join_room(bob, "den", &mut World::owed()).unwrap();
+    w.hub
+        .join_room(bob, "den", None, &mut World::owed())
+        .unwrap();
     assert!(matches!(
         w.hub.close_room(bob, None, &mut World::owed()),
         Err(Refused::NotOwner { owner: Some(o), .. }) if o == "Tom"
@@ -304,7 +310,7 @@ fn only_the_owner_moderates_or_closes_and_the_lobby_stays() {
     let told = w.take(bob);
     assert_eq!(told[0], "removed den Closed { by_operator: false }");
     assert!(matches!(
-        w.hub.join_room(bob, "den", &mut World::owed()),
+        w.hub.join_room(bob, "den", None, &mut World::owed()),
         Err(Refused::NoSuchRoom { .. })
     ));
     let stored = std::fs::read_to_string(w.dir.join("rooms.txt")).unwrap();
@@ -348,7 +354,9 @@ fn nicknames_are_unique_ignoring_case_and_owned_rooms_follow_a_rename() {
     w.hub
         .create_room(tom, "den", false, &mut World::owed())
         .unwrap();
-    w.hub.join_room(bob, "den", &mut World::owed()).unwrap();
+    w.hub
+        .join_room(bob, "den", None, &mut World::owed())
+        .unwrap();
     w.take(bob);
     w.hub.rename(tom, "Tommy", &mut World::owed()).unwrap();
     assert_eq!(w.take(bob), ["nick Tom>Tommy"]);
@@ -373,8 +381,12 @@ fn a_connection_may_be_in_several_rooms_and_must_say_which() {
     w.hub
         .create_room(term, "rust", false, &mut World::owed())
         .unwrap();
-    w.hub.join_room(irc, "lobby", &mut World::owed()).unwrap();
-    w.hub.join_room(irc, "rust", &mut World::owed()).unwrap();
+    w.hub
+        .join_room(irc, "lobby", None, &mut World::owed())
+        .unwrap();
+    w.hub
+        .join_room(irc, "rust", None, &mut World::owed())
+        .unwrap();
     assert_eq!(w.hub.rooms_of(irc), ["lobby", "rust"]);
     assert!(matches!(
         w.hub.say(irc, None, "where?".into(), &mut World::owed()),
@@ -386,7 +398,9 @@ fn a_connection_may_be_in_several_rooms_and_must_say_which() {
         .unwrap();
     assert_eq!(w.take(term), ["msg rust irc 1 hello rust"]);
     // The terminal client is in one room at a time: joining moves it.
-    w.hub.join_room(term, "lobby", &mut World::owed()).unwrap();
+    w.hub
+        .join_room(term, "lobby", None, &mut World::owed())
+        .unwrap();
     assert_eq!(w.hub.rooms_of(term), ["lobby"]);
     assert!(matches!(
         w.hub.say(term, Some("rust"), "x".into(), &mut World::owed()),
@@ -562,7 +576,9 @@ fn an_owner_sends_someone_out_who_may_come_back() {
     w.hub
         .create_room(tom, "den", false, &mut World::owed())
         .unwrap();
-    w.hub.join_room(bob, "den", &mut World::owed()).unwrap();
+    w.hub
+        .join_room(bob, "den", None, &mut World::owed())
+        .unwrap();
     assert!(matches!(
         w.hub
             .kick_from_room(bob, Some("den"), "tom", "", &mut World::owed()),
@@ -581,7 +597,9 @@ fn an_owner_sends_someone_out_who_may_come_back() {
             .kick_from_room(tom, Some("den"), "bob", "", &mut World::owed()),
         Err(Refused::NotIn { .. })
     ));
-    w.hub.join_room(bob, "den", &mut World::owed()).unwrap();
+    w.hub
+        .join_room(bob, "den", None, &mut World::owed())
+        .unwrap();
 }
 
 #[test]

@@ -129,7 +129,7 @@ impl Session<'_> {
         Err(End::Dropped(format!("{MAX_FAILURES} wrong passwords")))
     }
 
-    fn register(&self, nick: &str, password: &str) -> Frame {
+    fn register(&mut self, nick: &str, password: &str) -> Frame {
         // Checked first so that a refusal costs no hashing.
         if let Some(account) = self.accounts.lookup(nick) {
             return already_registered(&account.nick);
@@ -143,6 +143,8 @@ impl Session<'_> {
         };
         match self.accounts.register(nick, hash) {
             Ok(()) => {
+                // The nickname is this connection's account from now on.
+                self.registered = true;
                 self.console
                     .say(format!("{} Client ({nick}) registered", self.tag));
                 Frame::reply(
@@ -186,6 +188,7 @@ impl Session<'_> {
     fn logout(&mut self, nick: &str) -> Frame {
         self.leave_hub();
         self.nick = None;
+        self.registered = false;
         self.login_since = Instant::now();
         self.console
             .say(format!("{} Client ({nick}) logged out", self.tag));

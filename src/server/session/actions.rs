@@ -9,8 +9,10 @@ use crate::server::hub::outcome::{
 };
 use crate::server::hub::{LoggedOut, Member, Presence, Refused, RoomInfo};
 
+use super::history::{HistoryRefused, Unread};
 use super::Session;
 use crate::server::outbox::PRE_LOGIN_BYTES;
+use crate::text::{name_key, LOBBY};
 
 /// Why a login that passed the password check still failed.
 #[derive(Debug)]
@@ -42,21 +44,41 @@ impl Session<'_> {
             return Err(LoginError::Registered);
         }
         self.nick = Some(nick.to_string());
+        self.registered = registered;
         self.outbox.set_max_bytes(self.config.queue.max_bytes);
         self.console.say(format!("Client ({nick}) connected"));
         Ok(())
     }
 
-    /// Puts a logged-in connection in the lobby.
-    pub fn enter_lobby(&mut self) {
-        if let Some(joined) = self.hub.enter_lobby(self.id, &mut self.owed) {
+    /// Puts a logged-in connection in the lobby (with what it missed there
+    /// since it was last in it), hands over the whispers that waited for
+    /// it, and returns the other rooms with news for it, for the door to say.
+    pub fn enter_lobby(&mut self) -> Vec<Unread> {
+        let missed = self.missed(LOBBY);
+        if let Some(joined) = self.hub.enter_lobby(self.id, missed, &mut self.owed) {
             self.said_joined(&joined);
+            // Shown what it missed: read up to here.
+            self.mark_seen(&[joined.room]);
         }
+        let kept = self.take_waiting();
+        if !kept.is_empty() {
+            self.hub.hand_over_kept(self.id, &kept, &mut self.owed);
+            self.console.say(format!(
+                "{} {} kept whisper(s) delivered to {}",
+                self.tag,
+                kept.len(),
+                self.nick.as_deref().unwrap_or("?")
+            ));
+        }
+        let mut unread = self.unread();
+        unread.retain(|u| name_key(&u.room) != name_key(LOBBY));
+        unread
     }
 
     /// Takes the connection offline, if it is online; its rooms are told.
     pub fn leave_hub(&mut self) -> Option<LoggedOut> {
         let out = self.hub.logout(self.id, &mut self.owed)?;
+        self.mark_seen(&out.rooms);
         self.outbox
             .set_max_bytes(PRE_LOGIN_BYTES.min(self.config.queue.max_bytes));
         for _ in &out.rooms {
@@ -75,9 +97,28 @@ impl Session<'_> {
 
     /// # Errors
     /// The hub's refusal.
-    pub fn whisper(&mut self, to: &str, text: String) -> Result<Whispered, Refused> {
-        let sent = self.hub.whisper(self.id, to, text, &mut self.owed);
-        self.if_not_stored(&sent, "cannot write log.txt", "message refused");
+    pub fn whisper(&mut self, to: &str, text: String) -> Result<Whispered, HistoryRefused> {
+        let sent = match self.hub.whisper(self.id, to, text.clone(), &mut self.owed) {
+            // Away, but registered: kept for their next login.
+            Err(Refused::NoSuchUser { .. }) if self.accounts.is_registered(to) => {
+                let to = self
+                    .accounts
+                    .lookup(to)
+                    .map_or_else(|| to.to_string(), |a| a.nick);
+                self.whisper_away(&to, text).map(|record| Whispered {
+                    seq: record.seq,
+                    to: record.to,
+                    kept: true,
+                })
+            }
+            other => other.map_err(HistoryRefused::Hub),
+        };
+        if let Err(HistoryRefused::Hub(Refused::NotStored(e))) = &sent {
+            self.console.say(format!(
+                "{} cannot write log.txt: {e}; message refused",
+                self.tag
+            ));
+        }
         sent
     }
 
@@ -103,9 +144,15 @@ impl Session<'_> {
     /// # Errors
     /// The hub's refusal.
     pub fn join_room(&mut self, room: &str) -> Result<Joined, Refused> {
-        let joined = self.hub.join_room(self.id, room, &mut self.owed);
+        let missed = self.missed(room);
+        let joined = self.hub.join_room(self.id, room, missed, &mut self.owed);
         if let Ok(j) = &joined {
             self.said_joined(j);
+            // Shown what it missed: read up to here; and what it left, too.
+            self.mark_seen(std::slice::from_ref(&j.room));
+            if let Some(left) = &j.left {
+                self.mark_seen(std::slice::from_ref(left));
+            }
         }
         joined
     }
@@ -115,6 +162,7 @@ impl Session<'_> {
     pub fn leave_room(&mut self, room: Option<&str>) -> Result<Left, Refused> {
         let left = self.hub.leave_room(self.id, room, &mut self.owed);
         if let Ok(l) = &left {
+            self.mark_seen(std::slice::from_ref(&l.room));
             self.said_left();
             if let Some(joined) = &l.now_in {
                 self.said_joined(joined);
@@ -193,6 +241,8 @@ impl Session<'_> {
             Ok(r) => {
                 self.console
                     .say(format!("{} is now known as {}", r.old, r.new));
+                // Still the account only if the name is the same but for case.
+                self.registered &= name_key(&r.old) == name_key(&r.new);
                 self.nick = Some(r.new.clone());
             }
             Err(_) => self.if_not_stored(&renamed, "cannot save rooms.txt", "nickname not changed"),

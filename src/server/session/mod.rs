@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod actions;
+pub mod history;
 
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use crate::protocol;
 
 use super::accounts::Accounts;
+use super::archive::{Markers, Pending};
 use super::connection::Conn;
 use super::console::Console;
 use super::door::{self, Door, Poll, Protocol};
@@ -75,12 +77,17 @@ pub struct Session<'a> {
     pub files: &'a FileStore,
     pub config: &'a Config,
     pub console: &'a Console,
+    pub markers: &'a Markers,
+    pub pending: &'a Pending,
     pub outbox: Outbox,
     /// Flushes this session's requests made due; paid before it waits.
     pub owed: Owed,
     /// `[client-7 ThreadId(9)]`: printed with every message this thread handles.
     pub tag: String,
     pub nick: Option<String>,
+    /// Whether `nick` is a registered account this connection proved (its
+    /// whispers, history of whispers and read markers are its own).
+    pub registered: bool,
     /// `None` when rate limiting is off.
     bucket: Option<TokenBucket>,
     /// Requests refused for rate in a row; `FLOOD_STRIKES` of them disconnect.
@@ -101,6 +108,8 @@ pub fn run(stream: TcpStream, peer: SocketAddr, door: Option<Protocol>, shared: 
         hub,
         accounts,
         files,
+        markers,
+        pending,
         budget,
         config,
         console,
@@ -131,10 +140,13 @@ pub fn run(stream: TcpStream, peer: SocketAddr, door: Option<Protocol>, shared: 
         files,
         config,
         console,
+        markers,
+        pending,
         outbox,
         owed: Owed::new(),
         tag,
         nick: None,
+        registered: false,
         bucket: config.rate_limit.map(TokenBucket::new),
         strikes: 0,
         login_since: Instant::now(),

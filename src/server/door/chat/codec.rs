@@ -25,9 +25,20 @@ impl Codec for ChatCodec {
                 nick,
                 members,
                 history,
+                unread_from,
             } => {
                 let mut out = Vec::new();
+                let mut marked = unread_from.is_none();
                 for r in history {
+                    // The line between what a returning user had seen and
+                    // what is new to them.
+                    if !marked && unread_from.is_some_and(|since| r.seq > since) {
+                        let marker = Event::Notice {
+                            text: format!("--- new in {room} since you were last here ---"),
+                        };
+                        out.extend_from_slice(&marker.to_frame().encode());
+                        marked = true;
+                    }
                     let message = Event::Message {
                         room: r.room.clone(),
                         from: r.from.clone(),

@@ -6,6 +6,7 @@
 
 mod codec;
 mod files;
+mod history;
 mod words;
 
 use std::sync::Arc;
@@ -125,11 +126,7 @@ impl ChatDoor {
                     None => return Poll::Done,
                 }
             }
-            // The store behind these is being wired in (issue 17).
-            Request::History(_) => Frame::reply(
-                Status::UNAVAILABLE,
-                "history is not served by this server yet",
-            ),
+            Request::History(request) => history::request(s, request),
             Request::File(FileRequest::List) => {
                 s.file_list(crate::command::target_name(frame.target(), "/rooms/"))
             }
@@ -304,7 +301,10 @@ fn log_in(s: &mut Session<'_>, nick: &str, registered: bool, many_rooms: bool) -
         reply = reply.with_header(header::ROOMS, "many");
     }
     s.send(reply.encode());
-    s.enter_lobby();
+    let unread = s.enter_lobby();
+    if let Some(notice) = history::unread_notice(&unread) {
+        s.send(notice.encode());
+    }
     None
 }
 
@@ -315,8 +315,17 @@ fn chat_request(s: &mut Session<'_>, request: ChatRequest) -> Frame {
             Err(refused) => words::message_refusal(&refused),
         },
         ChatRequest::Whisper { to, text } => match s.whisper(&to, text) {
+            Ok(sent) if sent.kept => Frame::reply(
+                Status::OK,
+                &format!(
+                    "{} is away: your whisper waits for them and is delivered at their next login",
+                    sent.to
+                ),
+            )
+            .with_header(header::SEQ, sent.seq)
+            .with_header(header::KEPT, "yes"),
             Ok(sent) => Frame::status(Status::OK).with_header(header::SEQ, sent.seq),
-            Err(refused) => words::message_refusal(&refused),
+            Err(refused) => history::whisper_refusal(&refused),
         },
     }
 }
