@@ -281,3 +281,33 @@ fn own_messages_and_whispers_are_shown_back_with_a_time() {
     ntu.stdout.wait_for("error: ");
     assert!(!ntu.stdout.text().contains("(whisper to nobody)"));
 }
+
+/// `/history` brings the messages before the oldest one shown, page by
+/// page, to the beginning of the room.
+#[test]
+fn history_pages_back_to_the_beginning_of_the_room() {
+    let dir = TempDir::new("client-history");
+    let server = Server::start_with(dir.path(), &["--no-replay", "--no-rate-limit"]);
+    let mut bob = Raw::login(server.port, "bob");
+    for n in 0..30 {
+        bob.say(&format!("message {n:02}"));
+    }
+    let mut ntu = Client::login(server.port, "ntu");
+    let out = ntu.stdout.text();
+    assert!(
+        out.contains("[bob]: message 29") && !out.contains("message 09"),
+        "{out}"
+    );
+    ntu.type_line("/history 5");
+    let out = ntu.stdout.wait_for("[bob]: message 09");
+    assert!(
+        out.contains("[bob]: message 05") && !out.contains("message 04"),
+        "{out}"
+    );
+    ntu.type_line("/history");
+    let out = ntu.stdout.wait_for("(that is the beginning of lobby)");
+    assert!(out.contains("[bob]: message 00"), "{out}");
+    ntu.type_line("/history 0");
+    ntu.stdout
+        .wait_for("error: usage: /history [N], N from 1 to 500");
+}

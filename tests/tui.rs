@@ -539,3 +539,39 @@ fn ctrl_c_at_the_server_console_restores_the_terminal() {
         "the server stopped"
     );
 }
+
+/// PgUp at the top of what the session has fetches older messages from
+/// the server, until the beginning of the room.
+#[test]
+fn page_up_at_the_top_fetches_older_messages() {
+    let Some(terminal) = Terminal::start("older") else {
+        return;
+    };
+    let dir = TempDir::new("tui-older");
+    let server = Server::start_with(dir.path(), NO_RATE_LIMIT);
+    let mut bob = Raw::login(server.port, "bob");
+    for n in 0..100 {
+        bob.say(&format!("message {n:03}"));
+    }
+    terminal.run_client(server.port, "--nick ntu");
+    terminal.wait_logged_in("ntu");
+    terminal.wait_for_text("[bob]: message 099");
+    // Each PgUp at the top asks for one page (one at a time): press it
+    // until the beginning shows.
+    let marker = "--- the beginning of lobby ---";
+    let screen = terminal.wait_for(marker, |rows| {
+        let found = rows.iter().any(|r| r.contains(marker));
+        if !found {
+            terminal.keys(&["PPage"]);
+        }
+        found
+    });
+    let first = screen.iter().position(|r| r.contains("---")).unwrap();
+    assert!(
+        screen[first + 1].ends_with("[bob]: message 000"),
+        "{}",
+        screen.join("\n")
+    );
+    terminal.keys(&["NPage"]);
+    terminal.wait_for_text("[bob]: message 021");
+}

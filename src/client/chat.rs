@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::command::{AccountRequest, ChatRequest, Control, Request};
+use crate::command::{
+    AccountRequest, Anchor, ChatRequest, Control, Conversation, HistoryRequest, Request,
+};
 use crate::text::name_key;
 
 use super::connection::Reader;
@@ -69,6 +71,7 @@ impl Session<'_> {
             out: Arc::clone(self.out),
             state: Arc::clone(self.state),
             quitting: Arc::clone(&quitting),
+            older: Vec::new(),
         };
         let early = logged_in.early;
         let printer = thread::Builder::new()
@@ -145,6 +148,7 @@ impl Session<'_> {
                     })
                 }
                 Input::Register { nick, password } => self.register(nick, password),
+                Input::History { limit } => self.history(limit),
                 Input::Mistake(why) => {
                     self.out.show(Line::error(why));
                     Ok(())
@@ -174,6 +178,21 @@ impl Session<'_> {
                 return Ended::Quit; // the reader thread reports the lost connection
             }
         }
+    }
+
+    /// `/history [N]`: asks for the messages of this room before the
+    /// oldest one seen (the newest ones, if none was).
+    fn history(&self, limit: usize) -> std::io::Result<()> {
+        let (room, before) = {
+            let state = lock(self.state);
+            (state.room.clone(), state.oldest_here())
+        };
+        let request = HistoryRequest::History {
+            of: Conversation::Room(room.clone()),
+            anchor: before.map_or(Anchor::Latest, Anchor::Before),
+            limit,
+        };
+        self.link.send_awaiting(request, Awaited::Older { room })
     }
 
     /// `register [NICK] PASSWORD`: registers our own nickname only.

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use crate::command::{Control, RoomRequest};
 use crate::event::Event;
-use crate::protocol::{Frame, Status};
+use crate::protocol::{header, Frame, Status};
+use crate::text::name_key;
 
 use super::connection::Reader;
 use super::output::{Kind, Line, Out};
@@ -26,13 +27,15 @@ pub struct Incoming {
     /// Set by the input thread before it sends `QUIT`: the connection
     /// ending is then expected, not news.
     pub quitting: Arc<AtomicBool>,
+    /// The lines of a `/history` page, until its reply comes.
+    pub older: Vec<Line>,
 }
 
 impl Incoming {
     /// Reads until the logout reply (`Some(reader)`) or the end of the
     /// connection (`None`; unless quitting, the output is told the server
     /// went away). `early` frames arrived before the login reply.
-    pub fn run(self, mut reader: Reader, early: Vec<Frame>) -> Option<Reader> {
+    pub fn run(mut self, mut reader: Reader, early: Vec<Frame>) -> Option<Reader> {
         for frame in &early {
             self.event(frame);
         }
@@ -88,7 +91,7 @@ impl Incoming {
     }
 
     /// Shows a reply as what it answers.
-    fn reply(&self, reply: &Frame, awaited: Awaited) {
+    fn reply(&mut self, reply: &Frame, awaited: Awaited) {
         let ok = reply.status_code() == Some(Status::OK);
         let me = || lock(&self.state).nick.clone();
         let stamp = || lock(&self.state).clock.stamp();
@@ -98,7 +101,12 @@ impl Incoming {
                     .show(render::said(Kind::Mine, stamp(), None, &me(), &text));
             }
             Awaited::Whispered { to, text } if ok => {
-                let tag = format!("(whisper to {})", crate::text::for_terminal(&to));
+                let to = crate::text::for_terminal(&to);
+                let tag = if reply.header(header::KEPT) == Some("yes") {
+                    format!("(whisper to {to}, who is away: kept for their next login)")
+                } else {
+                    format!("(whisper to {to})")
+                };
                 self.out.show(render::said(
                     Kind::MyWhisper,
                     stamp(),
@@ -106,6 +114,21 @@ impl Incoming {
                     &me(),
                     &text,
                 ));
+            }
+            Awaited::Older { room } => {
+                let lines = std::mem::take(&mut self.older);
+                if !ok {
+                    if let Some(line) = render::reply(reply) {
+                        self.out.show(line);
+                    }
+                    self.out.older_failed();
+                    return;
+                }
+                let more = reply.header(header::MORE) == Some("yes");
+                if !more {
+                    lock(&self.state).history_done.insert(name_key(&room));
+                }
+                self.out.older(&room, lines, more);
             }
             Awaited::Quiet => {
                 if ok {
@@ -120,7 +143,7 @@ impl Incoming {
         }
     }
 
-    fn event(&self, frame: &Frame) {
+    fn event(&mut self, frame: &Frame) {
         let event = match Event::from_frame(frame) {
             Ok(event) => event,
             Err(why) => {
@@ -149,8 +172,12 @@ impl Incoming {
             self.link.try_send_quiet(RoomRequest::Users);
             self.link.try_send_quiet(RoomRequest::Rooms);
         }
-        if let Some(line) = line {
-            self.out.show(line);
+        let page =
+            matches!(event, Event::Message { history: true, .. }) && self.link.awaits_older();
+        match line {
+            Some(line) if page => self.older.push(line),
+            Some(line) => self.out.show(line),
+            None => {}
         }
         if changed {
             self.out.changed();

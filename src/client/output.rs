@@ -92,6 +92,22 @@ pub trait Output: Send + Sync {
     fn progress(&self, label: &str, text: &str, done: bool);
     /// Something the status shows changed (room, nickname, members).
     fn changed(&self) {}
+    /// Older messages of `room` fetched by `/history`, oldest first;
+    /// `more` when there are older ones still. Plain mode prints them as
+    /// they come; the full screen puts them above what it has.
+    fn older(&self, room: &str, lines: Vec<Line>, more: bool) {
+        if lines.is_empty() {
+            self.show(Line::info(format!("(no older messages in {room})")));
+        }
+        for line in lines {
+            self.show(line);
+        }
+        if !more {
+            self.show(Line::info(format!("(that is the beginning of {room})")));
+        }
+    }
+    /// `/history` was refused (the refusal is shown as a line).
+    fn older_failed(&self) {}
     /// True when the output completes names, so the client should learn
     /// who is online and which rooms exist (with requests it does not show).
     fn wants_directory(&self) -> bool {

@@ -28,6 +28,9 @@ pub enum Awaited {
     Upload(Arc<Sending>),
     /// A reply whose body, if it is a 200, is file `id`.
     Download { id: u64 },
+    /// The answer to `/history` for `room`: the history events before it
+    /// are older lines, shown where older lines go.
+    Older { room: String },
     /// A reply the client asked for itself, not shown: the lines of a
     /// `USERS` or `ROOMS` answer, whose first words are names to complete.
     Quiet,
@@ -124,6 +127,12 @@ impl Link {
     /// reply has been dealt with, the caller calls `settle`.
     pub fn next_reply(&self) -> Awaited {
         self.lock().pop_front().unwrap_or(Awaited::Reply)
+    }
+
+    /// True when the next reply is the answer to `/history`: history
+    /// events arriving now belong to it.
+    pub fn awaits_older(&self) -> bool {
+        matches!(self.lock().front(), Some(Awaited::Older { .. }))
     }
 
     /// Marks the reply to an upload or download as dealt with.

@@ -35,10 +35,29 @@ pub fn event(event: &Event, clock: &Clock) -> Option<Line> {
             from,
             text,
         ),
-        Event::Whisper { from, text, .. } => said(
+        Event::Whisper {
+            from,
+            text,
+            kept: false,
+            ..
+        } => said(
             Kind::Whisper,
             clock.stamp(),
             Some("(whisper)".into()),
+            from,
+            text,
+        ),
+        // It waited for us while we were away: its own time, not ours.
+        Event::Whisper {
+            from,
+            text,
+            date,
+            kept: true,
+            ..
+        } => said(
+            Kind::Whisper,
+            format!("({} UTC)", for_terminal(short_date(date))),
+            Some("(whisper, kept while you were away)".into()),
             from,
             text,
         ),

@@ -80,6 +80,11 @@ pub struct State {
     /// client is in one room at a time, so nothing fills it yet; the
     /// status line shows it when a multi-room session does.
     pub unread: BTreeSet<String>,
+    /// The oldest message seen in each room (by case-folded name): where
+    /// `/history` continues from.
+    pub oldest: BTreeMap<String, u64>,
+    /// Rooms (case-folded) whose history has been fetched to its start.
+    pub history_done: BTreeSet<String>,
     pub clock: Clock,
 }
 
@@ -98,6 +103,8 @@ impl State {
             nicks: BTreeMap::new(),
             rooms: BTreeMap::new(),
             unread: BTreeSet::new(),
+            oldest: BTreeMap::new(),
+            history_done: BTreeSet::new(),
             clock: Clock::start(clock),
         };
         state.saw_room("lobby");
@@ -140,7 +147,17 @@ impl State {
                 }
                 self.saw_nick(new);
             }
-            Event::Message { from, room, .. } | Event::File { from, room, .. } => {
+            Event::Message {
+                from, room, seq, ..
+            } => {
+                self.saw_nick(from);
+                self.saw_room(room);
+                if *seq > 0 {
+                    let oldest = self.oldest.entry(name_key(room)).or_insert(*seq);
+                    *oldest = (*oldest).min(*seq);
+                }
+            }
+            Event::File { from, room, .. } => {
                 self.saw_nick(from);
                 self.saw_room(room);
             }
@@ -148,6 +165,16 @@ impl State {
             _ => {}
         }
         false
+    }
+
+    /// The oldest message seen in the current room, if any.
+    pub fn oldest_here(&self) -> Option<u64> {
+        self.oldest.get(&name_key(&self.room)).copied()
+    }
+
+    /// True when the current room's history has been fetched to its start.
+    pub fn history_done_here(&self) -> bool {
+        self.history_done.contains(&name_key(&self.room))
     }
 
     /// Remembers a nickname for completion.
@@ -201,6 +228,26 @@ mod tests {
         let names: Vec<&String> = state.nicks.values().collect();
         assert_eq!(names, ["bob", "Ma19"]);
         assert!(state.rooms.contains_key(&name_key("rust")));
+    }
+
+    #[test]
+    fn the_oldest_message_of_each_room_is_remembered() {
+        let mut state = State::new("ntu", 4096, ClockKind::Elapsed);
+        let message = |room: &str, seq| Event::Message {
+            room: room.into(),
+            from: "bob".into(),
+            date: String::new(),
+            seq,
+            text: "hi".into(),
+            history: false,
+        };
+        assert_eq!(state.oldest_here(), None);
+        for (room, seq) in [("lobby", 40), ("lobby", 12), ("lobby", 57), ("rust", 3)] {
+            state.observe(&message(room, seq));
+        }
+        assert_eq!(state.oldest_here(), Some(12));
+        state.room = "Rust".into();
+        assert_eq!(state.oldest_here(), Some(3));
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! [`Input`]. Names are case-insensitive; extra or missing words are a
 //! usage error, never silently dropped.
 
-use crate::command::{AccountRequest, ChatRequest, FileRequest, ListKind, Request, RoomRequest};
+use crate::command::{
+    AccountRequest, ChatRequest, FileRequest, ListKind, Request, RoomRequest,
+    DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT,
+};
 
 use super::{expand_home, say, Input, SEND_FILE};
 
@@ -16,6 +19,7 @@ send_file PATH, get_file N, register NAME PW, login NAME PW, list-user, exit, ..
   /send_file PATH           share a file with your room (also /send-file, /upload; ~ is your home)
   /get_file N               download file id N into the download directory (also /get-file, /download)
   /files                    the files shared in your room
+  /history [N]              the N messages (default 50) before the oldest one shown (PgUp does it on the full screen)
   /ls                       rooms you can see: owner, visibility, people (/list-chatroom, /rooms)
   /create ROOM [public|private]   create a room and move into it (/open-chatroom)
   /join ROOM                enter a room (/enter-chatroom)
@@ -143,6 +147,16 @@ pub fn parse(command: &str, bare: bool) -> Input {
             }),
         },
         "files" => none(rest, name, Input::send(FileRequest::List)),
+        "history" => match words(rest).as_slice() {
+            [] => Input::History {
+                limit: DEFAULT_HISTORY_LIMIT,
+            },
+            [n] => match n.parse() {
+                Ok(limit) if (1..=MAX_HISTORY_LIMIT).contains(&limit) => Input::History { limit },
+                _ => usage(&format!("/history [N], N from 1 to {MAX_HISTORY_LIMIT}")),
+            },
+            _ => usage(&format!("/history [N], N from 1 to {MAX_HISTORY_LIMIT}")),
+        },
         "get_file" | "get-file" | "download" => match words(rest).as_slice() {
             [id] => match id.parse() {
                 Ok(id) => Input::send(FileRequest::Download { id }),

@@ -36,6 +36,11 @@ pub enum Input {
         nick: String,
         password: String,
     },
+    /// `/history [N]`: the N messages of this room before the oldest one
+    /// seen in this session (the caller knows which that is).
+    History {
+        limit: usize,
+    },
     Help,
     Quit,
     /// Log out and go back to the nickname prompt.

@@ -451,3 +451,12 @@ fn lines_that_may_carry_a_password_are_known() {
     }
     assert!(is_command("/users") && is_command("exit") && !is_command("//x"));
 }
+
+#[test]
+fn history_takes_an_optional_count() {
+    assert_eq!(parse("/history"), Input::History { limit: 50 });
+    assert_eq!(parse("/HISTORY 200"), Input::History { limit: 200 });
+    for line in ["/history 0", "/history 501", "/history x", "/history 1 2"] {
+        assert!(is_mistake(&parse(line)), "{line}");
+    }
+}

@@ -192,6 +192,18 @@ impl Output for Screenful {
         ui.write(&bytes);
     }
 
+    fn older(&self, room: &str, lines: Vec<Line>, more: bool) {
+        let mut ui = ui(&self.ui);
+        let bytes = ui.screen.prepend(room, &lines, more);
+        ui.write(&bytes);
+    }
+
+    fn older_failed(&self) {
+        let mut ui = ui(&self.ui);
+        let bytes = ui.screen.fetch_failed();
+        ui.write(&bytes);
+    }
+
     fn wants_directory(&self) -> bool {
         true
     }

@@ -99,16 +99,67 @@ impl Screen {
         self.full()
     }
 
-    /// Adds a line. Following the newest lines, it scrolls the message area
-    /// by its rows; scrolled back, the view stays put and the status line
-    /// counts it. A live message that mentions you rings the bell.
-    pub fn push(&mut self, line: &Line) -> String {
+    /// Older lines fetched from the server (`/history`), oldest first, put
+    /// above everything kept, and the view moved up to show them; without
+    /// `more`, a line marks the beginning of the room's history. Lines that
+    /// would pass the scrollback cap are dropped (the oldest of them).
+    pub fn prepend(&mut self, room: &str, lines: &[Line], more: bool) -> String {
+        self.view.fetching = false;
+        let mut block: Vec<Kept> = lines.iter().map(|l| self.kept(l).0).collect();
+        if !more {
+            let start = Line::new(Kind::Notice, format!("--- the beginning of {room} ---"));
+            block.insert(0, self.kept(&start).0);
+        }
+        let room_left = MAX_SCROLLBACK.saturating_sub(self.lines.len());
+        let skip = block.len().saturating_sub(room_left);
+        for kept in block.into_iter().skip(skip).rev() {
+            self.lines.push_front(kept);
+        }
+        let moved = self.page_up();
+        if moved.is_empty() {
+            self.full()
+        } else {
+            moved
+        }
+    }
+
+    /// True when the view shows the oldest line kept.
+    pub fn at_top(&self) -> bool {
+        self.scroll >= self.max_scroll()
+    }
+
+    /// Marks older lines as being fetched (shown in the status line).
+    pub fn fetching(&mut self) -> String {
+        self.view.fetching = true;
+        self.redraw_status()
+    }
+
+    /// True while older lines are being fetched.
+    pub fn is_fetching(&self) -> bool {
+        self.view.fetching
+    }
+
+    /// The fetch of older lines failed (its error is shown as a line).
+    pub fn fetch_failed(&mut self) -> String {
+        self.view.fetching = false;
+        self.redraw_status()
+    }
+
+    /// A line as kept: styled for who we are now, and whether it mentions us.
+    fn kept(&self, line: &Line) -> (Kept, bool) {
         let (spans, mention) = style::spans(line, &self.status.nick);
         let indent = match (&line.from, spans.len()) {
             (Some(_), n) if n > 1 => str_width(&line.prefix()),
             _ => 2,
         };
-        let kept = Kept { spans, indent };
+        (Kept { spans, indent }, mention)
+    }
+
+    /// Adds a line. Following the newest lines, it scrolls the message area
+    /// by its rows; scrolled back, the view stays put and the status line
+    /// counts it. A live message that mentions you rings the bell.
+    pub fn push(&mut self, line: &Line) -> String {
+        let (kept, mention) = self.kept(line);
         let mut out = String::from(HIDE_CURSOR);
         if self.scroll == 0 {
             let bottom = self.area();
@@ -161,7 +212,10 @@ impl Screen {
         self.scroll = scroll;
         self.view.scrolled = scroll > 0;
         if scroll == 0 {
-            self.view = View::default();
+            self.view = View {
+                fetching: self.view.fetching,
+                ..View::default()
+            };
         }
         self.full()
     }
@@ -300,6 +354,24 @@ mod tests {
         }
         assert_eq!(screen.visible_text().last().unwrap(), "line 2");
         assert!(!screen.redraw_status().contains("more below"));
+    }
+
+    #[test]
+    fn older_lines_go_above_and_into_view() {
+        let mut screen = Screen::new(80, 12);
+        numbered(&mut screen, 15);
+        assert!(!screen.at_top());
+        while !screen.page_up().is_empty() {}
+        assert!(screen.at_top());
+        let older: Vec<Line> = (1..=5).map(|n| Line::info(format!("old {n}"))).collect();
+        screen.fetching();
+        assert!(screen.redraw_status().contains("fetching older messages"));
+        screen.prepend("lobby", &older, false);
+        assert!(!screen.redraw_status().contains("fetching"));
+        let rows = screen.visible_text();
+        assert_eq!(rows[0], "--- the beginning of lobby ---");
+        assert_eq!(rows[1], "old 1");
+        assert!(screen.at_top());
     }
 
     #[test]

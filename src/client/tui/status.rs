@@ -32,6 +32,8 @@ pub struct View {
     pub unseen: usize,
     /// A message mentioning you arrived while scrolled back.
     pub mentioned: bool,
+    /// Older messages have been asked of the server.
+    pub fetching: bool,
 }
 
 /// The status line as spans exactly `width` columns wide.
@@ -57,6 +59,9 @@ pub fn line(status: &Status, view: View, width: usize) -> Vec<Span> {
     let mut alert = String::new();
     if view.mentioned {
         alert.push_str(" mentioned you ");
+    }
+    if view.fetching {
+        alert.push_str(" fetching older messages... ");
     }
     if view.scrolled {
         alert.push_str(&match view.unseen {
@@ -138,6 +143,7 @@ mod tests {
             scrolled: true,
             unseen: 12,
             mentioned: true,
+            fetching: false,
         };
         let shown = text(&line(&status, view, 120));
         assert!(shown.contains("sending a: 40%"), "{shown}");

@@ -171,6 +171,16 @@ impl InputLine {
             Key::Ctrl('c') => {
                 editor.take();
             }
+            Key::PageUp if ui.screen.at_top() && prompt.is_empty() && !secret => {
+                // At the top of what this session has: ask the server for
+                // older messages, once at a time, until its history starts.
+                let done = lock(&self.state).history_done_here();
+                if !done && !ui.screen.is_fetching() {
+                    let bytes = ui.screen.fetching();
+                    ui.write(&bytes);
+                    return Outcome::Line("/history".into());
+                }
+            }
             Key::PageUp => {
                 let bytes = ui.screen.page_up();
                 ui.write(&bytes);
