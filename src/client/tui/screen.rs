@@ -77,13 +77,17 @@ impl Screen {
     /// Everything, from scratch: at start, after a resize, Ctrl-L, or a scroll.
     pub fn full(&mut self) -> String {
         let mut out = String::from(HIDE_CURSOR);
-        out.push_str("\x1b[0m\x1b[r\x1b[2J");
-        out.push_str(&format!("\x1b[1;{}r", self.area()));
+        out.push_str(&format!("\x1b[0m\x1b[1;{}r", self.area()));
+        // Every row is overwritten in place (no clearing first, which
+        // would flash a blank screen at each resize or page).
         let rows = self.visible_rows();
         let first = self.area() - rows.len() + 1;
-        for (i, row) in rows.iter().enumerate() {
-            out.push_str(&goto(first + i, 1));
-            out.push_str(&wrap::render(row));
+        for n in 1..=self.area() {
+            out.push_str(&goto(n, 1));
+            if n >= first {
+                out.push_str(&wrap::render(&rows[n - first]));
+            }
+            out.push_str(CLEAR_LINE);
         }
         out.push_str(&self.status_line());
         out.push_str(&self.input_line());
