@@ -311,3 +311,30 @@ fn history_pages_back_to_the_beginning_of_the_room() {
     ntu.stdout
         .wait_for("error: usage: /history [N], N from 1 to 500");
 }
+
+/// `--clock wall` stamps messages with the local time and names the zone.
+#[test]
+fn the_wall_clock_is_local_and_labelled() {
+    let dir = TempDir::new("client-wall");
+    let server = Server::start(dir.path());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_client"));
+    command
+        .args(["--port", &server.port.to_string(), "--nick", "ntu"])
+        .args(["--clock", "wall"])
+        .env("TZ", "CET-1CEST,M3.5.0,M10.5.0/3");
+    let ntu = Process::spawn(command);
+    let out = ntu.stdout.wait_for("(times are the wall clock, CE");
+    assert!(
+        out.contains("wall clock, CET)") || out.contains("wall clock, CEST)"),
+        "{out}"
+    );
+    let mut bob = Raw::login(server.port, "bob");
+    bob.say("what time is it");
+    let out = ntu.stdout.wait_for("[bob]: what time is it");
+    let line = out
+        .lines()
+        .find(|l| l.ends_with("[bob]: what time is it"))
+        .unwrap();
+    let stamp = line.split(' ').next().unwrap();
+    assert_eq!(stamp.len(), 8, "hh:mm:ss: {line:?}");
+}

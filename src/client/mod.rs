@@ -17,6 +17,7 @@ pub mod error;
 pub mod incoming;
 pub mod input;
 pub mod keyboard;
+pub mod localtime;
 pub mod login;
 pub mod output;
 pub mod password;
@@ -104,10 +105,8 @@ pub fn run_with(
         };
         *lock(state) = State::new(&logged_in.nick, logged_in.max_body, config.clock);
         if config.clock == ClockKind::Wall {
-            out.show(Line::info(format!(
-                "(times are the wall clock, {})",
-                lock(state).clock.label()
-            )));
+            let label = lock(state).clock.label();
+            out.show(Line::info(format!("(times are the wall clock, {label})")));
         }
         out.changed();
         // The server says its upload limit at each login.

@@ -5,14 +5,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::clock::{format_utc, hms};
+use crate::clock::hms;
 use crate::event::Event;
 use crate::protocol::MAX_BODY_BYTES;
 use crate::text::name_key;
 
 use super::config::ClockKind;
+use super::localtime::{hms_at, Zone};
 
 /// Most nicknames and rooms remembered for completion; past it the oldest
 /// entries are not dropped, new ones are simply not added (a flood of
@@ -20,35 +21,40 @@ use super::config::ClockKind;
 const MAX_KNOWN: usize = 10_000;
 
 /// The time shown before messages.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Clock {
-    kind: ClockKind,
     since: Instant,
+    /// The local time zone, for the wall clock; `None`: time since login.
+    zone: Option<Arc<Zone>>,
 }
 
 impl Clock {
     /// A clock counting from now (the login).
     pub fn start(kind: ClockKind) -> Clock {
         Clock {
-            kind,
             since: Instant::now(),
+            zone: (kind == ClockKind::Wall).then(|| Arc::new(Zone::local())),
         }
     }
 
     /// The stamp for a line shown now: `0:00:17` since the login, or the
-    /// wall clock `10:15:02`.
+    /// local wall clock `10:15:02`.
     pub fn stamp(&self) -> String {
-        match self.kind {
-            ClockKind::Elapsed => hms(self.since.elapsed()),
-            ClockKind::Wall => wall_clock(SystemTime::now()),
+        match &self.zone {
+            None => hms(self.since.elapsed()),
+            Some(zone) => {
+                let now = unix_now();
+                hms_at(now, &zone.offset_at(now))
+            }
         }
     }
 
-    /// How the clock is labelled in the status line and at login.
-    pub fn label(&self) -> &'static str {
-        match self.kind {
-            ClockKind::Elapsed => "time since login",
-            ClockKind::Wall => "UTC",
+    /// How the clock is labelled: the zone's abbreviation now (`CET`,
+    /// `UTC`), or `time since login`.
+    pub fn label(&self) -> String {
+        match &self.zone {
+            None => "time since login".into(),
+            Some(zone) => zone.offset_at(unix_now()).name,
         }
     }
 
@@ -57,10 +63,10 @@ impl Clock {
     }
 }
 
-/// `t` as `hh:mm:ss` UTC.
-fn wall_clock(t: SystemTime) -> String {
-    let full = format_utc(t);
-    full.get(11..19).unwrap_or(&full).to_string()
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The session as the client sees it.
@@ -252,7 +258,11 @@ mod tests {
 
     #[test]
     fn the_wall_clock_is_hours_minutes_seconds() {
-        let t = std::time::UNIX_EPOCH + Duration::from_secs(1_795_256_102);
-        assert_eq!(wall_clock(t), "10:15:02");
+        let clock = Clock::start(ClockKind::Wall);
+        let stamp = clock.stamp();
+        assert_eq!(stamp.len(), 8, "{stamp}");
+        assert_eq!(stamp.matches(':').count(), 2, "{stamp}");
+        assert!(!clock.label().is_empty());
+        assert_eq!(Clock::start(ClockKind::Elapsed).stamp(), "0:00:00");
     }
 }

@@ -29,7 +29,7 @@ use std::thread;
 
 use super::config::{ClockKind, Config};
 use super::output::{Line, Out, Output};
-use super::state::{lock, Shared, State};
+use super::state::{self, lock, Shared, State};
 use super::ClientError;
 
 use screen::Screen;
@@ -91,7 +91,8 @@ pub fn run(config: Config) -> Result<(), ClientError> {
     }));
     {
         let mut ui = ui(&shared);
-        ui.screen.status.clock = (config.clock == ClockKind::Wall).then(|| "clock: UTC".into());
+        ui.screen.status.clock = (config.clock == ClockKind::Wall)
+            .then(|| format!("clock: {}", state::Clock::start(ClockKind::Wall).label()));
         let full = ui.screen.full();
         ui.write(&full);
     }
