@@ -135,6 +135,10 @@ impl Operator {
             for key in keys {
                 let mut input = console::lock(&pinned);
                 let editor = &mut input.editor;
+                if editor.apply(&key, true) {
+                    draw(&mut input, "");
+                    continue;
+                }
                 match key {
                     Key::Enter => {
                         let line = editor.take();
@@ -158,19 +162,9 @@ impl Operator {
                             .say("console closed (Ctrl-D); the server runs on");
                         return;
                     }
-                    Key::Char(c) => editor.insert(c),
-                    Key::Paste(text) => editor.insert_str(&text.replace('\n', " ")),
-                    Key::Backspace => editor.backspace(),
-                    Key::Delete | Key::Ctrl('d') => editor.delete(),
-                    Key::Left | Key::Ctrl('b') => editor.left(),
-                    Key::Right | Key::Ctrl('f') => editor.right(),
-                    Key::Home | Key::Ctrl('a') => editor.home(),
-                    Key::End | Key::Ctrl('e') => editor.end(),
-                    Key::WordLeft | Key::Alt('b') => editor.word_left(),
-                    Key::WordRight | Key::Alt('f') => editor.word_right(),
-                    Key::Ctrl('u') => editor.kill_to_start(),
-                    Key::Ctrl('k') => editor.kill_to_end(),
-                    Key::Ctrl('w') | Key::AltBackspace => editor.kill_word_back(),
+                    Key::Ctrl('d') => {
+                        editor.delete();
+                    }
                     Key::Up | Key::Ctrl('p') => editor.older(),
                     Key::Down | Key::Ctrl('n') => editor.newer(),
                     _ => {}

@@ -4,6 +4,7 @@
 //! keeps the cursor visible on a line wider than the screen. Pure: it
 //! knows nothing of the terminal.
 
+use super::keys::Key;
 use super::width::char_width;
 
 /// Longest input line kept (a message is split at 64 KiB anyway).
@@ -151,6 +152,31 @@ impl Editor {
         self.cursor = from;
     }
 
+    /// Applies an editing key (moving, inserting, deleting, pasting);
+    /// false for any other key, which the caller handles. A paste keeps
+    /// its line breaks unless `one_line`, where they become spaces.
+    pub fn apply(&mut self, key: &Key, one_line: bool) -> bool {
+        match key {
+            Key::Char(c) => self.insert(*c),
+            Key::Paste(text) if one_line => self.insert_str(&text.replace('\n', " ")),
+            Key::Paste(text) => self.insert_str(text),
+            Key::Backspace => self.backspace(),
+            Key::Delete => self.delete(),
+            Key::Left | Key::Ctrl('b') => self.left(),
+            Key::Right | Key::Ctrl('f') => self.right(),
+            Key::Home | Key::Ctrl('a') => self.home(),
+            Key::End | Key::Ctrl('e') => self.end(),
+            Key::WordLeft | Key::Alt('b') => self.word_left(),
+            Key::WordRight | Key::Alt('f') => self.word_right(),
+            Key::Ctrl('u') => self.kill_to_start(),
+            Key::Ctrl('k') => self.kill_to_end(),
+            Key::Ctrl('w') | Key::AltBackspace => self.kill_word_back(),
+            Key::Alt('d') => self.kill_word_forward(),
+            _ => return false,
+        }
+        true
+    }
+
     /// Up: the previous line in the history (the line being typed is kept
     /// and comes back past the newest).
     pub fn older(&mut self) {
@@ -286,6 +312,27 @@ mod tests {
         assert_eq!(e.text(), "one three");
         e.kill_to_start();
         assert_eq!((e.text().as_str(), e.cursor()), (" three", 0));
+    }
+
+    #[test]
+    fn keys_edit_and_others_are_left_to_the_caller() {
+        let mut e = Editor::new();
+        for key in [
+            Key::Char('a'),
+            Key::Char('b'),
+            Key::Left,
+            Key::Paste("x\ny".into()),
+        ] {
+            assert!(e.apply(&key, false));
+        }
+        assert_eq!(e.text(), "ax\nyb");
+        assert!(e.apply(&Key::Paste("1\n2".into()), true));
+        assert_eq!(e.text(), "ax\ny1 2b");
+        assert!(e.apply(&Key::Ctrl('u'), false));
+        assert_eq!(e.text(), "b");
+        for key in [Key::Enter, Key::Tab, Key::Up, Key::PageUp, Key::Ctrl('c')] {
+            assert!(!e.apply(&key, false), "{key:?}");
+        }
     }
 
     #[test]

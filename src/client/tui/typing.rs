@@ -124,6 +124,11 @@ impl InputLine {
             self.cycle = None;
         }
         let editor = &mut ui.screen.editor;
+        if editor.apply(&key, false) {
+            let bytes = ui.screen.redraw_input();
+            ui.write(&bytes);
+            return Outcome::Editing;
+        }
         match key {
             Key::Enter => {
                 let line = editor.take();
@@ -149,20 +154,6 @@ impl InputLine {
                 ui.write(&bytes);
                 return Outcome::Line(line);
             }
-            Key::Char(c) => editor.insert(c),
-            Key::Paste(text) => editor.insert_str(&text),
-            Key::Backspace => editor.backspace(),
-            Key::Delete => editor.delete(),
-            Key::Left | Key::Ctrl('b') => editor.left(),
-            Key::Right | Key::Ctrl('f') => editor.right(),
-            Key::Home | Key::Ctrl('a') => editor.home(),
-            Key::End | Key::Ctrl('e') => editor.end(),
-            Key::WordLeft | Key::Alt('b') => editor.word_left(),
-            Key::WordRight | Key::Alt('f') => editor.word_right(),
-            Key::Ctrl('u') => editor.kill_to_start(),
-            Key::Ctrl('k') => editor.kill_to_end(),
-            Key::Ctrl('w') | Key::AltBackspace => editor.kill_word_back(),
-            Key::Alt('d') => editor.kill_word_forward(),
             Key::Up | Key::Ctrl('p') if !secret => editor.older(),
             Key::Down | Key::Ctrl('n') if !secret => editor.newer(),
             Key::Ctrl('d') if editor.is_empty() => return Outcome::End,
