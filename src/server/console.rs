@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crate::client::tui::editor::Editor;
-use crate::client::tui::width::str_width;
+use crate::terminal::editor::Editor;
+use crate::terminal::width::str_width;
 
 /// Lines waiting for the printer; past this, new lines are dropped, which
 /// bounds memory if standard output is slow.
@@ -48,7 +48,7 @@ impl InputLine {
     /// Draws the line on the cursor's row and leaves the cursor where
     /// typing goes.
     pub fn draw(&mut self) -> String {
-        let width = crate::client::tui::term::size().map_or(80, |(cols, _)| cols);
+        let width = crate::terminal::mode::size().map_or(80, |(cols, _)| cols);
         let (text, col) = self.editor.view(width.saturating_sub(PROMPT.len()).max(2));
         // From the end of the text back to the cursor.
         let back = str_width(&text).saturating_sub(col);

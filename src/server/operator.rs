@@ -21,8 +21,8 @@ use super::door::chat::{room_directory, where_is};
 use super::files::FileStore;
 use super::hub::{Hub, Owed, Refused};
 use super::session::actions::after_close;
-use crate::client::tui::keys::{Decoder, Key};
-use crate::client::tui::term::KeyMode;
+use crate::terminal::keys::{Decoder, Key};
+use crate::terminal::mode::KeyMode;
 
 const HELP: &str = "\
 Console commands:

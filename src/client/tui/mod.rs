@@ -5,20 +5,16 @@
 //! this module supplies its [`Keyboard`] (the input line, fed by a thread
 //! reading raw key bytes) and its [`Output`] (the screen).
 //!
-//! Layout: [`term`] (raw mode, restore, size), [`keys`] (bytes to keys),
-//! [`editor`] (the input line), `typing` (keys to edits, lines and
-//! completions: the keyboard), [`screen`] (layout and drawing),
-//! [`status`], [`style`] (colours), [`wrap`], [`width`], [`complete`].
+//! Layout: `typing` (keys to edits, lines and completions: the
+//! keyboard), [`screen`] (layout and drawing), [`status`], [`style`]
+//! (colours), [`wrap`], [`complete`]; keys, the line editor, widths and
+//! raw mode are in [`crate::terminal`], shared with the server console.
 
 pub mod complete;
-pub mod editor;
-pub mod keys;
 pub mod screen;
 pub mod status;
 pub mod style;
-pub mod term;
 mod typing;
-pub mod width;
 pub mod wrap;
 
 use std::io::{self, Read, Write};
@@ -31,6 +27,7 @@ use super::config::{ClockKind, Config};
 use super::output::{Line, Out, Output};
 use super::state::{self, lock, Shared, State};
 use super::ClientError;
+use crate::terminal::mode;
 
 use screen::Screen;
 use typing::InputLine;
@@ -78,14 +75,14 @@ pub(super) fn ui(shared: &SharedUi) -> MutexGuard<'_, Ui> {
 /// # Errors
 /// As [`super::run_with`]; the terminal is restored first.
 pub fn run(config: Config) -> Result<(), ClientError> {
-    let full_screen = match term::FullScreen::enter() {
+    let full_screen = match mode::FullScreen::enter() {
         Ok(full_screen) => full_screen,
         Err(e) => {
             eprintln!("note: cannot switch the terminal to full screen ({e}); using plain lines");
             return super::run_plain(config);
         }
     };
-    let (width, height) = term::size().unwrap_or(FALLBACK_SIZE);
+    let (width, height) = mode::size().unwrap_or(FALLBACK_SIZE);
     let shared = Arc::new(Mutex::new(Ui {
         screen: Screen::new(width, height),
     }));

@@ -8,11 +8,11 @@
 use std::collections::VecDeque;
 
 use super::super::output::{Kind, Line};
-use super::editor::Editor;
 use super::status::{self, Status, View};
 use super::style::{self, Span, Style};
-use super::width::str_width;
 use super::wrap::{self, Row};
+use crate::terminal::editor::Editor;
+use crate::terminal::width::str_width;
 
 /// Lines kept for scrollback.
 pub const MAX_SCROLLBACK: usize = 5000;

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::style::{Span, Style};
-use super::width::char_width;
+use crate::terminal::width::char_width;
 
 /// What the status line shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

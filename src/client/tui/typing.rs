@@ -12,8 +12,9 @@ use super::super::input;
 use super::super::keyboard::Keyboard;
 use super::super::output::{Kind, Line};
 use super::super::state::{lock, Shared};
-use super::keys::{Decoder, Key};
-use super::{complete, term, ui, SharedUi, Wake};
+use super::{complete, ui, SharedUi, Wake};
+use crate::terminal::keys::{Decoder, Key};
+use crate::terminal::mode;
 
 /// How often the size is checked while no key comes.
 const TICK: Duration = Duration::from_millis(250);
@@ -107,7 +108,7 @@ impl InputLine {
 
     /// Redraws everything when the terminal's size changed.
     fn follow_size(&mut self) {
-        let Some(size) = term::size() else {
+        let Some(size) = mode::size() else {
             return;
         };
         if size != self.size {

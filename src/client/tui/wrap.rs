@@ -4,7 +4,7 @@
 //! in the text (a multi-line reply) starts a row of its own.
 
 use super::style::{switch_to, Span, Style};
-use super::width::char_width;
+use crate::terminal::width::char_width;
 
 /// One screen row: styled spans that fit in the width.
 pub type Row = Vec<Span>;
