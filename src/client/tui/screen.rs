@@ -22,6 +22,9 @@ struct Kept {
     spans: Vec<Span>,
     /// Columns of the part before the text: continuation rows start there.
     indent: usize,
+    /// How many rows it takes at the screen's width (kept, so that the
+    /// scroll limit is a sum, not a rewrap of the whole scrollback).
+    rows: usize,
 }
 
 /// The screen.
@@ -97,7 +100,12 @@ impl Screen {
 
     /// A new size; everything is redrawn.
     pub fn resize(&mut self, width: usize, height: usize) -> String {
-        self.width = width.max(1);
+        if width.max(1) != self.width {
+            self.width = width.max(1);
+            for kept in &mut self.lines {
+                kept.rows = wrap::wrap(&kept.spans, self.width, kept.indent).len();
+            }
+        }
         self.height = height.max(1);
         self.scroll = self.scroll.min(self.max_scroll());
         self.full()
@@ -156,7 +164,15 @@ impl Screen {
             (Some(_), n) if n > 1 => str_width(&line.prefix()),
             _ => 2,
         };
-        (Kept { spans, indent }, mention)
+        let rows = wrap::wrap(&spans, self.width, indent).len();
+        (
+            Kept {
+                spans,
+                indent,
+                rows,
+            },
+            mention,
+        )
     }
 
     /// Adds a line. Following the newest lines, it scrolls the message area
@@ -176,14 +192,16 @@ impl Screen {
             }
         } else {
             // Keep the view where it is: it now ends further from the bottom.
-            self.scroll += self.rows_of(&kept).len();
+            self.scroll += kept.rows;
             self.view.unseen += 1;
             self.view.mentioned |= mention;
         }
         self.lines.push_back(kept);
         if self.lines.len() > MAX_SCROLLBACK {
             self.lines.pop_front();
-            self.scroll = self.scroll.min(self.max_scroll());
+            if self.scroll > 0 {
+                self.scroll = self.scroll.min(self.max_scroll());
+            }
         }
         if self.scroll > 0 || mention {
             out.push_str(&self.status_line());
@@ -298,7 +316,7 @@ impl Screen {
 
     /// How far back the view can go: all rows but one page.
     fn max_scroll(&self) -> usize {
-        let total: usize = self.lines.iter().map(|k| self.rows_of(k).len()).sum();
+        let total: usize = self.lines.iter().map(|k| k.rows).sum();
         total.saturating_sub(self.area())
     }
 
@@ -423,6 +441,35 @@ mod tests {
         let rows = screen.visible_text();
         assert_eq!(rows[0], "0:00:01 [bob]: one two three");
         assert_eq!(rows[1], format!("{}four five six", " ".repeat(15)));
+    }
+
+    #[test]
+    #[ignore = "a measurement, not a check: cargo test --release push_cost -- --ignored --nocapture"]
+    fn push_cost() {
+        let mut screen = Screen::new(80, 24);
+        screen.status.nick = "ntu".into();
+        let line = |n: usize| Line {
+            kind: Kind::Message,
+            stamp: Some("0:00:01".into()),
+            tag: None,
+            from: Some("bob".into()),
+            text: format!("message {n} with a few more words to make it a usual chat line"),
+        };
+        let started = std::time::Instant::now();
+        let mut bytes = 0;
+        for n in 0..20_000 {
+            bytes += screen.push(&line(n)).len();
+        }
+        let following = started.elapsed();
+        screen.page_up();
+        let started = std::time::Instant::now();
+        for n in 0..20_000 {
+            bytes += screen.push(&line(n)).len();
+        }
+        println!(
+            "20,000 lines following: {following:?}; 20,000 scrolled back at the cap: {:?}; {bytes} bytes",
+            started.elapsed()
+        );
     }
 
     #[test]
