@@ -1,5 +1,11 @@
 //! Wall-clock formatting without a date crate: UTC timestamps for the `Date`
-//! header and `log.txt`, and the `h:mm:ss` elapsed time shown on messages.
+//! header and `log.txt`, the same dates labelled `UTC` for people, and the
+//! `h:mm:ss` elapsed time shown on messages.
+//!
+//! The machine format, which clients parse and which `log.txt` and
+//! `files.txt` store, is `YYYY-MM-DD hh:mm:ss.uuuuuu`, always in UTC and
+//! carrying no zone: a fixed 26 characters. Only what people read carries
+//! the label.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -21,6 +27,43 @@ pub fn format_utc(t: SystemTime) -> String {
         rem % 60,
         since.subsec_micros()
     )
+}
+
+/// What people are told the dates are in: the server has no time zone
+/// database, so it never converts, and says so instead.
+pub const ZONE_LABEL: &str = "UTC";
+
+/// A machine date cut to the minute and labelled for people:
+/// `2026-11-21 10:15:02.123456` becomes `2026-11-21 10:15 UTC`. Text of
+/// any other shape is returned as it is, unlabelled.
+pub fn to_minute_label(date: &str) -> String {
+    labelled(date, 16)
+}
+
+/// A machine date cut to the second and labelled for people:
+/// `2026-11-21 10:15:02 UTC`.
+pub fn to_second_label(date: &str) -> String {
+    labelled(date, 19)
+}
+
+fn labelled(date: &str, len: usize) -> String {
+    if is_machine_date(date) {
+        format!("{} {ZONE_LABEL}", &date[..len])
+    } else {
+        date.to_string()
+    }
+}
+
+/// True when `date` starts `YYYY-MM-DD hh:mm:ss`, as [`format_utc`] writes.
+fn is_machine_date(date: &str) -> bool {
+    let b = date.as_bytes();
+    b.len() >= 19
+        && b[..19].iter().enumerate().all(|(i, &c)| match i {
+            4 | 7 => c == b'-',
+            10 => c == b' ',
+            13 | 16 => c == b':',
+            _ => c.is_ascii_digit(),
+        })
 }
 
 /// Elapsed time as `h:mm:ss` (hours are not capped at 24).
@@ -60,6 +103,26 @@ mod tests {
             format_utc(leap + Duration::from_secs(86_400)),
             "2000-03-01 00:00:00.000000"
         );
+    }
+
+    #[test]
+    fn dates_shown_to_people_say_utc() {
+        let date = "2026-11-21 10:15:02.123456";
+        assert_eq!(to_minute_label(date), "2026-11-21 10:15 UTC");
+        assert_eq!(to_second_label(date), "2026-11-21 10:15:02 UTC");
+        assert_eq!(to_minute_label(&now_utc()).len(), 20);
+        // Whatever a peer sent that is no date of ours is not labelled.
+        for other in ["", "yesterday", "2026-11-21", "2026-11-21T10:15:02Z"] {
+            assert_eq!(to_minute_label(other), other);
+        }
+    }
+
+    #[test]
+    fn the_machine_format_has_no_zone_and_a_fixed_width() {
+        let date = now_utc();
+        assert_eq!(date.len(), 26, "{date}");
+        assert!(is_machine_date(&date), "{date}");
+        assert!(!date.contains("UTC") && !date.ends_with('Z'), "{date}");
     }
 
     #[test]

@@ -115,6 +115,36 @@ fn three_wrong_passwords_close_the_connection() {
     server.stdout.wait_for("disconnected: 3 wrong passwords");
 }
 
+/// Mistyping the old password in `/passwd` costs no login attempt: after
+/// a `/logout` on the same connection, the login count starts afresh.
+#[test]
+fn wrong_passwd_attempts_do_not_count_against_the_next_login() {
+    let dir = TempDir::new("acct-passwd-count");
+    let server = start(&dir);
+    let mut raw = register(server.port, "ntu", "correct horse");
+    for left in [2, 1] {
+        let reply = raw.request(AccountRequest::Passwd {
+            old: "not it".into(),
+            new: "battery staple".into(),
+        });
+        assert_reply(
+            &reply,
+            Status::UNAUTHORIZED,
+            &format!("wrong current password; {left} attempt(s) left"),
+        );
+    }
+    assert_eq!(
+        raw.request(AccountRequest::Logout).status_code(),
+        Some(Status::RESET_CONTENT)
+    );
+    let reply = raw.request(login_request("ntu", Some("guess guess")));
+    assert_reply(
+        &reply,
+        Status::UNAUTHORIZED,
+        "wrong password for ntu; 2 attempt(s) left",
+    );
+}
+
 /// The terminal client gives up when the server closes after three wrong passwords.
 #[test]
 fn client_exits_with_the_reason_after_three_wrong_passwords() {

@@ -183,6 +183,9 @@ fn files_command_lists_the_rooms_files() {
         out.contains("id:2  photo.jpg  1.5 KiB  from Ma19  20"),
         "{out}"
     );
+    // The date says its zone: `2026-11-21 10:15 UTC`.
+    let line = out.lines().find(|l| l.contains("id:1  notes.txt")).unwrap();
+    assert!(line.ends_with(" UTC"), "{line}");
 }
 
 /// Ids keep counting after a restart, and files stored before it can be fetched.

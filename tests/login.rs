@@ -36,8 +36,18 @@ fn malformed_nicknames_are_refused_with_a_reason() {
     let mut raw = Raw::connect(server.port);
     for (nick, reason) in [
         ("", "nickname is empty"),
-        ("a b", "only letters, digits"),
-        ("x\u{1b}[2J", "only letters, digits"),
+        ("a b", "nickname may not contain spaces"),
+        ("John Smith", "nickname may not contain spaces"),
+        (
+            "José",
+            "only ASCII letters (a-z, A-Z), digits, '_' and '-', not 'é'",
+        ),
+        // A header value carries no control character: the escape goes as a space.
+        ("x\u{1b}[2J", "nickname may not contain spaces"),
+        (
+            "x[2J",
+            "only ASCII letters (a-z, A-Z), digits, '_' and '-', not '['",
+        ),
     ] {
         let reply = raw.request(AccountRequest::Login {
             many_rooms: false,

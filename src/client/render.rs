@@ -2,6 +2,7 @@
 //! controls goes through `for_terminal`, so nothing received is ever
 //! printed raw.
 
+use crate::clock;
 use crate::event::Event;
 use crate::fileshare::human_size;
 use crate::protocol::Frame;
@@ -30,7 +31,7 @@ pub fn event(event: &Event, clock: &Clock) -> Option<Line> {
             ..
         } => said(
             Kind::History,
-            format!("(history {} UTC)", for_terminal(short_date(date))),
+            format!("(history {})", for_terminal(&clock::to_minute_label(date))),
             None,
             from,
             text,
@@ -56,7 +57,7 @@ pub fn event(event: &Event, clock: &Clock) -> Option<Line> {
             ..
         } => said(
             Kind::Whisper,
-            format!("({} UTC)", for_terminal(short_date(date))),
+            format!("({})", for_terminal(&clock::to_minute_label(date))),
             Some("(whisper, kept while you were away)".into()),
             from,
             text,
@@ -116,11 +117,6 @@ fn lines(text: &str) -> String {
         .map(for_terminal)
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// `2026-11-21 10:15:02.123456` shown as `2026-11-21 10:15`.
-fn short_date(date: &str) -> &str {
-    date.get(..16).unwrap_or(date)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::cli::{value, Parsed, UsageError};
 use crate::protocol::MAX_BODY_BYTES;
 
 use super::accounts::{self, MAX_PBKDF2_ITERATIONS};
+use super::guard;
 use super::history::FsyncPolicy;
 use super::limits::RateLimit;
 use super::outbox::QueueLimits;
@@ -52,6 +53,8 @@ pub struct Config {
     /// PBKDF2 iterations for password hashes made from now on; existing
     /// hashes keep the count stored with them.
     pub pbkdf2_iterations: u32,
+    /// Registrations one address may make in an hour.
+    pub max_registrations: usize,
 }
 
 impl Default for Config {
@@ -79,6 +82,7 @@ impl Default for Config {
             queue: QueueLimits::default(),
             max_queued_bytes: 256 << 20,
             pbkdf2_iterations: accounts::DEFAULT_PBKDF2_ITERATIONS,
+            max_registrations: guard::DEFAULT_REGISTRATIONS_PER_HOUR,
         }
     }
 }
@@ -122,6 +126,8 @@ Options:
   --max-queued-bytes N   bytes all clients' queues may hold together; past it, the clients
                          holding the most are dropped first (default 268435456, 256 MiB)
   --pbkdf2-iterations N  PBKDF2 rounds for new password hashes (default 600000)
+  --max-registrations N  registrations one address may make in an hour (default 5;
+                         one connection may make 3)
   -h, --help             show this help
 ";
 
@@ -185,6 +191,7 @@ impl Config {
                         )));
                     }
                 }
+                "--max-registrations" => config.max_registrations = value(&flag, args.next())?,
                 other => return Err(UsageError(format!("unknown option {other}"))),
             }
         }

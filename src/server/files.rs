@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -164,7 +165,8 @@ impl FileStore {
     pub fn open(data_dir: &Path) -> Result<(FileStore, Vec<String>), FileError> {
         let dir = data_dir.join(FILES_DIR);
         let index_path = data_dir.join(INDEX_FILE);
-        fs::create_dir_all(&dir).map_err(FileError::io("create", &dir))?;
+        // 0700: the stored files' names are the names people shared them under.
+        super::data_dir::create_private_dir(&dir).map_err(FileError::io("create", &dir))?;
         let text = match fs::read(&index_path) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
@@ -209,7 +211,12 @@ impl FileStore {
             let path = self
                 .dir
                 .join(format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", random_hex()));
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
+            let created = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(super::data_dir::FILE_MODE)
+                .open(&path);
+            match created {
                 Ok(file) => {
                     return Ok(PartialFile {
                         file,
@@ -349,7 +356,7 @@ impl FileStore {
     /// Replaces `files.txt` with `index` atomically (see `store`), so a
     /// crash leaves the old index or the new one, never half of one.
     fn save(&self, index: &Index) -> Result<(), FileError> {
-        replace_file(&self.index_path, index.encode().as_bytes(), false)
+        replace_file(&self.index_path, index.encode().as_bytes(), true)
             .map_err(FileError::io("replace", &self.index_path))
     }
 

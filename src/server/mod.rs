@@ -13,8 +13,10 @@ pub mod capacity;
 pub mod config;
 pub mod connection;
 pub mod console;
+pub mod data_dir;
 pub mod door;
 pub mod files;
+pub mod guard;
 pub mod history;
 pub mod hub;
 pub mod limits;
@@ -31,7 +33,7 @@ mod operator;
 use std::fmt;
 use std::io::{self, BufRead, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::thread;
@@ -42,6 +44,7 @@ pub use config::{Config, USAGE};
 use accounts::{Accounts, AccountsError, ACCOUNTS_FILE};
 use archive::{ArchiveError, Markers, Pending};
 use console::Console;
+use data_dir::DataDirError;
 use door::Protocol;
 use files::{FileError, FileStore};
 use history::{FsyncPolicy, HistoryError, MessageLog};
@@ -59,10 +62,7 @@ pub const MAX_FILE_SIZE: u64 = 64 << 20;
 /// free their nicknames.)
 #[derive(Debug)]
 pub enum ServerError {
-    DataDir {
-        path: PathBuf,
-        source: io::Error,
-    },
+    DataDir(DataDirError),
     Accounts(AccountsError),
     History(HistoryError),
     Rooms(RoomsError),
@@ -79,11 +79,7 @@ pub enum ServerError {
 impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ServerError::DataDir { path, source } => write!(
-                f,
-                "cannot use data directory {}: {source}; create it or pass another --data-dir",
-                path.display()
-            ),
+            ServerError::DataDir(e) => write!(f, "{e}"),
             ServerError::Accounts(e) => write!(f, "{e}"),
             ServerError::History(e) => write!(f, "{e}"),
             ServerError::Rooms(e) => write!(f, "{e}"),
@@ -102,7 +98,8 @@ impl fmt::Display for ServerError {
 impl std::error::Error for ServerError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ServerError::DataDir { source, .. } | ServerError::Bind { source, .. } => Some(source),
+            ServerError::DataDir(e) => Some(e),
+            ServerError::Bind { source, .. } => Some(source),
             ServerError::Accounts(e) => Some(e),
             ServerError::History(e) => Some(e),
             ServerError::Rooms(e) => Some(e),
@@ -122,11 +119,26 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
     memory::tune_allocator();
     let capacity = capacity::Capacity::of_this_machine(config.max_clients);
     config.max_clients = capacity.max_clients;
+    // Bound first: a busy port is reported at once, not after a long log
+    // was loaded and the operator answered the replay question. The ports
+    // that speak one protocol only too.
+    let (listener, local) = bind(&config.host, config.port)?;
+    let mut doors = Vec::new();
+    for (port, door) in [
+        (config.irc_port, Protocol::Irc),
+        (config.http_port, Protocol::Web),
+    ] {
+        if let Some(port) = port {
+            let (listener, local) = bind(&config.host, port)?;
+            doors.push((listener, door, local));
+        }
+    }
     let dir = &config.data_dir;
-    std::fs::create_dir_all(dir).map_err(|source| ServerError::DataDir {
-        path: dir.clone(),
-        source,
-    })?;
+    data_dir::prepare(dir).map_err(ServerError::DataDir)?;
+    let tightened = data_dir::tighten(dir);
+    for line in tightened.note().iter().chain(&tightened.failed) {
+        println!("{line}");
+    }
     // Before anything asks the operator a question: a damaged accounts file
     // stops the start-up at once.
     let accounts =
@@ -164,19 +176,8 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
         config.announce_limit,
     );
     console.say("Socket created.");
-    let (listener, local) = bind(&config.host, config.port)?;
-    // The ports that speak one protocol only, bound before anything is
-    // said to be listening, so a busy one stops the start-up.
-    let mut doors = Vec::new();
-    for (port, door) in [
-        (config.irc_port, Protocol::Irc),
-        (config.http_port, Protocol::Web),
-    ] {
-        if let Some(port) = port {
-            let (listener, local) = bind(&config.host, port)?;
-            console.say(format!("{door} door listening on {local}"));
-            doors.push((listener, door));
-        }
+    for (_, door, local) in &doors {
+        console.say(format!("{door} door listening on {local}"));
     }
     console.say(format!("Socket now listening on {local}"));
 
@@ -196,6 +197,7 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
         hub,
         accounts,
         files,
+        guard: Arc::new(guard::Guard::new(config.max_registrations)),
         markers: Arc::new(markers),
         pending: Arc::new(pending),
         budget,
@@ -203,7 +205,7 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
         console,
     };
     let gate = Arc::new(listener::Gate::new(shared, capacity, live));
-    for (listener, door) in doors {
+    for (listener, door, _) in doors {
         let gate = Arc::clone(&gate);
         thread::Builder::new()
             .name(format!("accept-{door}"))
@@ -218,18 +220,9 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
 /// Asks whether to print the stored messages, unless a flag answered.
 /// End of input (no console) counts as no, so the server never hangs here.
 fn offer_replay(config: &Config, log_path: &Path, records: usize) {
-    let yes = config.replay.unwrap_or_else(|| {
-        print!("Retrieve old messages from log.txt? (yes/no) ");
-        let _ = io::stdout().flush();
-        let mut answer = String::new();
-        match io::stdin().lock().read_line(&mut answer) {
-            Ok(0) | Err(_) => {
-                println!();
-                false
-            }
-            Ok(_) => matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"),
-        }
-    });
+    let yes = config
+        .replay
+        .unwrap_or_else(|| ask_replay(&mut io::stdin().lock()));
     if !yes {
         return;
     }
@@ -237,15 +230,13 @@ fn offer_replay(config: &Config, log_path: &Path, records: usize) {
     let out = io::stdout();
     let mut out = io::BufWriter::new(out.lock());
     let result = history::for_each_record(log_path, |r| {
+        let date = crate::clock::to_second_label(&r.date);
         let line = match r.kind {
-            history::Kind::Message => format!("[{}] #{} [{}]: {}", r.date, r.room, r.from, r.text),
+            history::Kind::Message => format!("[{date}] #{} [{}]: {}", r.room, r.from, r.text),
             history::Kind::Whisper => {
-                format!(
-                    "[{}] (whisper) [{} -> {}]: {}",
-                    r.date, r.from, r.to, r.text
-                )
+                format!("[{date}] (whisper) [{} -> {}]: {}", r.from, r.to, r.text)
             }
-            history::Kind::Closed => format!("[{}] #{} closed: {}", r.date, r.room, r.text),
+            history::Kind::Closed => format!("[{date}] #{} closed: {}", r.room, r.text),
         };
         let _ = writeln!(out, "{}", crate::text::for_terminal(&line));
     });
@@ -253,6 +244,35 @@ fn offer_replay(config: &Config, log_path: &Path, records: usize) {
         let _ = writeln!(out, "warning: cannot read {}: {e}", log_path.display());
     }
     let _ = writeln!(out, "--- end of stored messages ---");
+}
+
+/// Asks the replay question until the answer is yes or no; anything else
+/// is asked again, and the end of input (or an unreadable console) is no.
+fn ask_replay(input: &mut impl BufRead) -> bool {
+    loop {
+        print!("Retrieve old messages from log.txt? (yes/no) ");
+        let _ = io::stdout().flush();
+        let mut answer = String::new();
+        match input.read_line(&mut answer) {
+            Ok(0) | Err(_) => {
+                println!();
+                return false;
+            }
+            Ok(_) => match parse_yes_no(&answer) {
+                Some(yes) => return yes,
+                None => println!("please answer yes or no"),
+            },
+        }
+    }
+}
+
+/// `yes`/`y` or `no`/`n` in any case, around blanks; `None` for anything else.
+fn parse_yes_no(answer: &str) -> Option<bool> {
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Some(true),
+        "n" | "no" => Some(false),
+        _ => None,
+    }
 }
 
 /// Appends after which the saved index is brought up to date, so a start
@@ -305,6 +325,8 @@ pub struct Shared {
     pub hub: Hub,
     pub accounts: Arc<Accounts>,
     pub files: Arc<FileStore>,
+    /// Limits on password guesses and registrations, and the hashing slots.
+    pub guard: Arc<guard::Guard>,
     /// Where each registered user last read each room.
     pub markers: Arc<Markers>,
     /// Whispers waiting for registered users who are away.
@@ -313,4 +335,19 @@ pub struct Shared {
     pub budget: Arc<Budget>,
     pub config: Arc<Config>,
     pub console: Console,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_replay_question_takes_only_yes_or_no() {
+        assert!(ask_replay(&mut &b"yes\n"[..]));
+        assert!(ask_replay(&mut &b" Y \n"[..]));
+        assert!(!ask_replay(&mut &b"NO\n"[..]));
+        assert!(ask_replay(&mut &b"maybe\n\nsure\nyes\n"[..]), "asked again");
+        assert!(!ask_replay(&mut &b"maybe\n"[..]), "then end of input: no");
+        assert!(!ask_replay(&mut &b""[..]));
+    }
 }

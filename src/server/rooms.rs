@@ -139,7 +139,7 @@ impl RoomsGuard<'_> {
     /// The write error; the previous file is then intact.
     pub fn write(&self, rooms: &[RoomRecord]) -> io::Result<()> {
         let text: String = rooms.iter().map(encode_line).collect();
-        replace_file(&self.store.path, text.as_bytes(), false)
+        replace_file(&self.store.path, text.as_bytes(), true)
     }
 }
 
@@ -219,7 +219,7 @@ mod tests {
             ("bad room\tTom\tpublic\t\t", "room name"),
             ("r\tTomTomTomTom\tpublic\t\t", "owner"),
             ("r\tTom\tsecret\t\t", "visibility"),
-            ("r\tTom\tpublic\tok,not ok\t", "only letters"),
+            ("r\tTom\tpublic\tok,not ok\t", "not contain spaces"),
         ] {
             let err = parse_line(line).unwrap_err();
             assert!(err.contains(want), "{line:?}: {err}");

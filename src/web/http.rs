@@ -19,7 +19,7 @@ mod error;
 mod target;
 
 pub use error::HttpError;
-pub use target::{decode_query_value, parse_target, Target};
+pub use target::{decode_percent, decode_query_value, encode_percent, parse_target, Target};
 
 use std::io::{BufRead, Read};
 

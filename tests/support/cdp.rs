@@ -353,6 +353,29 @@ impl Browser {
         }
     }
 
+    /// Puts the file at `path` in the file input matching `selector`, as
+    /// choosing it in the file dialog would (its `change` event fires).
+    pub fn choose_file(&mut self, page: &Page, selector: &str, path: &Path) {
+        let document = self.call(Some(&page.session), "DOM.getDocument", obj(&[]));
+        let root = document
+            .get("root")
+            .and_then(|r| r.get("nodeId"))
+            .cloned()
+            .expect("the document's node");
+        let found = self.call(
+            Some(&page.session),
+            "DOM.querySelector",
+            obj(&[("nodeId", root), ("selector", selector.into())]),
+        );
+        let node = found.get("nodeId").cloned().expect("the input's node");
+        let file = path.to_str().expect("a UTF-8 path");
+        self.call(
+            Some(&page.session),
+            "DOM.setFileInputFiles",
+            obj(&[("files", Json::Arr(vec![file.into()])), ("nodeId", node)]),
+        );
+    }
+
     /// Saves a PNG screenshot of the page's viewport to `path`.
     pub fn screenshot(&mut self, page: &Page, path: &Path) {
         let shot = self.call(
@@ -361,7 +384,7 @@ impl Browser {
             obj(&[("format", "png".into())]),
         );
         let data = shot.get("data").and_then(Json::as_str).expect("PNG data");
-        let png = base64_decode(data).expect("chromium sends base64");
+        let png = chat::base64::decode(data.as_bytes()).expect("chromium sends base64");
         assert!(png.starts_with(b"\x89PNG"), "not a PNG");
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).expect("screenshot directory");
@@ -451,30 +474,4 @@ fn connect(url: &str) -> (Reader<BufReader<TcpStream>>, Writer<TcpStream>) {
         Reader::new(reader, Role::Client, MAX_CDP_MESSAGE_BYTES),
         writer,
     )
-}
-
-/// Standard base64 decoding, for screenshots (test-only; the library's own
-/// base64 module lives on another branch).
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for b in text.bytes().filter(|b| !b.is_ascii_whitespace()) {
-        let v = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => continue,
-            _ => return None,
-        };
-        acc = acc << 6 | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
 }

@@ -5,7 +5,9 @@
 #![allow(dead_code)]
 
 pub mod cdp;
-pub mod web_front;
+pub mod fuzz;
+pub mod relay;
+pub mod web;
 
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
@@ -322,7 +324,12 @@ pub struct Raw {
 
 impl Raw {
     pub fn connect(port: u16) -> Raw {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to server");
+        Raw::connect_to(("127.0.0.1", port))
+    }
+
+    /// Connects to `addr` (another loopback address than 127.0.0.1, such as `::1`).
+    pub fn connect_to(addr: impl std::net::ToSocketAddrs) -> Raw {
+        let stream = TcpStream::connect(addr).expect("connect to server");
         stream.set_read_timeout(Some(WAIT)).unwrap();
         let reader = BufReader::new(stream.try_clone().unwrap());
         Raw {

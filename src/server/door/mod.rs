@@ -4,6 +4,7 @@
 //! the hub delivers. The session loop around it is the same for every door.
 
 pub mod chat;
+pub mod web;
 
 use std::fmt;
 
@@ -44,7 +45,7 @@ impl Protocol {
             && std::str::from_utf8(line).is_ok();
         Some(if line.ends_with(crate::protocol::VERSION.as_bytes()) {
             Protocol::Chat
-        } else if line.ends_with(b"HTTP/1.1") || line.ends_with(b"HTTP/1.0") {
+        } else if is_http_request_line(line) {
             Protocol::Web
         } else if irc_shaped {
             Protocol::Irc
@@ -52,6 +53,13 @@ impl Protocol {
             Protocol::Chat
         })
     }
+}
+
+/// A line ending in ` HTTP/d.d`: a browser's (a version other than 1.0
+/// and 1.1 is the web door's to refuse, with 505).
+fn is_http_request_line(line: &[u8]) -> bool {
+    matches!(line, [.., b' ', b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+        if major.is_ascii_digit() && minor.is_ascii_digit())
 }
 
 impl fmt::Display for Protocol {
@@ -68,7 +76,8 @@ impl fmt::Display for Protocol {
 pub fn open(protocol: Protocol, config: &Config) -> Box<dyn Door> {
     match protocol {
         Protocol::Chat => Box::new(chat::ChatDoor::new(config)),
-        Protocol::Irc | Protocol::Web => Box::new(Closed(protocol)),
+        Protocol::Web => Box::new(web::WebDoor::new(config)),
+        Protocol::Irc => Box::new(Closed(protocol)),
     }
 }
 
@@ -140,6 +149,7 @@ mod tests {
             Some(Protocol::Web)
         );
         assert_eq!(Protocol::of(b"GET /ws HTTP/1.0\n"), Some(Protocol::Web));
+        assert_eq!(Protocol::of(b"GET / HTTP/2.0\r\n"), Some(Protocol::Web));
         assert_eq!(Protocol::of(b"CAP LS 302\r\n"), Some(Protocol::Irc));
         assert_eq!(Protocol::of(b"NICK tom\n"), Some(Protocol::Irc));
         assert_eq!(

@@ -4,7 +4,11 @@
 //! Passwords are hashed and checked here, on the session's own thread, with
 //! no lock held (the store hands out a copy of the account), and a wrong
 //! password is paid for by sleeping on this thread: a slow hash or a
-//! guesser's penalty delays this connection and nobody else.
+//! guesser's penalty delays this connection and nobody else. Before a
+//! password is checked at login, or a new one hashed for `REGISTER`, the
+//! server's guard (`server/guard`) may refuse it with `429`: guessing and
+//! registering are limited per address, per account and per connection,
+//! and the hashes computed at once are capped.
 
 use std::fmt::Write as _;
 use std::thread;
@@ -13,6 +17,7 @@ use std::time::{Duration, Instant};
 use crate::command::{AccountRequest, Refusal};
 use crate::protocol::{header, Frame, Status};
 use crate::server::accounts::{self, Account, AccountsError, Attr, PasswordHash};
+use crate::server::guard::Refused;
 use crate::text::{self, name_key};
 
 use super::{End, Session};
@@ -23,14 +28,36 @@ const FAILURE_DELAY: Duration = Duration::from_secs(1);
 /// Wrong passwords a connection may send; the last one closes it.
 const MAX_FAILURES: u32 = 3;
 
+/// Which kind of password check failed: each has its own count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    Login,
+    Passwd,
+}
+
+/// Wrong passwords sent on one connection, by kind.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Failures {
+    pub login: u32,
+    pub passwd: u32,
+}
+
 /// What becomes of a `LOGIN` once its password (if any) has been looked at.
 pub enum Gate {
     /// Go ahead; `registered` when a password was checked and matched.
     Open { registered: bool },
     /// Send this refusal; the connection stays open.
     Refuse(Frame),
-    /// The refusal is queued and the connection ends.
-    Close(End),
+    /// Send this last refusal; then the connection ends.
+    Close(Closing),
+}
+
+/// A last reply, and how the connection ends after it. The door sends the
+/// reply in its own framing (raw, or inside a WebSocket message).
+#[derive(Debug)]
+pub struct Closing {
+    pub reply: Frame,
+    pub end: End,
 }
 
 /// The `401` for a registered nickname sent without its password.
@@ -74,18 +101,43 @@ impl Session<'_> {
         let Some(password) = password else {
             return Gate::Refuse(password_needed(&account.nick));
         };
-        if account.hash.verify(password) {
+        // The cheap checks (this address's and the account's budgets) and
+        // a turn at hashing come first; a refusal hashes nothing.
+        let guess = match self.guard.begin_guess(&account.nick) {
+            Ok(guess) => guess,
+            Err(refused) => {
+                // Refused unchecked, but answered no sooner than a wrong
+                // password: a guesser that waits for its answers (as
+                // clients do) gets one a second per connection, and a
+                // sleeping thread costs nothing, where answering at once
+                // let a few hundred connections keep the cores busy with
+                // refusals and the owner's hash waited for a core.
+                thread::sleep(FAILURE_DELAY);
+                return Gate::Refuse(too_many(&refused));
+            }
+        };
+        let correct = account.hash.verify(password);
+        for note in guess.finish(correct) {
+            self.console.say(format!("{} {note}", self.tag));
+        }
+        if correct {
             return Gate::Open { registered: true };
         }
-        match self.wrong_password(&format!("wrong password for {}", account.nick)) {
+        match self.wrong_password(
+            Attempt::Login,
+            &format!("wrong password for {}", account.nick),
+        ) {
             Ok(reply) => Gate::Refuse(reply),
-            Err(end) => Gate::Close(end),
+            Err(closing) => Gate::Close(closing),
         }
     }
 
-    /// Carries out an account request of a logged-in client. `Err` ends the
-    /// session (its last reply already queued).
-    pub fn account_request(&mut self, request: AccountRequest) -> Result<Frame, End> {
+    /// Carries out an account request of a logged-in client: the reply,
+    /// or a last one after which the session ends.
+    ///
+    /// # Errors
+    /// The last reply, and why the session ends.
+    pub fn account_request(&mut self, request: AccountRequest) -> Result<Frame, Closing> {
         let Some(nick) = self.nick.clone() else {
             return Ok(Refusal::new(Status::FORBIDDEN, "log in first").into_frame());
         };
@@ -103,17 +155,24 @@ impl Session<'_> {
         })
     }
 
-    /// Sleeps off a wrong password, counts it, and gives the refusal; at
-    /// the last allowed failure, queues it with `Connection: close` and ends.
-    fn wrong_password(&mut self, what: &str) -> Result<Frame, End> {
+    /// Sleeps off a wrong password, counts it (logins and password changes
+    /// apart: mistyping the old password in `/passwd` costs no login
+    /// attempt after a `/logout`), and gives the refusal; at the last
+    /// allowed failure, it carries `Connection: close` and ends.
+    fn wrong_password(&mut self, attempt: Attempt, what: &str) -> Result<Frame, Closing> {
         // No lock is held here: only this connection waits.
         thread::sleep(FAILURE_DELAY);
-        self.password_failures += 1;
+        let failures = match attempt {
+            Attempt::Login => &mut self.password_failures.login,
+            Attempt::Passwd => &mut self.password_failures.passwd,
+        };
+        *failures += 1;
+        let failures = *failures;
         self.console.say(format!(
-            "{} {what} (failure {} of {MAX_FAILURES} on this connection)",
-            self.tag, self.password_failures
+            "{} {what} (failure {failures} of {MAX_FAILURES} on this connection)",
+            self.tag
         ));
-        let left = MAX_FAILURES.saturating_sub(self.password_failures);
+        let left = MAX_FAILURES.saturating_sub(failures);
         if left > 0 {
             return Ok(Frame::reply(
                 Status::UNAUTHORIZED,
@@ -121,12 +180,11 @@ impl Session<'_> {
             ));
         }
         let reason = format!("{what}; {MAX_FAILURES} wrong passwords, closing the connection");
-        self.send(
-            Frame::reply(Status::UNAUTHORIZED, &reason)
-                .with_header(header::CONNECTION, "close")
-                .encode(),
-        );
-        Err(End::Dropped(format!("{MAX_FAILURES} wrong passwords")))
+        Err(Closing {
+            reply: Frame::reply(Status::UNAUTHORIZED, &reason)
+                .with_header(header::CONNECTION, "close"),
+            end: End::Dropped(format!("{MAX_FAILURES} wrong passwords")),
+        })
     }
 
     fn register(&mut self, nick: &str, password: &str) -> Frame {
@@ -137,6 +195,18 @@ impl Session<'_> {
         if let Err(reason) = accounts::check_password(password) {
             return Refusal::bad_request(reason).into_frame();
         }
+        // This connection's and this address's allowance, and a turn at
+        // hashing; given back if the account is not stored after all.
+        let registration = match self.guard.begin_registration() {
+            Ok(registration) => registration,
+            Err(refused) => {
+                self.console.say(format!(
+                    "{} Client ({nick}) registration refused: {}",
+                    self.tag, refused.reason
+                ));
+                return too_many(&refused);
+            }
+        };
         let hash = match self.hash(password) {
             Ok(hash) => hash,
             Err(reply) => return reply,
@@ -145,6 +215,7 @@ impl Session<'_> {
             Ok(()) => {
                 // The nickname is this connection's account from now on.
                 self.registered = true;
+                registration.stored(&mut self.guard, nick);
                 self.console
                     .say(format!("{} Client ({nick}) registered", self.tag));
                 Frame::reply(
@@ -156,7 +227,7 @@ impl Session<'_> {
         }
     }
 
-    fn change_password(&mut self, nick: &str, old: &str, new: &str) -> Result<Frame, End> {
+    fn change_password(&mut self, nick: &str, old: &str, new: &str) -> Result<Frame, Closing> {
         let Some(account) = self.accounts.lookup(nick) else {
             return Ok(register_first(
                 nick,
@@ -167,7 +238,7 @@ impl Session<'_> {
             return Ok(Refusal::bad_request(format!("new {reason}")).into_frame());
         }
         if !account.hash.verify(old) {
-            return self.wrong_password("wrong current password");
+            return self.wrong_password(Attempt::Passwd, "wrong current password");
         }
         let hash = match self.hash(new) {
             Ok(hash) => hash,
@@ -331,6 +402,15 @@ impl Session<'_> {
         }
     }
 }
+
+/// The `429` for a refusal of the guard, with `Retry-After` in seconds.
+fn too_many(refused: &Refused) -> Frame {
+    Frame::reply(Status::TOO_MANY_REQUESTS, &refused.reason)
+        .with_header(RETRY_AFTER, refused.retry_after_secs())
+}
+
+/// The header of a `429` that says how many seconds to wait (as in HTTP).
+const RETRY_AFTER: &str = "Retry-After";
 
 fn already_registered(nick: &str) -> Frame {
     Refusal::new(

@@ -23,6 +23,7 @@ use super::connection::Conn;
 use super::console::Console;
 use super::door::{self, Door, Poll, Protocol};
 use super::files::FileStore;
+use super::guard::PeerGuard;
 use super::hub::{ClientId, Hub, Owed};
 use super::limits::TokenBucket;
 use super::listener::SESSION_STACK;
@@ -32,7 +33,7 @@ use super::socket::Socket;
 use super::Config;
 use super::Shared;
 
-pub use account::Gate;
+pub use account::{Closing, Gate};
 
 /// How long a write to a client may block before the client counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -95,8 +96,11 @@ pub struct Session<'a> {
     /// When the connection last became not-logged-in (connected, or logged
     /// out): the login deadline counts from here.
     pub login_since: Instant,
-    /// Wrong passwords sent on this connection at login.
-    pub password_failures: u32,
+    /// Wrong passwords sent on this connection, at login and to `PASSWD`.
+    pub password_failures: account::Failures,
+    /// This connection's address and registrations, for the limits on
+    /// guessing and registering (`session/account.rs`).
+    pub guard: PeerGuard,
     /// The top of this thread's stack, to give back what it no longer uses.
     stack: StackMark,
 }
@@ -108,6 +112,7 @@ pub fn run(stream: TcpStream, peer: SocketAddr, door: Option<Protocol>, shared: 
         hub,
         accounts,
         files,
+        guard,
         markers,
         pending,
         budget,
@@ -150,7 +155,8 @@ pub fn run(stream: TcpStream, peer: SocketAddr, door: Option<Protocol>, shared: 
         bucket: config.rate_limit.map(TokenBucket::new),
         strikes: 0,
         login_since: Instant::now(),
-        password_failures: 0,
+        password_failures: account::Failures::default(),
+        guard: guard.peer(peer.ip()),
         stack: StackMark::here(SESSION_STACK),
     };
     let mut conn = Conn::new(Arc::clone(&stream));

@@ -167,6 +167,8 @@
     caps: { multiRoom: false, history: null, files: null },
     token: null,
     tokenTimer: null,
+    /** The session's resume token: after a drop, LOGIN with it replaces the old session. */
+    resume: null,
     fileLinks: new Set(),
     online: false,
     wantOnline: false,
@@ -175,6 +177,9 @@
     byeReason: '',
     mentions: 0,
     order: 0,
+    /** Counts the user's choices of what to look at, so a reconnection
+     * puts back the view it found only if nobody picked another meanwhile. */
+    viewPicks: 0,
   };
 
   const link = new Link(onEvent, onDisconnect);
@@ -324,6 +329,7 @@
 
   function show(kind, name) {
     app.view = { kind, name };
+    app.viewPicks += 1;
     document.querySelector('.chat').classList.remove('show-sidebar');
     renderConversation();
     if (kind === 'room') refreshFiles();
@@ -617,7 +623,7 @@
   async function joinRoom(name) {
     try {
       const conv = conversation('room', name);
-      const reply = await link.request('JOIN', `/rooms/${name}`, { Since: conv.maxSeq || undefined });
+      const reply = await link.request('JOIN', `/rooms/${name}`);
       if (reply.status === 200 || reply.status === 409) show('room', name);
       else showError(why(reply));
     } catch (e) {
@@ -808,7 +814,9 @@
       });
       if (reply.status === 200) {
         conv.more = reply.headers.get('more') === 'yes';
-      } else if (reply.status === 400) {
+      } else if (reply.status === 400 || reply.status === 503) {
+        // A server without (or not yet serving) HISTORY: entering a room
+        // still brings its latest messages.
         app.caps.history = false;
       }
     } catch (e) {
@@ -898,15 +906,21 @@
     if (app.caps.files === false) return;
     try {
       const reply = await link.request('TOKEN', '/');
-      if (reply.status !== 200 || !reply.headers.get('token')) {
+      if (reply.status === 400) {
+        // A server that does not know TOKEN has no file endpoints.
         app.caps.files = false;
         app.token = null;
         $('upload-label').classList.add('disabled');
-        $('upload-label').title = 'This server does not take uploads from a browser yet; use the terminal client\'s /send_file';
+        $('upload-label').title = 'This server does not take uploads from a browser; use the terminal client\'s /send_file';
         $('upload-input').disabled = true;
+      } else if (reply.status !== 200 || !reply.headers.get('token')) {
+        // Refused for now (too fast, say): try again soon.
+        app.token = null;
+        app.tokenTimer = setTimeout(refreshToken, 30000);
       } else {
         app.caps.files = true;
         app.token = reply.headers.get('token');
+        app.resume = reply.headers.get('resume') || app.resume;
         const seconds = Number(reply.headers.get('expires-in')) || 300;
         app.tokenTimer = setTimeout(refreshToken, Math.max(10, seconds / 2) * 1000);
       }
@@ -1017,19 +1031,40 @@
     setConnection('online');
   }
 
-  async function afterLogin(reconnected) {
+  /**
+   * Fetches what a room said after message `after` (the newest we had
+   * before a drop), page by page: entering a room replays only its latest
+   * messages, and a long drop may have missed more. Duplicates merge by Seq.
+   */
+  async function catchUp(conv, after) {
+    const PAGES = 20;
+    let from = after;
+    for (let page = 0; page < PAGES && from > 0 && app.caps.history !== false; page += 1) {
+      const reply = await link.request('HISTORY', `/rooms/${conv.name}`, { After: from, Limit: 500 });
+      if (reply.status === 400 || reply.status === 503) app.caps.history = false;
+      if (reply.status !== 200 || reply.headers.get('more-after') !== 'yes' || conv.maxSeq <= from) return;
+      from = conv.maxSeq;
+    }
+  }
+
+  async function afterLogin(reconnected, seen) {
     const wanted = [...app.joined].filter((r) => r !== key(LOBBY));
     const previous = app.view;
+    const picks = app.viewPicks;
     if (!reconnected) app.joined = new Set([key(LOBBY)]);
     renderConversation();
     await Promise.all([refreshLists(), refreshWhoami(), refreshToken()]);
     if (reconnected) {
-      // Back into the rooms we were in; `Since` asks for what we missed.
+      // Back into the rooms we were in, then what they said meanwhile.
       for (const room of wanted) {
         const conv = conversation('room', roomInfo(room)?.name || room);
-        await link.request('JOIN', `/rooms/${conv.name}`, { Since: conv.maxSeq || undefined });
+        await link.request('JOIN', `/rooms/${conv.name}`);
       }
-      app.view = previous;
+      for (const room of app.joined) {
+        const conv = conversation('room', roomInfo(room)?.name || room);
+        await catchUp(conv, seen.get(conv.id) || 0);
+      }
+      if (app.viewPicks === picks) app.view = previous;
       renderConversation();
     }
     refreshFiles();
@@ -1052,7 +1087,7 @@
     Object.assign(app, {
       me: null, password: null, online: false, wantOnline: false, current: LOBBY, joined: new Set([key(LOBBY)]),
       view: { kind: 'room', name: LOBBY }, conversations: new Map(), roomList: [], users: [], everyone: [],
-      token: null, mentions: 0, fileLinks: new Set(),
+      token: null, resume: null, mentions: 0, fileLinks: new Set(),
     });
     $('chat-view').hidden = true;
     $('login-view').hidden = false;
@@ -1102,11 +1137,17 @@
     clearTimeout(app.retryTimer);
     if (!app.wantOnline || link.isOpen) return;
     setConnection('reconnecting...', true);
+    // The newest message of each room before the drop: what to catch up from.
+    const seen = new Map([...app.conversations.values()].map((c) => [c.id, c.maxSeq]));
     try {
       await link.open();
-      const reply = await link.request('LOGIN', '/', { Nick: app.me, Password: app.password || undefined, Rooms: 'many' });
+      // The resume token lets the server close our old session if it has
+      // not noticed the drop yet, instead of refusing the nickname (409).
+      const reply = await link.request('LOGIN', '/', {
+        Nick: app.me, Password: app.password || undefined, Rooms: 'many', Resume: app.resume || undefined,
+      });
       if (reply.status === 409) {
-        // The server has not yet noticed our old connection is gone.
+        // Someone else's now, or a server without takeover: try again later.
         link.close();
         scheduleReconnect();
         return;
@@ -1119,7 +1160,7 @@
         return;
       }
       started(reply, app.me, app.password);
-      await afterLogin(true);
+      await afterLogin(true, seen);
     } catch (e) {
       if (app.wantOnline && !link.isOpen) scheduleReconnect();
     }

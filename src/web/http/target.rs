@@ -95,6 +95,27 @@ pub fn decode_query_value(value: &str) -> Option<String> {
     String::from_utf8(percent_decode(value.as_bytes(), true)?).ok()
 }
 
+/// A header value sent percent-encoded (what `encodeURIComponent` makes,
+/// such as a file's name): `%XX` escapes only, `+` stays `+`. `None` for a
+/// malformed escape or bytes that are not UTF-8.
+pub fn decode_percent(value: &str) -> Option<String> {
+    String::from_utf8(percent_decode(value.as_bytes(), false)?).ok()
+}
+
+/// `value` with every byte but RFC 3986's unreserved characters as `%XX`:
+/// safe in a header (RFC 8187's `filename*`) and in a URL alike.
+pub fn encode_percent(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 fn percent_decode(input: &[u8], plus_is_space: bool) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;

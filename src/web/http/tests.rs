@@ -290,3 +290,28 @@ fn random_bytes_never_panic() {
         let _ = parse(&bytes);
     }
 }
+
+#[test]
+fn percent_encoding_round_trips_any_name() {
+    for name in [
+        "plain.txt",
+        "a b+c.pdf",
+        "résumé €.txt",
+        "quote\"and\\slash/..",
+        "%41",
+        "",
+    ] {
+        let encoded = encode_percent(name);
+        assert!(encoded
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)));
+        assert_eq!(decode_percent(&encoded).as_deref(), Some(name));
+    }
+    assert_eq!(
+        decode_percent("a+b%20c").as_deref(),
+        Some("a+b c"),
+        "+ is a plus"
+    );
+    assert_eq!(decode_percent("bad%4"), None);
+    assert_eq!(decode_percent("%ff%fe"), None, "not UTF-8");
+}

@@ -76,78 +76,115 @@ pub struct FrameHeader {
     pub len: u64,
 }
 
+/// The longest frame header: two bytes, a 64-bit length, a masking key.
+pub const MAX_HEADER_BYTES: usize = 14;
+
 impl FrameHeader {
-    /// Reads one frame header. `Ok(None)` is a clean end of stream before
-    /// its first byte; masking is checked by the caller, who knows its role.
+    /// Parses the frame header at the start of `bytes`, with its length in
+    /// bytes. `Ok(None)` while it is incomplete; a broken rule is reported as
+    /// soon as the bytes that break it are in (reserved bits and opcodes on
+    /// the first byte), not once the whole header is. Masking is checked by
+    /// the caller, who knows its role.
     ///
     /// # Errors
     /// `Protocol` for reserved bits (no extension is ever negotiated), a
     /// reserved opcode, a fragmented or over-long control frame, a length
-    /// with its top bit set or not in its shortest form; `UnexpectedEof`
-    /// or `Io` when the stream fails.
-    pub fn read_from<R: Read>(r: &mut R) -> Result<Option<FrameHeader>, WsError> {
-        let mut first = [0u8; 1];
-        loop {
-            match r.read(&mut first) {
-                Ok(0) => return Ok(None),
-                Ok(_) => break,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let mut second = [0u8; 1];
-        r.read_exact(&mut second)?;
-        let (b0, b1) = (first[0], second[0]);
+    /// with its top bit set or not in its shortest form.
+    pub fn parse(bytes: &[u8]) -> Result<Option<(FrameHeader, usize)>, WsError> {
+        let Some(&b0) = bytes.first() else {
+            return Ok(None);
+        };
         if b0 & 0x70 != 0 {
             return Err(WsError::protocol("reserved bits set"));
         }
         let opcode = Opcode::from_u8(b0 & 0x0F).ok_or(WsError::protocol("reserved opcode"))?;
         let fin = b0 & 0x80 != 0;
-        let len = match b1 & 0x7F {
+        if opcode.is_control() && !fin {
+            return Err(WsError::protocol("fragmented control frame"));
+        }
+        let Some(&b1) = bytes.get(1) else {
+            return Ok(None);
+        };
+        let (len, mut at) = match b1 & 0x7F {
             126 => {
-                let mut ext = [0u8; 2];
-                r.read_exact(&mut ext)?;
-                let len = u64::from(u16::from_be_bytes(ext));
+                let Some(ext) = bytes.get(2..4) else {
+                    return Ok(None);
+                };
+                let len = u64::from(u16::from_be_bytes([ext[0], ext[1]]));
                 if len < 126 {
                     return Err(WsError::protocol("length not in its shortest form"));
                 }
-                len
+                (len, 4)
             }
             127 => {
-                let mut ext = [0u8; 8];
-                r.read_exact(&mut ext)?;
-                let len = u64::from_be_bytes(ext);
+                let Some(ext) = bytes.get(2..10) else {
+                    return Ok(None);
+                };
+                let len = u64::from_be_bytes(ext.try_into().expect("8 bytes"));
                 if len >> 63 != 0 {
                     return Err(WsError::protocol("length with its top bit set"));
                 }
                 if len <= u64::from(u16::MAX) {
                     return Err(WsError::protocol("length not in its shortest form"));
                 }
-                len
+                (len, 10)
             }
-            short => u64::from(short),
+            short => (u64::from(short), 2),
         };
-        if opcode.is_control() {
-            if !fin {
-                return Err(WsError::protocol("fragmented control frame"));
-            }
-            if len > MAX_CONTROL_PAYLOAD as u64 {
-                return Err(WsError::protocol("control frame over 125 bytes"));
-            }
+        if opcode.is_control() && len > MAX_CONTROL_PAYLOAD as u64 {
+            return Err(WsError::protocol("control frame over 125 bytes"));
         }
         let mask = if b1 & 0x80 != 0 {
-            let mut key = [0u8; 4];
-            r.read_exact(&mut key)?;
-            Some(key)
+            let Some(key) = bytes.get(at..at + 4) else {
+                return Ok(None);
+            };
+            at += 4;
+            Some([key[0], key[1], key[2], key[3]])
         } else {
             None
         };
-        Ok(Some(FrameHeader {
+        let header = FrameHeader {
             fin,
             opcode,
             mask,
             len,
-        }))
+        };
+        Ok(Some((header, at)))
+    }
+
+    /// Reads one frame header from a stream, with the rules of
+    /// [`FrameHeader::parse`]. `Ok(None)` is a clean end of stream before
+    /// its first byte.
+    ///
+    /// # Errors
+    /// As [`FrameHeader::parse`], and `UnexpectedEof` or `Io` when the
+    /// stream fails.
+    pub fn read_from<R: Read>(r: &mut R) -> Result<Option<FrameHeader>, WsError> {
+        let mut buf = [0u8; MAX_HEADER_BYTES];
+        loop {
+            match r.read(&mut buf[..1]) {
+                Ok(0) => return Ok(None),
+                Ok(_) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // What the first byte breaks is reported before waiting for more.
+        FrameHeader::parse(&buf[..1])?;
+        r.read_exact(&mut buf[1..2])?;
+        let ext = match buf[1] & 0x7F {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        };
+        let mask = if buf[1] & 0x80 != 0 { 4 } else { 0 };
+        // The length's form is checked before the masking key is waited for.
+        FrameHeader::parse(&buf[..2])?;
+        r.read_exact(&mut buf[2..2 + ext])?;
+        FrameHeader::parse(&buf[..2 + ext])?;
+        r.read_exact(&mut buf[2 + ext..2 + ext + mask])?;
+        let parsed = FrameHeader::parse(&buf[..2 + ext + mask])?;
+        Ok(parsed.map(|(header, _)| header))
     }
 }
 

@@ -1,21 +1,26 @@
 //! WebSocket messages over a byte stream (RFC 6455): a blocking [`Reader`]
-//! that turns frames into whole messages under every rule of sections 5 and
-//! 8 (masking, fragmentation, control frames, UTF-8 across fragments, a
-//! size limit), and a [`Writer`]. Both ends are covered by [`Role`]: the
+//! and a buffer-based [`Decoder`] that turn frames into whole messages under
+//! every rule of sections 5 and 8 (masking, fragmentation, control frames,
+//! UTF-8 across fragments, a size limit), and a [`Writer`]. Both ends are covered by [`Role`]: the
 //! server door reads masked frames, a test's browser driver unmasked ones.
 //!
 //! The reader answers nothing itself: it hands pings and closes to the
 //! caller, who answers them with [`Writer::answer`] (possibly from another
 //! thread, since a server's writes go through its outbox).
 
+mod assemble;
 mod close;
+mod decoder;
 mod error;
 mod frame;
 
+pub use assemble::Assembler;
 pub use close::{close_payload, parse_close_payload, CloseCode, CloseFrame};
+pub use decoder::{Decoded, Decoder};
 pub use error::WsError;
 pub use frame::{
     apply_mask, encode_frame, encode_server_text, FrameHeader, Opcode, MAX_CONTROL_PAYLOAD,
+    MAX_HEADER_BYTES,
 };
 
 use std::io::{self, Read, Write};
@@ -45,23 +50,11 @@ pub enum Message {
     Close(Option<CloseFrame>),
 }
 
-/// A message being put together from fragments.
-struct Partial {
-    text: bool,
-    data: Vec<u8>,
-    /// How much of `data` is known to be valid UTF-8 (a text message); the
-    /// bytes after it are the start of a code point split across frames.
-    valid_up_to: usize,
-}
-
 /// Reads whole messages from a stream. Give it a buffered stream: it reads
 /// frame headers a few bytes at a time.
 pub struct Reader<R> {
     inner: R,
-    role: Role,
-    max_message_bytes: usize,
-    partial: Option<Partial>,
-    closed: bool,
+    assembler: Assembler,
 }
 
 impl<R: Read> Reader<R> {
@@ -69,10 +62,7 @@ impl<R: Read> Reader<R> {
     pub fn new(inner: R, role: Role, max_message_bytes: usize) -> Reader<R> {
         Reader {
             inner,
-            role,
-            max_message_bytes,
-            partial: None,
-            closed: false,
+            assembler: Assembler::new(role, max_message_bytes),
         }
     }
 
@@ -84,95 +74,27 @@ impl<R: Read> Reader<R> {
     /// (when it has one), then close the connection.
     pub fn read_message(&mut self) -> Result<Option<Message>, WsError> {
         loop {
-            if self.closed {
+            if self.assembler.is_closed() {
                 return Ok(None);
             }
             let Some(header) = FrameHeader::read_from(&mut self.inner)? else {
-                return if self.partial.is_some() {
+                return if self.assembler.is_mid_message() {
                     Err(WsError::UnexpectedEof)
                 } else {
                     Ok(None)
                 };
             };
-            match (self.role, header.mask) {
-                (Role::Server, None) => return Err(WsError::protocol("client frame not masked")),
-                (Role::Client, Some(_)) => return Err(WsError::protocol("server frame masked")),
-                _ => {}
+            self.assembler.admit(&header)?;
+            // Admitted: the length is within the limit, so this is bounded.
+            let mut payload = vec![0; header.len as usize];
+            self.inner.read_exact(&mut payload)?;
+            if let Some(key) = header.mask {
+                apply_mask(&mut payload, key, 0);
             }
-            if header.opcode.is_control() {
-                return self.control(header).map(Some);
-            }
-            if let Some(message) = self.data(header)? {
+            if let Some(message) = self.assembler.accept(&header, payload)? {
                 return Ok(Some(message));
             }
         }
-    }
-
-    fn control(&mut self, header: FrameHeader) -> Result<Message, WsError> {
-        // The header reader has checked len <= 125.
-        let mut payload = vec![0; header.len as usize];
-        self.read_payload(&mut payload, header.mask)?;
-        Ok(match header.opcode {
-            Opcode::Ping => Message::Ping(payload),
-            Opcode::Pong => Message::Pong(payload),
-            _ => {
-                let close = parse_close_payload(&payload)?;
-                self.closed = true;
-                Message::Close(close)
-            }
-        })
-    }
-
-    /// Adds a data frame to the message in progress; the message once its
-    /// last frame is in.
-    fn data(&mut self, header: FrameHeader) -> Result<Option<Message>, WsError> {
-        let mut partial = match (header.opcode, self.partial.take()) {
-            (Opcode::Continuation, Some(partial)) => partial,
-            (Opcode::Continuation, None) => {
-                return Err(WsError::protocol("continuation frame without a message"))
-            }
-            (_, Some(_)) => return Err(WsError::protocol("new message before the last ended")),
-            (opcode, None) => Partial {
-                text: opcode == Opcode::Text,
-                data: Vec::new(),
-                valid_up_to: 0,
-            },
-        };
-        let start = partial.data.len();
-        let total = (start as u64).saturating_add(header.len);
-        if total > self.max_message_bytes as u64 {
-            return Err(WsError::TooBig {
-                len: total,
-                limit: self.max_message_bytes,
-            });
-        }
-        // `total` is within the limit, so this allocation is bounded.
-        partial.data.resize(total as usize, 0);
-        self.read_payload(&mut partial.data[start..], header.mask)?;
-        if partial.text {
-            check_utf8_prefix(&mut partial)?;
-        }
-        if !header.fin {
-            self.partial = Some(partial);
-            return Ok(None);
-        }
-        Ok(Some(if partial.text {
-            if partial.valid_up_to != partial.data.len() {
-                // The message ended inside a code point.
-                return Err(WsError::InvalidUtf8);
-            }
-            Message::Text(String::from_utf8(partial.data).map_err(|_| WsError::InvalidUtf8)?)
-        } else {
-            Message::Binary(partial.data)
-        }))
-    }
-
-    fn read_payload(&mut self, buf: &mut [u8], mask: Option<[u8; 4]>) -> Result<(), WsError> {
-        self.inner.read_exact(buf)?;
-        if let Some(key) = mask {
-            apply_mask(buf, key, 0);
-        }
-        Ok(())
     }
 
     /// The stream underneath.
@@ -184,20 +106,6 @@ impl<R: Read> Reader<R> {
     pub fn get_mut(&mut self) -> &mut R {
         &mut self.inner
     }
-}
-
-/// Checks the bytes of a text message received so far, failing as soon as
-/// they cannot start valid UTF-8 (a code point split across frames is
-/// fine until the message ends).
-fn check_utf8_prefix(partial: &mut Partial) -> Result<(), WsError> {
-    match std::str::from_utf8(&partial.data[partial.valid_up_to..]) {
-        Ok(_) => partial.valid_up_to = partial.data.len(),
-        // `error_len() == None`: the bytes end in the middle of a code
-        // point that may still be completed by the next fragment.
-        Err(e) if e.error_len().is_none() => partial.valid_up_to += e.valid_up_to(),
-        Err(_) => return Err(WsError::InvalidUtf8),
-    }
-    Ok(())
 }
 
 /// Writes messages as single frames: unmasked for a server, masked with a

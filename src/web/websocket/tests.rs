@@ -496,3 +496,168 @@ fn random_bytes_never_panic() {
         let _ = read_all(&bytes, 64);
     }
 }
+
+// The buffer-based decoder: the same rules as the reader.
+
+/// Feeds `bytes` to a [`Decoder`] `step` bytes at a time, as a socket
+/// might deliver them, taking every frame as soon as it is whole. A stream
+/// that ends inside a frame or a message is `UnexpectedEof`, as the
+/// reader says.
+fn decode_all(bytes: &[u8], limit: usize, step: usize) -> (Vec<Message>, Option<WsError>) {
+    let mut decoder = Decoder::new(Role::Server, limit);
+    let (mut buf, mut fed, mut out) = (Vec::new(), 0, Vec::new());
+    loop {
+        match decoder.decode(&buf) {
+            Err(e) => return (out, Some(e)),
+            Ok(Decoded { consumed: 0, .. }) => {
+                if decoder.is_closed() {
+                    return (out, None);
+                }
+                if fed == bytes.len() {
+                    let torn = !buf.is_empty() || decoder.is_mid_message();
+                    return (out, torn.then_some(WsError::UnexpectedEof));
+                }
+                let n = step.min(bytes.len() - fed);
+                buf.extend_from_slice(&bytes[fed..fed + n]);
+                fed += n;
+            }
+            Ok(Decoded { consumed, message }) => {
+                buf.drain(..consumed);
+                out.extend(message);
+            }
+        }
+    }
+}
+
+/// The reader's and the decoder's verdicts on `bytes`, which must agree.
+fn assert_same_verdict(bytes: &[u8], limit: usize) {
+    let (want, want_err) = read_all(bytes, limit);
+    let want_code = want_err.as_ref().map(|e| e.close_code());
+    for step in [1, 3, bytes.len().max(1)] {
+        let (got, err) = decode_all(bytes, limit, step);
+        assert_eq!(got, want, "messages, step {step}, {bytes:x?}");
+        assert_eq!(
+            err.as_ref().map(|e| e.close_code()),
+            want_code,
+            "error, step {step}: {err:?} vs {want_err:?}"
+        );
+    }
+}
+
+#[test]
+fn the_decoder_agrees_with_the_reader() {
+    let mut text_1009 = vec![0x81, 0x80 | 127];
+    text_1009.extend_from_slice(&(1u64 << 40).to_be_bytes());
+    let cases: Vec<Vec<u8>> = vec![
+        client(true, 1, b"hello"),
+        client(true, 2, &[0xfe; 300]),
+        cat(&[
+            client(false, 1, "hé".as_bytes()),
+            client(true, 9, b"p"),
+            client(true, 0, b"llo"),
+        ]),
+        cat(&[
+            client(false, 1, &"κόσμε".as_bytes()[..3]),
+            client(true, 0, &"κόσμε".as_bytes()[3..]),
+        ]),
+        client(true, 1, b"\xed\xa0\x80"),
+        client(false, 1, b"ok\xed\xa0"),
+        client(true, 0, b"x"),
+        cat(&[client(false, 1, b"a"), client(true, 1, b"b")]),
+        raw(0xC1, b"x", true),
+        raw(0x81, b"hi", false),
+        client(true, 3, b""),
+        client(false, 9, b"frag"),
+        client(true, 9, &[0; 126]),
+        client(true, 8, &[0x03]),
+        client(true, 8, &1005u16.to_be_bytes()),
+        cat(&[client(true, 8, b""), client(true, 1, b"after")]),
+        client(true, 2, &[1; 101]),
+        cat(&[client(false, 1, &[b'a'; 60]), client(true, 0, &[b'b'; 41])]),
+        text_1009,
+        client(true, 1, b"hello")[..4].to_vec(),
+        client(false, 1, b"hel"),
+    ];
+    for case in &cases {
+        assert_same_verdict(case, 100);
+    }
+    // And on the random mutations the reader is fuzzed with.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..2000 {
+        let mut bytes = cases[(next() % 4) as usize].clone();
+        for _ in 0..(next() % 3 + 1) {
+            let i = (next() as usize) % bytes.len();
+            bytes[i] = next() as u8;
+        }
+        assert_same_verdict(&bytes, 100);
+    }
+}
+
+#[test]
+fn the_decoder_waits_for_a_whole_frame_and_takes_one_at_a_time() {
+    let two = cat(&[client(true, 1, b"one"), client(true, 1, b"two")]);
+    let mut decoder = Decoder::new(Role::Server, 100);
+    let first_len = client(true, 1, b"one").len();
+    for cut in 0..first_len {
+        let d = decoder.decode(&two[..cut]).unwrap();
+        assert_eq!(d.consumed, 0, "cut {cut}");
+    }
+    let d = decoder.decode(&two).unwrap();
+    assert_eq!(d.consumed, first_len);
+    assert_eq!(d.message, Some(Message::Text("one".into())));
+    let d = decoder.decode(&two[first_len..]).unwrap();
+    assert_eq!(d.message, Some(Message::Text("two".into())));
+    // A fragment is taken without a message.
+    let frag = client(false, 1, b"par");
+    let d = decoder.decode(&frag).unwrap();
+    assert_eq!((d.consumed, d.message), (frag.len(), None));
+    assert!(decoder.is_mid_message());
+}
+
+#[test]
+fn the_decoder_refuses_on_the_header_before_the_payload_arrives() {
+    // 1009: a header announcing more than the limit, payload not sent.
+    let mut header = vec![0x82, 0x80 | 126];
+    header.extend_from_slice(&200u16.to_be_bytes());
+    header.extend_from_slice(&KEY);
+    let mut decoder = Decoder::new(Role::Server, 100);
+    assert!(matches!(
+        decoder.decode(&header),
+        Err(WsError::TooBig { len: 200, .. })
+    ));
+    // 1002 on the first byte alone: reserved bits, reserved opcodes.
+    for first in [0xC1u8, 0x83, 0x09] {
+        let mut decoder = Decoder::new(Role::Server, 100);
+        let err = decoder.decode(&[first]).unwrap_err();
+        assert_eq!(
+            err.close_code(),
+            Some(CloseCode::PROTOCOL_ERROR),
+            "{first:#x}"
+        );
+    }
+    // An unmasked client frame, once its header is in.
+    let mut decoder = Decoder::new(Role::Server, 100);
+    assert_eq!(decoder.decode(&[0x81]).unwrap().consumed, 0);
+    assert!(decoder.decode(&[0x81, 0x05]).is_err());
+    assert_eq!(
+        decoder.max_frame_bytes(),
+        MAX_HEADER_BYTES + 100,
+        "a buffer of this size always holds a frame or an error"
+    );
+}
+
+#[test]
+fn nothing_is_decoded_after_a_close() {
+    let bytes = cat(&[client(true, 8, b""), client(true, 1, b"after")]);
+    let mut decoder = Decoder::new(Role::Server, 100);
+    let d = decoder.decode(&bytes).unwrap();
+    assert_eq!(d.message, Some(Message::Close(None)));
+    assert!(decoder.is_closed());
+    assert_eq!(decoder.decode(&bytes[d.consumed..]).unwrap().consumed, 0);
+}

@@ -1,8 +1,18 @@
 //! How a `CHAT/1.0` connection is sent what the hub delivers: events as
-//! request-shaped frames (see `crate::event`).
+//! request-shaped frames (see `crate::event`), and how its frames are put
+//! on the wire ([`Wire`]: as they are, or wrapped by another door).
 
 use crate::event::Event;
 use crate::server::hub::{Codec, Delivery, Removal};
+
+/// How a `CHAT/1.0` connection's frames go on the wire: its replies
+/// (`wrap`) and what the hub delivers to it (its [`Codec`]). The terminal
+/// client gets the frames as they are ([`ChatCodec`]); a browser gets each
+/// one inside a WebSocket text message (the web door's codec).
+pub trait Wire: Codec {
+    /// The bytes that carry one encoded frame (a reply) to this connection.
+    fn wrap(&self, frame: Vec<u8>) -> Vec<u8>;
+}
 
 /// The `CHAT/1.0` codec: one format for every such connection.
 pub struct ChatCodec;
@@ -16,53 +26,65 @@ impl Codec for ChatCodec {
     }
 
     fn encode(&self, delivery: &Delivery) -> Vec<u8> {
-        match delivery {
-            Delivery::Event(event) => event.to_frame().encode(),
-            // The room's recent messages (marked as history), then the
-            // welcome, as one write.
-            Delivery::Entered {
-                room,
-                nick,
-                members,
-                history,
-                unread_from,
-            } => {
-                let mut out = Vec::new();
-                let mut marked = unread_from.is_none();
-                for r in history {
-                    // The line between what a returning user had seen and
-                    // what is new to them.
-                    if !marked && unread_from.is_some_and(|since| r.seq > since) {
-                        let marker = Event::Notice {
-                            text: format!("--- new in {room} since you were last here ---"),
-                        };
-                        out.extend_from_slice(&marker.to_frame().encode());
-                        marked = true;
-                    }
-                    let message = Event::Message {
-                        room: r.room.clone(),
-                        from: r.from.clone(),
-                        date: r.date.clone(),
-                        seq: r.seq,
-                        text: r.text.clone(),
-                        history: true,
+        frames(delivery).concat()
+    }
+}
+
+impl Wire for ChatCodec {
+    fn wrap(&self, frame: Vec<u8>) -> Vec<u8> {
+        frame
+    }
+}
+
+/// The frames that carry a delivery, each encoded, in order: one for an
+/// event; for a newcomer, the room's recent messages (marked as history,
+/// with a notice where what is new to a returning user starts) and then
+/// the welcome.
+pub fn frames(delivery: &Delivery) -> Vec<Vec<u8>> {
+    match delivery {
+        Delivery::Event(event) => vec![event.to_frame().encode()],
+        Delivery::Entered {
+            room,
+            nick,
+            members,
+            history,
+            unread_from,
+        } => {
+            let mut out = Vec::with_capacity(history.len() + 2);
+            let mut marked = unread_from.is_none();
+            for r in history {
+                // The line between what a returning user had seen and
+                // what is new to them.
+                if !marked && unread_from.is_some_and(|since| r.seq > since) {
+                    let marker = Event::Notice {
+                        text: format!("--- new in {room} since you were last here ---"),
                     };
-                    out.extend_from_slice(&message.to_frame().encode());
+                    out.push(marker.to_frame().encode());
+                    marked = true;
                 }
-                let join = Event::Join {
-                    room: room.clone(),
-                    nick: nick.clone(),
-                    members: *members,
+                let message = Event::Message {
+                    room: r.room.clone(),
+                    from: r.from.clone(),
+                    date: r.date.clone(),
+                    seq: r.seq,
+                    text: r.text.clone(),
+                    history: true,
                 };
-                out.extend_from_slice(&join.to_frame().encode());
-                out
+                out.push(message.to_frame().encode());
             }
-            Delivery::Removed { room, why } => Event::Notice {
-                text: removal(room, why),
-            }
-            .to_frame()
-            .encode(),
+            let join = Event::Join {
+                room: room.clone(),
+                nick: nick.clone(),
+                members: *members,
+            };
+            out.push(join.to_frame().encode());
+            out
         }
+        Delivery::Removed { room, why } => vec![Event::Notice {
+            text: removal(room, why),
+        }
+        .to_frame()
+        .encode()],
     }
 }
 

@@ -19,7 +19,8 @@ use crate::protocol::{self, header, Frame, Head, Status};
 use crate::text::{for_terminal, name_key};
 
 use crate::server::connection::Conn;
-use crate::server::files::FileError;
+use crate::server::files::{Entry, FileError};
+use crate::server::hub::{ClientId, Hub};
 use crate::server::outbox::FileBody;
 use crate::server::session::Session;
 
@@ -58,34 +59,53 @@ pub struct Hangup {
     pub reason: String,
 }
 
-/// Who asks, and about which room.
-struct Sharer {
-    nick: String,
-    /// The room as it is spelled, if the asker is in it; else as asked.
-    room: String,
-    is_member: bool,
+/// Who shares or lists files, and about which room: a `CHAT/1.0` client
+/// itself, or for the web door the session a file token was issued to.
+pub struct Sharer {
+    /// The connection the files are shared as (its rooms, its rights).
+    pub id: ClientId,
+    pub nick: String,
+    /// The room as it is spelled, if the sharer is in it; else as asked.
+    pub room: String,
+    pub is_member: bool,
 }
 
-/// The room a file request is about: the one `asked` (a `Room` header),
-/// else the sender's one room (its latest, if it is in several). `None`
-/// before login, or when it is in no room.
+impl Sharer {
+    /// Connection `id`, online as `nick`, asking about room `asked` (else
+    /// its one room, its latest if it is in several). `None` when it is in
+    /// no room and named none.
+    pub fn of(hub: &Hub, id: ClientId, nick: String, asked: Option<&str>) -> Option<Sharer> {
+        let mine = hub.rooms_of(id);
+        let room = match asked {
+            Some(asked) => mine
+                .iter()
+                .find(|r| name_key(r) == name_key(asked))
+                .cloned()
+                .unwrap_or_else(|| asked.to_string()),
+            None => mine.last()?.clone(),
+        };
+        let is_member = mine.contains(&room);
+        Some(Sharer {
+            id,
+            nick,
+            room,
+            is_member,
+        })
+    }
+}
+
+/// The session's own client as a sharer; `None` before login.
 fn sharer(s: &Session<'_>, asked: Option<&str>) -> Option<Sharer> {
-    let nick = s.nick.clone()?;
-    let mine = s.hub.rooms_of(s.id);
-    let room = match asked {
-        Some(asked) => mine
-            .iter()
-            .find(|r| name_key(r) == name_key(asked))
-            .cloned()
-            .unwrap_or_else(|| asked.to_string()),
-        None => mine.last()?.clone(),
-    };
-    let is_member = mine.contains(&room);
-    Some(Sharer {
-        nick,
-        room,
-        is_member,
-    })
+    Sharer::of(s.hub, s.id, s.nick.clone()?, asked)
+}
+
+/// What became of an upload whose body was read to its end: the
+/// connection can go on either way.
+#[derive(Debug)]
+pub enum Received {
+    Stored(Entry),
+    /// Not stored, with the status and the reason to tell the sender.
+    Refused(Status, String),
 }
 
 impl Session<'_> {
@@ -126,9 +146,7 @@ impl Session<'_> {
                 reason: format!("upload of {len} bytes over the file size limit"),
             });
         }
-        let deadline = upload_deadline(len, self.config.frame_timeout);
-        let window = PROGRESS_WINDOW.min(self.config.frame_timeout);
-        let mut body = Body::new(conn, len, deadline, window);
+        let mut body = Body::new(conn, len, self.config.frame_timeout);
         let upload = match Upload::from_head(head) {
             Ok(upload) => upload,
             Err(refusal) => {
@@ -136,17 +154,48 @@ impl Session<'_> {
                 return Ok(refusal.into_frame());
             }
         };
+        if me.is_member {
+            self.dump_head(&me.nick, head);
+        }
+        Ok(match self.receive_upload(&me, &upload, &mut body, since)? {
+            Received::Refused(status, text) => Frame::reply(status, &text),
+            Received::Stored(entry) => Frame::reply(
+                Status::OK,
+                &format!("stored as file id:{} in {}", entry.id, entry.room),
+            )
+            .with_header(header::FILE_ID, entry.id)
+            .with_header(header::FILE_NAME, &entry.name)
+            .with_header(header::FILE_SIZE, entry.size)
+            .with_header(header::DIGEST, digest_header(&entry.sha256)),
+        })
+    }
+
+    /// Streams an upload's `body` into the store as `me` shares it in
+    /// `me.room` (read at `since`), checks its digest, records it, and tells
+    /// the room with a `FILE` event: everyone there but this connection
+    /// (a `CHAT/1.0` uploader, who gets the reply instead; an HTTP upload's
+    /// connection is in no room, so a browser's own page hears it too).
+    ///
+    /// # Errors
+    /// A `Hangup` when the body stops coming (closed, too slow, too late);
+    /// nothing partial is kept.
+    pub fn receive_upload(
+        &mut self,
+        me: &Sharer,
+        upload: &Upload,
+        body: &mut Body<'_>,
+        since: Instant,
+    ) -> Result<Received, Hangup> {
         if !me.is_member {
             body.skip()?;
-            return Ok(Frame::reply(
+            return Ok(Received::Refused(
                 Status::FORBIDDEN,
-                &format!(
+                format!(
                     "you are not in {}; share files in a room you are in",
                     me.room
                 ),
             ));
         }
-        self.dump_head(&me.nick, head);
         let mut partial = match self.files.begin() {
             Ok(partial) => partial,
             Err(e) => {
@@ -155,12 +204,12 @@ impl Session<'_> {
             }
         };
         let mut failed = None;
-        let mut buf = chunk_buffer(len);
+        let mut buf = chunk_buffer(upload.size);
         loop {
             let n = match body.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
-                Err(why) => return Err(interrupted(&upload, body.got(), &why)),
+                Err(why) => return Err(interrupted(upload, body.got(), &why)),
             };
             // After a disk error the rest is still read, to keep the framing.
             if failed.is_none() {
@@ -171,9 +220,9 @@ impl Session<'_> {
             return Ok(self.not_stored(&e));
         }
         if upload.digest.is_some_and(|d| d != partial.digest()) {
-            return Ok(Frame::reply(
+            return Ok(Received::Refused(
                 Status::BAD_REQUEST,
-                "the file does not match its Digest header; it was not stored",
+                "the file does not match its Digest header; it was not stored".into(),
             ));
         }
         let committed = self
@@ -204,14 +253,7 @@ impl Session<'_> {
             self.hub
                 .tell_room(&me.room, self.id, shared, &mut self.owed);
         }
-        Ok(Frame::reply(
-            Status::OK,
-            &format!("stored as file id:{} in {}", entry.id, entry.room),
-        )
-        .with_header(header::FILE_ID, entry.id)
-        .with_header(header::FILE_NAME, &entry.name)
-        .with_header(header::FILE_SIZE, entry.size)
-        .with_header(header::DIGEST, digest_header(&entry.sha256)))
+        Ok(Received::Stored(entry))
     }
 
     /// Answers `DOWNLOAD /files/{id}`: queues the reply head and the open
@@ -304,7 +346,7 @@ impl Session<'_> {
                 e.name,
                 human_size(e.size),
                 e.uploader,
-                e.date.get(..16).unwrap_or(&e.date)
+                clock::to_minute_label(&e.date)
             ));
         }
         Frame::reply(Status::OK, &text)
@@ -312,16 +354,16 @@ impl Session<'_> {
 
     /// A 507 for an upload the disk refused, and the full reason on the
     /// console (the client is not told the server's paths).
-    fn not_stored(&self, e: &FileError) -> Frame {
+    fn not_stored(&self, e: &FileError) -> Received {
         self.console
             .say(format!("{} upload not stored: {e}", self.tag));
         let why = match e {
             FileError::Io { source, .. } => source.to_string(),
             FileError::Damaged { .. } => "the stored copy changed".to_string(),
         };
-        Frame::reply(
+        Received::Refused(
             Status::INSUFFICIENT_STORAGE,
-            &format!("file not stored ({why}); try again later"),
+            format!("file not stored ({why}); try again later"),
         )
     }
 
@@ -353,7 +395,7 @@ impl Session<'_> {
 
 /// An upload's body as it arrives: exactly its length, within its
 /// deadline, and never stalling for a whole progress window.
-struct Body<'a> {
+pub struct Body<'a> {
     conn: &'a mut Conn,
     len: u64,
     got: u64,
@@ -366,7 +408,11 @@ struct Body<'a> {
 }
 
 impl<'a> Body<'a> {
-    fn new(conn: &'a mut Conn, len: u64, deadline: Instant, window: Duration) -> Body<'a> {
+    /// The next `len` bytes of `conn`, due by [`upload_deadline`] and
+    /// progressing every [`PROGRESS_WINDOW`] (or `frame_timeout`, if shorter).
+    pub fn new(conn: &'a mut Conn, len: u64, frame_timeout: Duration) -> Body<'a> {
+        let deadline = upload_deadline(len, frame_timeout);
+        let window = PROGRESS_WINDOW.min(frame_timeout);
         // A read waits at most one window: a silent peer is noticed then.
         conn.set_timeout(window);
         Body {
@@ -428,7 +474,10 @@ impl<'a> Body<'a> {
 
     /// Reads and drops the rest, so that a refused upload does not leave
     /// the stream in the middle of a frame.
-    fn skip(&mut self) -> Result<(), Hangup> {
+    ///
+    /// # Errors
+    /// A `Hangup` (with no reply) when the rest does not come.
+    pub fn skip(&mut self) -> Result<(), Hangup> {
         let mut scratch = vec![0u8; 16 * 1024];
         loop {
             match self.read(&mut scratch) {

@@ -13,13 +13,14 @@ use crate::server::history::{Kind, Record};
 use crate::server::session::history::{HistoryRefused, Unread};
 use crate::server::session::Session;
 
-use super::words;
+use super::{words, Wire};
 
-/// Carries out a history request: the reply, after any events it sends.
-pub fn request(s: &mut Session<'_>, request: HistoryRequest) -> Frame {
+/// Carries out a history request: the reply, after any events it sends
+/// (through `wire`, the connection's framing).
+pub fn request(s: &mut Session<'_>, wire: &dyn Wire, request: HistoryRequest) -> Frame {
     match request {
         HistoryRequest::History { of, anchor, limit } => match s.history(&of, anchor, limit) {
-            Ok(page) => page_reply(s, &of, &page),
+            Ok(page) => page_reply(s, wire, &of, &page),
             Err(refused) => refusal(&refused),
         },
         HistoryRequest::Search { text, room, before } => {
@@ -73,9 +74,9 @@ fn unread_text(unread: &[Unread]) -> String {
 }
 
 /// Sends the page's messages as history events, then answers.
-fn page_reply(s: &mut Session<'_>, of: &Conversation, page: &Page) -> Frame {
+fn page_reply(s: &mut Session<'_>, wire: &dyn Wire, of: &Conversation, page: &Page) -> Frame {
     for record in &page.records {
-        s.send(history_event(record).to_frame().encode());
+        s.send(wire.wrap(history_event(record).to_frame().encode()));
     }
     let whose = match of {
         Conversation::Room(room) => room.clone(),
@@ -143,7 +144,7 @@ fn search_reply(text: &str, page: &crate::server::archive::SearchPage) -> Frame 
         let _ = write!(
             body,
             "\n  [{}] {place}: {}  (Seq {})",
-            r.date.get(..19).unwrap_or(&r.date),
+            crate::clock::to_second_label(&r.date),
             hit.snippet,
             r.seq
         );

@@ -20,23 +20,35 @@ use super::{Door, Poll};
 use crate::server::connection::Conn;
 use crate::server::hub::Member;
 use crate::server::session::actions::LoginError;
-use crate::server::session::{account, End, Gate, Rate, Session};
+use crate::server::session::{account, Closing, End, Gate, Rate, Session};
 use crate::server::Config;
 
-pub use codec::{removal, ChatCodec};
-pub use files::{upload_deadline, MAX_DOWNLOADS_QUEUED, MIN_UPLOAD_BYTES_PER_SEC};
+pub use codec::{frames, removal, ChatCodec, Wire};
+pub use files::{
+    upload_deadline, Body, Hangup, Received, Sharer, MAX_DOWNLOADS_QUEUED, MIN_UPLOAD_BYTES_PER_SEC,
+};
 pub use words::{rooms as room_directory, users as user_directory, where_is};
 
-/// One `CHAT/1.0` connection's decoding state.
+/// One `CHAT/1.0` connection's decoding state, and how its frames go on
+/// the wire.
 pub struct ChatDoor {
     limits: Limits,
     scan: HeadScan,
     /// A head already parsed whose body has not all arrived, and its length.
     pending: Option<(Head, usize)>,
+    wire: Arc<dyn Wire>,
 }
 
 impl ChatDoor {
+    /// The door of the terminal client: frames straight on the socket.
     pub fn new(config: &Config) -> ChatDoor {
+        ChatDoor::with_wire(config, Arc::new(ChatCodec))
+    }
+
+    /// A `CHAT/1.0` door whose frames travel inside another protocol: the
+    /// other door decodes the frames and hands them to [`ChatDoor::handle`],
+    /// and `wire` carries the replies and deliveries back.
+    pub fn with_wire(config: &Config, wire: Arc<dyn Wire>) -> ChatDoor {
         ChatDoor {
             limits: Limits {
                 max_body_bytes: config.max_body,
@@ -44,7 +56,18 @@ impl ChatDoor {
             },
             scan: HeadScan::default(),
             pending: None,
+            wire,
         }
+    }
+
+    /// The limits a frame is read with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Queues `frame` for the client, in this door's wire format.
+    pub fn send(&self, s: &mut Session<'_>, frame: &Frame) {
+        s.send(self.wire.wrap(frame.encode()));
     }
 
     /// The next head and its length in the input, once it is all there.
@@ -61,8 +84,8 @@ impl ChatDoor {
         Ok(Some((head, len)))
     }
 
-    /// Carries out one whole request frame.
-    fn handle(&mut self, s: &mut Session<'_>, frame: &Frame) -> Poll {
+    /// Carries out one whole request frame, however it arrived.
+    pub fn handle(&mut self, s: &mut Session<'_>, frame: &Frame) -> Poll {
         // Fault injection for the panic-containment test; debug builds only.
         #[cfg(debug_assertions)]
         if frame.verb() == Some("PANIC-TEST") {
@@ -71,7 +94,7 @@ impl ChatDoor {
         let request = match Request::from_frame(frame) {
             Ok(request) => request,
             Err(refusal) => {
-                s.send(refusal.into_frame().encode());
+                self.send(s, &refusal.into_frame());
                 return Poll::Done;
             }
         };
@@ -81,14 +104,14 @@ impl ChatDoor {
             match s.take_token() {
                 Rate::Within => {}
                 Rate::Over => {
-                    s.send(rate_refusal(s.config).encode());
+                    self.send(s, &rate_refusal(s.config));
                     return Poll::Done;
                 }
                 Rate::Flooding => {
                     let bye = Event::Bye {
                         reason: "flooding: too many requests refused in a row".into(),
                     };
-                    s.send(bye.to_frame().encode());
+                    self.send(s, &bye.to_frame());
                     return Poll::End(End::Dropped("flooding".into()));
                 }
             }
@@ -103,11 +126,14 @@ impl ChatDoor {
             s.owed.pay();
         }
         let reply = match request {
-            Request::Control(control) => return control_request(s, control),
-            Request::Account(request) => match account_request(s, request) {
+            Request::Control(control) => return self.control_request(s, control),
+            Request::Account(request) => match self.account_request(s, request) {
                 Ok(Some(reply)) => reply,
                 Ok(None) => return Poll::Done,
-                Err(end) => return Poll::End(end),
+                Err(Closing { reply, end }) => {
+                    self.send(s, &reply);
+                    return Poll::End(end);
+                }
             },
             _ if s.nick.is_none() => Frame::reply(
                 Status::FORBIDDEN,
@@ -126,12 +152,12 @@ impl ChatDoor {
                     None => return Poll::Done,
                 }
             }
-            Request::History(request) => history::request(s, request),
+            Request::History(request) => history::request(s, &*self.wire, request),
             Request::File(FileRequest::List) => {
                 s.file_list(crate::command::target_name(frame.target(), "/rooms/"))
             }
         };
-        s.send(reply.encode());
+        self.send(s, &reply);
         Poll::Done
     }
 
@@ -144,17 +170,17 @@ impl ChatDoor {
         if s.nick.is_some() && s.take_token() != Rate::Within {
             let text =
                 "too fast; closing the connection, since a refused upload's body is not read";
-            s.send(Frame::reply(Status::TOO_MANY_REQUESTS, text).encode());
+            self.send(s, &Frame::reply(Status::TOO_MANY_REQUESTS, text));
             return Poll::End(End::Dropped("upload over the rate limit".into()));
         }
         match s.upload(head, conn) {
             Ok(reply) => {
-                s.send(reply.encode());
+                self.send(s, &reply);
                 Poll::Done
             }
             Err(hangup) => {
                 if let Some(reply) = hangup.reply {
-                    s.send(reply.encode());
+                    self.send(s, &reply);
                 }
                 Poll::End(End::Dropped(hangup.reason))
             }
@@ -163,10 +189,109 @@ impl ChatDoor {
 
     /// How a connection ends whose framing broke: with one error reply when
     /// the peer sent something outside the grammar.
-    fn broken_framing(s: &mut Session<'_>, e: FrameError) -> End {
+    fn broken_framing(&self, s: &mut Session<'_>, e: FrameError) -> End {
         let reason = format!("{e}; closing the connection");
-        s.send(Frame::reply(e.status(), &reason).encode());
+        self.send(s, &Frame::reply(e.status(), &reason));
         End::Dropped(format!("protocol error: {e}"))
+    }
+
+    /// `PING`, `PONG`, `QUIT`.
+    fn control_request(&self, s: &mut Session<'_>, control: Control) -> Poll {
+        match control {
+            Control::Pong => Poll::Done,
+            Control::Ping => {
+                self.send(s, &Frame::status(Status::OK));
+                Poll::Done
+            }
+            Control::Quit => {
+                // Out of the hub before "Bye" goes out, so a client that has
+                // heard it can count on its nickname being free.
+                s.leave_hub();
+                self.send(s, &Frame::reply(Status::OK, "Bye"));
+                Poll::End(End::Quit)
+            }
+        }
+    }
+
+    /// An account request: `Ok(Some)` is the reply, `Ok(None)` means it is
+    /// queued already (a login), `Err` is a last reply and the end.
+    fn account_request(
+        &self,
+        s: &mut Session<'_>,
+        request: AccountRequest,
+    ) -> Result<Option<Frame>, Closing> {
+        let reply = match (s.nick.clone(), request) {
+            (
+                None,
+                AccountRequest::Login {
+                    nick,
+                    password,
+                    many_rooms,
+                },
+            ) => match s.authenticate(&nick, password.as_deref()) {
+                Gate::Open { registered } => {
+                    return Ok(self.log_in(s, &nick, registered, many_rooms))
+                }
+                Gate::Refuse(reply) => reply,
+                Gate::Close(closing) => return Err(closing),
+            },
+            (Some(me), AccountRequest::Login { .. }) => Frame::reply(
+                Status::CONFLICT,
+                &format!("already logged in as {me}; /logout first"),
+            ),
+            (None, _) => Frame::reply(
+                Status::FORBIDDEN,
+                "log in first: send LOGIN with a Nick header",
+            ),
+            (Some(_), AccountRequest::Nick { nick }) if s.is_someone_elses_account(&nick) => {
+                account::registered_nick_refused(&nick)
+            }
+            (Some(_), AccountRequest::Nick { nick }) => match s.rename(&nick) {
+                Ok(renamed) => {
+                    Frame::reply(Status::OK, &format!("you are now known as {}", renamed.new))
+                }
+                Err(refused) => words::refusal(&refused),
+            },
+            (Some(_), request) => s.account_request(request)?,
+        };
+        Ok(Some(reply))
+    }
+
+    /// Logs in (the password, if any, was checked) and enters the lobby; the
+    /// reply goes out before the lobby's history and welcome.
+    fn log_in(
+        &self,
+        s: &mut Session<'_>,
+        nick: &str,
+        registered: bool,
+        many_rooms: bool,
+    ) -> Option<Frame> {
+        let member = Member {
+            outbox: s.outbox.clone(),
+            codec: Arc::clone(&self.wire) as Arc<dyn crate::server::hub::Codec>,
+            many_rooms,
+            echo: false,
+        };
+        match s.log_in(nick, registered, member) {
+            Err(LoginError::Refused(refused)) => return Some(words::refusal(&refused)),
+            Err(LoginError::Registered) => return Some(account::password_needed(nick)),
+            Ok(()) => {}
+        }
+        let mut reply = Frame::reply(Status::OK, "Successfully login.")
+            .with_header(header::REGISTERED, if registered { "yes" } else { "no" })
+            .with_header(header::NICK, nick)
+            .with_header(header::MAX_BODY, s.config.max_body)
+            .with_header(header::MAX_FILE_SIZE, s.config.max_file_size);
+        if many_rooms {
+            // Granted: the client may now be in several rooms at once.
+            reply = reply.with_header(header::ROOMS, "many");
+        }
+        self.send(s, &reply);
+        let unread = s.enter_lobby();
+        if let Some(notice) = history::unread_notice(&unread) {
+            self.send(s, &notice);
+        }
+        None
     }
 }
 
@@ -181,7 +306,7 @@ impl Door for ChatDoor {
         let (head, head_len) = match self.head(conn.buffered()) {
             Ok(Some(found)) => found,
             Ok(None) => return Poll::NeedMore,
-            Err(e) => return Poll::End(Self::broken_framing(s, e)),
+            Err(e) => return Poll::End(self.broken_framing(s, e)),
         };
         if head.verb() == Some("UPLOAD") {
             conn.consume(head_len);
@@ -189,7 +314,7 @@ impl Door for ChatDoor {
         }
         let len = match head.body_len(self.limits.max_body_bytes) {
             Ok(len) => len,
-            Err(e) => return Poll::End(Self::broken_framing(s, e)),
+            Err(e) => return Poll::End(self.broken_framing(s, e)),
         };
         let Some(body) = conn.buffered().get(head_len..head_len + len) else {
             self.pending = Some((head, head_len));
@@ -201,11 +326,11 @@ impl Door for ChatDoor {
     }
 
     fn ping(&mut self, s: &mut Session<'_>) {
-        s.send(Event::Ping.to_frame().encode());
+        self.send(s, &Event::Ping.to_frame());
     }
 
     fn login_timed_out(&mut self, s: &mut Session<'_>) -> End {
-        s.send(Frame::reply(Status::REQUEST_TIMEOUT, "login timed out").encode());
+        self.send(s, &Frame::reply(Status::REQUEST_TIMEOUT, "login timed out"));
         End::Dropped("login timed out".into())
     }
 }
@@ -219,93 +344,6 @@ fn rate_refusal(config: &Config) -> Frame {
             limit.per_second, limit.burst
         ),
     )
-}
-
-/// `PING`, `PONG`, `QUIT`.
-fn control_request(s: &mut Session<'_>, control: Control) -> Poll {
-    match control {
-        Control::Pong => Poll::Done,
-        Control::Ping => {
-            s.send(Frame::status(Status::OK).encode());
-            Poll::Done
-        }
-        Control::Quit => {
-            // Out of the hub before "Bye" goes out, so a client that has
-            // heard it can count on its nickname being free.
-            s.leave_hub();
-            s.send(Frame::reply(Status::OK, "Bye").encode());
-            Poll::End(End::Quit)
-        }
-    }
-}
-
-/// An account request: `Ok(Some)` is the reply, `Ok(None)` means it is
-/// queued already (a login), `Err` ends the session.
-fn account_request(s: &mut Session<'_>, request: AccountRequest) -> Result<Option<Frame>, End> {
-    let reply = match (s.nick.clone(), request) {
-        (
-            None,
-            AccountRequest::Login {
-                nick,
-                password,
-                many_rooms,
-            },
-        ) => match s.authenticate(&nick, password.as_deref()) {
-            Gate::Open { registered } => return Ok(log_in(s, &nick, registered, many_rooms)),
-            Gate::Refuse(reply) => reply,
-            Gate::Close(end) => return Err(end),
-        },
-        (Some(me), AccountRequest::Login { .. }) => Frame::reply(
-            Status::CONFLICT,
-            &format!("already logged in as {me}; /logout first"),
-        ),
-        (None, _) => Frame::reply(
-            Status::FORBIDDEN,
-            "log in first: send LOGIN with a Nick header",
-        ),
-        (Some(_), AccountRequest::Nick { nick }) if s.is_someone_elses_account(&nick) => {
-            account::registered_nick_refused(&nick)
-        }
-        (Some(_), AccountRequest::Nick { nick }) => match s.rename(&nick) {
-            Ok(renamed) => {
-                Frame::reply(Status::OK, &format!("you are now known as {}", renamed.new))
-            }
-            Err(refused) => words::refusal(&refused),
-        },
-        (Some(_), request) => s.account_request(request)?,
-    };
-    Ok(Some(reply))
-}
-
-/// Logs in (the password, if any, was checked) and enters the lobby; the
-/// reply goes out before the lobby's history and welcome.
-fn log_in(s: &mut Session<'_>, nick: &str, registered: bool, many_rooms: bool) -> Option<Frame> {
-    let member = Member {
-        outbox: s.outbox.clone(),
-        codec: Arc::new(ChatCodec),
-        many_rooms,
-        echo: false,
-    };
-    match s.log_in(nick, registered, member) {
-        Err(LoginError::Refused(refused)) => return Some(words::refusal(&refused)),
-        Err(LoginError::Registered) => return Some(account::password_needed(nick)),
-        Ok(()) => {}
-    }
-    let mut reply = Frame::reply(Status::OK, "Successfully login.")
-        .with_header(header::REGISTERED, if registered { "yes" } else { "no" })
-        .with_header(header::NICK, nick)
-        .with_header(header::MAX_BODY, s.config.max_body)
-        .with_header(header::MAX_FILE_SIZE, s.config.max_file_size);
-    if many_rooms {
-        // Granted: the client may now be in several rooms at once.
-        reply = reply.with_header(header::ROOMS, "many");
-    }
-    s.send(reply.encode());
-    let unread = s.enter_lobby();
-    if let Some(notice) = history::unread_notice(&unread) {
-        s.send(notice.encode());
-    }
-    None
 }
 
 fn chat_request(s: &mut Session<'_>, request: ChatRequest) -> Frame {
