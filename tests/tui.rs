@@ -412,8 +412,9 @@ fn the_layout_follows_a_resize() {
     );
 }
 
-/// After /quit, and after the server is killed, the terminal is back in
-/// its normal mode (echo and canonical input).
+/// After /quit, after /logout and `exit` at the nickname prompt, and
+/// after the server is killed, the terminal is back in its normal mode
+/// (echo and canonical input).
 #[test]
 fn the_terminal_is_restored_after_quit_and_after_the_server_dies() {
     let Some(terminal) = Terminal::start("restore") else {
@@ -430,7 +431,20 @@ fn the_terminal_is_restored_after_quit_and_after_the_server_dies() {
     terminal.keys(&["C-l"]);
     terminal.run_client(server.port, "--nick ntu");
     terminal.wait_logged_in("ntu");
+    terminal.type_text("/logout");
+    terminal.keys(&["Enter"]);
+    terminal.wait_for("the nickname prompt, logged out", |rows| {
+        rows[22].starts_with(" not logged in") && rows[23] == "Input your nickname:"
+    });
+    terminal.type_text("exit");
+    terminal.keys(&["Enter"]);
+    assert_cooked(&terminal.stty());
+
+    terminal.keys(&["C-l"]);
+    terminal.run_client(server.port, "--nick ntu");
+    terminal.wait_logged_in("ntu");
     terminal.type_text("typing when it dies");
+    terminal.wait_for("the typed text", |rows| rows[23] == "typing when it dies");
     server.kill();
     terminal.wait_for_text("Disconnected from chat server");
     assert_cooked(&terminal.stty());

@@ -124,6 +124,9 @@ pub fn run_with(
             } => {
                 reader = back;
                 attempt = next;
+                // Nobody is logged in until the next login.
+                *lock(state) = State::new("", 0, config.clock);
+                out.changed();
             }
             Next::Done => return Ok(()),
         }
