@@ -75,6 +75,7 @@ mod report;
 mod sender;
 mod shared;
 mod stats;
+mod sys;
 mod wire;
 mod workload;
 
@@ -85,11 +86,12 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use login::{login_all, Client};
 use proc::{cpu_time, proc_mem};
+use reader::Readers;
 use report::{Report, ServerMem};
 use sender::send_all;
 use shared::Shared;
@@ -140,8 +142,15 @@ fn bench(config: &Config) -> Report {
             return report;
         }
     };
+    let readers = match Readers::start(config.readers, config.protocol, &shared) {
+        Ok(r) => r,
+        Err(e) => {
+            report.error = Some(format!("cannot start the reader threads: {e}"));
+            return report;
+        }
+    };
     let cpu_start = (cpu_time("self"), server_cpu(config));
-    let login = login_all(config, addr, &shared, budget.login);
+    let login = login_all(config, addr, &shared, &readers, budget.login);
     report.connected = login.clients.len();
     report.login = login.elapsed;
     let mut sent = vec![0; login.clients.len()];
@@ -172,7 +181,7 @@ fn bench(config: &Config) -> Report {
     report.server_cpu = server_cpu(config)
         .zip(cpu_start.1)
         .map(|(end, start)| end.saturating_sub(start));
-    shut_down(config.protocol, &login.clients, login.readers, &shared);
+    shut_down(config.protocol, &login.clients, readers, &shared);
     if let (Some(pid), Some(base), Some(conn), Some(end)) =
         (config.server_pid, baseline, connected_mem, end_mem)
     {
@@ -275,26 +284,17 @@ fn drain(
 }
 
 /// Sends QUIT on every client, gives the server `QUIT_GRACE` to close them,
-/// then stops and joins every reader (each returns within `READ_POLL`).
-fn shut_down(
-    protocol: Protocol,
-    clients: &[Client],
-    readers: Vec<JoinHandle<()>>,
-    shared: &Shared,
-) {
+/// then stops and joins the reader threads.
+fn shut_down(protocol: Protocol, clients: &[Client], readers: Readers, shared: &Shared) {
     shared.quitting.store(true, Ordering::Relaxed);
     let quit = protocol.quit();
     for client in clients {
         let _ = send(&client.writer, &quit);
     }
     let until = Instant::now() + QUIT_GRACE;
-    while shared.readers_done.load(Ordering::Relaxed) < readers.len() && Instant::now() < until {
+    while shared.readers_done.load(Ordering::Relaxed) < clients.len() && Instant::now() < until {
         thread::sleep(Duration::from_millis(10));
     }
     shared.stop.store(true, Ordering::Relaxed);
-    for reader in readers {
-        if reader.join().is_err() {
-            shared.fail("a reader thread panicked".to_string());
-        }
-    }
+    readers.join(shared);
 }
