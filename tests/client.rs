@@ -312,6 +312,31 @@ fn history_pages_back_to_the_beginning_of_the_room() {
         .wait_for("error: usage: /history [N], N from 1 to 500");
 }
 
+/// `/search` finds messages newest first and pages on with `/search`
+/// alone, saying when there are no more; `/unread` is for registered users.
+#[test]
+fn search_pages_on_and_unread_answers() {
+    let dir = TempDir::new("client-search");
+    let server = Server::start_with(dir.path(), &["--no-replay", "--no-rate-limit"]);
+    let mut bob = Raw::login(server.port, "bob");
+    for n in 0..60 {
+        bob.say(&format!("needle {n:02}"));
+    }
+    let mut ntu = Client::login(server.port, "ntu");
+    ntu.type_line("/search NEEDLE");
+    let out = ntu.stdout.wait_for("50 message(s) with \"NEEDLE\"");
+    ntu.stdout.wait_for("needle 10");
+    assert!(!out.contains("needle 09"), "{out}");
+    ntu.type_line("/search");
+    ntu.stdout.wait_for("10 message(s) with \"NEEDLE\"");
+    ntu.stdout.wait_for("no more pages");
+    ntu.type_line("/search");
+    ntu.stdout
+        .wait_for("no more pages of the search for \"NEEDLE\"");
+    ntu.type_line("/unread");
+    ntu.stdout.wait_for("registered nicknames only");
+}
+
 /// `--clock wall` stamps messages with the local time and names the zone.
 #[test]
 fn the_wall_clock_is_local_and_labelled() {

@@ -149,6 +149,7 @@ impl Session<'_> {
                 }
                 Input::Register { nick, password } => self.register(nick, password),
                 Input::History { limit } => self.history(limit),
+                Input::Search { text, room } => self.search(text, room),
                 Input::Mistake(why) => {
                     self.out.show(Line::error(why));
                     Ok(())
@@ -193,6 +194,36 @@ impl Session<'_> {
             limit,
         };
         self.link.send_awaiting(request, Awaited::Older { room })
+    }
+
+    /// `/search TEXT [in ROOM]` asks for the newest matches; `/search`
+    /// alone for the page after the last one shown.
+    fn search(&self, text: Option<String>, room: Option<String>) -> std::io::Result<()> {
+        let (text, room, before) = match text {
+            Some(text) => (text, room, None),
+            None => match lock(self.state).search.clone() {
+                Some((text, room, Some(before))) => (text, room, Some(before)),
+                Some((text, _, None)) => {
+                    self.out.show(Line::info(format!(
+                        "no more pages of the search for {:?}",
+                        crate::text::for_terminal(&text)
+                    )));
+                    return Ok(());
+                }
+                None => {
+                    self.out
+                        .show(Line::error("no search yet: /search TEXT [in ROOM]"));
+                    return Ok(());
+                }
+            },
+        };
+        let request = HistoryRequest::Search {
+            text: text.clone(),
+            room: room.clone(),
+            before,
+        };
+        self.link
+            .send_awaiting(request, Awaited::Searched { text, room })
     }
 
     /// `register [NICK] PASSWORD`: registers our own nickname only.

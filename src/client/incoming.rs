@@ -130,6 +130,17 @@ impl Incoming {
                 }
                 self.out.older(&room, lines, more);
             }
+            Awaited::Searched { text, room } => {
+                if ok {
+                    let next = (reply.header(header::MORE) == Some("yes"))
+                        .then(|| reply.header(header::BEFORE).and_then(|b| b.parse().ok()))
+                        .flatten();
+                    lock(&self.state).search = Some((text, room, next));
+                }
+                if let Some(line) = render::reply(reply) {
+                    self.out.show(line);
+                }
+            }
             Awaited::Quiet => {
                 if ok {
                     learn_names(&mut lock(&self.state), &reply.text_lossy());

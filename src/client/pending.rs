@@ -31,6 +31,9 @@ pub enum Awaited {
     /// The answer to `/history` for `room`: the history events before it
     /// are older lines, shown where older lines go.
     Older { room: String },
+    /// The answer to `/search TEXT [in ROOM]`: shown, and where the next
+    /// page starts is kept for `/search` alone.
+    Searched { text: String, room: Option<String> },
     /// A reply the client asked for itself, not shown: the lines of a
     /// `USERS` or `ROOMS` answer, whose first words are names to complete.
     Quiet,

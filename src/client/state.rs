@@ -91,6 +91,8 @@ pub struct State {
     pub oldest: BTreeMap<String, u64>,
     /// Rooms (case-folded) whose history has been fetched to its start.
     pub history_done: BTreeSet<String>,
+    /// The last search, and where its next page starts (`None`: no more).
+    pub search: Option<(String, Option<String>, Option<u64>)>,
     pub clock: Clock,
 }
 
@@ -111,6 +113,7 @@ impl State {
             unread: BTreeSet::new(),
             oldest: BTreeMap::new(),
             history_done: BTreeSet::new(),
+            search: None,
             clock: Clock::start(clock),
         };
         state.saw_room("lobby");

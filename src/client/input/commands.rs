@@ -3,7 +3,7 @@
 //! usage error, never silently dropped.
 
 use crate::command::{
-    AccountRequest, ChatRequest, FileRequest, ListKind, Request, RoomRequest,
+    AccountRequest, ChatRequest, FileRequest, HistoryRequest, ListKind, Request, RoomRequest,
     DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT,
 };
 
@@ -20,6 +20,9 @@ send_file PATH, get_file N, register NAME PW, login NAME PW, list-user, exit, ..
   /get_file N               download file id N into the download directory (also /get-file, /download)
   /files                    the files shared in your room
   /history [N]              the N messages (default 50) before the oldest one shown (PgUp does it on the full screen)
+  /search TEXT [in ROOM]    messages with TEXT (any case) in rooms you may read and your whispers, newest first;
+                            /search alone shows the next page
+  /unread                   rooms with messages you have not read (registered users)
   /ls                       rooms you can see: owner, visibility, people (/list-chatroom, /rooms)
   /create ROOM [public|private]   create a room and move into it (/open-chatroom)
   /join ROOM                enter a room (/enter-chatroom)
@@ -46,7 +49,7 @@ send_file PATH, get_file N, register NAME PW, login NAME PW, list-user, exit, ..
  Passwords typed in commands are one word; at the Password: prompt they may have spaces.";
 
 /// Every command name, for completion.
-pub const COMMANDS: [&str; 28] = [
+pub const COMMANDS: [&str; 31] = [
     "/ban",
     "/blacklist",
     "/close",
@@ -54,6 +57,7 @@ pub const COMMANDS: [&str; 28] = [
     "/files",
     "/get_file",
     "/help",
+    "/history",
     "/join",
     "/leave",
     "/list-user",
@@ -67,10 +71,12 @@ pub const COMMANDS: [&str; 28] = [
     "/quit",
     "/register",
     "/say",
+    "/search",
     "/send_file",
     "/set-profile",
     "/unban",
     "/unpermit",
+    "/unread",
     "/users",
     "/view-profile",
     "/whisper",
@@ -147,6 +153,8 @@ pub fn parse(command: &str, bare: bool) -> Input {
             }),
         },
         "files" => none(rest, name, Input::send(FileRequest::List)),
+        "unread" => none(rest, name, Input::send(HistoryRequest::Unread)),
+        "search" => search(rest),
         "history" => match words(rest).as_slice() {
             [] => Input::History {
                 limit: DEFAULT_HISTORY_LIMIT,
@@ -292,5 +300,28 @@ fn send_file(rest: &str) -> Input {
         usage("/send_file PATH")
     } else {
         Input::SendFile(expand_home(path))
+    }
+}
+
+/// `/search TEXT [in ROOM]`, or `/search` alone for the next page.
+fn search(rest: &str) -> Input {
+    let rest = rest.trim();
+    if rest.is_empty() {
+        return Input::Search {
+            text: None,
+            room: None,
+        };
+    }
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let (text, room) = match words.as_slice() {
+        [.., "in", room] if words.len() > 2 => {
+            let end = rest.rfind(" in ").unwrap_or(rest.len());
+            (rest[..end].trim(), Some(room.to_string()))
+        }
+        _ => (rest, None),
+    };
+    Input::Search {
+        text: Some(text.to_string()),
+        room,
     }
 }

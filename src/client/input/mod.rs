@@ -41,6 +41,12 @@ pub enum Input {
     History {
         limit: usize,
     },
+    /// `/search TEXT [in ROOM]`; `/search` alone (no `text`) is the next
+    /// page of the last search.
+    Search {
+        text: Option<String>,
+        room: Option<String>,
+    },
     Help,
     Quit,
     /// Log out and go back to the nickname prompt.

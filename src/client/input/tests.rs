@@ -453,6 +453,27 @@ fn lines_that_may_carry_a_password_are_known() {
 }
 
 #[test]
+fn search_takes_text_and_an_optional_room() {
+    let search = |text: Option<&str>, room: Option<&str>| Input::Search {
+        text: text.map(str::to_string),
+        room: room.map(str::to_string),
+    };
+    assert_eq!(parse("/search"), search(None, None));
+    assert_eq!(parse("/search cake"), search(Some("cake"), None));
+    assert_eq!(
+        parse("/Search the cake in den"),
+        search(Some("the cake"), Some("den"))
+    );
+    assert_eq!(parse("/search in"), search(Some("in"), None));
+    assert_eq!(parse("/search log in"), search(Some("log in"), None));
+    assert_eq!(
+        parse("/unread"),
+        Input::send(crate::command::HistoryRequest::Unread)
+    );
+    assert!(is_mistake(&parse("/unread now")));
+}
+
+#[test]
 fn history_takes_an_optional_count() {
     assert_eq!(parse("/history"), Input::History { limit: 50 });
     assert_eq!(parse("/HISTORY 200"), Input::History { limit: 200 });
