@@ -7,6 +7,8 @@
 //!   a server pushes, shared by both ends.
 //! - [`server`]: accept loop, one thread per client, the shared hub, `log.txt`.
 //! - [`client`]: the terminal client.
+//! - [`terminal`]: keys, line editing, character widths and raw mode, for the
+//!   client's full screen and the server console's input line.
 //! - [`web`]: the browser door's parts: HTTP, WebSocket (RFC 6455), the page itself.
 //! - [`fileshare`]: rules both ends of a file transfer share (safe names, digests).
 //! - [`irc`]: the IRC door's words without its sockets: the bounded line parser and
@@ -27,5 +29,6 @@ pub mod fileshare;
 pub mod irc;
 pub mod protocol;
 pub mod server;
+pub mod terminal;
 pub mod text;
 pub mod web;

@@ -32,10 +32,15 @@ fn typed_line_is_broadcast_with_sender_and_elapsed_time() {
         "{console}"
     );
     assert!(console.contains("Content-Length: 22\n"), "{console}");
-    // The sender does not get its own message back.
+    // The server does not send the sender its own message back: the
+    // client shows it once, when the server confirms it.
     ma.type_line("/users");
-    ma.stdout.wait_for("2 user(s) online");
-    assert!(!ma.stdout.text().contains("[Ma19]:"));
+    let out = ma.stdout.wait_for("2 user(s) online");
+    assert_eq!(
+        out.matches("[Ma19]: Hello World! I'm Ma 19").count(),
+        1,
+        "{out}"
+    );
 }
 
 /// A whisper reaches its target alone; a third client never sees it.

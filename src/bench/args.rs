@@ -20,6 +20,9 @@ const MAX_IRC_SIZE: usize = 400;
 /// and each client costs the bench two file descriptors.
 const MAX_CLIENTS: usize = 50_000;
 
+/// Most reader threads: each watches its share of the connections.
+const MAX_READERS: usize = 64;
+
 /// Default chat server port.
 const DEFAULT_CHAT_PORT: u16 = 7777;
 /// Default IRC server port.
@@ -47,6 +50,9 @@ OPTIONS:
     --protocol P       chat (default) or irc
     --server-pid PID   report the server's memory from /proc/PID/status
     --timeout SECONDS  deadline for sending and delivery (default: from the workload)
+    --readers N        reader threads, each with one epoll set (default 1)
+    --no-quickack      let the kernel delay ACKs (by default every client
+                       re-arms TCP_QUICKACK after every read)
     --json             print the report as one JSON object
     -h, --help         this text
 
@@ -77,6 +83,10 @@ pub struct Config {
     pub(crate) server_pid: Option<u32>,
     /// Overrides the computed send-and-deliver deadline.
     pub(crate) timeout: Option<Duration>,
+    /// Reader threads.
+    pub(crate) readers: usize,
+    /// Every client re-arms `TCP_QUICKACK` after every read.
+    pub(crate) quick_ack: bool,
     pub(crate) json: bool,
 }
 
@@ -117,12 +127,12 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         if seen.contains(&name) {
             return Err(format!("{name} given more than once"));
         }
-        if name == "--json" {
+        if let Some(flag) = raw.flag(name) {
             if inline.is_some() {
-                return Err("--json takes no value".to_string());
+                return Err(format!("{name} takes no value"));
             }
-            raw.json = true;
-            seen.push("--json");
+            *flag = true;
+            seen.push(name);
             continue;
         }
         let slot = raw
@@ -156,10 +166,21 @@ struct RawArgs {
     protocol: Option<String>,
     server_pid: Option<String>,
     timeout: Option<String>,
+    readers: Option<String>,
     json: bool,
+    no_quick_ack: bool,
 }
 
 impl RawArgs {
+    /// The switch `name` (an option without a value), if it is one.
+    fn flag(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
+            "--json" => &mut self.json,
+            "--no-quickack" => &mut self.no_quick_ack,
+            _ => return None,
+        })
+    }
+
     /// Where the value of option `name` goes; `None` for an unknown option.
     fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
         Some(match name {
@@ -175,6 +196,7 @@ impl RawArgs {
             "--protocol" => &mut self.protocol,
             "--server-pid" => &mut self.server_pid,
             "--timeout" => &mut self.timeout,
+            "--readers" => &mut self.readers,
             _ => return None,
         })
     }
@@ -199,6 +221,7 @@ impl RawArgs {
         let size = number("--size", self.size, 64, MIN_SIZE, max_size)?;
         let rooms = number("--rooms", self.rooms, 1, 1, clients)?;
         let logins = number("--logins", self.logins, LOGINS_IN_FLIGHT, 1, 1024)?;
+        let readers = number("--readers", self.readers, 1, 1, MAX_READERS)?;
         let port = number("--port", self.port, usize::from(default_port), 1, 65_535)?;
         let port = u16::try_from(port).map_err(|_| "--port: out of range".to_string())?;
         let rate = decimal("--rate", self.rate, 0.001, 1_000_000.0)?;
@@ -233,6 +256,10 @@ impl RawArgs {
             protocol,
             server_pid,
             timeout: timeout.map(Duration::from_secs_f64),
+            readers,
+            // Delayed ACKs hold back a server that leaves Nagle on (ngircd
+            // does): it may not send its next small write before the ACK.
+            quick_ack: !self.no_quick_ack,
             json: self.json,
         })
     }
@@ -309,6 +336,8 @@ mod tests {
         assert_eq!(c.port, DEFAULT_CHAT_PORT);
         assert_eq!(c.protocol, Protocol::Chat);
         assert_eq!(c.server_pid, None);
+        assert_eq!(c.readers, 1);
+        assert!(c.quick_ack);
         assert!(!c.json);
     }
 
@@ -316,7 +345,8 @@ mod tests {
     fn every_option() {
         let c = config(
             "--clients 200 --messages=50 --size 128 --rate 2.5 --rooms 4 --logins 8 \
-             --host localhost --port 9000 --protocol irc --server-pid 42 --timeout 60 --json",
+             --host localhost --port 9000 --protocol irc --server-pid 42 --timeout 60 --json \
+             --readers 2 --no-quickack",
         );
         assert_eq!(c.clients, 200);
         assert_eq!(c.messages, 50);
@@ -329,6 +359,8 @@ mod tests {
         assert_eq!(c.protocol, Protocol::Irc);
         assert_eq!(c.server_pid, Some(42));
         assert_eq!(c.timeout, Some(Duration::from_secs(60)));
+        assert_eq!(c.readers, 2);
+        assert!(!c.quick_ack);
         assert!(c.json);
     }
 
@@ -364,6 +396,8 @@ mod tests {
         assert!(error("--port 70000").contains("out of range"));
         assert!(error("--server-pid abc").contains("process id"));
         assert!(error("--json=yes").contains("no value"));
+        assert!(error("--no-quickack=1").contains("no value"));
+        assert!(error("--readers 0").contains("out of range"));
         assert!(error("--clients 1 --clients 2").contains("more than once"));
     }
 }

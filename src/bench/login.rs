@@ -1,24 +1,24 @@
 //! Connecting and logging in: the reply wait both protocols' logins share,
 //! one client's login (socket setup, then its protocol's conversation, all
 //! bounded by a deadline) and the login phase, a bounded number of logins in
-//! flight, each client's reader started as soon as it is in.
+//! flight, each client handed to the reader threads as soon as it is in.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use super::args::Config;
 use super::chat::login_chat;
 use super::irc::login_irc;
-use super::reader::spawn_reader;
+use super::reader::Readers;
 use super::shared::{lock, Shared};
 use super::wire::{send, Fill, Inbound, Protocol, Wire};
 use super::workload::{nick, room_name, room_of};
 
-/// How often a blocked read wakes up to look at the stop flag.
+/// How long a login read waits before it looks at the deadline again.
 const READ_POLL: Duration = Duration::from_millis(200);
 /// Longest a single write may block before the client counts as stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -94,7 +94,7 @@ pub(crate) fn await_reply(
             return Err("timed out".to_string());
         }
         match wire.fill().map_err(|e| format!("read: {e}"))? {
-            Fill::Data | Fill::Timeout => {}
+            Fill::Data | Fill::Nothing => {}
             Fill::Eof => return Err("server closed the connection".to_string()),
         }
     }
@@ -120,7 +120,7 @@ fn login(
     setup().map_err(|e| format!("{nick}: socket setup: {e}"))?;
     let stream = Arc::new(stream);
     let writer = Mutex::new(Arc::clone(&stream));
-    let mut wire = Wire::new(stream);
+    let mut wire = Wire::new(stream, config.quick_ack);
     let steps = match config.protocol {
         Protocol::Chat => login_chat(&mut wire, &writer, &nick, &room, config.rooms, deadline),
         Protocol::Irc => login_irc(&mut wire, &writer, &nick, &room, deadline),
@@ -140,23 +140,22 @@ fn login(
 pub(crate) struct LoginOutcome {
     /// The logged-in clients, in client order (all of them on success).
     pub(crate) clients: Vec<Client>,
-    pub(crate) readers: Vec<JoinHandle<()>>,
     pub(crate) elapsed: Duration,
 }
 
-/// Logs every client in, `config.logins` at a time, starting each one's
-/// reader as soon as it is in. Stops early at the first failure.
+/// Logs every client in, `config.logins` at a time, handing each one to
+/// `readers` as soon as it is in. Stops early at the first failure.
 pub(crate) fn login_all(
     config: &Config,
     addr: SocketAddr,
-    shared: &Arc<Shared>,
+    shared: &Shared,
+    readers: &Readers,
     budget: Duration,
 ) -> LoginOutcome {
     let started = Instant::now();
     let deadline = started + budget;
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<Client>>> = Mutex::new((0..config.clients).map(|_| None).collect());
-    let readers = Mutex::new(Vec::with_capacity(config.clients));
     let workers = config.clients.min(config.logins);
     thread::scope(|scope| {
         for _ in 0..workers {
@@ -167,11 +166,8 @@ pub(crate) fn login_all(
                 }
                 match login(config, addr, i, deadline) {
                     Ok((client, wire)) => {
-                        match spawn_reader(config.protocol, &client, wire, shared) {
-                            Ok(handle) => lock(&readers).push(handle),
-                            Err(e) => {
-                                shared.fail(format!("{}: cannot start reader: {e}", client.nick))
-                            }
+                        if let Err(e) = readers.adopt(&client, wire) {
+                            shared.fail(format!("{}: cannot watch its socket: {e}", client.nick));
                         }
                         lock(&slots)[i] = Some(client);
                     }
@@ -195,7 +191,6 @@ pub(crate) fn login_all(
     }
     LoginOutcome {
         clients,
-        readers: readers.into_inner().unwrap_or_else(PoisonError::into_inner),
         elapsed: started.elapsed(),
     }
 }

@@ -13,12 +13,14 @@
 //! # How
 //!
 //! N TCP clients connect and log in (by default at most 64 at a time)
-//! and are spread round robin over K rooms. One reader thread per connection,
-//! with a small stack, reads everything the server sends from login on. Then a
-//! few sender threads write M messages per client, unpaced or paced at a rate
-//! per client. Every message body starts with its send time in nanoseconds
-//! since an `Instant` shared by the whole process, so every delivery gives an
-//! end-to-end latency without any clock synchronisation.
+//! and are spread round robin over K rooms. One reader thread (`--readers`
+//! for more) reads every connection from an epoll set, from login on; one
+//! sender thread then writes M messages per client, round robin, unpaced or
+//! paced at a rate per client. Every message body starts with its send time
+//! in nanoseconds since an `Instant` shared by the whole process, so every
+//! delivery gives an end-to-end latency without any clock synchronisation.
+//! Every client re-arms `TCP_QUICKACK` after every read (`--no-quickack`
+//! turns that off).
 //!
 //! Every wait is bounded: sockets have read and write timeouts and each phase
 //! has a deadline computed from the workload, so a stuck run ends by itself,
@@ -30,7 +32,10 @@
 //!
 //! - The bench and the server share the machine. `cpu (user+sys)` in the
 //!   report says how much each used; when their sum nears the core count,
-//!   the server was measured short of CPU.
+//!   the server was measured short of CPU. The bench keeps to two busy
+//!   threads (one while reading only) for that reason: more threads of ours
+//!   would take cores from the server and preempt it (see `reader` and
+//!   `sender` for what that did to ngircd's figures).
 //! - Unpaced runs are floods: senders outrun the fan-out, so their latency is
 //!   queueing time. Paced runs (`--rate`) measure latency under a known load;
 //!   `max send lag` says how far the senders fell behind their schedule.
@@ -44,7 +49,9 @@
 //! `[Limits] MaxConnections = 0, MaxConnectionsIP = 0, MaxJoins = 0,
 //! MaxPenaltyTime = 0` (penalties of 0 s) and `[Options] DNS = no, Ident = no`.
 //! Its listen backlog is 10, so `--logins 10` avoids SYN retries when
-//! connecting many clients.
+//! connecting many clients. It leaves Nagle's algorithm on, so it may hold
+//! a small write until the client ACKs the previous one: the bench's quick
+//! ACKs keep delayed ACKs from slowing it down.
 //!
 //! # Layout
 //!
@@ -55,8 +62,9 @@
 //!   their parsers yield, a socket's buffered reading half and shared writing half.
 //! - `chat` and `irc`: each protocol's zero-copy parser and login conversation.
 //! - `login`: connecting and logging every client in, a bounded number at a time.
-//! - `reader` and `sender`: the reader thread of each connection, and the
-//!   sender threads.
+//! - `reader` and `sender`: the reader threads (epoll), and the send phase.
+//! - `sys`: the Linux calls std lacks (epoll, a read that never waits,
+//!   `TCP_QUICKACK`), declared by hand.
 //! - `shared`: the counters every thread updates, and the run's first failure.
 //! - `stats`: the latency histogram and its percentiles.
 //! - `proc`: memory and CPU time of a process, from /proc.
@@ -79,6 +87,7 @@ mod report;
 mod sender;
 mod shared;
 mod stats;
+mod sys;
 mod wire;
 mod workload;
 
@@ -90,11 +99,12 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use login::{login_all, Client};
 use proc::{cpu_time, proc_mem};
+use reader::Readers;
 use report::{Report, ServerMem};
 use sender::send_all;
 use shared::Shared;
@@ -145,8 +155,15 @@ fn bench(config: &Config) -> Report {
             return report;
         }
     };
+    let readers = match Readers::start(config.readers, config.protocol, &shared) {
+        Ok(r) => r,
+        Err(e) => {
+            report.error = Some(format!("cannot start the reader threads: {e}"));
+            return report;
+        }
+    };
     let cpu_start = (cpu_time("self"), server_cpu(config));
-    let login = login_all(config, addr, &shared, budget.login);
+    let login = login_all(config, addr, &shared, &readers, budget.login);
     report.connected = login.clients.len();
     report.login = login.elapsed;
     let mut sent = vec![0; login.clients.len()];
@@ -177,7 +194,7 @@ fn bench(config: &Config) -> Report {
     report.server_cpu = server_cpu(config)
         .zip(cpu_start.1)
         .map(|(end, start)| end.saturating_sub(start));
-    shut_down(config.protocol, &login.clients, login.readers, &shared);
+    shut_down(config.protocol, &login.clients, readers, &shared);
     if let (Some(pid), Some(base), Some(conn), Some(end)) =
         (config.server_pid, baseline, connected_mem, end_mem)
     {
@@ -280,26 +297,17 @@ fn drain(
 }
 
 /// Sends QUIT on every client, gives the server `QUIT_GRACE` to close them,
-/// then stops and joins every reader (each returns within `READ_POLL`).
-fn shut_down(
-    protocol: Protocol,
-    clients: &[Client],
-    readers: Vec<JoinHandle<()>>,
-    shared: &Shared,
-) {
+/// then stops and joins the reader threads.
+fn shut_down(protocol: Protocol, clients: &[Client], readers: Readers, shared: &Shared) {
     shared.quitting.store(true, Ordering::Relaxed);
     let quit = protocol.quit();
     for client in clients {
         let _ = send(&client.writer, &quit);
     }
     let until = Instant::now() + QUIT_GRACE;
-    while shared.readers_done.load(Ordering::Relaxed) < readers.len() && Instant::now() < until {
+    while shared.readers_done.load(Ordering::Relaxed) < clients.len() && Instant::now() < until {
         thread::sleep(Duration::from_millis(10));
     }
     shared.stop.store(true, Ordering::Relaxed);
-    for reader in readers {
-        if reader.join().is_err() {
-            shared.fail("a reader thread panicked".to_string());
-        }
-    }
+    readers.join(shared);
 }

@@ -151,9 +151,10 @@ impl Report {
         let pacing = c.rate.map_or("unpaced".to_string(), |r| {
             format!("paced at {r} msg/s per client")
         });
+        let acks = if c.quick_ack { "quick" } else { "delayed" };
         let _ = writeln!(
             out,
-            "chat-bench: {} at {}, {} clients in {} room(s), {} messages x {} B each, {pacing}",
+            "chat-bench: {} at {}, {} clients in {} room(s), {} messages x {} B each, {pacing}, {acks} ACKs",
             c.protocol.name(),
             self.addr,
             c.clients,
@@ -249,6 +250,8 @@ impl Report {
         j.number("size", c.size);
         j.float("rate", c.rate);
         j.float("hold_s", c.hold.map(|h| h.as_secs_f64()));
+        j.raw("quickack", if c.quick_ack { "true" } else { "false" });
+        j.number("readers", c.readers);
         j.number("connected", self.connected);
         j.float("login_s", Some(self.login.as_secs_f64()));
         j.number("messages_sent", self.sent);

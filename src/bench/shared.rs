@@ -24,10 +24,11 @@ pub(crate) struct Shared {
     pub(crate) latency: Mutex<Histogram>,
     /// Live deliveries per client, to say who missed what.
     pub(crate) per_client: Vec<AtomicU64>,
+    /// Connections whose reading is over (closed after QUIT, or failed).
     pub(crate) readers_done: AtomicUsize,
     /// Set once QUIT has been sent: a closing connection is then expected.
     pub(crate) quitting: AtomicBool,
-    /// Readers return at their next read timeout.
+    /// The reader threads return at their next wake-up.
     pub(crate) stop: AtomicBool,
     pub(crate) failure: Mutex<Option<String>>,
 }

@@ -12,6 +12,7 @@ use crate::protocol::Frame;
 use super::chat::parse_chat;
 use super::irc::parse_irc;
 use super::shared::lock;
+use super::sys::{quick_ack, recv_now};
 
 /// Which wire protocol the clients speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,23 +100,32 @@ pub(crate) struct Wire {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// Re-arm `TCP_QUICKACK` after every read that brought data.
+    quick_ack: bool,
 }
 
 /// What one read brought.
 pub(crate) enum Fill {
     Data,
-    Timeout,
+    /// Nothing yet: the read timed out, or would have had to wait.
+    Nothing,
     Eof,
 }
 
 impl Wire {
-    pub(crate) fn new(stream: Arc<TcpStream>) -> Wire {
+    pub(crate) fn new(stream: Arc<TcpStream>, quick_ack: bool) -> Wire {
         Wire {
             stream,
             buf: vec![0; READ_CHUNK],
             start: 0,
             end: 0,
+            quick_ack,
         }
+    }
+
+    /// The socket this reads from.
+    pub(crate) fn stream(&self) -> &TcpStream {
+        &self.stream
     }
 
     /// The bytes not parsed yet.
@@ -132,17 +142,34 @@ impl Wire {
         }
     }
 
-    /// Reads once (at most `READ_POLL` of waiting).
+    /// Reads once, waiting at most the socket's read timeout (logins).
     pub(crate) fn fill(&mut self) -> io::Result<Fill> {
         self.make_room()?;
-        match (&*self.stream).read(&mut self.buf[self.end..]) {
+        let read = (&*self.stream).read(&mut self.buf[self.end..]);
+        self.filled(read)
+    }
+
+    /// Reads once what has arrived, without waiting (the reader threads,
+    /// which learn from epoll when there is something).
+    pub(crate) fn fill_now(&mut self) -> io::Result<Fill> {
+        self.make_room()?;
+        let read = recv_now(&self.stream, &mut self.buf[self.end..]);
+        self.filled(read)
+    }
+
+    /// Accounts for what a read returned.
+    fn filled(&mut self, read: io::Result<usize>) -> io::Result<Fill> {
+        match read {
             Ok(0) => Ok(Fill::Eof),
             Ok(n) => {
                 self.end += n;
+                if self.quick_ack {
+                    quick_ack(&self.stream)?;
+                }
                 Ok(Fill::Data)
             }
             Err(e) if crate::protocol::is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {
-                Ok(Fill::Timeout)
+                Ok(Fill::Nothing)
             }
             Err(e) => Err(e),
         }

@@ -33,6 +33,8 @@ pub struct Reader {
 #[derive(Clone)]
 pub struct Writer {
     socket: Arc<Mutex<TcpStream>>,
+    /// `host:port` as the user gave it, for messages.
+    addr: Arc<str>,
 }
 
 /// Connects to `host:port`.
@@ -61,6 +63,7 @@ pub fn connect(host: &str, port: u16) -> Result<(Reader, Writer), ClientError> {
                 };
                 let writer = Writer {
                     socket: Arc::new(Mutex::new(write)),
+                    addr: Arc::from(addr.as_str()),
                 };
                 return Ok((reader, writer));
             }
@@ -102,6 +105,26 @@ impl Reader {
         Ok(Frame::from_head(head, body))
     }
 
+    /// Waits at most `timeout` for each read (`None`: forever).
+    ///
+    /// # Errors
+    /// The socket refused the setting.
+    pub fn set_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.get_ref().set_read_timeout(timeout)
+    }
+
+    /// True when the peer's first bytes are an HTTP status line: it is a
+    /// web server answering our `LOGIN`, not the chat server. Waits for
+    /// the first bytes (up to the read timeout) without consuming them.
+    ///
+    /// # Errors
+    /// Reading failed or timed out.
+    pub fn speaks_http(&mut self) -> io::Result<bool> {
+        use std::io::BufRead;
+        let buf = self.inner.fill_buf()?;
+        Ok(buf.starts_with(b"HTTP/"))
+    }
+
     /// The stream right after a head, for reading a large body piecewise.
     /// The caller must read exactly the head's `Content-Length` bytes.
     pub fn body(&mut self) -> &mut impl Read {
@@ -110,6 +133,11 @@ impl Reader {
 }
 
 impl Writer {
+    /// The server's address as the user gave it (`host:port`).
+    pub fn peer(&self) -> String {
+        self.addr.to_string()
+    }
+
     /// Sends one frame.
     ///
     /// # Errors
@@ -162,5 +190,30 @@ impl Writer {
     pub fn close(&self) {
         let socket = self.socket.lock().unwrap_or_else(PoisonError::into_inner);
         let _ = socket.shutdown(Shutdown::Both);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A writer on a loopback connection nobody reads; the listener keeps it open.
+    pub fn loopback_writer() -> (TcpListener, Writer) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().expect("local address").port();
+        let (_reader, writer) = connect("127.0.0.1", port).expect("connect loopback");
+        (listener, writer)
+    }
+
+    #[test]
+    fn an_http_answer_is_recognised() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (mut reader, _writer) = connect("127.0.0.1", port).unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        peer.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").unwrap();
+        reader.set_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert!(reader.speaks_http().unwrap());
     }
 }

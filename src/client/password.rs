@@ -1,30 +1,14 @@
-//! Getting a password from the user: the `Password: ` prompt (typed without
-//! echo on a terminal) or the first line of a `--password-file`.
+//! A password from a `--password-file`: its first line. (The `Password: `
+//! prompt is a secret [`super::keyboard::Keyboard`] line.)
 
-use std::io::{self, BufRead};
+use std::io;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-use super::{prompt, ClientError};
+use super::ClientError;
 
 /// Largest password file read: a password is at most 128 characters, so
 /// anything bigger is the wrong file.
 const MAX_FILE_BYTES: u64 = 4096;
-
-/// Asks `Password: ` and reads one line; `None` at end of input. On a
-/// terminal the typing is not echoed, as `passwd` and `ssh` do.
-///
-/// # Errors
-/// Reading standard input failed.
-pub fn ask(lines: &mut impl BufRead) -> io::Result<Option<String>> {
-    let echo_off = EchoOff::start();
-    let answer = prompt(lines, "Password: ");
-    if echo_off.is_some() {
-        // The Enter that ended the password was not echoed either.
-        println!();
-    }
-    answer
-}
 
 /// The password in the first line of the file at `path`, without its line
 /// ending and surrounding spaces (which the protocol would drop anyway).
@@ -50,37 +34,4 @@ pub fn read_file(path: &Path) -> Result<String, ClientError> {
         return Err(invalid("its first line is empty"));
     }
     Ok(password.to_string())
-}
-
-/// Terminal echo switched off with `stty` while it lives; restored on drop.
-/// Only when standard input is a terminal (never in tests or pipes). If the
-/// process is killed at the prompt, `stty echo` (or `reset`) restores it.
-struct EchoOff;
-
-impl EchoOff {
-    fn start() -> Option<EchoOff> {
-        use std::io::IsTerminal;
-        if !io::stdin().is_terminal() {
-            return None;
-        }
-        stty("-echo").then_some(EchoOff)
-    }
-}
-
-impl Drop for EchoOff {
-    fn drop(&mut self) {
-        stty("echo");
-    }
-}
-
-/// Runs `stty SETTING` on the terminal on standard input; false if that
-/// is not possible (no `stty` on this system), and the password is echoed.
-fn stty(setting: &str) -> bool {
-    Command::new("stty")
-        .arg(setting)
-        .stdin(Stdio::inherit())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }

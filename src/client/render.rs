@@ -1,77 +1,118 @@
-//! How events and replies look on the terminal. Everything a peer controls
-//! goes through `for_terminal`, so nothing received is ever printed raw.
+//! How events and replies look: each becomes a [`Line`]. Everything a peer
+//! controls goes through `for_terminal`, so nothing received is ever
+//! printed raw.
 
-use std::time::Duration;
-
-use crate::clock::{self, hms};
+use crate::clock;
 use crate::event::Event;
 use crate::fileshare::human_size;
 use crate::protocol::Frame;
 use crate::text::for_terminal;
 
+use super::output::{Kind, Line};
+use super::state::Clock;
+
 /// The line for an event; `None` for events with nothing to show (`PING`).
-/// `since_login` is the reader's own time in the chat, shown as `h:mm:ss`.
-pub fn event(event: &Event, since_login: Duration) -> Option<String> {
+/// `clock` stamps live messages (the reader's time in the chat, `h:mm:ss`,
+/// unless the wall clock was asked for).
+pub fn event(event: &Event, clock: &Clock) -> Option<Line> {
+    let notice = |text: String| Line::new(Kind::Notice, for_terminal(&text));
     let line = match event {
         Event::Message {
             from,
             text,
             history: false,
             ..
-        } => format!("{} [{from}]: {text}", hms(since_login)),
+        } => said(Kind::Message, clock.stamp(), None, from, text),
         Event::Message {
             from,
             text,
             date,
             history: true,
             ..
-        } => format!(
-            "(history {}) [{from}]: {text}",
-            clock::to_minute_label(date)
+        } => said(
+            Kind::History,
+            format!("(history {})", for_terminal(&clock::to_minute_label(date))),
+            None,
+            from,
+            text,
         ),
-        Event::Whisper { from, text, .. } => {
-            format!("{} (whisper) [{from}]: {text}", hms(since_login))
-        }
-        Event::Join { nick, members, .. } => {
-            format!("Welcome {nick} to the room! There are {members} member(s) online!")
-        }
-        Event::Leave { nick, .. } => format!("{nick} leaves the room!"),
+        Event::Whisper {
+            from,
+            text,
+            kept: false,
+            ..
+        } => said(
+            Kind::Whisper,
+            clock.stamp(),
+            Some("(whisper)".into()),
+            from,
+            text,
+        ),
+        // It waited for us while we were away: its own time, not ours.
+        Event::Whisper {
+            from,
+            text,
+            date,
+            kept: true,
+            ..
+        } => said(
+            Kind::Whisper,
+            format!("({})", for_terminal(&clock::to_minute_label(date))),
+            Some("(whisper, kept while you were away)".into()),
+            from,
+            text,
+        ),
+        Event::Join { nick, members, .. } => notice(format!(
+            "Welcome {nick} to the room! There are {members} member(s) online!"
+        )),
+        Event::Leave { nick, .. } => notice(format!("{nick} leaves the room!")),
         Event::File {
             from,
             id,
             name,
             size,
             ..
-        } => format!(
+        } => notice(format!(
             "*** {from} shared file {name:?} ({}), file id:{id}; type /get_file {id} to fetch it",
             human_size(*size)
-        ),
-        Event::Renamed { old, new } => format!("{old} is now known as {new}"),
-        Event::Notice { text } => format!("*** {text}"),
-        Event::Bye { reason } => format!("*** server: {reason}"),
+        )),
+        Event::Renamed { old, new } => notice(format!("{old} is now known as {new}")),
+        Event::Notice { text } => notice(format!("*** {text}")),
+        Event::Bye { reason } => notice(format!("*** server: {reason}")),
         Event::Ping => return None,
     };
-    Some(for_terminal(&line))
+    Some(line)
+}
+
+/// A line someone said: `STAMP [TAG] [FROM]: TEXT`.
+pub fn said(kind: Kind, stamp: String, tag: Option<String>, from: &str, text: &str) -> Line {
+    Line {
+        kind,
+        stamp: Some(stamp),
+        tag,
+        from: Some(for_terminal(from)),
+        text: for_terminal(text),
+    }
 }
 
 /// The line for a reply: its text for a success that carries one, and
 /// `error: ...` for a refusal.
-pub fn reply(frame: &Frame) -> Option<String> {
+pub fn reply(frame: &Frame) -> Option<Line> {
     let status = frame.status_code()?;
     let text = frame.text_lossy();
     if status.is_ok() {
-        return (!text.is_empty()).then(|| indent(&text));
+        return (!text.is_empty()).then(|| Line::info(lines(&text)));
     }
     let reason = if text.is_empty() {
         status.reason().to_string()
     } else {
         text
     };
-    Some(indent(&format!("error: {reason}")))
+    Some(Line::new(Kind::Error, lines(&format!("error: {reason}"))))
 }
 
 /// Multi-line text, each line made safe on its own.
-fn indent(text: &str) -> String {
+fn lines(text: &str) -> String {
     text.lines()
         .map(for_terminal)
         .collect::<Vec<_>>()
@@ -81,6 +122,7 @@ fn indent(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::config::ClockKind;
     use crate::protocol::Status;
 
     fn message(text: &str, history: bool) -> Event {
@@ -94,14 +136,16 @@ mod tests {
         }
     }
 
+    fn shown(event: &Event) -> String {
+        let clock = Clock::start(ClockKind::Elapsed);
+        super::event(event, &clock).unwrap().to_string()
+    }
+
     #[test]
     fn messages_show_elapsed_time_and_sender() {
-        let line = event(
-            &message("Hello World! I'm Ma 19", false),
-            Duration::from_secs(17),
-        );
-        assert_eq!(line.unwrap(), "0:00:17 [Ma19]: Hello World! I'm Ma 19");
-        let line = event(&message("old", true), Duration::ZERO).unwrap();
+        let line = shown(&message("Hello World! I'm Ma 19", false));
+        assert_eq!(line, "0:00:00 [Ma19]: Hello World! I'm Ma 19");
+        let line = shown(&message("old", true));
         assert_eq!(line, "(history 2026-11-21 10:15 UTC) [Ma19]: old");
     }
 
@@ -113,7 +157,7 @@ mod tests {
             members: 1,
         };
         assert_eq!(
-            event(&join, Duration::ZERO).unwrap(),
+            shown(&join),
             "Welcome ntu to the room! There are 1 member(s) online!"
         );
         let leave = Event::Leave {
@@ -121,10 +165,7 @@ mod tests {
             nick: "ABC".into(),
             members: 1,
         };
-        assert_eq!(
-            event(&leave, Duration::ZERO).unwrap(),
-            "ABC leaves the room!"
-        );
+        assert_eq!(shown(&leave), "ABC leaves the room!");
         let whisper = Event::Whisper {
             from: "bob".into(),
             to: "ntu".into(),
@@ -133,11 +174,9 @@ mod tests {
             text: "psst".into(),
             kept: false,
         };
-        assert_eq!(
-            event(&whisper, Duration::from_secs(61)).unwrap(),
-            "0:01:01 (whisper) [bob]: psst"
-        );
-        assert_eq!(event(&Event::Ping, Duration::ZERO), None);
+        assert_eq!(shown(&whisper), "0:00:00 (whisper) [bob]: psst");
+        let clock = Clock::start(ClockKind::Elapsed);
+        assert_eq!(event(&Event::Ping, &clock), None);
     }
 
     #[test]
@@ -151,14 +190,14 @@ mod tests {
             date: String::new(),
         };
         assert_eq!(
-            event(&file, Duration::ZERO).unwrap(),
+            shown(&file),
             "*** ntu shared file \"notes.txt\" (1.5 KiB), file id:3; type /get_file 3 to fetch it"
         );
     }
 
     #[test]
     fn escape_sequences_in_messages_are_neutralised() {
-        let line = event(&message("\u{1b}[2Jgotcha\u{7}", false), Duration::ZERO).unwrap();
+        let line = shown(&message("\u{1b}[2Jgotcha\u{7}", false));
         assert!(
             !line.contains('\u{1b}') && !line.contains('\u{7}'),
             "{line:?}"
@@ -169,17 +208,18 @@ mod tests {
     fn replies_show_text_or_error() {
         assert_eq!(reply(&Frame::status(Status::OK)), None);
         assert_eq!(
-            reply(&Frame::reply(Status::OK, "2 user(s) online:\n  a in lobby")).unwrap(),
+            reply(&Frame::reply(Status::OK, "2 user(s) online:\n  a in lobby"))
+                .unwrap()
+                .to_string(),
             "2 user(s) online:\n  a in lobby"
         );
-        assert_eq!(
-            reply(&Frame::reply(
-                Status::NOT_FOUND,
-                "nobody called x is online"
-            ))
-            .unwrap(),
-            "error: nobody called x is online"
-        );
+        let refused = reply(&Frame::reply(
+            Status::NOT_FOUND,
+            "nobody called x is online",
+        ))
+        .unwrap();
+        assert_eq!(refused.kind, Kind::Error);
+        assert_eq!(refused.to_string(), "error: nobody called x is online");
         assert_eq!(reply(&Frame::request("PING", "/")), None);
     }
 }

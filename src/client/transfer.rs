@@ -4,26 +4,25 @@
 //! only if its SHA-256 matches the `Digest` the server recorded at upload.
 //! Neither ever holds a file in memory.
 //!
-//! The server answers requests in the order they were sent, so every sent
-//! request queues what its reply will be ([`Expect`]), and the reader thread
-//! takes one per reply: that is how it knows a reply's body is a file.
+//! Which reply carries a file is known from the order of requests (see
+//! [`super::pending`]).
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::command::{FileRequest, Request, Upload};
+use crate::command::Upload;
 use crate::crypto::{to_hex, Sha256};
 use crate::fileshare::{chunk_buffer, human_size, parse_digest, safe_name};
 use crate::protocol::{header, Frame, FrameError, Head, Status};
 use crate::text::for_terminal;
 
-use super::connection::{Reader, Writer};
+use super::connection::Reader;
+use super::output::{Line, Out};
+use super::pending::{Awaited, Link};
 use super::progress::Progress;
 use super::render;
 
@@ -37,16 +36,6 @@ const SENT_WAIT: Duration = Duration::from_secs(5);
 /// Give up finding a free name after this many ` (n)` suffixes.
 const MAX_NAME_TRIES: u32 = 10_000;
 
-/// What the reply to one sent request is.
-pub enum Expect {
-    /// An ordinary reply with a text body.
-    Reply,
-    /// The answer to an upload of the file described.
-    Upload(Arc<Sending>),
-    /// A reply whose body, if it is a 200, is file `id`.
-    Download { id: u64 },
-}
-
 /// An upload as the input thread sends it: the reader thread waits on it so
 /// that `Successfully send` is always printed before `Successfully upload`.
 pub struct Sending {
@@ -56,7 +45,7 @@ pub struct Sending {
 }
 
 impl Sending {
-    fn new() -> Sending {
+    pub(crate) fn new() -> Sending {
         Sending {
             sent: Mutex::new(None),
             ready: Condvar::new(),
@@ -130,14 +119,10 @@ impl std::error::Error for TransferError {
     }
 }
 
-/// The client's transfers: what each sent request expects back, where
-/// downloads go, and how large an upload the server takes. Clones share
-/// the queue (the input thread pushes, the reader thread pops).
+/// File transfers: where downloads go, and how large an upload the
+/// server takes.
 #[derive(Clone)]
 pub struct Transfers {
-    expected: Arc<Mutex<VecDeque<Expect>>>,
-    /// Uploads and downloads sent whose reply has not been dealt with yet.
-    in_flight: Arc<AtomicUsize>,
     download_dir: PathBuf,
     max_file_size: u64,
 }
@@ -145,53 +130,9 @@ pub struct Transfers {
 impl Transfers {
     pub fn new(download_dir: PathBuf, max_file_size: u64) -> Transfers {
         Transfers {
-            expected: Arc::new(Mutex::new(VecDeque::new())),
-            in_flight: Arc::new(AtomicUsize::new(0)),
             download_dir,
             max_file_size,
         }
-    }
-
-    /// Sends a request whose reply comes back in order.
-    ///
-    /// # Errors
-    /// The connection failed.
-    pub fn send(&self, writer: &Writer, request: impl Into<Request>) -> io::Result<()> {
-        let request = request.into();
-        let expect = match request {
-            Request::File(FileRequest::Download { id }) => Expect::Download { id },
-            _ => Expect::Reply,
-        };
-        // Queued before sending, so the reply cannot arrive first.
-        self.expect(expect);
-        writer.send(&request.into_frame())
-    }
-
-    fn expect(&self, expect: Expect) {
-        if !matches!(expect, Expect::Reply) {
-            self.in_flight.fetch_add(1, Ordering::AcqRel);
-        }
-        self.lock().push_back(expect);
-    }
-
-    /// What the reply now arriving is. A reply nobody is waiting for (there
-    /// should be none) is treated as an ordinary one. Once a file reply has
-    /// been dealt with, the caller calls `settle`.
-    pub fn next_reply(&self) -> Expect {
-        self.lock().pop_front().unwrap_or(Expect::Reply)
-    }
-
-    /// Marks the reply to an upload or download as dealt with.
-    pub fn settle(&self) {
-        let _ = self
-            .in_flight
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
-    }
-
-    /// True while an upload or download is still waiting for, or receiving,
-    /// its reply: leaving now would lose it.
-    pub fn is_busy(&self) -> bool {
-        self.in_flight.load(Ordering::Acquire) > 0
     }
 
     /// `/send_file PATH`: checks the file and its size before sending
@@ -201,7 +142,7 @@ impl Transfers {
     /// # Errors
     /// A `TransferError` saying what is wrong with the file, or that the
     /// connection failed (and was closed) mid-upload.
-    pub fn send_file(&self, writer: &Writer, path: &Path) -> Result<(), TransferError> {
+    pub fn send_file(&self, link: &Link, path: &Path, out: &Out) -> Result<(), TransferError> {
         let shown = path.display().to_string();
         let open_err = |source| TransferError::Open {
             path: shown.clone(),
@@ -231,17 +172,22 @@ impl Transfers {
         }
         .encode_head();
         let sending = Arc::new(Sending::new());
-        self.expect(Expect::Upload(Arc::clone(&sending)));
         let mut hasher = Sha256::new();
-        let mut progress = Progress::new(format!("sending {}", for_terminal(&name)), size);
-        let result = writer.send_streamed(&head, &mut file, size, |chunk| {
-            hasher.update(chunk);
-            progress.advance(chunk.len());
+        let mut progress = Progress::new(format!("sending {}", for_terminal(&name)), size, out);
+        let awaited = Awaited::Upload(Arc::clone(&sending));
+        let result = link.sending(awaited, |writer| {
+            writer.send_streamed(&head, &mut file, size, |chunk| {
+                hasher.update(chunk);
+                progress.advance(chunk.len());
+            })
         });
         progress.finish();
         match result {
             Ok(()) => {
-                println!("Successfully send file {} to server!", for_terminal(&shown));
+                out.show(Line::info(format!(
+                    "Successfully send file {} to server!",
+                    for_terminal(&shown)
+                )));
                 sending.finish(Some(hasher.finalize()));
                 Ok(())
             }
@@ -249,7 +195,7 @@ impl Transfers {
                 sending.finish(None);
                 // The server is now waiting for the rest of a body that will
                 // never come: this connection cannot carry another frame.
-                writer.close();
+                link.writer().close();
                 Err(TransferError::Send {
                     path: shown,
                     source,
@@ -264,7 +210,13 @@ impl Transfers {
     ///
     /// # Errors
     /// The connection failed mid-body; the partial file is deleted.
-    pub fn receive(&self, reader: &mut Reader, head: &Head, id: u64) -> Result<String, FrameError> {
+    pub fn receive(
+        &self,
+        reader: &mut Reader,
+        head: &Head,
+        id: u64,
+        out: &Out,
+    ) -> Result<String, FrameError> {
         let len = head.content_length;
         let expected = head.header(header::DIGEST).and_then(parse_digest);
         let name = safe_name(head.header(header::FILE_NAME).unwrap_or("file"));
@@ -287,7 +239,7 @@ impl Transfers {
             keep: false,
         };
         let mut hasher = Sha256::new();
-        let mut progress = Progress::new(format!("receiving {name}"), len);
+        let mut progress = Progress::new(format!("receiving {name}"), len, out);
         let mut failed = None;
         let mut buf = chunk_buffer(len);
         let mut left = len;
@@ -329,11 +281,6 @@ impl Transfers {
             )),
         }
     }
-
-    fn lock(&self) -> MutexGuard<'_, VecDeque<Expect>> {
-        // Pushes and pops cannot panic half-way; a poisoned queue is intact.
-        self.expected.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// The line for the server's answer to an upload: waits until the input
@@ -343,7 +290,8 @@ impl Transfers {
 pub fn upload_answered(sending: &Sending, reply: &Frame) -> String {
     let sent = sending.wait();
     if reply.status_code() != Some(Status::OK) {
-        return render::reply(reply).unwrap_or_else(|| "error: upload refused".to_string());
+        return render::reply(reply)
+            .map_or_else(|| "error: upload refused".to_string(), |l| l.to_string());
     }
     let id = reply.header(header::FILE_ID).unwrap_or("?");
     let name = reply.header(header::FILE_NAME).unwrap_or("?");
@@ -423,16 +371,6 @@ mod tests {
         assert_eq!(path.file_name().unwrap(), "README");
         assert_eq!(again.file_name().unwrap(), "README (1)");
         let _ = fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn replies_are_expected_in_the_order_requests_were_sent() {
-        let transfers = Transfers::new(PathBuf::from("unused"), 10);
-        transfers.lock().push_back(Expect::Download { id: 4 });
-        transfers.lock().push_back(Expect::Reply);
-        assert!(matches!(transfers.next_reply(), Expect::Download { id: 4 }));
-        assert!(matches!(transfers.next_reply(), Expect::Reply));
-        assert!(matches!(transfers.next_reply(), Expect::Reply), "empty");
     }
 
     #[test]

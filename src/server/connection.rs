@@ -14,6 +14,10 @@ use super::socket;
 /// reads into, so every byte is resident for every idle client; a message
 /// longer than this grows it, up to the door's cap.
 const FIRST_BUFFER_BYTES: usize = 2 * 1024;
+/// How far a busy client's buffer grows: a read that fills the buffer
+/// means more is waiting, and taking more per read gives the messages'
+/// recipients larger batches (one write each per batch).
+const BUSY_BUFFER_BYTES: usize = 16 * 1024;
 
 /// One client socket's input: the socket (shared with its outbox) and
 /// what has been read from it but not yet consumed.
@@ -25,6 +29,8 @@ pub struct Conn {
     end: usize,
     /// The socket's read timeout, cached so it is set only when it changes.
     timeout: Option<Duration>,
+    /// The last read filled the buffer: the next gets a larger one.
+    busy: bool,
 }
 
 impl Conn {
@@ -35,6 +41,7 @@ impl Conn {
             start: 0,
             end: 0,
             timeout: None,
+            busy: false,
         }
     }
 
@@ -65,11 +72,17 @@ impl Conn {
     /// `WouldBlock`/`TimedOut` when nothing came in time, or the read error.
     pub fn fill(&mut self, timeout: Duration, max_buffered: usize) -> io::Result<usize> {
         self.set_timeout(timeout.max(Duration::from_millis(1)));
-        let Some(room) = make_room(&mut self.buf, &mut self.start, &mut self.end, max_buffered)
-        else {
+        let Some(room) = make_room(
+            &mut self.buf,
+            &mut self.start,
+            &mut self.end,
+            max_buffered,
+            self.busy,
+        ) else {
             return Ok(0);
         };
         let n = (&*self.stream).read(room)?;
+        self.busy = n == room.len();
         self.end += n;
         Ok(n)
     }
@@ -80,11 +93,17 @@ impl Conn {
     /// # Errors
     /// `WouldBlock`, or the read error.
     pub fn fill_now(&mut self, max_buffered: usize) -> io::Result<usize> {
-        let Some(room) = make_room(&mut self.buf, &mut self.start, &mut self.end, max_buffered)
-        else {
+        let Some(room) = make_room(
+            &mut self.buf,
+            &mut self.start,
+            &mut self.end,
+            max_buffered,
+            self.busy,
+        ) else {
             return Ok(0);
         };
         let n = socket::recv_now(&self.stream, room)?;
+        self.busy = n == room.len();
         self.end += n;
         Ok(n)
     }
@@ -113,6 +132,7 @@ impl Conn {
         if self.start == self.end {
             self.buf = Vec::new();
             (self.start, self.end) = (0, 0);
+            self.busy = false;
         }
     }
 
@@ -127,20 +147,24 @@ impl Conn {
 }
 
 /// Free space after the buffered bytes `buf[start..end]`: moved to the
-/// front, grown (doubling) up to `max_buffered`. `None` when it is full.
-/// (A function of the fields, so the socket can be read while it is borrowed.)
+/// front, grown (doubling) up to `max_buffered`, and for a `busy` client
+/// (its last read filled the buffer) up to `BUSY_BUFFER_BYTES` anyway.
+/// `None` when it is full. (A function of the fields, so the socket can be
+/// read while it is borrowed.)
 fn make_room<'b>(
     buf: &'b mut Vec<u8>,
     start: &mut usize,
     end: &mut usize,
     max_buffered: usize,
+    busy: bool,
 ) -> Option<&'b mut [u8]> {
     if *end == buf.len() && *start > 0 {
         buf.copy_within(*start..*end, 0);
         *end -= *start;
         *start = 0;
     }
-    if *end == buf.len() {
+    let wants_more = busy && buf.len() < BUSY_BUFFER_BYTES.min(max_buffered);
+    if *end == buf.len() || wants_more {
         let grown = (buf.len() * 2).max(FIRST_BUFFER_BYTES).min(max_buffered);
         if grown <= buf.len() {
             return None;

@@ -11,7 +11,7 @@ use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::outbox::Budget;
 
@@ -21,6 +21,10 @@ const EVERY: Duration = Duration::from_secs(1);
 const QUEUED_DROP_BYTES: usize = 8 << 20;
 /// How many clients must have left since the peak to trim.
 const CLIENTS_DROP: usize = 64;
+/// How often at most many sessions going quiet lead to a trim: under a
+/// steady trickle of quiet sessions a trim every second would cost more
+/// than it returns.
+const QUIET_TRIM_EVERY: Duration = Duration::from_secs(30);
 
 /// Starts the watcher.
 ///
@@ -33,18 +37,22 @@ pub fn spawn_trimmer(budget: Arc<Budget>, live: Arc<AtomicUsize>) -> io::Result<
         .spawn(move || {
             let (mut queued_peak, mut clients_peak) = (0, 0);
             let mut quiet_then = QUIETED.load(Ordering::Relaxed);
+            let mut trimmed = Instant::now();
             loop {
                 thread::sleep(EVERY);
                 let (queued, clients) = (budget.total(), live.load(Ordering::Relaxed));
                 let quiet = QUIETED.load(Ordering::Relaxed);
                 queued_peak = queued_peak.max(queued);
                 clients_peak = clients_peak.max(clients);
+                let quieted =
+                    quiet >= quiet_then + CLIENTS_DROP && trimmed.elapsed() >= QUIET_TRIM_EVERY;
                 if queued + QUEUED_DROP_BYTES <= queued_peak
                     || clients + CLIENTS_DROP <= clients_peak
-                    || quiet >= quiet_then + CLIENTS_DROP
+                    || quieted
                 {
                     trim();
                     (queued_peak, clients_peak, quiet_then) = (queued, clients, quiet);
+                    trimmed = Instant::now();
                 }
             }
         })?;

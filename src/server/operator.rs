@@ -1,17 +1,28 @@
 //! The operator's console: commands typed on the server's standard input
 //! while clients chat. A server without a console (stdin closed) just runs.
+//!
+//! On a terminal, keys are read one by one (`stty -icanon -echo -isig`,
+//! restored at exit) and the command being typed is an input line the
+//! console's printer keeps below the message dump, so lines arriving
+//! while the operator types never cut the command in two; the usual
+//! editing keys and Up/Down recall work there. Ctrl-C still stops the
+//! server at once; Ctrl-D on an empty line closes the console (the
+//! server runs on). From a pipe, lines are read as they come.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::console::Console;
+use super::console::{self, Console, InputLine, ERASE_LINE};
 use super::door::chat::{room_directory, where_is};
 use super::files::FileStore;
 use super::hub::{Hub, Owed, Refused};
 use super::session::actions::after_close;
+use crate::terminal::keys::{Decoder, Key};
+use crate::terminal::mode::KeyMode;
 
 const HELP: &str = "\
 Console commands:
@@ -24,6 +35,10 @@ Console commands:
 
 /// How long `/shutdown` waits for clients to be told before exiting anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// How long a lone Escape waits for the rest of a key's sequence.
+const ESCAPE_WAIT: Duration = Duration::from_millis(50);
+/// The exit status of a server stopped by Ctrl-C, as a shell reports SIGINT.
+const INTERRUPTED: i32 = 130;
 
 /// Starts the thread that reads operator commands.
 ///
@@ -45,12 +60,37 @@ pub fn spawn(
                 files,
                 live,
             };
-            for line in io::stdin().lock().lines() {
-                let Ok(line) = line else { break };
-                operator.run_command(line.trim());
+            let terminal = io::stdin().is_terminal() && io::stdout().is_terminal();
+            match terminal.then(|| KeyMode::enter(ERASE_LINE).ok()).flatten() {
+                Some(mode) => operator.read_keys(mode),
+                None => {
+                    for line in io::stdin().lock().lines() {
+                        let Ok(line) = line else { break };
+                        operator.run_command(line.trim());
+                    }
+                }
             }
         })?;
     Ok(())
+}
+
+/// Bytes from standard input as they come, on a thread of their own so
+/// the key loop can wait a moment for the rest of an escape sequence.
+fn key_bytes() -> io::Result<Receiver<Vec<u8>>> {
+    let (tx, rx) = mpsc::channel();
+    thread::Builder::new()
+        .name("console-keys".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let mut buf = [0u8; 1024];
+            let mut stdin = io::stdin().lock();
+            while let Ok(n) = stdin.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        })?;
+    Ok(rx)
 }
 
 /// What the console's commands act on.
@@ -62,6 +102,80 @@ struct Operator {
 }
 
 impl Operator {
+    /// The console on a terminal: an input line kept below the printed
+    /// lines, until Ctrl-D on an empty line or the end of input.
+    fn read_keys(&self, mode: KeyMode) {
+        let Ok(bytes) = key_bytes() else {
+            return;
+        };
+        let pinned = self.console.input_line();
+        let draw = |input: &mut InputLine, before: &str| {
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(before.as_bytes());
+            let _ = out.write_all(input.draw().as_bytes());
+            let _ = out.flush();
+        };
+        {
+            let mut input = console::lock(&pinned);
+            input.active = true;
+            draw(&mut input, "");
+        }
+        let mut decoder = Decoder::new();
+        loop {
+            let received = if decoder.has_pending() {
+                bytes.recv_timeout(ESCAPE_WAIT)
+            } else {
+                bytes.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            };
+            let keys = match received {
+                Ok(bytes) => decoder.feed(&bytes),
+                Err(RecvTimeoutError::Timeout) => decoder.flush(),
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            for key in keys {
+                let mut input = console::lock(&pinned);
+                let editor = &mut input.editor;
+                if editor.apply(&key, true) {
+                    draw(&mut input, "");
+                    continue;
+                }
+                match key {
+                    Key::Enter => {
+                        let line = editor.take();
+                        editor.remember(&line);
+                        draw(&mut input, &InputLine::entered(&line));
+                        drop(input);
+                        self.run_command(line.trim());
+                        continue;
+                    }
+                    Key::Ctrl('c') => {
+                        drop(input);
+                        self.console.close_input_line("^C\n");
+                        drop(mode);
+                        std::process::exit(INTERRUPTED);
+                    }
+                    Key::Ctrl('d') if editor.is_empty() => {
+                        input.active = false;
+                        drop(input);
+                        drop(mode);
+                        self.console
+                            .say("console closed (Ctrl-D); the server runs on");
+                        return;
+                    }
+                    Key::Ctrl('d') => {
+                        editor.delete();
+                    }
+                    Key::Up | Key::Ctrl('p') => editor.older(),
+                    Key::Down | Key::Ctrl('n') => editor.newer(),
+                    _ => {}
+                }
+                draw(&mut input, "");
+            }
+        }
+        console::lock(&pinned).active = false;
+        drop(mode);
+    }
+
     fn run_command(&self, line: &str) {
         let (hub, console) = (&self.hub, &self.console);
         // Deliveries the command queues are written once it is done.
@@ -134,5 +248,6 @@ fn shutdown(hub: &Hub, console: &Console, live: &AtomicUsize) -> ! {
         Err(e) => console.say(format!("warning: cannot fsync log.txt: {e}")),
     }
     console.flush();
+    console.close_input_line("");
     std::process::exit(0);
 }

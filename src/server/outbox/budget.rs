@@ -18,14 +18,23 @@ use super::Shared;
 pub fn charge(len: usize) -> usize {
     const ARC_COUNTS: usize = 16;
     const MALLOC_HEADER: usize = 8;
-    const SLOT: usize = 16;
-    (len + ARC_COUNTS + MALLOC_HEADER).div_ceil(16) * 16 + SLOT
+    (len + ARC_COUNTS + MALLOC_HEADER).div_ceil(16) * 16 + SLOT_BYTES
 }
+
+/// A queue slot, counted in every queue that holds a frame.
+pub const SLOT_BYTES: usize = 16;
+
+/// The largest step a queue reports in: 16 KiB, so 10,000 queues each just
+/// under a step are 160 MB the total does not see (the default ceiling's
+/// step is 16 KiB; a smaller ceiling has smaller steps).
+const MAX_STEP: usize = 16 * 1024;
 
 /// The shared account of queued bytes.
 pub struct Budget {
     total: AtomicUsize,
     ceiling: usize,
+    /// How far a queue's holding moves before it tells the total.
+    step: usize,
     /// Every queue, to find the largest when the ceiling is passed.
     queues: Mutex<Registry>,
 }
@@ -43,8 +52,14 @@ impl Budget {
         Arc::new(Budget {
             total: AtomicUsize::new(0),
             ceiling,
+            step: (ceiling / 1024).clamp(64, MAX_STEP),
             queues: Mutex::new(Registry::default()),
         })
+    }
+
+    /// How far a queue's holding moves before the total hears of it.
+    pub fn step(&self) -> usize {
+        self.step
     }
 
     /// Bytes charged by all queues now.

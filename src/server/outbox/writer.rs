@@ -63,10 +63,9 @@ impl Outbox {
         if q.is_dead() {
             return self.release(q);
         }
-        let cost = charge(rest.len());
-        q.bytes += cost;
-        self.shared.budget.add(cost);
-        q.items.push_front(Item::Frame(rest.into()));
+        q.bytes += charge(rest.len());
+        self.shared.settle(&mut q);
+        q.items.push_front(Item::frame(rest.into()));
         q.writer = Writer::Thread;
         drop(q);
         self.start_writer();
@@ -142,7 +141,7 @@ impl Outbox {
         let mut frames: Vec<Arc<[u8]>> = Vec::with_capacity(batch.len());
         for item in batch.drain(..) {
             match item {
-                Item::Frame(frame) => frames.push(frame),
+                Item::Frame(frame, _) => frames.push(frame),
                 Item::File(body) => {
                     let body = *body;
                     frames.push(body.head.into());
@@ -190,7 +189,7 @@ fn take_frames(q: &mut Queue) -> Option<(Taken, usize)> {
         .items
         .iter()
         .scan(0, |bytes, item| match item {
-            Item::Frame(frame) if *bytes < MAX_FLUSH_BYTES => {
+            Item::Frame(frame, _) if *bytes < MAX_FLUSH_BYTES => {
                 *bytes += frame.len();
                 Some(frame.len())
             }
@@ -201,8 +200,8 @@ fn take_frames(q: &mut Queue) -> Option<(Taken, usize)> {
     let out = match count {
         0 => return None,
         1 => match q.items.pop_front() {
-            Some(Item::Frame(frame)) => {
-                cost = charge(frame.len());
+            Some(Item::Frame(frame, charged)) => {
+                cost = charged as usize;
                 Taken::One(frame)
             }
             _ => return None,
@@ -210,8 +209,8 @@ fn take_frames(q: &mut Queue) -> Option<(Taken, usize)> {
         _ => {
             let mut buf = Vec::new();
             for item in q.items.drain(..count) {
-                if let Item::Frame(frame) = item {
-                    cost += charge(frame.len());
+                if let Item::Frame(frame, charged) = item {
+                    cost += charged as usize;
                     buf.extend_from_slice(&frame);
                 }
             }

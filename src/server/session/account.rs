@@ -21,6 +21,7 @@ use crate::server::guard::Refused;
 use crate::text::{self, name_key};
 
 use super::{End, Session};
+use crate::server::outbox::PRE_LOGIN_BYTES;
 
 /// What each wrong password costs the connection that sent it, before it
 /// hears the answer: guessing gets slow, and only for the guesser.
@@ -260,6 +261,9 @@ impl Session<'_> {
         self.leave_hub();
         self.nick = None;
         self.registered = false;
+        // Not logged in again: small output, as for a new connection.
+        self.outbox
+            .set_max_bytes(PRE_LOGIN_BYTES.min(self.config.queue.max_bytes));
         self.login_since = Instant::now();
         self.console
             .say(format!("{} Client ({nick}) logged out", self.tag));

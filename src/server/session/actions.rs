@@ -11,7 +11,6 @@ use crate::server::hub::{LoggedOut, Member, Presence, Refused, RoomInfo};
 
 use super::history::{HistoryRefused, Unread};
 use super::Session;
-use crate::server::outbox::PRE_LOGIN_BYTES;
 use crate::text::{name_key, LOBBY};
 
 /// Why a login that passed the password check still failed.
@@ -79,8 +78,6 @@ impl Session<'_> {
     pub fn leave_hub(&mut self) -> Option<LoggedOut> {
         let out = self.hub.logout(self.id, &mut self.owed)?;
         self.mark_seen(&out.rooms);
-        self.outbox
-            .set_max_bytes(PRE_LOGIN_BYTES.min(self.config.queue.max_bytes));
         for _ in &out.rooms {
             self.console.say(format!("{} leaves the room!", out.nick));
         }
