@@ -289,8 +289,9 @@ fn whispers_cross_protocols_both_ways() {
 }
 
 /// `/me` (CTCP ACTION) is kept as `* nick text` and reaches IRC clients as
-/// an ACTION again; formatting codes are stripped rather than refused;
-/// other CTCP is not carried.
+/// an ACTION again, a NOTICE as `-nick- text` and a NOTICE again;
+/// formatting codes are stripped rather than refused; other CTCP is not
+/// carried.
 #[test]
 fn me_and_formatting_become_chat_text() {
     let dir = TempDir::new("irc-action");
@@ -312,6 +313,21 @@ fn me_and_formatting_become_chat_text() {
         "{event:?}"
     );
     cy.expect_privmsg("bold and red");
+    // A NOTICE is kept as `-nick- text` and is a NOTICE again on IRC.
+    al.send("NOTICE #lobby :a notice");
+    let event = bo.expect_event(|e| matches!(e, Event::Message { .. }));
+    assert!(
+        matches!(&event, Event::Message { text, .. } if text == "-al- a notice"),
+        "{event:?}"
+    );
+    let m = cy.expect("NOTICE", |m| is(m, "NOTICE"));
+    assert_eq!(
+        (m.source_nick(), m.params.as_slice()),
+        (
+            Some("al"),
+            &["#lobby".to_string(), "a notice".to_string()][..]
+        )
+    );
     al.send("PRIVMSG cy :\u{1}VERSION\u{1}");
     let m = al.expect("a NOTICE", |m| is(m, "NOTICE"));
     assert!(

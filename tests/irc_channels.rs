@@ -54,7 +54,10 @@ fn join_creates_a_room_its_joiner_owns() {
     let echo = lines.iter().find(|m| is(m, "JOIN")).expect("JOIN echo");
     assert_eq!(echo.source.as_deref(), Some("al!al@chat.local"));
     assert_eq!(echo.param(0), Some("#study"));
-    assert!(lines.iter().any(|m| is(m, "331")), "{lines:?}");
+    assert!(
+        !lines.iter().any(|m| is(m, "331")),
+        "no topic, no line: {lines:?}"
+    );
     assert_eq!(names(&lines), ["@al"]);
 
     let mut bo = Raw::login(server.port, "bo");
@@ -185,6 +188,10 @@ fn who_whois_ison_and_userhost() {
     assert!(special.contains(&"job: librarian"), "{special:?}");
     al.send("WHOIS nobody");
     al.expect("401", |m| is(m, "401"));
+    al.send("WHOWAS bo");
+    let m = al.expect("406", |m| is(m, "406"));
+    assert_eq!(m.param(1), Some("bo"));
+    al.expect("369", |m| is(m, "369"));
 
     al.send("ISON al nobody BO");
     let m = al.expect("303", |m| is(m, "303"));
@@ -310,6 +317,15 @@ fn private_rooms_are_invite_only() {
     let m = al.expect("473", |m| is(m, "473"));
     assert!(m.param(2).unwrap().contains("ask its owner eve"), "{m:?}");
 
+    // Only a member invites; to a non-member a private room stays hidden.
+    al.send("INVITE bo #den");
+    let m = al.expect("403", |m| is(m, "403"));
+    assert_eq!(m.param(1), Some("#den"));
+    al.send("INVITE bo #lobby");
+    al.send("PART #lobby");
+    al.send("INVITE bo #lobby");
+    let m = al.expect("442", |m| is(m, "442"));
+    assert_eq!(m.param(1), Some("#lobby"));
     owner.send("INVITE al #den");
     let m = owner.expect("341", |m| is(m, "341"));
     assert_eq!(m.params[1..], ["al", "#den"]);

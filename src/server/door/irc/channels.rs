@@ -83,13 +83,8 @@ fn join_one(s: &mut Session<'_>, online: &Online, channel: &str) {
         };
         return send(s, &[answer(s, words::refusal(&refused, "JOIN", channel))]);
     };
-    let channel = room_to_channel(&joined);
-    let no_topic = reply(
-        s,
-        Numeric::RPL_NOTOPIC,
-        [channel.as_str(), "no topic: rooms have none here"],
-    );
-    send(s, &[no_topic]);
+    // No topic line: a channel without a topic sends none on JOIN
+    // (modern.ircdocs.horse), and rooms have none.
     send_names(s, online, &joined);
 }
 
@@ -284,6 +279,13 @@ pub fn invite(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
         Err(line) => return sent(s, line),
     };
     let channel = room_to_channel(&view.info.name);
+    if !view.members.iter().any(|m| same(m, &me(s))) {
+        let why = format!("you are not in {}: only members invite", view.info.name);
+        return sent(
+            s,
+            reply(s, Numeric::ERR_NOTONCHANNEL, [channel.as_str(), &why]),
+        );
+    }
     if view.info.private {
         let changed = s.change_list(Some(&view.info.name), ListKind::Permits, nick, true);
         match changed {

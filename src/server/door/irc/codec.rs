@@ -255,7 +255,8 @@ pub fn server_notice(target: &str, text: &str) -> Vec<Message> {
 
 /// `command` lines carrying `text` from `from` to `target`, split without
 /// losing a byte. A text stored as `* NICK rest` by NICK (how an IRC `/me`
-/// is kept, see `messages.rs`) goes out as a CTCP `ACTION` again.
+/// is kept, see `messages.rs`) goes out as a CTCP `ACTION` again, and one
+/// stored as `-NICK- rest` (an IRC `NOTICE`) as a `NOTICE`.
 fn text_lines(
     command: &str,
     from: &str,
@@ -270,7 +271,13 @@ fn text_lines(
         .and_then(|rest| rest.strip_prefix(from))
         .and_then(|rest| rest.strip_prefix(' '))
         .filter(|_| command == "PRIVMSG");
-    let body = action.unwrap_or(text);
+    let notice = text
+        .strip_prefix('-')
+        .and_then(|rest| rest.strip_prefix(from))
+        .and_then(|rest| rest.strip_prefix("- "))
+        .filter(|_| command == "PRIVMSG" && action.is_none());
+    let command = if notice.is_some() { "NOTICE" } else { command };
+    let body = action.or(notice).unwrap_or(text);
     let overhead = if action.is_some() { ACTION_OVERHEAD } else { 0 };
     let budget = text_budget(&source, command, target).saturating_sub(overhead);
     // The hub refuses NUL and CR in texts, so the split cannot fail on

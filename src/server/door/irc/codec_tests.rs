@@ -40,11 +40,15 @@ fn a_room_message_is_a_privmsg_tagged_as_the_client_asked() {
 }
 
 #[test]
-fn a_me_line_goes_back_out_as_an_action() {
+fn me_and_notice_lines_go_back_out_as_an_action_and_a_notice() {
     let plain = codec(&[]);
     assert_eq!(
         text(&plain, &message("al", "* al waves")),
         ":al!al@chat.local PRIVMSG #lobby :\u{1}ACTION waves\u{1}\r\n"
+    );
+    assert_eq!(
+        text(&plain, &message("al", "-al- heads up")),
+        ":al!al@chat.local NOTICE #lobby :heads up\r\n"
     );
     // Someone else's star line is just text.
     assert_eq!(

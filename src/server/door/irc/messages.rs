@@ -1,8 +1,9 @@
 //! `PRIVMSG` and `NOTICE`: to `#room`, a room message (the same `log.txt`
 //! append, and the same order, as a message from any other door); to a
 //! nickname, a whisper. IRC text is made into chat text first: a CTCP
-//! `ACTION` (`/me waves`) is kept as `* nick waves`, which IRC members get
-//! back as an `ACTION`, and formatting codes (bold, colours, ...) are
+//! `ACTION` (`/me waves`) is kept as `* nick waves` and a `NOTICE` as
+//! `-nick- text` (as IRC clients show them), which IRC members get back as
+//! an `ACTION` and a `NOTICE`; formatting codes (bold, colours, ...) are
 //! stripped, since the hub refuses control characters. Other CTCP requests
 //! have nobody to answer them and are not carried.
 
@@ -23,7 +24,8 @@ pub fn privmsg(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
 }
 
 /// `NOTICE targets :text`: as `PRIVMSG`, but never answered with an error
-/// (RFC 2812). A notice to a room is stored and delivered as a message.
+/// (RFC 2812). It is stored as `-nick- text` (as IRC clients show a
+/// notice), which IRC members get back as a `NOTICE`.
 pub fn notice(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
     deliver(s, msg, true);
     Flow::Go
@@ -123,6 +125,7 @@ fn deliver(s: &mut Session<'_>, msg: &Message, quiet: bool) {
     };
     let nick = me(s);
     let text = match translate(&nick, msg.param(1).unwrap_or_default()) {
+        Translated::Text(text) if quiet => format!("-{nick}- {text}"),
         Translated::Text(text) => text,
         Translated::Ctcp(ctcp) => {
             if !quiet && ctcp != "PING" {

@@ -275,148 +275,50 @@ struct Command {
     run: fn(&mut Session<'_>, &mut Online, &Message) -> Flow,
 }
 
+/// A table entry (one line each, so the table reads as a list).
+const fn command(
+    name: &'static str,
+    min_params: usize,
+    run: fn(&mut Session<'_>, &mut Online, &Message) -> Flow,
+) -> Command {
+    Command {
+        name,
+        min_params,
+        run,
+    }
+}
+
 /// Every command after registration.
 const COMMANDS: &[Command] = &[
-    Command {
-        name: "PRIVMSG",
-        min_params: 0,
-        run: messages::privmsg,
-    },
-    Command {
-        name: "NOTICE",
-        min_params: 0,
-        run: messages::notice,
-    },
-    Command {
-        name: "TAGMSG",
-        min_params: 1,
-        run: messages::tagmsg,
-    },
-    Command {
-        name: "JOIN",
-        min_params: 1,
-        run: channels::join,
-    },
-    Command {
-        name: "PART",
-        min_params: 1,
-        run: channels::part,
-    },
-    Command {
-        name: "NAMES",
-        min_params: 0,
-        run: channels::names,
-    },
-    Command {
-        name: "LIST",
-        min_params: 0,
-        run: channels::list,
-    },
-    Command {
-        name: "TOPIC",
-        min_params: 1,
-        run: channels::topic,
-    },
-    Command {
-        name: "KICK",
-        min_params: 2,
-        run: channels::kick,
-    },
-    Command {
-        name: "INVITE",
-        min_params: 2,
-        run: channels::invite,
-    },
-    Command {
-        name: "MODE",
-        min_params: 1,
-        run: modes::mode,
-    },
-    Command {
-        name: "WHO",
-        min_params: 0,
-        run: queries::who,
-    },
-    Command {
-        name: "WHOIS",
-        min_params: 1,
-        run: queries::whois,
-    },
-    Command {
-        name: "ISON",
-        min_params: 1,
-        run: queries::ison,
-    },
-    Command {
-        name: "USERHOST",
-        min_params: 1,
-        run: queries::userhost,
-    },
-    Command {
-        name: "AWAY",
-        min_params: 0,
-        run: queries::away,
-    },
-    Command {
-        name: "LUSERS",
-        min_params: 0,
-        run: queries::lusers,
-    },
-    Command {
-        name: "MOTD",
-        min_params: 0,
-        run: queries::motd,
-    },
-    Command {
-        name: "VERSION",
-        min_params: 0,
-        run: queries::version,
-    },
-    Command {
-        name: "TIME",
-        min_params: 0,
-        run: queries::time,
-    },
-    Command {
-        name: "NICK",
-        min_params: 0,
-        run: register::nick,
-    },
-    Command {
-        name: "CAP",
-        min_params: 0,
-        run: register::cap,
-    },
-    Command {
-        name: "AUTHENTICATE",
-        min_params: 0,
-        run: register::authenticate,
-    },
-    Command {
-        name: "PASS",
-        min_params: 0,
-        run: register::again,
-    },
-    Command {
-        name: "USER",
-        min_params: 0,
-        run: register::again,
-    },
-    Command {
-        name: "PING",
-        min_params: 0,
-        run: ping,
-    },
-    Command {
-        name: "PONG",
-        min_params: 0,
-        run: |_, _, _| Flow::Go,
-    },
-    Command {
-        name: "QUIT",
-        min_params: 0,
-        run: quit,
-    },
+    command("PRIVMSG", 0, messages::privmsg),
+    command("NOTICE", 0, messages::notice),
+    command("TAGMSG", 1, messages::tagmsg),
+    command("JOIN", 1, channels::join),
+    command("PART", 1, channels::part),
+    command("NAMES", 0, channels::names),
+    command("LIST", 0, channels::list),
+    command("TOPIC", 1, channels::topic),
+    command("KICK", 2, channels::kick),
+    command("INVITE", 2, channels::invite),
+    command("MODE", 1, modes::mode),
+    command("WHO", 0, queries::who),
+    command("WHOIS", 1, queries::whois),
+    command("WHOWAS", 1, queries::whowas),
+    command("ISON", 1, queries::ison),
+    command("USERHOST", 1, queries::userhost),
+    command("AWAY", 0, queries::away),
+    command("LUSERS", 0, queries::lusers),
+    command("MOTD", 0, queries::motd),
+    command("VERSION", 0, queries::version),
+    command("TIME", 0, queries::time),
+    command("NICK", 0, register::nick),
+    command("CAP", 0, register::cap),
+    command("AUTHENTICATE", 0, register::authenticate),
+    command("PASS", 0, register::again),
+    command("USER", 0, register::again),
+    command("PING", 0, ping),
+    command("PONG", 0, |_, _, _| Flow::Go),
+    command("QUIT", 0, quit),
 ];
 
 /// Carries out a registered connection's command.

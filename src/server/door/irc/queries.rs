@@ -1,7 +1,7 @@
 //! Questions about people and the server: `WHO` (with each user's mask, as
 //! irssi needs to sync a channel), `WHOIS` (with the profile of a
-//! registered user), `ISON`, `USERHOST`, `AWAY`, `LUSERS`, `MOTD`,
-//! `VERSION` and `TIME`. Everyone online is here, whatever door they use.
+//! registered user), `WHOWAS` (nothing is kept), `ISON`, `USERHOST`,
+//! `AWAY`, `LUSERS`, `MOTD`, `VERSION` and `TIME`. Everyone online is here, whatever door they use.
 
 use std::collections::HashMap;
 
@@ -206,6 +206,20 @@ pub fn whois(s: &mut Session<'_>, online: &mut Online, msg: &Message) -> Flow {
             Numeric::RPL_ENDOFWHOIS,
             [name, "End of /WHOIS list"],
         ));
+    }
+    send(s, &lines);
+    Flow::Go
+}
+
+/// `WHOWAS nick`: the server keeps no past of nicknames, so `406`, and
+/// the end of the list.
+pub fn whowas(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
+    let list = msg.param(0).unwrap_or_default();
+    let mut lines = Vec::new();
+    for nick in targets(list).take(super::MAX_TARGETS) {
+        let why = "no such nickname in the past: this server keeps no record of nicknames";
+        lines.push(reply(s, Numeric::from_code(406), [nick, why]));
+        lines.push(reply(s, Numeric::RPL_ENDOFWHOWAS, [nick, "End of WHOWAS"]));
     }
     send(s, &lines);
     Flow::Go
