@@ -19,6 +19,7 @@ pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod cluster;
 pub mod command;
 pub mod crc32;
 pub mod crypto;
