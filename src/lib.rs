@@ -13,6 +13,9 @@
 //!   encoder, numerics, casemapping, message splitting, CAP, registration and SASL.
 //! - [`bench`](mod@bench): `chat-bench`, the load generator that measures the server's
 //!   fan-out throughput, latency and memory (and can drive an IRC server too).
+//! - [`cluster`]: the Redis layer for running several servers as one: RESP,
+//!   a blocking client with the commands the cluster needs, stream IDs, and
+//!   reconnection with backoff.
 //! - [`text`], [`clock`], [`crc32`], [`crypto`], [`base64`], [`cli`]: small shared tools.
 pub mod base64;
 pub mod bench;
