@@ -52,19 +52,27 @@ pub enum RedisError {
 pub type Result<T> = std::result::Result<T, RedisError>;
 
 impl RedisError {
-    /// True when the connection is unusable and Redis may be unreachable: the
-    /// caller answers "cluster unavailable" (a 503) and the connection is
-    /// rebuilt. Error replies, unexpected replies and bad input are not.
+    /// True when Redis cannot serve the request now: the caller answers
+    /// "cluster unavailable" (a 503) and tries again later. That is a broken
+    /// or impossible connection, and also the error replies Redis gives
+    /// while it cannot serve anyone: `LOADING` (it is reading its data back
+    /// after a restart and accepts connections meanwhile), `BUSY` (a script
+    /// runs too long) and `MASTERDOWN` (a replica without its master); the
+    /// command was not applied, and the connection stays usable. Other error
+    /// replies, unexpected replies and bad input are not.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             RedisError::Connect { .. }
-                | RedisError::Io(_)
-                | RedisError::Closed
-                | RedisError::Protocol(_)
-                | RedisError::Broken
-                | RedisError::Unavailable { .. }
-        )
+            | RedisError::Io(_)
+            | RedisError::Closed
+            | RedisError::Protocol(_)
+            | RedisError::Broken
+            | RedisError::Unavailable { .. } => true,
+            RedisError::Server { code, .. } => {
+                matches!(code.as_str(), "LOADING" | "BUSY" | "MASTERDOWN")
+            }
+            _ => false,
+        }
     }
 
     /// True when the connection broke after a command may have been sent:
@@ -168,5 +176,42 @@ impl From<io::Error> for RedisError {
 impl From<RespError> for RedisError {
     fn from(e: RespError) -> Self {
         RedisError::Protocol(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_replies_split_into_code_and_message() {
+        let e = RedisError::from_reply("WRONGTYPE Operation against a key");
+        assert_eq!(e.server_code(), Some("WRONGTYPE"));
+        assert_eq!(
+            e.to_string(),
+            "redis error: WRONGTYPE Operation against a key"
+        );
+        assert_eq!(RedisError::from_reply("ERR").server_code(), Some("ERR"));
+    }
+
+    #[test]
+    fn which_errors_mean_unavailable() {
+        for text in [
+            "LOADING Redis is loading the dataset in memory",
+            "BUSY Redis is busy running a script",
+            "MASTERDOWN Link with MASTER is down",
+        ] {
+            let e = RedisError::from_reply(text);
+            assert!(e.is_unavailable(), "{text}");
+            assert!(!e.breaks_connection() && !e.is_outcome_unknown(), "{text}");
+        }
+        for text in ["ERR syntax error", "WRONGTYPE x", "NOAUTH x", "WRONGPASS x"] {
+            assert!(!RedisError::from_reply(text).is_unavailable(), "{text}");
+        }
+        assert!(RedisError::Closed.is_unavailable() && RedisError::Closed.is_outcome_unknown());
+        let timeout = RedisError::Io(io::Error::from(io::ErrorKind::WouldBlock));
+        assert!(timeout.is_timeout() && timeout.breaks_connection());
+        assert_eq!(timeout.to_string(), "redis did not answer in time");
+        assert!(!RedisError::Broken.is_outcome_unknown());
     }
 }
