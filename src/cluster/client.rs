@@ -82,14 +82,17 @@ impl Client {
     /// connection in time; [`RedisError::Server`] if Redis refuses the login
     /// (`WRONGPASS`, `NOAUTH`) or the database; I/O errors as for any command.
     pub fn connect(config: &Config) -> Result<Client> {
-        let stream = connect_tcp(&config.url, config.connect_timeout, config.io_timeout)?;
+        // A zero timeout means "never time out" to the OS: at least 1 ms.
+        let io_timeout = config.io_timeout.max(Duration::from_millis(1));
+        let connect_timeout = config.connect_timeout.max(Duration::from_millis(1));
+        let stream = connect_tcp(&config.url, connect_timeout, io_timeout)?;
         let mut client = Client {
             stream,
             decoder: Decoder::new(config.limits),
             protocol: Protocol::Resp2,
             server_version: None,
-            io_timeout: config.io_timeout,
-            read_timeout: Some(config.io_timeout),
+            io_timeout,
+            read_timeout: Some(io_timeout),
             broken: false,
             out: Vec::new(),
         };

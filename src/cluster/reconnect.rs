@@ -47,10 +47,8 @@ impl Default for Backoff {
 impl Backoff {
     /// The wait after `failures` failures in a row (at least 1), before jitter.
     pub fn ceiling(&self, failures: u32) -> Duration {
-        let doubling = failures.saturating_sub(1).min(32);
-        self.first
-            .saturating_mul(1u32 << doubling.min(31))
-            .min(self.max)
+        let doubling = failures.saturating_sub(1).min(31);
+        self.first.saturating_mul(1u32 << doubling).min(self.max)
     }
 
     /// The wait after `failures` failures, jittered into `[ceiling/2, ceiling]`

@@ -34,7 +34,10 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Option<(Value, usize)>, Resp
 /// broken and the connection that fed it must be dropped.
 #[derive(Debug)]
 pub struct Decoder {
+    /// Received bytes in `buf[..end]`; the rest is room for the next read,
+    /// zeroed once when it grew rather than before every read.
     buf: Vec<u8>,
+    end: usize,
     state: State,
     limits: Limits,
     failed: Option<RespError>,
@@ -45,6 +48,7 @@ impl Decoder {
     pub fn new(limits: Limits) -> Decoder {
         Decoder {
             buf: Vec::new(),
+            end: 0,
             state: State::at(0),
             limits,
             failed: None,
@@ -53,8 +57,9 @@ impl Decoder {
 
     /// Appends bytes received.
     pub fn feed(&mut self, bytes: &[u8]) {
-        self.compact();
-        self.buf.extend_from_slice(bytes);
+        self.make_room(bytes.len());
+        self.buf[self.end..self.end + bytes.len()].copy_from_slice(bytes);
+        self.end += bytes.len();
     }
 
     /// Reads once from `source` into the buffer and returns how many bytes
@@ -64,12 +69,10 @@ impl Decoder {
     ///
     /// The read's own error (a read timeout included); nothing buffered is lost.
     pub fn read_from(&mut self, source: &mut impl Read) -> io::Result<usize> {
-        self.compact();
-        let old = self.buf.len();
-        self.buf.resize(old + READ_CHUNK_BYTES, 0);
-        let read = source.read(&mut self.buf[old..]);
-        self.buf.truncate(old + *read.as_ref().unwrap_or(&0));
-        read
+        self.make_room(READ_CHUNK_BYTES);
+        let n = source.read(&mut self.buf[self.end..])?;
+        self.end += n;
+        Ok(n)
     }
 
     /// The next whole value, or `Ok(None)` until one is buffered.
@@ -82,7 +85,7 @@ impl Decoder {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        match run(&mut self.state, &self.buf, &self.limits) {
+        match run(&mut self.state, &self.buf[..self.end], &self.limits) {
             Ok(Some((value, end))) => {
                 self.state = State::at(end);
                 Ok(Some(value))
@@ -97,20 +100,28 @@ impl Decoder {
 
     /// True when bytes of a value that is not complete yet are buffered.
     pub fn has_partial(&self) -> bool {
-        self.state.start < self.buf.len()
+        self.state.start < self.end
     }
 
-    /// Drops the bytes of values already taken, so the buffer holds only the
-    /// value in progress (its positions move with it).
-    fn compact(&mut self) {
+    /// Moves the value in progress to the front of the buffer (dropping the
+    /// values already taken; its positions move with it), then makes sure
+    /// `wanted` more bytes fit.
+    fn make_room(&mut self, wanted: usize) {
         let shift = self.state.start;
         if shift > 0 {
-            self.buf.drain(..shift);
+            self.buf.copy_within(shift..self.end, 0);
+            self.end -= shift;
             self.state.start = 0;
             self.state.pos -= shift;
         }
-        if self.buf.is_empty() && self.buf.capacity() > KEEP_IDLE_BYTES {
+        if self.end == 0 && self.buf.len() > KEEP_IDLE_BYTES {
             self.buf = Vec::new();
+        }
+        let needed = self.end + wanted;
+        if needed > self.buf.len() {
+            // Doubling keeps a large value's arrival linear in its size.
+            let size = needed.max(self.buf.len() * 2);
+            self.buf.resize(size, 0);
         }
     }
 }
