@@ -15,12 +15,16 @@
 //!   encoder, numerics, casemapping, message splitting, CAP, registration and SASL.
 //! - [`bench`](mod@bench): `chat-bench`, the load generator that measures the server's
 //!   fan-out throughput, latency and memory (and can drive an IRC server too).
+//! - [`cluster`]: the Redis layer for running several servers as one: RESP,
+//!   a blocking client with the commands the cluster needs, stream IDs, and
+//!   reconnection with backoff.
 //! - [`text`], [`clock`], [`crc32`], [`crypto`], [`base64`], [`cli`]: small shared tools.
 pub mod base64;
 pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod cluster;
 pub mod command;
 pub mod crc32;
 pub mod crypto;

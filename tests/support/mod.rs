@@ -24,6 +24,7 @@ use chat::protocol::{Frame, Limits, Status};
 
 pub mod irc_clients;
 pub mod ngircd;
+pub mod redis;
 
 /// How long any single expectation may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(10);
