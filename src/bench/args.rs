@@ -40,14 +40,15 @@ OPTIONS:
     --clients N        client connections (default 50)
     --messages M       messages each client sends (default 200; 0 = connect only)
     --size S           message body size in bytes (default 64, at least 16;
-                       at most 4096 for chat, 400 for irc)
+                       at most 4096 for chat and ws, 400 for irc)
     --rate R           messages per second per client (default: unpaced)
     --rooms K          rooms the clients are spread over, round robin (default 1)
     --hold SECONDS     with --messages 0: keep the clients idle this long
     --logins N         logins in flight at once (default 64)
     --host H           server host (default 127.0.0.1)
-    --port P           server port (default 7777 for chat, 6667 for irc)
-    --protocol P       chat (default) or irc
+    --port P           server port (default 7777 for chat and ws, 6667 for irc)
+    --protocol P       chat (default), irc, or ws (the browser's: chat frames
+                       in WebSocket messages at /ws, upgraded on the same port)
     --server-pid PID   report the server's memory from /proc/PID/status
     --timeout SECONDS  deadline for sending and delivery (default: from the workload)
     --readers N        reader threads, each with one epoll set (default 1)
@@ -206,14 +207,15 @@ impl RawArgs {
         let protocol = match self.protocol.as_deref() {
             None | Some("chat") => Protocol::Chat,
             Some("irc") => Protocol::Irc,
-            Some(p) => return Err(format!("--protocol: expected chat or irc, got {p:?}")),
+            Some("ws") => Protocol::Ws,
+            Some(p) => return Err(format!("--protocol: expected chat, irc or ws, got {p:?}")),
         };
         let max_size = match protocol {
-            Protocol::Chat => MAX_CHAT_SIZE,
+            Protocol::Chat | Protocol::Ws => MAX_CHAT_SIZE,
             Protocol::Irc => MAX_IRC_SIZE,
         };
         let default_port = match protocol {
-            Protocol::Chat => DEFAULT_CHAT_PORT,
+            Protocol::Chat | Protocol::Ws => DEFAULT_CHAT_PORT,
             Protocol::Irc => DEFAULT_IRC_PORT,
         };
         let clients = number("--clients", self.clients, 50, 1, MAX_CLIENTS)?;
@@ -369,6 +371,9 @@ mod tests {
         let c = config("--protocol irc --messages 0 --hold 1.5");
         assert_eq!(c.port, DEFAULT_IRC_PORT);
         assert_eq!(c.hold, Some(Duration::from_millis(1500)));
+        let c = config("--protocol ws --size 4096");
+        assert_eq!((c.protocol, c.port), (Protocol::Ws, DEFAULT_CHAT_PORT));
+        assert!(error("--protocol ws --size 4097").contains("out of range"));
     }
 
     #[test]
@@ -391,7 +396,7 @@ mod tests {
         assert!(error("--rate 1e-300").contains("out of range"));
         assert!(error("--hold inf --messages 0").contains("out of range"));
         assert!(error("--rooms 3 --clients 2").contains("out of range"));
-        assert!(error("--protocol xmpp").contains("chat or irc"));
+        assert!(error("--protocol xmpp").contains("chat, irc or ws"));
         assert!(error("--hold 5").contains("--messages 0"));
         assert!(error("--port 70000").contains("out of range"));
         assert!(error("--server-pid abc").contains("process id"));

@@ -212,8 +212,10 @@ fn chat_judge(code: u16) -> Verdict {
 
 /// Chat login: LOGIN, then (with several rooms) JOIN the room, creating it
 /// when it does not exist yet, and joining after all if another client won
-/// the race to create it.
+/// the race to create it. `protocol` is chat, or ws once upgraded (the same
+/// frames, in WebSocket messages).
 pub(crate) fn login_chat(
+    protocol: Protocol,
     wire: &mut Wire,
     writer: &Mutex<Arc<TcpStream>>,
     nick: &str,
@@ -223,9 +225,9 @@ pub(crate) fn login_chat(
 ) -> Result<(), String> {
     // Each step waits for its reply and for this client's own JOIN event.
     let mut request = |frame: Frame, what: &str, into: &str| {
-        send(writer, &frame.encode()).map_err(|e| format!("send {what}: {e}"))?;
+        send(writer, &protocol.wrap(frame.encode())).map_err(|e| format!("send {what}: {e}"))?;
         await_reply(
-            Protocol::Chat,
+            protocol,
             wire,
             writer,
             deadline,

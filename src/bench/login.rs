@@ -17,6 +17,7 @@ use super::reader::Readers;
 use super::shared::{lock, Shared};
 use super::wire::{send, Fill, Inbound, Protocol, Wire};
 use super::workload::{nick, room_name, room_of};
+use super::ws::login_ws;
 
 /// How long a login read waits before it looks at the deadline again.
 const READ_POLL: Duration = Duration::from_millis(200);
@@ -59,7 +60,7 @@ pub(crate) fn await_reply(
     let mut replied = false;
     let mut joined = entered.is_none();
     loop {
-        while let Some((msg, used)) = protocol.parse(wire.pending())? {
+        while let Some((msg, used)) = wire.parse(protocol)? {
             let outcome = match msg {
                 Inbound::Reply { code, text } if !replied => match judge(code) {
                     Verdict::Done => {
@@ -122,7 +123,24 @@ fn login(
     let writer = Mutex::new(Arc::clone(&stream));
     let mut wire = Wire::new(stream, config.quick_ack);
     let steps = match config.protocol {
-        Protocol::Chat => login_chat(&mut wire, &writer, &nick, &room, config.rooms, deadline),
+        Protocol::Chat => login_chat(
+            Protocol::Chat,
+            &mut wire,
+            &writer,
+            &nick,
+            &room,
+            config.rooms,
+            deadline,
+        ),
+        Protocol::Ws => login_ws(
+            &mut wire,
+            &writer,
+            addr,
+            &nick,
+            &room,
+            config.rooms,
+            deadline,
+        ),
         Protocol::Irc => login_irc(&mut wire, &writer, &nick, &room, deadline),
     };
     steps.map_err(|e| format!("{nick}: {e}"))?;

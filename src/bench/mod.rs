@@ -61,6 +61,8 @@
 //! - `wire`: what both protocols share: `Protocol`, the `Inbound` messages
 //!   their parsers yield, a socket's buffered reading half and shared writing half.
 //! - `chat` and `irc`: each protocol's zero-copy parser and login conversation.
+//! - `ws`: the browser protocol: the WebSocket upgrade, masked client
+//!   frames, and a frame scanner that hands text payloads to `chat`'s.
 //! - `login`: connecting and logging every client in, a bounded number at a time.
 //! - `reader` and `sender`: the reader threads (epoll), and the send phase.
 //! - `sys`: the Linux calls std lacks (epoll, a read that never waits,
@@ -90,6 +92,7 @@ mod stats;
 mod sys;
 mod wire;
 mod workload;
+mod ws;
 
 pub use args::{parse_args, Command, Config, USAGE};
 pub use history::{run_history, HistoryConfig, HISTORY_USAGE};
@@ -179,7 +182,7 @@ fn bench(config: &Config) -> Report {
             report.max_send_lag = outcome.max_lag;
             sent = outcome.sent;
             let replies = match config.protocol {
-                Protocol::Chat => sent.iter().sum(),
+                Protocol::Chat | Protocol::Ws => sent.iter().sum(),
                 Protocol::Irc => 0,
             };
             if let Err(e) = drain(&shared, &sent, config.rooms, replies, deadline) {

@@ -221,7 +221,7 @@ impl Conn {
         arrived: u64,
     ) -> Result<(), String> {
         let mut delivered = 0;
-        while let Some((msg, used)) = protocol.parse(self.wire.pending())? {
+        while let Some((msg, used)) = self.wire.parse(protocol)? {
             let sent = self.handle(protocol, shared, msg)?;
             self.wire.consume(used);
             if let Some(sent) = sent {
@@ -273,11 +273,11 @@ impl Conn {
         Ok(None)
     }
 
-    /// Chat: every reply after login answers a SAY (or the final QUIT).
+    /// Chat and ws: every reply after login answers a SAY (or the final QUIT).
     /// IRC: there is no positive reply to PRIVMSG, only error numerics.
     fn reply(&self, protocol: Protocol, shared: &Shared, code: u16, text: &str) {
         let ok = match protocol {
-            Protocol::Chat => (200..300).contains(&code),
+            Protocol::Chat | Protocol::Ws => (200..300).contains(&code),
             Protocol::Irc if (400..600).contains(&code) => false,
             Protocol::Irc => return,
         };

@@ -1,7 +1,7 @@
-//! What both protocols share on the wire: which [`Protocol`] the clients
+//! What the protocols share on the wire: which [`Protocol`] the clients
 //! speak, the [`Inbound`] messages its parser yields, the buffered reading
 //! half of a socket ([`Wire`]) and writes on the shared writing half. Each
-//! protocol's grammar lives in `chat` and `irc`.
+//! protocol's grammar lives in `chat`, `irc` and `ws`.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -13,6 +13,7 @@ use super::chat::parse_chat;
 use super::irc::parse_irc;
 use super::shared::lock;
 use super::sys::{quick_ack, recv_now};
+use super::ws::{client_text, parse_ws, Assembly};
 
 /// Which wire protocol the clients speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +22,8 @@ pub(crate) enum Protocol {
     Chat,
     /// IRC (RFC 2812), for comparison with an existing server.
     Irc,
+    /// The browser's: chat frames in WebSocket text messages at `/ws`.
+    Ws,
 }
 
 impl Protocol {
@@ -29,6 +32,7 @@ impl Protocol {
         match self {
             Protocol::Chat => "chat",
             Protocol::Irc => "irc",
+            Protocol::Ws => "ws",
         }
     }
 
@@ -38,13 +42,24 @@ impl Protocol {
         match self {
             Protocol::Chat => parse_chat(buf),
             Protocol::Irc => Ok(parse_irc(buf)),
+            Protocol::Ws => parse_ws(buf),
+        }
+    }
+
+    /// The bytes that carry the chat frame `frame` (chat and ws only).
+    pub(crate) fn wrap(self, frame: Vec<u8>) -> Vec<u8> {
+        match self {
+            Protocol::Chat | Protocol::Irc => frame,
+            Protocol::Ws => client_text(&frame),
         }
     }
 
     /// The bytes of one chat message into `room`.
     pub(crate) fn say(self, room: &str, body: &str) -> Vec<u8> {
         match self {
-            Protocol::Chat => Frame::request("SAY", "/").with_text(body).encode(),
+            Protocol::Chat | Protocol::Ws => {
+                self.wrap(Frame::request("SAY", "/").with_text(body).encode())
+            }
             Protocol::Irc => format!("PRIVMSG {room} :{body}\r\n").into_bytes(),
         }
     }
@@ -52,7 +67,7 @@ impl Protocol {
     /// The bytes that say goodbye.
     pub(crate) fn quit(self) -> Vec<u8> {
         match self {
-            Protocol::Chat => Frame::request("QUIT", "/").encode(),
+            Protocol::Chat | Protocol::Ws => self.wrap(Frame::request("QUIT", "/").encode()),
             Protocol::Irc => b"QUIT :bench done\r\n".to_vec(),
         }
     }
@@ -102,6 +117,9 @@ pub(crate) struct Wire {
     end: usize,
     /// Re-arm `TCP_QUICKACK` after every read that brought data.
     quick_ack: bool,
+    /// Once the connection speaks WebSocket: a fragmented message being
+    /// put together, its fragments taken off the buffer as they arrive.
+    assembly: Option<Assembly>,
 }
 
 /// What one read brought.
@@ -120,7 +138,23 @@ impl Wire {
             start: 0,
             end: 0,
             quick_ack,
+            assembly: None,
         }
+    }
+
+    /// From now on the bytes are WebSocket frames (after the upgrade).
+    pub(crate) fn start_websocket(&mut self) {
+        self.assembly = Some(Assembly::default());
+        self.gather();
+    }
+
+    /// The next complete message and the bytes it took (to [`Wire::consume`]
+    /// once handled), or `None` until more bytes arrive.
+    pub(crate) fn parse(&self, protocol: Protocol) -> Result<Parsed<'_>, String> {
+        if let Some(done) = self.assembly.as_ref().and_then(Assembly::message) {
+            return done;
+        }
+        protocol.parse(self.pending())
     }
 
     /// The socket this reads from.
@@ -133,8 +167,25 @@ impl Wire {
         &self.buf[self.start..self.end]
     }
 
-    /// Marks `n` pending bytes as parsed.
+    /// Marks the message [`Wire::parse`] returned, which took `n` pending
+    /// bytes, as handled.
     pub(crate) fn consume(&mut self, n: usize) {
+        if !self.assembly.as_mut().is_some_and(Assembly::finish) {
+            self.advance(n);
+        }
+        self.gather();
+    }
+
+    /// WebSocket: moves the fragments at the front into the assembly.
+    fn gather(&mut self) {
+        if let Some(assembly) = &mut self.assembly {
+            let n = assembly.gather(&self.buf[self.start..self.end]);
+            self.advance(n);
+        }
+    }
+
+    /// Drops `n` pending bytes.
+    fn advance(&mut self, n: usize) {
         self.start = (self.start + n).min(self.end);
         if self.start == self.end {
             self.start = 0;
@@ -163,6 +214,7 @@ impl Wire {
             Ok(0) => Ok(Fill::Eof),
             Ok(n) => {
                 self.end += n;
+                self.gather();
                 if self.quick_ack {
                     quick_ack(&self.stream)?;
                 }

@@ -42,8 +42,8 @@ pub(crate) fn nick(i: usize) -> String {
 /// clients stay in `lobby`, where LOGIN puts them.
 pub(crate) fn room_name(protocol: Protocol, k: usize, rooms: usize) -> String {
     match protocol {
-        Protocol::Chat if rooms == 1 => LOBBY.to_string(),
-        Protocol::Chat => format!("room{k}"),
+        Protocol::Chat | Protocol::Ws if rooms == 1 => LOBBY.to_string(),
+        Protocol::Chat | Protocol::Ws => format!("room{k}"),
         Protocol::Irc => format!("#room{k}"),
     }
 }
