@@ -53,6 +53,35 @@ fn tiny_workload_delivers_everything() {
 }
 
 #[test]
+fn tiny_workload_over_websocket_delivers_everything() {
+    let dir = TempDir::new("bench-smoke");
+    let server = server(&dir);
+    let port = server.port.to_string();
+    let args = [
+        "--port",
+        &port,
+        "--protocol",
+        "ws",
+        "--clients",
+        "3",
+        "--messages",
+        "5",
+        "--json",
+    ];
+    // The browser door: the same 30 deliveries, and a reply to every SAY.
+    bench()
+        .args(args)
+        .assert()
+        .success()
+        .stdout(contains("\"protocol\":\"ws\""))
+        .stdout(contains("\"messages_sent\":15"))
+        .stdout(contains("\"deliveries\":30"))
+        .stdout(contains("\"expected_deliveries\":30"))
+        .stdout(contains("\"replies_ok\":15"))
+        .stdout(contains("\"ok\":true"));
+}
+
+#[test]
 fn idle_hold_connects_and_leaves() {
     let dir = TempDir::new("bench-smoke");
     let server = server(&dir);

@@ -576,4 +576,53 @@ mod tests {
         );
         assert!(head_len(&vec![b'a'; MAX_RESPONSE_HEAD_BYTES + 1]).is_err());
     }
+
+    /// The wire over a real socket: a fragmented message split across
+    /// reads, a ping between its fragments, then a whole message.
+    #[test]
+    fn the_wire_puts_fragments_together_across_reads() {
+        use std::io::Write as _;
+        use std::net::TcpListener;
+        use std::time::Duration;
+
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = listener.local_addr().expect("its address");
+        let client = TcpStream::connect(addr).expect("connect");
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("read timeout");
+        let (mut server_side, _) = listener.accept().expect("accept");
+        let mut wire = Wire::new(Arc::new(client), false);
+        wire.start_websocket();
+
+        let chat = message("42 pieces");
+        let (a, b) = chat.split_at(chat.len() / 2);
+        let mut bytes = server(false, Opcode::Text, a);
+        bytes.extend(server(true, Opcode::Ping, b"p"));
+        bytes.extend(server(true, Opcode::Continuation, b));
+        bytes.extend(server(true, Opcode::Text, &message("43 whole")));
+        let mut got = Vec::new();
+        let mut drain = |wire: &mut Wire| {
+            while let Some((msg, used)) = wire.parse(Protocol::Ws).expect("well formed") {
+                got.push(match msg {
+                    Inbound::Delivery { body, .. } => String::from_utf8_lossy(body).into_owned(),
+                    Inbound::Ping(_) => "ping".to_string(),
+                    other => format!("{other:?}"),
+                });
+                wire.consume(used);
+            }
+            got.len()
+        };
+        // Three bytes at a time: every frame boundary falls inside a read.
+        // One read per write (it waits for at least a byte); what a read
+        // left behind comes with the next one.
+        for piece in bytes.chunks(3) {
+            server_side.write_all(piece).expect("write");
+            assert!(matches!(wire.fill(), Ok(Fill::Data)));
+            drain(&mut wire);
+        }
+        while drain(&mut wire) < 3 && matches!(wire.fill(), Ok(Fill::Data)) {}
+        assert_eq!(got, ["ping", "42 pieces", "43 whole"]);
+        assert!(wire.pending().is_empty());
+    }
 }
