@@ -3,6 +3,8 @@
 //! lock, so the order in the file is the order everyone receives. The
 //! socket writes come later, from the caller's [`Owed`].
 
+use std::sync::Arc;
+
 use crate::clock;
 use crate::event::Event;
 
@@ -26,6 +28,9 @@ impl Hub {
         owed: &mut Owed,
     ) -> Result<Said, Refused> {
         check_text(&text)?;
+        if let Some(link) = self.cluster() {
+            return self.say_in_cluster(&Arc::clone(link), id, room, text);
+        }
         let mut log = self.inner.log.lock();
         let (record, key) = {
             let st = self.lock();

@@ -10,6 +10,7 @@
 //! lock, then the hub lock inside it; a change to rooms takes the room
 //! store's lock, then the hub lock for a snapshot. Never the other way round.
 
+mod cluster;
 mod delivery;
 mod members;
 mod messages;
@@ -21,11 +22,12 @@ mod tests;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::event::Event;
 use crate::text::{self, name_key, LOBBY};
 
+use super::cluster::ClusterLink;
 use super::history::{Loaded, MessageLog, Record};
 use super::outbox::Outbox;
 use super::rooms::{RoomRecord, RoomStore};
@@ -47,6 +49,9 @@ struct Inner {
     log: MessageLog,
     room_store: RoomStore,
     next_id: AtomicU64,
+    /// Set once at start-up in cluster mode: room messages then go through
+    /// Redis and nicknames are claimed there.
+    cluster: OnceLock<Arc<ClusterLink>>,
 }
 
 /// How a connection takes part, fixed at login by its door.
@@ -179,6 +184,7 @@ impl Hub {
                 log,
                 room_store,
                 next_id: AtomicU64::new(1),
+                cluster: OnceLock::new(),
             }),
         }
     }
@@ -199,8 +205,18 @@ impl Hub {
     /// `BadNick` for a malformed nickname, `NickInUse` when it is online.
     pub fn login(&self, id: ClientId, nick: &str, member: Member) -> Result<(), Refused> {
         text::check_nick(nick).map_err(Refused::BadNick)?;
+        if self.in_cluster() {
+            // Checked here first, so a local clash costs no round trip;
+            // then Redis decides between every node's contenders.
+            self.lock().check_free(nick, None)?;
+            self.claim_in_cluster(id, nick)?;
+        }
         let mut st = self.lock();
-        st.check_free(nick, None)?;
+        if let Err(refused) = st.check_free(nick, None) {
+            drop(st);
+            self.release_in_cluster(id, nick);
+            return Err(refused);
+        }
         st.nicks.insert(name_key(nick), id);
         st.clients.insert(
             id,
@@ -286,6 +302,8 @@ impl Hub {
         let rooms = st.leave_all(id, owed);
         let client = st.clients.remove(&id)?;
         st.nicks.remove(&name_key(&client.nick));
+        drop(st);
+        self.release_in_cluster(id, &client.nick);
         Some(LoggedOut {
             nick: client.nick,
             rooms,

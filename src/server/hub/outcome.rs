@@ -76,6 +76,9 @@ pub enum Refused {
     ControlCharacters,
     /// The change could not be written to disk, so it was not made.
     NotStored(io::Error),
+    /// Cluster mode, and Redis cannot be reached (the reason): nothing
+    /// was done; the node reconnects by itself.
+    ClusterUnavailable(String),
 }
 
 impl fmt::Display for Refused {

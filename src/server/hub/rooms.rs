@@ -415,6 +415,22 @@ impl Hub {
     /// `BadNick`, `SameNick`, `NickInUse`, `NotStored`.
     pub fn rename(&self, id: ClientId, new: &str, owed: &mut Owed) -> Result<Renamed, Refused> {
         text::check_nick(new).map_err(Refused::BadNick)?;
+        // In a cluster the new name is claimed in Redis first (a case
+        // change keeps the claim), and the old one released after.
+        let old = self.nick(id).ok_or(Refused::NotLoggedIn)?;
+        let claims = self.in_cluster() && name_key(&old) != name_key(new);
+        if claims {
+            self.claim_in_cluster(id, new)?;
+        }
+        let renamed = self.rename_here(id, new, owed);
+        if claims {
+            let gone = if renamed.is_ok() { &old } else { new };
+            self.release_in_cluster(id, gone);
+        }
+        renamed
+    }
+
+    fn rename_here(&self, id: ClientId, new: &str, owed: &mut Owed) -> Result<Renamed, Refused> {
         let store = self.inner.room_store.lock();
         let (old, records) = {
             let mut st = self.lock();

@@ -95,6 +95,10 @@ pub fn refusal(refused: &Refused) -> Frame {
             Status::INSUFFICIENT_STORAGE,
             format!("not stored ({e}), so nothing was done; try again later"),
         ),
+        Refused::ClusterUnavailable(why) => (
+            Status::UNAVAILABLE,
+            format!("cluster unavailable, retrying ({why}); nothing was done, try again"),
+        ),
     };
     Frame::reply(status, &text)
 }

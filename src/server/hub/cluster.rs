@@ -1,0 +1,146 @@
+//! The hub as one node of a cluster: room messages go to the Redis stream
+//! first and are stored and delivered here only when the node's stream
+//! reader brings them back, in stream order (the sender's own node
+//! included, so every client everywhere sees one order); nicknames are
+//! claimed in Redis. Without a cluster none of this runs.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cluster::{RedisError, StreamId};
+use crate::event::Event;
+use crate::server::cluster::{ClusterLink, StreamMessage};
+use crate::server::history::{Kind, Record};
+use crate::text::name_key;
+
+use super::outcome::Said;
+use super::{ClientId, Delivery, Hub, Owed, Refused};
+
+/// How long a sender waits for its message to come back from the stream
+/// (to learn its number here) before answering without one.
+const ECHO_WAIT: Duration = Duration::from_secs(5);
+
+impl Hub {
+    /// Makes this hub a node of the cluster behind `link` (once, at start-up).
+    pub fn join_cluster(&self, link: Arc<ClusterLink>) {
+        let _ = self.inner.cluster.set(link);
+    }
+
+    /// The cluster link, in cluster mode.
+    pub fn cluster(&self) -> Option<&Arc<ClusterLink>> {
+        self.inner.cluster.get()
+    }
+
+    pub(super) fn in_cluster(&self) -> bool {
+        self.inner.cluster.get().is_some()
+    }
+
+    /// Claims `nick` in Redis for connection `id` (nothing without a cluster).
+    pub(super) fn claim_in_cluster(&self, id: ClientId, nick: &str) -> Result<(), Refused> {
+        let Some(link) = self.cluster() else {
+            return Ok(());
+        };
+        match link.claim_nick(id, nick) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Refused::NickInUse {
+                nick: nick.to_string(),
+            }),
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+
+    /// Releases a claim made by `claim_in_cluster`.
+    pub(super) fn release_in_cluster(&self, id: ClientId, nick: &str) {
+        if let Some(link) = self.cluster() {
+            link.release_nick(id, nick);
+        }
+    }
+
+    /// A room message in cluster mode: checked here, added to the stream,
+    /// and answered once Redis has it (with its number here once the
+    /// reader has stored it, which is what the sender waits for).
+    pub(super) fn say_in_cluster(
+        &self,
+        link: &ClusterLink,
+        id: ClientId,
+        room: Option<&str>,
+        text: String,
+    ) -> Result<Said, Refused> {
+        let message = {
+            let st = self.lock();
+            let client = st.client(id)?;
+            let key = st.my_room(client, room)?;
+            StreamMessage {
+                room: st.room_name(&key),
+                from: client.nick.clone(),
+                text,
+                date: crate::clock::now_utc(),
+                node: link.node().to_string(),
+                client: id,
+            }
+        };
+        let stream_id = link.append(&message).map_err(|e| unavailable(&e))?;
+        let seq = link.wait_applied(stream_id, ECHO_WAIT).unwrap_or(0);
+        Ok(Said {
+            seq,
+            room: message.room,
+        })
+    }
+
+    /// Stores stream entry `stream_id` in `log.txt` (the ID in its record)
+    /// and delivers it to the room's members on this node, as `say` does
+    /// for a single node. Returns its number here.
+    ///
+    /// # Errors
+    /// `log.txt` refused it: nobody here was sent it; the reader retries.
+    pub fn deliver_from_stream(
+        &self,
+        node: &str,
+        stream_id: StreamId,
+        m: &StreamMessage,
+    ) -> io::Result<u64> {
+        let mut log = self.inner.log.lock();
+        let record = log.append(Record {
+            seq: 0,
+            date: m.date.clone(),
+            kind: Kind::Message,
+            room: m.room.clone(),
+            from: m.from.clone(),
+            to: stream_id.to_string(),
+            text: m.text.clone(),
+        })?;
+        let mut owed = Owed::new();
+        let mut st = self.lock();
+        let key = name_key(&record.room);
+        let event = Delivery::Event(Event::Message {
+            room: record.room.clone(),
+            from: record.from.clone(),
+            date: record.date.clone(),
+            seq: record.seq,
+            text: record.text.clone(),
+            history: false,
+        });
+        // The sender, if here and its door does not echo, already knows.
+        let sender = (m.node == node).then_some(m.client);
+        let skip = sender.filter(|id| st.clients.get(id).is_some_and(|c| !c.echo));
+        st.fan_out(&key, &event, skip, &mut owed);
+        let seq = record.seq;
+        let keep = st.history;
+        if let Some(room) = st.rooms.get_mut(&key).filter(|_| keep > 0) {
+            if room.recent.len() >= keep {
+                room.recent.pop_front();
+            }
+            room.recent.push_back(record);
+        }
+        drop(st);
+        drop(log);
+        owed.pay();
+        Ok(seq)
+    }
+}
+
+/// The refusal for a Redis error: "cluster unavailable, retrying".
+fn unavailable(e: &RedisError) -> Refused {
+    Refused::ClusterUnavailable(e.to_string())
+}
