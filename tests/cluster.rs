@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use chat::cluster::{Client, Config, RedisUrl, StreamBound};
-use chat::command::{AccountRequest, ChatRequest};
+use chat::command::{AccountRequest, ChatRequest, RoomRequest};
 use chat::event::Event;
 use chat::protocol::Status;
 use chat::server::history::{for_each_record, Kind};
@@ -331,15 +331,77 @@ fn a_killed_nodes_nicknames_are_freed() {
         (raw, reply.status_code())
     };
     assert_eq!(login(b.server.port, "ann").1, Some(Status::CONFLICT));
+    // Everyone is seen on every node before the kill.
+    wait_until(WAIT, "ann listed on c", || {
+        users_on(&mut cat).contains("ann in lobby (node a)")
+    });
     a.server.kill();
     let killed = Instant::now();
+    // The leave comes when the others notice, up to 30 s later.
+    for raw in [&mut bob, &mut cat] {
+        raw.stream
+            .set_read_timeout(Some(Duration::from_secs(40)))
+            .unwrap();
+        raw.expect_event(|e| matches!(e, Event::Leave { nick, .. } if nick == "ann"));
+        raw.stream.set_read_timeout(Some(WAIT)).unwrap();
+    }
+    let left = killed.elapsed();
+    assert!(!users_on(&mut cat).contains("ann"), "ann gone from /users");
     wait_until(Duration::from_secs(40), "ann's claim expired", || {
         login(b.server.port, "ann").1 == Some(Status::OK)
     });
     assert!(
-        killed.elapsed() <= Duration::from_secs(35),
-        "freed within the claim's life"
+        killed.elapsed() <= Duration::from_secs(35) && left <= Duration::from_secs(32),
+        "left after {left:?}; freed within the claim's life"
     );
     bob.say("still chatting");
     cat.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "still chatting"));
+}
+
+/// `/users` on `raw`'s node, as text.
+fn users_on(raw: &mut Raw) -> String {
+    let reply = raw.request(RoomRequest::Users);
+    String::from_utf8_lossy(&reply.body).into_owned()
+}
+
+/// Users on other nodes are seen arriving and listed with their node, and
+/// whispers cross nodes both ways.
+#[test]
+fn presence_and_whispers_cross_nodes() {
+    let Some(redis) = RedisServer::start("presence_whispers", &[]) else {
+        return;
+    };
+    let a = start_node(&redis, "a");
+    let b = start_node(&redis, "b");
+    let mut bob = Raw::login(b.server.port, "bob");
+    let mut ann = Raw::login(a.server.port, "ann");
+    bob.expect_event(
+        |e| matches!(e, Event::Join { nick, room, .. } if nick == "ann" && room == "lobby"),
+    );
+    let users = users_on(&mut bob);
+    assert!(users.contains("ann in lobby (node a)"), "{users}");
+    assert!(users.contains("bob in lobby (node b)"), "{users}");
+    let reply = bob.request(ChatRequest::Whisper {
+        to: "ann".into(),
+        text: "psst".into(),
+    });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    ann.expect_event(
+        |e| matches!(e, Event::Whisper { from, text, .. } if from == "bob" && text == "psst"),
+    );
+    let reply = ann.request(ChatRequest::Whisper {
+        to: "bob".into(),
+        text: "back".into(),
+    });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    bob.expect_event(
+        |e| matches!(e, Event::Whisper { from, text, .. } if from == "ann" && text == "back"),
+    );
+    let _ = ann.request(AccountRequest::Logout);
+    bob.expect_event(|e| matches!(e, Event::Leave { nick, .. } if nick == "ann"));
+    let reply = bob.request(ChatRequest::Whisper {
+        to: "ann".into(),
+        text: "gone?".into(),
+    });
+    assert_eq!(reply.status_code(), Some(Status::NOT_FOUND), "{reply:?}");
 }

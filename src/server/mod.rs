@@ -253,6 +253,10 @@ fn join_cluster(
         .map_err(ServerError::Thread)?;
     cluster::spawn_heartbeat(hub.clone(), Arc::clone(&link), console.clone())
         .map_err(ServerError::Thread)?;
+    cluster::spawn_presence(hub.clone(), Arc::clone(&link), console.clone())
+        .map_err(ServerError::Thread)?;
+    cluster::spawn_events(hub.clone(), Arc::clone(&link), console.clone())
+        .map_err(ServerError::Thread)?;
     console.say(format!(
         "cluster node {node} on {}; messages from stream entry {}",
         redacted(url),

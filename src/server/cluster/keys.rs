@@ -4,15 +4,19 @@
 //! ```text
 //! chat:messages          stream   every room message: room, from, text, date, node, client
 //! chat:nick:<key>        string   the node holding nickname <key> online (PX 30 s, heartbeat)
-//! chat:node:<node>       string   "alive" while the node heartbeats (PX 30 s)
-//! chat:epoch             string   a random value set once; gone means Redis lost its data
+//! chat:node:<node>       string   the node's run (node/token) while it lives (PX 25 s)
+//! chat:nodes             set      every node id seen; a dead one is removed by the others
+//! chat:presence:<node>   hash     nick -> its rooms (comma-separated), expires with the node
+//! chat:presence          channel  "node TAB nick TAB rooms" on every change ("!": offline)
+//! chat:whisper:<node>    channel  "from TAB to TAB date TAB text" (escaped) to that node
 //! ```
 
 /// The one stream of room messages (all rooms: one reader, one resume point).
 pub const MESSAGES: &str = "chat:messages";
-/// Set once by the first node; a node that finds it gone or changed knows
-/// Redis lost its data and claims its users' nicknames again.
-pub const EPOCH: &str = "chat:epoch";
+/// Every node id seen.
+pub const NODES: &str = "chat:nodes";
+/// Where nodes announce their users' presence changes.
+pub const PRESENCE_CHANNEL: &str = "chat:presence";
 
 /// The claim on an online nickname (`key`: its `name_key`).
 pub fn nick(key: &str) -> String {
@@ -22,4 +26,14 @@ pub fn nick(key: &str) -> String {
 /// A node's liveness key.
 pub fn node(node: &str) -> String {
     format!("chat:node:{node}")
+}
+
+/// A node's users and their rooms.
+pub fn presence(node: &str) -> String {
+    format!("chat:presence:{node}")
+}
+
+/// Where whispers to a node's users are published.
+pub fn whispers(node: &str) -> String {
+    format!("chat:whisper:{node}")
 }

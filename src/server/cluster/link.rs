@@ -8,7 +8,9 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::cluster::{Backoff, Client, Config, Reconnecting, RedisUrl, StreamEntry, StreamId};
+use crate::cluster::{
+    Backoff, Client, Config, Reconnecting, RedisUrl, StreamEntry, StreamId, Subscriber,
+};
 
 use super::{keys, ClusterError};
 
@@ -137,6 +139,17 @@ impl ClusterLink {
     /// A new connection that reconnects itself (for a background thread).
     pub fn connection(&self) -> Reconnecting<Client> {
         reconnecting(&self.redis)
+    }
+
+    /// A pub/sub connection subscribed to `channels`, made again (and
+    /// subscribed again) whenever it breaks.
+    pub fn subscriber(&self, channels: Vec<String>) -> Reconnecting<Subscriber> {
+        let redis = self.redis.clone();
+        Reconnecting::new(Backoff::default(), move || {
+            let mut sub = Subscriber::connect(&redis)?;
+            sub.subscribe(&channels)?;
+            Ok(sub)
+        })
     }
 
     /// Runs `op` on the write connection of client `client`.

@@ -6,15 +6,19 @@
 //! Redis holds, key by key, is in `keys`.
 
 mod error;
+mod events;
 pub mod keys;
 mod link;
 mod nicks;
+mod presence;
 mod reader;
 mod resume;
 
 pub use error::ClusterError;
+pub use events::{spawn_events, whisper_payload};
 pub use link::{ClusterLink, StreamMessage};
 pub use nicks::spawn_heartbeat;
+pub use presence::spawn_presence;
 pub use reader::spawn_reader;
 pub use resume::last_stream_id;
 

@@ -69,8 +69,7 @@ impl ClusterLink {
     /// Redis unreachable.
     pub fn heartbeat(&self) -> Result<Vec<String>> {
         let held = self.held_nicks().clone();
-        let mut claim_keys = vec![keys::node(self.node())];
-        claim_keys.extend(held.keys().map(|k| keys::nick(k)));
+        let claim_keys: Vec<String> = held.keys().map(|k| keys::nick(k)).collect();
         let ttl = CLAIM_TTL.as_millis().to_string();
         let args = [self.holder(), ttl.as_str()];
         let reply = self.with_writer(0, |c| c.run_script(&HEARTBEAT_SCRIPT, &claim_keys, &args))?;

@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use crate::cluster::{RedisError, StreamId};
 use crate::event::Event;
-use crate::server::cluster::{ClusterLink, StreamMessage};
+use crate::server::cluster::{keys, whisper_payload, ClusterLink, StreamMessage};
 use crate::server::history::{Kind, Record};
 use crate::text::name_key;
 
-use super::outcome::Said;
-use super::{ClientId, Delivery, Hub, Owed, Refused};
+use super::messages::whisper_event;
+use super::outcome::{Said, Whispered};
+use super::{ClientId, Delivery, Hub, Owed, Refused, Remote};
 
 /// How long a sender waits for its message to come back from the stream
 /// (to learn its number here) before answering without one.
@@ -143,4 +144,91 @@ impl Hub {
 /// The refusal for a Redis error: "cluster unavailable, retrying".
 fn unavailable(e: &RedisError) -> Refused {
     Refused::ClusterUnavailable(e.to_string())
+}
+
+impl Hub {
+    /// A whisper to `to`, a user on another node: published to that node
+    /// (which stores and delivers it), then stored here too, for the
+    /// sender's history.
+    pub(super) fn whisper_in_cluster(
+        &self,
+        link: &ClusterLink,
+        id: ClientId,
+        to: &Remote,
+        text: String,
+        owed: &mut Owed,
+    ) -> Result<Whispered, Refused> {
+        let (from, echo) = {
+            let st = self.lock();
+            let client = st.client(id)?;
+            (client.nick.clone(), client.echo)
+        };
+        let date = crate::clock::now_utc();
+        let payload = whisper_payload(&from, &to.nick, &date, &text);
+        let heard = link
+            .with_writer(id, |c| c.publish(keys::whispers(&to.node), &payload))
+            .map_err(|e| unavailable(&e))?;
+        if heard == 0 {
+            return Err(Refused::NoSuchUser {
+                nick: to.nick.clone(),
+            });
+        }
+        let mut log = self.inner.log.lock();
+        let record = log
+            .append(Record {
+                seq: 0,
+                date,
+                kind: Kind::Whisper,
+                room: "-".to_string(),
+                from,
+                to: to.nick.clone(),
+                text,
+            })
+            .map_err(Refused::NotStored)?;
+        if echo {
+            let st = self.lock();
+            st.deliver(&[id], &Delivery::Event(whisper_event(&record, false)), owed);
+        }
+        Ok(Whispered {
+            seq: record.seq,
+            to: record.to,
+            kept: false,
+        })
+    }
+
+    /// A whisper another node published for `to`, on this node: stored,
+    /// then delivered to them if they are still here.
+    ///
+    /// # Errors
+    /// `NotStored` when `log.txt` refused it (nobody was sent it).
+    pub fn whisper_from_cluster(
+        &self,
+        from: &str,
+        to: &str,
+        date: &str,
+        text: String,
+    ) -> Result<(), Refused> {
+        let mut owed = Owed::new();
+        let mut log = self.inner.log.lock();
+        let record = log
+            .append(Record {
+                seq: 0,
+                date: date.to_string(),
+                kind: Kind::Whisper,
+                room: "-".to_string(),
+                from: from.to_string(),
+                to: to.to_string(),
+                text,
+            })
+            .map_err(Refused::NotStored)?;
+        let st = self.lock();
+        if let Some(&target) = st.nicks.get(&name_key(to)) {
+            st.deliver(
+                &[target],
+                &Delivery::Event(whisper_event(&record, false)),
+                &mut owed,
+            );
+        }
+        Ok(())
+    }
 }

@@ -93,6 +93,7 @@ impl State {
         let nick = client.nick.clone();
         let client = &self.clients[&id];
         self.send(client, &entered, owed);
+        self.publish_rooms(id);
         // A crowd is not told of every arrival (as IRC's large channels):
         // announcing each of N joins costs N^2 deliveries.
         if members <= self.announce_limit {
@@ -123,7 +124,16 @@ impl State {
             };
             self.fan_out(key, &leave.into(), None, owed);
         }
+        self.publish_rooms(id);
         Some(name)
+    }
+
+    /// Tells the other nodes (in cluster mode) which rooms `id` is in now.
+    pub(super) fn publish_rooms(&self, id: ClientId) {
+        if let (Some(client), Some(_)) = (self.clients.get(&id), &self.changes) {
+            let rooms = client.rooms.iter().map(|k| self.room_name(k)).collect();
+            self.publish(&client.nick, Some(rooms));
+        }
     }
 
     /// Takes connection `id` out of every room; their names, in order.

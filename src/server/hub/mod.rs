@@ -15,6 +15,7 @@ mod delivery;
 mod members;
 mod messages;
 pub mod outcome;
+mod remote;
 mod rooms;
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,7 @@ use super::rooms::{RoomRecord, RoomStore};
 
 pub use delivery::{Codec, Delivery, Encoded, Owed, Removal, MAX_FORMATS};
 pub use outcome::{Presence, Refused, RoomInfo};
+pub use remote::{PresenceChange, Remote};
 
 /// A connection's identity inside the hub, never reused while the server runs.
 pub type ClientId = u64;
@@ -77,6 +79,12 @@ struct State {
     announce_limit: usize,
     /// How many recent messages a room keeps for newcomers.
     history: usize,
+    /// Cluster mode: this node's id, shown beside its users.
+    node: Option<String>,
+    /// Cluster mode: users on other nodes, by `name_key(nick)`.
+    remote: HashMap<String, Remote>,
+    /// Cluster mode: where this node's presence changes go (to Redis).
+    changes: Option<std::sync::mpsc::Sender<PresenceChange>>,
 }
 
 struct Client {
@@ -180,6 +188,9 @@ impl Hub {
                     rooms,
                     announce_limit,
                     history,
+                    node: None,
+                    remote: HashMap::new(),
+                    changes: None,
                 }),
                 log,
                 room_store,
@@ -270,6 +281,7 @@ impl Hub {
             .clients
             .values()
             .map(|c| st.presence_of(c, viewer))
+            .chain(st.remote.values().map(|r| st.remote_presence(r, viewer)))
             .collect();
         users.sort_by_key(|p| name_key(&p.nick));
         users
@@ -281,7 +293,13 @@ impl Hub {
         let viewer = viewer
             .and_then(|id| st.clients.get(&id))
             .map(|c| c.nick.as_str());
-        st.client_by_nick(nick).map(|c| st.presence_of(c, viewer))
+        match st.client_by_nick(nick) {
+            Some(c) => Some(st.presence_of(c, viewer)),
+            None => st
+                .remote
+                .get(&name_key(nick))
+                .map(|r| st.remote_presence(r, viewer)),
+        }
     }
 
     /// Sets (or, with `None`, clears) connection `id`'s away message.
@@ -293,7 +311,8 @@ impl Hub {
 
     /// True when someone called `nick` is online.
     pub fn is_online(&self, nick: &str) -> bool {
-        self.lock().nicks.contains_key(&name_key(nick))
+        let st = self.lock();
+        st.nicks.contains_key(&name_key(nick)) || st.remote.contains_key(&name_key(nick))
     }
 
     /// Takes connection `id` offline: each of its rooms is told it left.
@@ -302,6 +321,7 @@ impl Hub {
         let rooms = st.leave_all(id, owed);
         let client = st.clients.remove(&id)?;
         st.nicks.remove(&name_key(&client.nick));
+        st.publish(&client.nick, None);
         drop(st);
         self.release_in_cluster(id, &client.nick);
         Some(LoggedOut {
@@ -456,6 +476,7 @@ impl State {
             rooms: visible.iter().map(|r| r.name.clone()).collect(),
             hidden_rooms: hidden.len(),
             away: client.away.clone(),
+            node: self.node.clone(),
         }
     }
 

@@ -117,6 +117,8 @@ pub struct Presence {
     pub hidden_rooms: usize,
     /// Their away message, if they set one.
     pub away: Option<String>,
+    /// Cluster mode: the node they are connected to.
+    pub node: Option<String>,
 }
 
 /// A room and who is in it, as someone who may see it sees it.

@@ -70,6 +70,11 @@ impl Hub {
                 .members
                 .iter()
                 .filter_map(|m| st.clients.get(m).map(|c| c.nick.clone()))
+                .chain(
+                    st.remote_members(&name_key(room))
+                        .into_iter()
+                        .map(|r| r.nick.clone()),
+                )
                 .collect(),
         })
     }
@@ -472,6 +477,8 @@ impl Hub {
         };
         client.nick = new.to_string();
         let rooms = client.rooms.clone();
+        st.publish(&old, None);
+        st.publish_rooms(id);
         // Everyone who shares a room with the renamed one hears it once,
         // and so does the renamed one.
         let mut told: Vec<ClientId> = rooms

@@ -193,6 +193,9 @@ pub fn users(users: &[Presence]) -> String {
     let mut text = format!("{} user(s) online:", users.len());
     for user in users {
         let _ = write!(text, "\n  {} in {}", user.nick, where_is(user));
+        if let Some(node) = &user.node {
+            let _ = write!(text, " (node {node})");
+        }
     }
     text
 }

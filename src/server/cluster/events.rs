@@ -1,0 +1,161 @@
+//! What the other nodes tell this one: presence changes and whispers by
+//! pub/sub, and, every few seconds and after each reconnection, a full
+//! read of every node's presence hash (what pub/sub lost while Redis was
+//! away is repaired there), which is also how a dead node is noticed: its
+//! liveness key expired, so its users leave here.
+
+use std::io;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::cluster::{Client, Message, Result};
+use crate::server::console::Console;
+use crate::server::hub::Hub;
+use crate::server::store::unescape;
+
+use super::presence::parse_rooms;
+use super::{keys, ClusterLink};
+
+/// How often every node's presence is read in full.
+const SYNC_EVERY: Duration = Duration::from_secs(5);
+/// The longest wait for one pub/sub message.
+const WAIT: Duration = Duration::from_millis(500);
+
+/// Starts the thread that listens to the other nodes.
+///
+/// # Errors
+/// The thread could not be started.
+pub fn spawn_events(hub: Hub, link: Arc<ClusterLink>, console: Console) -> io::Result<()> {
+    thread::Builder::new()
+        .name("cluster-events".into())
+        .stack_size(256 * 1024)
+        .spawn(move || listen_forever(&hub, &link, &console))?;
+    Ok(())
+}
+
+fn listen_forever(hub: &Hub, link: &ClusterLink, console: &Console) {
+    let channels = vec![
+        keys::PRESENCE_CHANNEL.to_string(),
+        keys::whispers(link.node()),
+    ];
+    let mut sub = link.subscriber(channels);
+    let mut reads = link.connection();
+    let mut generation = 0;
+    let mut synced: Option<Instant> = None;
+    loop {
+        let next = sub.run(|s| s.next_message(WAIT));
+        for change in sub.take_changes() {
+            console.say(format!("cluster: events {change}"));
+        }
+        match next {
+            Ok(Some(message)) => handle(hub, link, console, &message),
+            Ok(None) => {}
+            Err(_) => thread::sleep(sub.retry_in().max(Duration::from_millis(50))),
+        }
+        // A new subscription may have missed messages: read everything now.
+        let fresh = sub.generation() != generation;
+        if fresh || synced.is_none_or(|at| at.elapsed() >= SYNC_EVERY) {
+            if reads.run(|c| sync(c, hub, link, console)).is_ok() {
+                generation = sub.generation();
+                synced = Some(Instant::now());
+            } else {
+                synced = None;
+            }
+        }
+    }
+}
+
+fn handle(hub: &Hub, link: &ClusterLink, console: &Console, message: &Message) {
+    let Ok(payload) = std::str::from_utf8(&message.payload) else {
+        return;
+    };
+    if message.channel == keys::PRESENCE_CHANNEL.as_bytes() {
+        let mut parts = payload.splitn(3, '\t');
+        if let (Some(node), Some(nick), Some(rooms)) = (parts.next(), parts.next(), parts.next()) {
+            if node != link.node() {
+                hub.remote_changed(node, nick, parse_rooms(rooms));
+            }
+        }
+    } else if let Some((from, to, date, text)) = parse_whisper(payload) {
+        if let Err(e) = hub.whisper_from_cluster(&from, &to, &date, text) {
+            console.say(format!("cluster: whisper to {to} not stored: {e:?}"));
+        }
+    }
+}
+
+/// Reads every other node's presence; a node whose liveness key is gone
+/// died: its users leave here and it is taken off the node set.
+fn sync(c: &mut Client, hub: &Hub, link: &ClusterLink, console: &Console) -> Result<()> {
+    for node in c.smembers(keys::NODES)? {
+        let Ok(node) = String::from_utf8(node) else {
+            continue;
+        };
+        if node == link.node() {
+            continue;
+        }
+        if c.get(keys::node(&node))?.is_none() {
+            hub.remote_node(&node, Vec::new());
+            c.srem(keys::NODES, &[&node])?;
+            console.say(format!("cluster: node {node} is gone; its users left"));
+            continue;
+        }
+        let users = c
+            .hgetall(keys::presence(&node))?
+            .into_iter()
+            .filter_map(|(nick, rooms)| {
+                let nick = String::from_utf8(nick).ok()?;
+                let rooms = parse_rooms(std::str::from_utf8(&rooms).ok()?)?;
+                Some((nick, rooms))
+            })
+            .collect();
+        hub.remote_node(&node, users);
+    }
+    Ok(())
+}
+
+/// A whisper as published to a node: four escaped fields.
+pub fn whisper_payload(from: &str, to: &str, date: &str, text: &str) -> String {
+    use crate::server::store::escape;
+    format!(
+        "{}\t{}\t{}\t{}",
+        escape(from),
+        escape(to),
+        escape(date),
+        escape(text)
+    )
+}
+
+fn parse_whisper(payload: &str) -> Option<(String, String, String, String)> {
+    let fields: Vec<&str> = payload.split('\t').collect();
+    let [from, to, date, text] = fields[..] else {
+        return None;
+    };
+    Some((
+        unescape(from).ok()?,
+        unescape(to).ok()?,
+        unescape(date).ok()?,
+        unescape(text).ok()?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whisper_payload_round_trips_any_text() {
+        let p = whisper_payload("ann", "bob", "2026", "a\tb\\c\nd");
+        assert_eq!(
+            parse_whisper(&p),
+            Some((
+                "ann".into(),
+                "bob".into(),
+                "2026".into(),
+                "a\tb\\c\nd".into()
+            ))
+        );
+        assert_eq!(parse_whisper("a\tb"), None);
+        assert_eq!(parse_whisper("a\tb\tc\t\\q"), None);
+    }
+}
