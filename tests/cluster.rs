@@ -38,6 +38,8 @@ fn start_node(redis: &RedisServer, id: &str) -> Node {
             &url,
             "--node-id",
             id,
+            "--pbkdf2-iterations",
+            "1000",
         ],
     );
     Node { server, dir }
@@ -404,4 +406,57 @@ fn presence_and_whispers_cross_nodes() {
         text: "gone?".into(),
     });
     assert_eq!(reply.status_code(), Some(Status::NOT_FOUND), "{reply:?}");
+}
+
+fn login_as(port: u16, nick: &str, password: Option<&str>) -> (Raw, Option<Status>) {
+    let mut raw = Raw::connect(port);
+    let reply = raw.request(AccountRequest::Login {
+        many_rooms: false,
+        nick: nick.into(),
+        password: password.map(str::to_string),
+    });
+    (raw, reply.status_code())
+}
+
+/// An account registered on one node works on the others, and a password
+/// changed on one holds on all.
+#[test]
+fn accounts_work_on_every_node() {
+    let Some(redis) = RedisServer::start("accounts_across", &[]) else {
+        return;
+    };
+    let a = start_node(&redis, "a");
+    let b = start_node(&redis, "b");
+    let mut ann = Raw::login(a.server.port, "ann");
+    let reply = ann.request(AccountRequest::Register {
+        password: "correct horse".into(),
+    });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    let _ = ann.request(AccountRequest::Logout);
+    assert_eq!(
+        login_as(b.server.port, "ann", None).1,
+        Some(Status::UNAUTHORIZED),
+        "a guest may not take it on b"
+    );
+    assert_eq!(
+        login_as(b.server.port, "ann", Some("wrong horse")).1,
+        Some(Status::UNAUTHORIZED)
+    );
+    let (mut on_b, status) = login_as(b.server.port, "ann", Some("correct horse"));
+    assert_eq!(status, Some(Status::OK));
+    let reply = on_b.request(AccountRequest::Passwd {
+        old: "correct horse".into(),
+        new: "battery staple".into(),
+    });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    let _ = on_b.request(AccountRequest::Logout);
+    assert_eq!(
+        login_as(a.server.port, "ann", Some("correct horse")).1,
+        Some(Status::UNAUTHORIZED),
+        "the old password is gone on a too"
+    );
+    assert_eq!(
+        login_as(a.server.port, "ann", Some("battery staple")).1,
+        Some(Status::OK)
+    );
 }

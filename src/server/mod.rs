@@ -181,7 +181,8 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
         config.announce_limit,
     );
     if let Some(url) = &config.cluster {
-        join_cluster(&config, url, &hub, &console, &log_path, local.port())?;
+        let link = join_cluster(&config, url, &hub, &console, &log_path, local.port())?;
+        accounts.share(Arc::new(cluster::RedisAccounts(link)));
     }
     console.say("Socket created.");
     for (_, door, local) in &doors {
@@ -235,7 +236,7 @@ fn join_cluster(
     console: &Console,
     log_path: &Path,
     port: u16,
-) -> Result<(), ServerError> {
+) -> Result<Arc<cluster::ClusterLink>, ServerError> {
     let node = config
         .node_id
         .clone()
@@ -265,7 +266,7 @@ fn join_cluster(
             |id| format!("after {id}")
         )
     ));
-    Ok(())
+    Ok(link)
 }
 
 /// A Redis URL without its password, for the console.

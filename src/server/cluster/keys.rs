@@ -8,11 +8,14 @@
 //! chat:nodes             set      every node id seen; a dead one is removed by the others
 //! chat:presence:<node>   hash     nick -> its rooms (comma-separated), expires with the node
 //! chat:presence          channel  "node TAB nick TAB rooms" on every change ("!": offline)
+//! chat:accounts          hash     name_key -> account line (accounts.txt format)
 //! chat:whisper:<node>    channel  "from TAB to TAB date TAB text" (escaped) to that node
 //! ```
 
 /// The one stream of room messages (all rooms: one reader, one resume point).
 pub const MESSAGES: &str = "chat:messages";
+/// Registered accounts.
+pub const ACCOUNTS: &str = "chat:accounts";
 /// Every node id seen.
 pub const NODES: &str = "chat:nodes";
 /// Where nodes announce their users' presence changes.

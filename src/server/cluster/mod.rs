@@ -5,6 +5,7 @@
 //! node delivers them in one order; nicknames are claimed in Redis. What
 //! Redis holds, key by key, is in `keys`.
 
+mod accounts;
 mod error;
 mod events;
 pub mod keys;
@@ -14,6 +15,7 @@ mod presence;
 mod reader;
 mod resume;
 
+pub use accounts::RedisAccounts;
 pub use error::ClusterError;
 pub use events::{spawn_events, whisper_payload};
 pub use link::{ClusterLink, StreamMessage};
