@@ -141,7 +141,7 @@ Options:
                          (redis://[[user]:password@]host[:port][/db]); without it the
                          server is a single node and needs no Redis
   --node-id ID           this node's name in the cluster, 1-32 of [A-Za-z0-9_-]
-                         (default: the listening port); unique per node
+                         (default: port7777 for port 7777); unique per node
   --cluster-password-file FILE
                          the Redis password, one line in FILE (not on the command line)
   -h, --help             show this help
