@@ -2,7 +2,7 @@
 //! taken out of rooms, and handing deliveries to members' queues, encoded
 //! once per format. All of it runs under the hub's lock and only enqueues.
 
-use crate::event::Event;
+use crate::event::{Event, Parting};
 use crate::text::{name_key, LOBBY};
 
 use super::{outcome, Client, ClientId, Delivery, Encoded, Missed, Owed, Removal, State};
@@ -60,7 +60,8 @@ impl State {
         let left = if client.many_rooms {
             None
         } else {
-            self.leave_all(id, owed).pop()
+            self.leave_all(id, &Parting::Left(String::new()), owed)
+                .pop()
         };
         let State { clients, rooms, .. } = self;
         let (client, room) = (clients.get_mut(&id)?, rooms.get_mut(key)?);
@@ -107,8 +108,15 @@ impl State {
         Some(joined)
     }
 
-    /// Takes connection `id` out of the room keyed `key` and tells the rest.
-    pub(super) fn leave(&mut self, id: ClientId, key: &str, owed: &mut Owed) -> Option<String> {
+    /// Takes connection `id` out of the room keyed `key` and tells the rest
+    /// `why`.
+    pub(super) fn leave(
+        &mut self,
+        id: ClientId,
+        key: &str,
+        why: &Parting,
+        owed: &mut Owed,
+    ) -> Option<String> {
         let client = self.clients.get_mut(&id)?;
         let at = client.rooms.iter().position(|k| k == key)?;
         client.rooms.remove(at);
@@ -121,6 +129,7 @@ impl State {
                 room: name.clone(),
                 nick,
                 members: room.members.len(),
+                why: why.clone(),
             };
             self.fan_out(key, &leave.into(), None, owed);
         }
@@ -137,14 +146,19 @@ impl State {
     }
 
     /// Takes connection `id` out of every room; their names, in order.
-    pub(super) fn leave_all(&mut self, id: ClientId, owed: &mut Owed) -> Vec<String> {
+    pub(super) fn leave_all(
+        &mut self,
+        id: ClientId,
+        why: &Parting,
+        owed: &mut Owed,
+    ) -> Vec<String> {
         let keys = self
             .clients
             .get(&id)
             .map(|c| c.rooms.clone())
             .unwrap_or_default();
         keys.iter()
-            .filter_map(|key| self.leave(id, key, owed))
+            .filter_map(|key| self.leave(id, key, why, owed))
             .collect()
     }
 
@@ -152,7 +166,7 @@ impl State {
     /// telling it why; a client in one room at a time goes to the lobby.
     pub(super) fn remove(&mut self, id: ClientId, key: &str, why: Removal, owed: &mut Owed) {
         let room = self.room_name(key);
-        self.leave(id, key, owed);
+        self.leave(id, key, &why.parting(), owed);
         let Some(client) = self.clients.get(&id) else {
             return;
         };

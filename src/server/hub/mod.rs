@@ -25,7 +25,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use crate::event::Event;
+use crate::event::{Event, Parting};
 use crate::text::{self, name_key, LOBBY};
 
 use super::cluster::ClusterLink;
@@ -315,10 +315,11 @@ impl Hub {
         st.nicks.contains_key(&name_key(nick)) || st.remote.contains_key(&name_key(nick))
     }
 
-    /// Takes connection `id` offline: each of its rooms is told it left.
-    pub fn logout(&self, id: ClientId, owed: &mut Owed) -> Option<LoggedOut> {
+    /// Takes connection `id` offline: each of its rooms is told it left,
+    /// and `why`.
+    pub fn logout(&self, id: ClientId, why: &Parting, owed: &mut Owed) -> Option<LoggedOut> {
         let mut st = self.lock();
-        let rooms = st.leave_all(id, owed);
+        let rooms = st.leave_all(id, why, owed);
         let client = st.clients.remove(&id)?;
         st.nicks.remove(&name_key(&client.nick));
         st.publish(&client.nick, None);

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::clock;
 use crate::command::ListKind;
-use crate::event::Event;
+use crate::event::{Event, Parting};
 use crate::text::{self, name_key, LOBBY};
 
 use super::outcome::{
@@ -198,6 +198,7 @@ impl Hub {
         &self,
         id: ClientId,
         room: Option<&str>,
+        reason: &str,
         owed: &mut Owed,
     ) -> Result<Left, Refused> {
         let mut st = self.lock();
@@ -207,7 +208,8 @@ impl Hub {
         if !many_rooms && key == name_key(LOBBY) {
             return Err(Refused::InLobby);
         }
-        let room = st.leave(id, &key, owed).ok_or(Refused::NotLoggedIn)?;
+        let why = Parting::Left(reason.to_string());
+        let room = st.leave(id, &key, &why, owed).ok_or(Refused::NotLoggedIn)?;
         let now_in = if many_rooms {
             None
         } else {

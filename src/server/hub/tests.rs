@@ -74,9 +74,13 @@ impl Codec for LineCodec {
                 room,
                 nick,
                 members,
-            }) => {
-                format!("leave {room} {nick} {members}")
-            }
+                why,
+            }) => match why {
+                Parting::Left(reason) if reason.is_empty() => {
+                    format!("leave {room} {nick} {members}")
+                }
+                why => format!("leave {room} {nick} {members} {why:?}"),
+            },
             Delivery::Event(Event::Renamed { old, new }) => format!("nick {old}>{new}"),
             Delivery::Event(other) => format!("{other:?}"),
             Delivery::Entered {
@@ -288,7 +292,7 @@ fn only_the_owner_moderates_or_closes_and_the_lobby_stays() {
         w.hub.close_room(bob, None, &mut World::owed()),
         Err(Refused::NotOwner { owner: Some(o), .. }) if o == "Tom"
     ));
-    w.hub.leave_room(tom, None, &mut World::owed()).unwrap();
+    w.hub.leave_room(tom, None, "", &mut World::owed()).unwrap();
     assert!(matches!(
         w.hub.close_room(tom, None, &mut World::owed()),
         Err(Refused::NotOwner { owner: None, .. })
@@ -409,17 +413,22 @@ fn a_connection_may_be_in_several_rooms_and_must_say_which() {
     // Leaving one room keeps the other; a one-room client goes to the lobby.
     let left = w
         .hub
-        .leave_room(irc, Some("rust"), &mut World::owed())
+        .leave_room(irc, Some("rust"), "", &mut World::owed())
         .unwrap();
     assert!(left.now_in.is_none());
     assert_eq!(w.hub.rooms_of(irc), ["lobby"]);
     assert!(matches!(
-        w.hub.leave_room(term, None, &mut World::owed()),
+        w.hub.leave_room(term, None, "", &mut World::owed()),
         Err(Refused::InLobby)
     ));
-    let out = w.hub.logout(irc, &mut World::owed()).unwrap();
+    let out = w
+        .hub
+        .logout(irc, &Parting::Quit("bye".into()), &mut World::owed())
+        .unwrap();
     assert_eq!(out.rooms, ["lobby"]);
-    assert!(w.take(term).contains(&"leave lobby irc 1".to_string()));
+    assert!(w
+        .take(term)
+        .contains(&r#"leave lobby irc 1 Quit("bye")"#.to_string()));
 }
 
 #[test]
@@ -592,6 +601,12 @@ fn an_owner_sends_someone_out_who_may_come_back() {
     assert_eq!((kicked.room.as_str(), kicked.nick.as_str()), ("den", "bob"));
     let told = w.take(bob);
     assert!(told[0].starts_with("removed den Kicked"), "{told:?}");
+    // The room hears who sent whom out, and why.
+    let heard = w.take(tom);
+    assert!(
+        heard.contains(&r#"leave den bob 1 Kicked { by: "tom", reason: "too loud" }"#.to_string()),
+        "{heard:?}"
+    );
     assert!(matches!(
         w.hub
             .kick_from_room(tom, Some("den"), "bob", "", &mut World::owed()),

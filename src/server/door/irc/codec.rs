@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::event::Event;
+use crate::event::{Event, Parting};
 use crate::irc::cap::{Cap, CapSet};
 use crate::irc::casemap::room_to_channel;
 use crate::irc::render::{server_time_from_utc, shared_file_text};
@@ -206,9 +206,9 @@ fn event_lines(event: &Event, flags: u8) -> Vec<Message> {
         Event::Join { room, nick, .. } => {
             vec![Message::new("JOIN", [room_to_channel(room)]).with_source(mask(nick))]
         }
-        Event::Leave { room, nick, .. } => {
-            vec![Message::new("PART", [room_to_channel(room)]).with_source(mask(nick))]
-        }
+        Event::Leave {
+            room, nick, why, ..
+        } => vec![leave_line(room, nick, why)],
         Event::Renamed { old, new } => {
             vec![Message::new("NICK", [new.as_str()]).with_source(mask(old))]
         }
@@ -369,6 +369,26 @@ fn in_batch(lines: Vec<Message>, batch: &Option<String>) -> Vec<Message> {
             .collect(),
         None => lines,
     }
+}
+
+/// How a room hears that `nick` left it: a `PART` (with what they said),
+/// a `QUIT` when their connection ended, a `KICK` by the owner or, for the
+/// room's rules, by the server.
+fn leave_line(room: &str, nick: &str, why: &Parting) -> Message {
+    let channel = room_to_channel(room);
+    let reason = why.reason();
+    match why {
+        Parting::Left(_) if reason.is_empty() => Message::new("PART", [channel]),
+        Parting::Left(_) => Message::new("PART", [channel.as_str(), reason]),
+        Parting::Quit(_) => Message::new("QUIT", [reason]),
+        Parting::Kicked { by, .. } => {
+            return Message::new("KICK", [channel.as_str(), nick, reason]).with_source(mask(by))
+        }
+        Parting::Removed(_) => {
+            return Message::new("KICK", [channel.as_str(), nick, reason]).with_source(SERVER)
+        }
+    }
+    .with_source(mask(nick))
 }
 
 /// How `nick` hears that it is no longer in `room`: kicked by its owner,
