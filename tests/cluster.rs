@@ -334,9 +334,11 @@ fn a_killed_nodes_nicknames_are_freed() {
     };
     assert_eq!(login(b.server.port, "ann").1, Some(Status::CONFLICT));
     // Everyone is seen on every node before the kill.
-    wait_until(WAIT, "ann listed on c", || {
-        users_on(&mut cat).contains("ann in lobby (node a)")
-    });
+    for raw in [&mut bob, &mut cat] {
+        wait_until(WAIT, "ann listed on b and c", || {
+            users_on(raw).contains("ann in lobby (node a)")
+        });
+    }
     a.server.kill();
     let killed = Instant::now();
     // The leave comes when the others notice, up to 30 s later.

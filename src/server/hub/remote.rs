@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::mpsc::Sender;
 
-use crate::event::Event;
+use crate::event::{Event, Parting};
 use crate::text::name_key;
 
 use super::{Hub, Owed, Presence, State};
@@ -104,6 +104,12 @@ impl State {
             None => Vec::new(),
         };
         let now = rooms.clone().unwrap_or_default();
+        // Offline (logged out, or its node died) is a quit; else a part.
+        let why = if rooms.is_none() {
+            Parting::Quit(format!("offline on node {node}"))
+        } else {
+            Parting::Left(String::new())
+        };
         match rooms {
             Some(rooms) => {
                 self.remote.insert(
@@ -126,6 +132,7 @@ impl State {
                 room: room.clone(),
                 nick: nick.to_string(),
                 members,
+                why: why.clone(),
             };
             self.announce(room, event, owed);
         }
