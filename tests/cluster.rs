@@ -462,3 +462,121 @@ fn accounts_work_on_every_node() {
         Some(Status::OK)
     );
 }
+
+/// A room created on one node exists on the others (one name, one room),
+/// its ban list holds everywhere, and closing it on one node closes it
+/// everywhere, its members told.
+#[test]
+fn rooms_are_the_same_on_every_node() {
+    let Some(redis) = RedisServer::start("rooms_across", &[]) else {
+        return;
+    };
+    let a = start_node(&redis, "a");
+    let b = start_node(&redis, "b");
+    let mut ann = Raw::login(a.server.port, "ann");
+    let mut bob = Raw::login(b.server.port, "bob");
+    let mut cat = Raw::login(b.server.port, "cat");
+    let reply = ann.request(RoomRequest::Create {
+        room: "den".into(),
+        private: false,
+    });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    let reply = cat.request(RoomRequest::Create {
+        room: "DEN".into(),
+        private: false,
+    });
+    assert_eq!(reply.status_code(), Some(Status::CONFLICT), "{reply:?}");
+    wait_until(WAIT, "den known on b", || {
+        bob.request(RoomRequest::Join { room: "den".into() })
+            .status_code()
+            == Some(Status::OK)
+    });
+    ann.expect_event(
+        |e| matches!(e, Event::Join { nick, room, .. } if nick == "bob" && room == "den"),
+    );
+    bob.say("hi den");
+    ann.expect_event(
+        |e| matches!(e, Event::Message { text, room, .. } if text == "hi den" && room == "den"),
+    );
+    let reply = ann.request(RoomRequest::ChangeList {
+        list: chat::command::ListKind::Bans,
+        nick: "cat".into(),
+        add: true,
+        room: None,
+    });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    wait_until(WAIT, "cat banned on b", || {
+        cat.request(RoomRequest::Join { room: "den".into() })
+            .status_code()
+            == Some(Status::FORBIDDEN)
+    });
+    let reply = ann.request(RoomRequest::Close { room: None });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    bob.expect_event(
+        |e| matches!(e, Event::Notice { text } if text.contains("room den was closed")),
+    );
+    let rooms = bob.request(RoomRequest::Rooms);
+    assert!(
+        !String::from_utf8_lossy(&rooms.body).contains("den"),
+        "{rooms:?}"
+    );
+    let reply = bob.request(RoomRequest::Join { room: "den".into() });
+    assert_eq!(reply.status_code(), Some(Status::NOT_FOUND), "{reply:?}");
+}
+
+/// Redis comes back empty (no persistence, restarted): the nodes notice
+/// (the epoch key is gone), claim their users' nicknames again and write
+/// back their rooms and accounts; chat goes on.
+#[test]
+fn nodes_restore_what_redis_lost() {
+    let Some(mut redis) = RedisServer::start_volatile("redis_emptied") else {
+        return;
+    };
+    let a = start_node(&redis, "a");
+    let b = start_node(&redis, "b");
+    let mut ann = Raw::login(a.server.port, "ann");
+    let reply = ann.request(AccountRequest::Register {
+        password: "correct horse".into(),
+    });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    let reply = ann.request(RoomRequest::Create {
+        room: "den".into(),
+        private: false,
+    });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    let reply = ann.request(RoomRequest::Leave { room: None });
+    assert_eq!(reply.status_code(), Some(Status::OK), "back to the lobby");
+    let mut bob = Raw::login(b.server.port, "bob");
+    redis.restart();
+    let has = |key: &str, field: Option<&str>| {
+        let Ok(mut c) = Client::connect(&Config::new(RedisUrl::parse(&redis.url()).unwrap()))
+        else {
+            return false;
+        };
+        match field {
+            Some(f) => c.hget(key, f).ok().flatten().is_some(),
+            None => c.get(key).ok().flatten().is_some(),
+        }
+    };
+    wait_until(Duration::from_secs(30), "state written back", || {
+        has("chat:nick:ann", None)
+            && has("chat:nick:bob", None)
+            && has("chat:rooms", Some("den"))
+            && has("chat:accounts", Some("ann"))
+            && has("chat:epoch", None)
+    });
+    assert_eq!(
+        login_as(b.server.port, "ann", None).1,
+        Some(Status::CONFLICT),
+        "ann is still online on a"
+    );
+    wait_until(WAIT, "chat works again", || {
+        bob.request(ChatRequest::Say {
+            room: None,
+            text: "back".into(),
+        })
+        .status_code()
+            == Some(Status::OK)
+    });
+    ann.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "back"));
+}

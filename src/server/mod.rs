@@ -182,7 +182,9 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
     );
     if let Some(url) = &config.cluster {
         let link = join_cluster(&config, url, &hub, &console, &log_path, local.port())?;
-        accounts.share(Arc::new(cluster::RedisAccounts(link)));
+        accounts.share(Arc::new(cluster::RedisAccounts(Arc::clone(&link))));
+        cluster::spawn_events(hub.clone(), link, console.clone(), Arc::clone(&accounts))
+            .map_err(ServerError::Thread)?;
     }
     console.say("Socket created.");
     for (_, door, local) in &doors {
@@ -256,8 +258,7 @@ fn join_cluster(
         .map_err(ServerError::Thread)?;
     cluster::spawn_presence(hub.clone(), Arc::clone(&link), console.clone())
         .map_err(ServerError::Thread)?;
-    cluster::spawn_events(hub.clone(), Arc::clone(&link), console.clone())
-        .map_err(ServerError::Thread)?;
+
     console.say(format!(
         "cluster node {node} on {}; messages from stream entry {}",
         redacted(url),

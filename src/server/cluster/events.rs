@@ -15,7 +15,8 @@ use crate::server::hub::Hub;
 use crate::server::store::unescape;
 
 use super::presence::parse_rooms;
-use super::{keys, ClusterLink};
+use super::{keys, rooms, ClusterLink};
+use crate::server::accounts::Accounts;
 
 /// How often every node's presence is read in full.
 const SYNC_EVERY: Duration = Duration::from_secs(5);
@@ -26,29 +27,65 @@ const WAIT: Duration = Duration::from_millis(500);
 ///
 /// # Errors
 /// The thread could not be started.
-pub fn spawn_events(hub: Hub, link: Arc<ClusterLink>, console: Console) -> io::Result<()> {
+pub fn spawn_events(
+    hub: Hub,
+    link: Arc<ClusterLink>,
+    console: Console,
+    accounts: Arc<Accounts>,
+) -> io::Result<()> {
     thread::Builder::new()
         .name("cluster-events".into())
         .stack_size(256 * 1024)
-        .spawn(move || listen_forever(&hub, &link, &console))?;
+        .spawn(move || {
+            let node = Node {
+                hub: &hub,
+                link: &link,
+                console: &console,
+                accounts: &accounts,
+            };
+            listen_forever(&node);
+        })?;
     Ok(())
 }
 
-fn listen_forever(hub: &Hub, link: &ClusterLink, console: &Console) {
+/// What the events thread works with.
+struct Node<'a> {
+    hub: &'a Hub,
+    link: &'a ClusterLink,
+    console: &'a Console,
+    accounts: &'a Accounts,
+}
+
+fn listen_forever(node: &Node<'_>) {
+    let (hub, link, console) = (node.hub, node.link, node.console);
     let channels = vec![
         keys::PRESENCE_CHANNEL.to_string(),
+        keys::ROOMS_CHANNEL.to_string(),
         keys::whispers(link.node()),
     ];
     let mut sub = link.subscriber(channels);
     let mut reads = link.connection();
     let mut generation = 0;
     let mut synced: Option<Instant> = None;
+    let mut epoch: Option<Vec<u8>> = None;
     loop {
         let next = sub.run(|s| s.next_message(WAIT));
         for change in sub.take_changes() {
             console.say(format!("cluster: events {change}"));
         }
         match next {
+            Ok(Some(message)) if message.channel == keys::ROOMS_CHANNEL.as_bytes() => {
+                let key = String::from_utf8_lossy(&message.payload).into_owned();
+                match reads.run(|c| rooms::fetch_room(c, &key)) {
+                    Ok(record) => {
+                        if let Err(e) = hub.apply_shared_room(&key, record) {
+                            console.say(format!("cluster: room {key}: {e}"));
+                        }
+                    }
+                    // The next full read applies it.
+                    Err(_) => synced = None,
+                }
+            }
             Ok(Some(message)) => handle(hub, link, console, &message),
             Ok(None) => {}
             Err(_) => thread::sleep(sub.retry_in().max(Duration::from_millis(50))),
@@ -56,7 +93,11 @@ fn listen_forever(hub: &Hub, link: &ClusterLink, console: &Console) {
         // A new subscription may have missed messages: read everything now.
         let fresh = sub.generation() != generation;
         if fresh || synced.is_none_or(|at| at.elapsed() >= SYNC_EVERY) {
-            if reads.run(|c| sync(c, hub, link, console)).is_ok() {
+            let synced_now = reads.run(|c| {
+                sync(c, hub, link, console)?;
+                sync_shared(c, node, &mut epoch)
+            });
+            if synced_now.is_ok() {
                 generation = sub.generation();
                 synced = Some(Instant::now());
             } else {
@@ -111,6 +152,51 @@ fn sync(c: &mut Client, hub: &Hub, link: &ClusterLink, console: &Console) -> Res
             .collect();
         hub.remote_node(&node, users);
     }
+    Ok(())
+}
+
+/// Reads the epoch and every room. If Redis lost its data (the epoch is
+/// gone or changed), this node writes back its rooms and accounts (only
+/// where Redis has none: another node may have written them meanwhile);
+/// otherwise Redis is right, and rooms it lacks were closed elsewhere.
+fn sync_shared(c: &mut Client, node: &Node<'_>, epoch: &mut Option<Vec<u8>>) -> Result<()> {
+    let now = c.get(keys::EPOCH)?;
+    let authoritative = now.is_some() && (epoch.is_none() || *epoch == now);
+    if !authoritative {
+        let fresh = format!("{}/{}", node.link.holder(), crate::clock::now_utc());
+        c.set_nx(keys::EPOCH, &fresh)?;
+        let adopted = c.get(keys::EPOCH)?;
+        let missing = node
+            .hub
+            .apply_shared_rooms(|| rooms::fetch_rooms(c), false)?;
+        for record in &missing {
+            node.link.create_room(record)?;
+        }
+        let lines = node.accounts.lines();
+        for (key, line) in &lines {
+            c.request(
+                &crate::cluster::resp::Command::new("HSETNX")
+                    .arg(keys::ACCOUNTS)
+                    .arg(key)
+                    .arg(line),
+            )?;
+        }
+        node.console.say(format!(
+            "cluster: {} in Redis; wrote back {} room(s) and {} account(s) held here",
+            if epoch.is_some() {
+                "data lost"
+            } else {
+                "no data yet"
+            },
+            missing.len(),
+            lines.len()
+        ));
+        *epoch = adopted;
+        return Ok(());
+    }
+    *epoch = now;
+    node.hub
+        .apply_shared_rooms(|| rooms::fetch_rooms(c), true)?;
     Ok(())
 }
 

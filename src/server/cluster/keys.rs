@@ -9,6 +9,9 @@
 //! chat:presence:<node>   hash     nick -> its rooms (comma-separated), expires with the node
 //! chat:presence          channel  "node TAB nick TAB rooms" on every change ("!": offline)
 //! chat:accounts          hash     name_key -> account line (accounts.txt format)
+//! chat:rooms             hash     name_key -> room line (rooms.txt format)
+//! chat:rooms             channel  a room's key, published when it changed or closed
+//! chat:epoch             string   random, set once; gone or changed: Redis lost its data
 //! chat:whisper:<node>    channel  "from TAB to TAB date TAB text" (escaped) to that node
 //! ```
 
@@ -16,6 +19,12 @@
 pub const MESSAGES: &str = "chat:messages";
 /// Registered accounts.
 pub const ACCOUNTS: &str = "chat:accounts";
+/// Created rooms, and the channel their changes are announced on.
+pub const ROOMS: &str = "chat:rooms";
+pub const ROOMS_CHANNEL: &str = "chat:rooms";
+/// Set by the first node to find it missing. A node that sees it gone or
+/// changed knows Redis lost its data, and writes back what it holds.
+pub const EPOCH: &str = "chat:epoch";
 /// Every node id seen.
 pub const NODES: &str = "chat:nodes";
 /// Where nodes announce their users' presence changes.

@@ -14,6 +14,7 @@ mod nicks;
 mod presence;
 mod reader;
 mod resume;
+mod rooms;
 
 pub use accounts::RedisAccounts;
 pub use error::ClusterError;

@@ -17,6 +17,7 @@ mod messages;
 pub mod outcome;
 mod remote;
 mod rooms;
+mod shared_rooms;
 #[cfg(test)]
 mod tests;
 

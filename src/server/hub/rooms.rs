@@ -130,26 +130,32 @@ impl Hub {
         text::check_room(name).map_err(Refused::BadRoomName)?;
         let key = name_key(name);
         let store = self.inner.room_store.lock();
-        let owner = {
+        let record = {
             let st = self.lock();
             if let Some(existing) = st.rooms.get(&key) {
                 return Err(Refused::RoomExists {
                     room: existing.name.clone(),
                 });
             }
-            let owner = st.client(id)?.nick.clone();
-            let mut records = st.room_records();
-            records.push(RoomRecord {
+            RoomRecord {
                 name: name.to_string(),
-                owner: owner.clone(),
+                owner: st.client(id)?.nick.clone(),
                 private,
                 bans: Vec::new(),
                 permits: Vec::new(),
-            });
-            records.sort_by_key(|r| name_key(&r.name));
-            store.write(&records).map_err(Refused::NotStored)?;
-            owner
+            }
         };
+        // In a cluster the name is claimed in Redis first (no hub lock is
+        // held across it; the room store's lock keeps out other creations).
+        self.share_created(&record)?;
+        let owner = record.owner.clone();
+        let mut records = self.lock().room_records();
+        records.push(record);
+        records.sort_by_key(|r| name_key(&r.name));
+        if let Err(e) = store.write(&records) {
+            let _ = self.share_removed(&key);
+            return Err(Refused::NotStored(e));
+        }
         let mut st = self.lock();
         st.rooms
             .insert(key.clone(), Room::new(name, Some(owner.clone()), private));
@@ -235,6 +241,9 @@ impl Hub {
             let (key, room) = st.owned_room(id, room)?;
             (key, room.owner.clone().unwrap_or_default())
         };
+        if key != name_key(LOBBY) {
+            self.share_removed(&key)?;
+        }
         self.remove_room(&store, &key, &owner, false, owed)
     }
 
@@ -250,12 +259,15 @@ impl Hub {
                 room: name.to_string(),
             });
         }
+        if key != name_key(LOBBY) {
+            self.share_removed(&key)?;
+        }
         self.remove_room(&store, &key, "(operator)", true, owed)
     }
 
     /// Removes a room for good: stores the rooms without it, records the
     /// closing in `log.txt`, and takes its members out.
-    fn remove_room(
+    pub(super) fn remove_room(
         &self,
         store: &crate::server::rooms::RoomsGuard<'_>,
         key: &str,
@@ -335,7 +347,7 @@ impl Hub {
     ) -> Result<ListChanged, Refused> {
         text::check_nick(nick).map_err(Refused::BadNick)?;
         let store = self.inner.room_store.lock();
-        let (key, entries) = {
+        let (key, entries, records) = {
             let st = self.lock();
             let (key, room) = st.owned_room(id, room)?;
             if add && list == ListKind::Bans && room.is_owner(nick) {
@@ -363,9 +375,12 @@ impl Hub {
                     ListKind::Permits => record.permits = names,
                 }
             }
-            store.write(&records).map_err(Refused::NotStored)?;
-            (key, entries)
+            (key, entries, records)
         };
+        if let Some(record) = records.iter().find(|r| name_key(&r.name) == key) {
+            self.share_changed(record)?;
+        }
+        store.write(&records).map_err(Refused::NotStored)?;
         let mut st = self.lock();
         let room = st.rooms.get_mut(&key).ok_or(Refused::NotLoggedIn)?;
         *entries_mut(room, list) = entries;
@@ -461,6 +476,15 @@ impl Hub {
             });
             (old, records)
         };
+        // Rooms it owns follow it to its new name on every node.
+        for record in records.iter().flatten().filter(|r| r.owner == new) {
+            if let Err(refused) = self.share_changed(record) {
+                if name_key(&old) != name_key(new) {
+                    self.lock().nicks.remove(&name_key(new));
+                }
+                return Err(refused);
+            }
+        }
         if let Some(Err(e)) = records.map(|records| store.write(&records)) {
             if name_key(&old) != name_key(new) {
                 self.lock().nicks.remove(&name_key(new));
