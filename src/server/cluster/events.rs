@@ -128,17 +128,25 @@ fn handle(hub: &Hub, link: &ClusterLink, console: &Console, message: &Message) {
 /// Reads every other node's presence; a node whose liveness key is gone
 /// died: its users leave here and it is taken off the node set.
 fn sync(c: &mut Client, hub: &Hub, link: &ClusterLink, console: &Console) -> Result<()> {
-    for node in c.smembers(keys::NODES)? {
-        let Ok(node) = String::from_utf8(node) else {
-            continue;
-        };
+    // The nodes whose users are known here too: the first node to see a
+    // dead one takes it off the set, and the others must still see it go.
+    let known = hub.remote_nodes();
+    let mut nodes = known.clone();
+    nodes.extend(
+        c.smembers(keys::NODES)?
+            .into_iter()
+            .filter_map(|n| String::from_utf8(n).ok()),
+    );
+    for node in nodes {
         if node == link.node() {
             continue;
         }
         if c.get(keys::node(&node))?.is_none() {
             hub.remote_node(&node, Vec::new());
             c.srem(keys::NODES, &[&node])?;
-            console.say(format!("cluster: node {node} is gone; its users left"));
+            if known.contains(&node) {
+                console.say(format!("cluster: node {node} is gone; its users left"));
+            }
             continue;
         }
         let users = c

@@ -79,6 +79,15 @@ impl Hub {
         }
     }
 
+    /// The other nodes that have users here, as far as this node knows.
+    pub fn remote_nodes(&self) -> std::collections::BTreeSet<String> {
+        self.lock()
+            .remote
+            .values()
+            .map(|r| r.node.clone())
+            .collect()
+    }
+
     /// The user on another node called `nick`, if any.
     pub fn remote_user(&self, nick: &str) -> Option<Remote> {
         self.lock().remote.get(&name_key(nick)).cloned()
