@@ -580,3 +580,77 @@ fn nodes_restore_what_redis_lost() {
     });
     ann.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "back"));
 }
+
+/// An IRC client registered as `nick` with `caps`, past the names of #lobby.
+fn irc_with_caps(port: u16, nick: &str, caps: &str) -> support::irc_clients::RawIrc {
+    let mut irc = support::irc_clients::RawIrc::connect(port);
+    irc.nick = nick.to_string();
+    irc.send("CAP LS 302");
+    irc.send(&format!("NICK {nick}"));
+    irc.send(&format!("USER {nick} 0 * :test"));
+    irc.send(&format!("CAP REQ :{caps}"));
+    irc.expect("CAP ACK", |m| {
+        m.command == "CAP" && m.param(1) == Some("ACK")
+    });
+    irc.send("CAP END");
+    irc.expect("366 for #lobby", |m| m.command == "366");
+    irc
+}
+
+/// IRC and chat clients on three nodes: one order for everyone (the IRC
+/// sender gets its own lines back in their place with echo-message), and
+/// a whisper from IRC on one node to a chat client on another.
+#[test]
+fn irc_and_chat_clients_on_different_nodes_share_one_order() {
+    let Some(redis) = RedisServer::start("irc_across", &[]) else {
+        return;
+    };
+    let nodes: Vec<Node> = ["a", "b", "c"]
+        .iter()
+        .map(|id| start_node(&redis, id))
+        .collect();
+    let mut al = irc_with_caps(nodes[0].server.port, "al", "echo-message");
+    let mut bo = Raw::login(nodes[1].server.port, "bo");
+    let mut cy = irc_with_caps(nodes[2].server.port, "cy", "echo-message");
+    let mut dee = Raw::login(nodes[2].server.port, "dee");
+    // Everyone is known everywhere before the messages (whispers need it).
+    wait_until(WAIT, "al known on b", || {
+        users_on(&mut bo).contains("al in lobby (node a)")
+    });
+    for i in 0..5 {
+        al.send(&format!("PRIVMSG #lobby :from irc {i}"));
+        bo.send(
+            &chat::command::Request::from(ChatRequest::Say {
+                room: None,
+                text: format!("from chat {i}"),
+            })
+            .into_frame(),
+        );
+    }
+    let read_irc = |irc: &mut support::irc_clients::RawIrc| -> Vec<String> {
+        (0..10)
+            .map(|_| irc.expect("PRIVMSG", |m| m.command == "PRIVMSG").params[1].clone())
+            .collect()
+    };
+    let mut seen_by_dee = Vec::new();
+    collect_messages(&mut dee, &mut seen_by_dee, 10);
+    let seen_by_dee: Vec<String> = seen_by_dee
+        .into_iter()
+        .map(|m| m.split_once(": ").unwrap().1.to_string())
+        .collect();
+    assert_eq!(read_irc(&mut cy), seen_by_dee, "irc on c, chat on c");
+    assert_eq!(
+        read_irc(&mut al),
+        seen_by_dee,
+        "the irc sender on a, echoed"
+    );
+    let order: Vec<String> = stream_order(&redis)
+        .into_iter()
+        .map(|m| m.split_once(": ").unwrap().1.to_string())
+        .collect();
+    assert_eq!(order, seen_by_dee, "the stream's order");
+    al.send("PRIVMSG bo :psst from irc");
+    bo.expect_event(
+        |e| matches!(e, Event::Whisper { from, text, .. } if from == "al" && text == "psst from irc"),
+    );
+}
