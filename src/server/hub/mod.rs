@@ -270,6 +270,13 @@ impl Hub {
             .unwrap_or_default()
     }
 
+    /// How many are online, and how many rooms there are (IRC's `LUSERS`,
+    /// at every IRC login): counts, without building either list.
+    pub fn counts(&self) -> (usize, usize) {
+        let st = self.lock();
+        (st.clients.len(), st.rooms.len())
+    }
+
     /// Everyone online and the rooms they are in, sorted by nickname; a
     /// private room is named only to a `viewer` who may see it (every room
     /// for the console, `viewer == None`).

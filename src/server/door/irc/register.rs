@@ -201,8 +201,7 @@ pub fn welcome(s: &mut Session<'_>, online: &mut Online) {
     ));
     tokens.push("AWAYLEN=300".to_string());
     let mut lines = replies::welcome(&info, &nick, &mask(&nick), &tokens);
-    let users = s.hub.users(None).len();
-    let rooms = s.hub.room_list(None).len();
+    let (users, rooms) = s.hub.counts();
     lines.extend(replies::lusers(SERVER, &nick, users, rooms));
     lines.extend(replies::motd(SERVER, &nick, MOTD));
     send(s, &lines);
