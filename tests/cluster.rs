@@ -385,6 +385,9 @@ fn presence_and_whispers_cross_nodes() {
     let users = users_on(&mut bob);
     assert!(users.contains("ann in lobby (node a)"), "{users}");
     assert!(users.contains("bob in lobby (node b)"), "{users}");
+    wait_until(WAIT, "bob known on a", || {
+        users_on(&mut ann).contains("bob in lobby (node b)")
+    });
     let reply = bob.request(ChatRequest::Whisper {
         to: "ann".into(),
         text: "psst".into(),

@@ -108,6 +108,17 @@ fn publish_all(c: &mut Client, link: &ClusterLink, users: &[PresenceChange]) -> 
                 .arg(&user.nick)
                 .arg(rooms_field(user)),
         );
+        // Told at once too, not only at the others' next full read.
+        commands.push(
+            Command::new("PUBLISH")
+                .arg(keys::PRESENCE_CHANNEL)
+                .arg(format!(
+                    "{}\t{}\t{}",
+                    link.node(),
+                    user.nick,
+                    rooms_field(user)
+                )),
+        );
     }
     commands.extend(renewal(link));
     run(c, &commands)
