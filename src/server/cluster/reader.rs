@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::cluster::StreamId;
 use crate::server::console::Console;
-use crate::server::hub::Hub;
+use crate::server::hub::{Hub, Owed};
 
 use super::{keys, ClusterLink, StreamMessage};
 
@@ -48,17 +48,30 @@ fn read_forever(hub: &Hub, link: &ClusterLink, console: &Console, last: Option<S
         }
         match read {
             Ok(batches) => {
+                // The recipients' writes are paid once per batch (one write
+                // each for many messages), then the senders are answered.
+                let mut owed = Owed::new();
+                let mut own = Vec::new();
                 for entry in batches.into_iter().flat_map(|b| b.entries) {
                     match StreamMessage::from_entry(&entry) {
-                        Some(message) => deliver(hub, link, console, entry.id, &message),
+                        Some(message) => {
+                            let seq = deliver(hub, link, console, entry.id, &message, &mut owed);
+                            if message.node == link.node() {
+                                own.push((entry.id, seq));
+                            }
+                        }
                         None => console.say(format!(
                             "cluster: stream entry {} is not a chat message; skipped",
                             entry.id
                         )),
                     }
                     last = entry.id;
-                    link.note_applied(entry.id, None);
                 }
+                owed.pay();
+                for (id, seq) in own {
+                    link.note_applied(id, Some(seq));
+                }
+                link.note_applied(last, None);
             }
             // Down: `run` answers at once until the next attempt is due.
             Err(_) => thread::sleep(conn.retry_in().max(Duration::from_millis(50))),
@@ -69,19 +82,23 @@ fn read_forever(hub: &Hub, link: &ClusterLink, console: &Console, last: Option<S
 /// Stores and delivers one entry, retrying until `log.txt` takes it: it is
 /// in Redis, so every other node delivers it, and skipping it here would
 /// leave this node's log without it.
-fn deliver(hub: &Hub, link: &ClusterLink, console: &Console, id: StreamId, m: &StreamMessage) {
+fn deliver(
+    hub: &Hub,
+    link: &ClusterLink,
+    console: &Console,
+    id: StreamId,
+    m: &StreamMessage,
+    owed: &mut Owed,
+) -> u64 {
     loop {
-        match hub.deliver_from_stream(link.node(), id, m) {
+        match hub.deliver_from_stream(link.node(), id, m, owed) {
             Ok(seq) => {
-                if m.node == link.node() {
-                    link.note_applied(id, Some(seq));
-                }
                 if m.node != link.node() {
                     console.message(|| {
                         format!("[{}] #{} (node {}): {}", m.from, m.room, m.node, m.text)
                     });
                 }
-                return;
+                return seq;
             }
             Err(e) => {
                 console.say(format!(

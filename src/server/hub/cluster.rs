@@ -90,8 +90,9 @@ impl Hub {
     }
 
     /// Stores stream entry `stream_id` in `log.txt` (the ID in its record)
-    /// and delivers it to the room's members on this node, as `say` does
-    /// for a single node. Returns its number here.
+    /// and enqueues it to the room's members on this node, as `say` does
+    /// for a single node; the writes are the caller's to pay. Returns its
+    /// number here.
     ///
     /// # Errors
     /// `log.txt` refused it: nobody here was sent it; the reader retries.
@@ -100,6 +101,7 @@ impl Hub {
         node: &str,
         stream_id: StreamId,
         m: &StreamMessage,
+        owed: &mut Owed,
     ) -> io::Result<u64> {
         let mut log = self.inner.log.lock();
         let record = log.append(Record {
@@ -111,7 +113,6 @@ impl Hub {
             to: stream_id.to_string(),
             text: m.text.clone(),
         })?;
-        let mut owed = Owed::new();
         let mut st = self.lock();
         let key = name_key(&record.room);
         let event = Delivery::Event(Event::Message {
@@ -125,7 +126,7 @@ impl Hub {
         // The sender, if here and its door does not echo, already knows.
         let sender = (m.node == node).then_some(m.client);
         let skip = sender.filter(|id| st.clients.get(id).is_some_and(|c| !c.echo));
-        st.fan_out(&key, &event, skip, &mut owed);
+        st.fan_out(&key, &event, skip, owed);
         let seq = record.seq;
         let keep = st.history;
         if let Some(room) = st.rooms.get_mut(&key).filter(|_| keep > 0) {
@@ -136,7 +137,6 @@ impl Hub {
         }
         drop(st);
         drop(log);
-        owed.pay();
         Ok(seq)
     }
 }
