@@ -11,6 +11,8 @@
 //! store's lock, then the hub lock for a snapshot. Never the other way round.
 
 mod cluster;
+#[cfg(test)]
+mod cluster_tests;
 mod delivery;
 mod members;
 mod messages;
