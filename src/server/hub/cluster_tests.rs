@@ -36,6 +36,15 @@ fn users_on_other_nodes_are_announced_and_listed_with_their_node() {
     // The same news twice is told once.
     w.hub.remote_changed("b", "bob", Some(vec!["lobby".into()]));
     assert!(w.take(ann).is_empty());
+    // A newcomer here counts bob too.
+    let cy = w.join("cy", false, 0);
+    assert_eq!(w.take(ann), ["join lobby cy 3"]);
+    w.hub.logout(
+        cy,
+        &crate::event::Parting::Quit(String::new()),
+        &mut World::owed(),
+    );
+    w.take(ann);
     w.hub.remote_changed("b", "bob", None);
     assert_eq!(
         w.take(ann),

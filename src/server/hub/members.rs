@@ -63,11 +63,13 @@ impl State {
             self.leave_all(id, &Parting::Left(String::new()), owed)
                 .pop()
         };
+        // Members on other nodes of a cluster count too (none on one node).
+        let elsewhere = self.remote_members(key).len();
         let State { clients, rooms, .. } = self;
         let (client, room) = (clients.get_mut(&id)?, rooms.get_mut(key)?);
         client.rooms.push(key.to_string());
         room.members.push(id);
-        let members = room.members.len();
+        let members = room.members.len() + elsewhere;
         // What the newcomer missed, read from the archive before it came
         // in, then what the room kept since (messages may have come meanwhile).
         let (history, unread_from) = match missed {
@@ -121,6 +123,7 @@ impl State {
         let at = client.rooms.iter().position(|k| k == key)?;
         client.rooms.remove(at);
         let nick = client.nick.clone();
+        let elsewhere = self.remote_members(key).len();
         let room = self.rooms.get_mut(key)?;
         room.members.retain(|&m| m != id);
         let name = room.name.clone();
@@ -128,7 +131,7 @@ impl State {
             let leave = Event::Leave {
                 room: name.clone(),
                 nick,
-                members: room.members.len(),
+                members: room.members.len() + elsewhere,
                 why: why.clone(),
             };
             self.fan_out(key, &leave.into(), None, owed);
