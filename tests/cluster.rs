@@ -657,3 +657,40 @@ fn irc_and_chat_clients_on_different_nodes_share_one_order() {
         |e| matches!(e, Event::Whisper { from, text, .. } if from == "al" && text == "psst from irc"),
     );
 }
+
+/// Kicks reach users on other nodes: a room owner's (here over IRC) takes
+/// them out of the room, the operator's `/kick` on one node's console
+/// disconnects them.
+#[test]
+fn kicks_reach_other_nodes() {
+    let Some(redis) = RedisServer::start("kicks_across", &[]) else {
+        return;
+    };
+    let mut a = start_node(&redis, "a");
+    let b = start_node(&redis, "b");
+    let mut al = irc_with_caps(a.server.port, "al", "echo-message");
+    al.send("JOIN #den");
+    al.expect("366 for #den", |m| {
+        m.command == "366" && m.param(1) == Some("#den")
+    });
+    let mut bo = Raw::login(b.server.port, "bo");
+    wait_until(WAIT, "den known on b", || {
+        bo.request(RoomRequest::Join { room: "den".into() })
+            .status_code()
+            == Some(Status::OK)
+    });
+    al.expect("bo joins #den", |m| {
+        m.command == "JOIN" && m.source.as_deref().is_some_and(|s| s.starts_with("bo!"))
+    });
+    al.send("KICK #den bo :too loud");
+    bo.expect_event(|e| matches!(e, Event::Notice { text } if text.contains("den")));
+    al.expect("bo kicked", |m| m.command == "KICK" || m.command == "PART");
+    a.server.console("/kick bo");
+    let frames = bo.expect_closed();
+    assert!(
+        frames
+            .iter()
+            .any(|f| String::from_utf8_lossy(&f.body).contains("kicked by the server operator")),
+        "{frames:?}"
+    );
+}

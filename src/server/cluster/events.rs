@@ -62,6 +62,7 @@ fn listen_forever(node: &Node<'_>) {
         keys::PRESENCE_CHANNEL.to_string(),
         keys::ROOMS_CHANNEL.to_string(),
         keys::whispers(link.node()),
+        keys::control(link.node()),
     ];
     let mut sub = link.subscriber(channels);
     let mut reads = link.connection();
@@ -117,6 +118,17 @@ fn handle(hub: &Hub, link: &ClusterLink, console: &Console, message: &Message) {
             if node != link.node() {
                 hub.remote_changed(node, nick, parse_rooms(rooms));
             }
+        }
+    } else if message.channel == keys::control(link.node()).as_bytes() {
+        let fields: Option<Vec<String>> = payload.split('\t').map(|f| unescape(f).ok()).collect();
+        match fields.as_deref() {
+            Some([verb, nick, reason]) if verb == "kick" => {
+                let _ = hub.kick_local(nick, reason);
+            }
+            Some([verb, room, nick, by, reason]) if verb == "roomkick" => {
+                hub.kick_here(room, nick, by, reason);
+            }
+            _ => console.say(format!("cluster: unknown request {payload:?}; ignored")),
         }
     } else if let Some((from, to, date, text)) = parse_whisper(payload) {
         if let Err(e) = hub.whisper_from_cluster(&from, &to, &date, text) {

@@ -13,6 +13,8 @@
 //! chat:rooms             channel  a room's key, published when it changed or closed
 //! chat:epoch             string   random, set once; gone or changed: Redis lost its data
 //! chat:whisper:<node>    channel  "from TAB to TAB date TAB text" (escaped) to that node
+//! chat:control:<node>    channel  "kick TAB nick TAB reason" or "roomkick TAB room TAB nick
+//!                                 TAB by TAB reason" (escaped): act on that node's user
 //! ```
 
 /// The one stream of room messages (all rooms: one reader, one resume point).
@@ -48,4 +50,9 @@ pub fn presence(node: &str) -> String {
 /// Where whispers to a node's users are published.
 pub fn whispers(node: &str) -> String {
     format!("chat:whisper:{node}")
+}
+
+/// Where requests to act on a node's users (kicks) are published.
+pub fn control(node: &str) -> String {
+    format!("chat:control:{node}")
 }

@@ -165,6 +165,23 @@ impl ClusterLink {
         slot.lock().unwrap_or_else(PoisonError::into_inner).run(op)
     }
 
+    /// Asks node `node` to act on one of its users: `fields` escaped and
+    /// joined by tabs on its control channel. False when that node is not
+    /// listening (gone).
+    ///
+    /// # Errors
+    /// Redis unreachable.
+    pub fn tell_node(&self, node: &str, fields: &[&str]) -> crate::cluster::Result<bool> {
+        let payload: Vec<String> = fields
+            .iter()
+            .map(|f| crate::server::store::escape(f))
+            .collect();
+        let heard = self.with_writer(3, |c| {
+            c.publish(super::keys::control(node), payload.join("\t"))
+        })?;
+        Ok(heard > 0)
+    }
+
     /// Appends a room message to the stream: once this returns its ID,
     /// Redis has it and every node will deliver it, in that place.
     ///

@@ -111,7 +111,7 @@ pub fn spawn_heartbeat(hub: Hub, link: Arc<ClusterLink>, console: Console) -> io
                             "cluster: nickname {nick} was claimed on another node while this one was cut off; disconnecting it here"
                         ));
                         link.held_nicks().remove(&name_key(&nick));
-                        let _ = hub.kick(&nick, "your nickname was taken on another server");
+                        let _ = hub.kick_local(&nick, "your nickname was taken on another server");
                     }
                 }
                 Err(e) => console.say(format!("cluster: heartbeat failed: {e}")),

@@ -232,3 +232,45 @@ impl Hub {
         Ok(())
     }
 }
+
+impl Hub {
+    /// Asks the node that has `nick` online to act (`fields`: the request);
+    /// their nickname as spelled.
+    ///
+    /// # Errors
+    /// `NoSuchUser` when no node has them; `ClusterUnavailable`.
+    pub(super) fn kick_elsewhere(&self, nick: &str, fields: &[&str]) -> Result<String, Refused> {
+        let no_such_user = || Refused::NoSuchUser {
+            nick: nick.to_string(),
+        };
+        let (Some(link), Some(remote)) = (self.cluster(), self.remote_user(nick)) else {
+            return Err(no_such_user());
+        };
+        match link.tell_node(&remote.node, fields) {
+            Ok(true) => Ok(remote.nick),
+            Ok(false) => Err(no_such_user()),
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+
+    /// Another node's room owner sends `nick` (here) out of `room`.
+    pub fn kick_here(&self, room: &str, nick: &str, by: &str, reason: &str) {
+        let mut owed = Owed::new();
+        let mut st = self.lock();
+        let key = name_key(room);
+        let Some(&target) = st.nicks.get(&name_key(nick)) else {
+            return;
+        };
+        if st
+            .clients
+            .get(&target)
+            .is_some_and(|c| c.rooms.contains(&key))
+        {
+            let why = super::Removal::Kicked {
+                by: by.to_string(),
+                reason: reason.to_string(),
+            };
+            st.remove(target, &key, why, &mut owed);
+        }
+    }
+}

@@ -347,6 +347,18 @@ impl Hub {
     /// # Errors
     /// `NoSuchUser` when nobody of that name is online.
     pub fn kick(&self, nick: &str, reason: &str) -> Result<String, Refused> {
+        match self.kick_local(nick, reason) {
+            // In a cluster, the node that has them is asked to.
+            Err(Refused::NoSuchUser { .. }) => self.kick_elsewhere(nick, &["kick", nick, reason]),
+            done => done,
+        }
+    }
+
+    /// As `kick`, for a user on this node only.
+    ///
+    /// # Errors
+    /// `NoSuchUser` when nobody of that name is online here.
+    pub fn kick_local(&self, nick: &str, reason: &str) -> Result<String, Refused> {
         let mut owed = Owed::new();
         let st = self.lock();
         let client = st.client_by_nick(nick).ok_or_else(|| Refused::NoSuchUser {

@@ -96,9 +96,21 @@ impl Hub {
         let (key, found) = st.owned_room(id, room)?;
         let room = found.name.clone();
         let by = st.client(id)?.nick.clone();
-        let target = st.client_by_nick(nick).ok_or_else(|| Refused::NoSuchUser {
-            nick: nick.to_string(),
-        })?;
+        let Some(target) = st.client_by_nick(nick) else {
+            let inside = st
+                .remote
+                .get(&name_key(nick))
+                .map(|r| r.rooms.iter().any(|r| name_key(r) == key));
+            drop(st);
+            if inside == Some(false) {
+                return Err(Refused::NotIn {
+                    room,
+                    current: None,
+                });
+            }
+            let nick = self.kick_elsewhere(nick, &["roomkick", &room, nick, &by, reason])?;
+            return Ok(Kicked { room, nick });
+        };
         if !target.rooms.contains(&key) {
             return Err(Refused::NotIn {
                 room,
