@@ -694,3 +694,61 @@ fn kicks_reach_other_nodes() {
         "{frames:?}"
     );
 }
+
+/// A whisper to a registered user who is offline waits in Redis and is
+/// handed over, once, on whichever node they log in next.
+#[test]
+fn kept_whispers_wait_for_their_user_on_any_node() {
+    let Some(redis) = RedisServer::start("kept_whispers", &[]) else {
+        return;
+    };
+    let a = start_node(&redis, "a");
+    let b = start_node(&redis, "b");
+    let mut ann = Raw::login(a.server.port, "ann");
+    let reply = ann.request(AccountRequest::Register {
+        password: "correct horse".into(),
+    });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    let _ = ann.request(AccountRequest::Logout);
+    let mut bob = Raw::login(b.server.port, "bob");
+    wait_until(WAIT, "ann gone from b", || {
+        !users_on(&mut bob).contains("ann")
+    });
+    let reply = bob.request(ChatRequest::Whisper {
+        to: "ann".into(),
+        text: "while you were out".into(),
+    });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    // ann comes back on the other node: the whisper is there, once.
+    let mut again = Raw::connect(b.server.port);
+    let reply = again.request(AccountRequest::Login {
+        many_rooms: false,
+        nick: "ann".into(),
+        password: Some("correct horse".into()),
+    });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    again.expect_event(
+        |e| matches!(e, Event::Whisper { text, kept: true, .. } if text == "while you were out"),
+    );
+    let _ = again.request(AccountRequest::Logout);
+    let mut third = Raw::connect(a.server.port);
+    let (reply, events) = third.request_with_events(AccountRequest::Login {
+        many_rooms: false,
+        nick: "ann".into(),
+        password: Some("correct horse".into()),
+    });
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    // What login brings comes before the reply to a request sent after it.
+    let (said, later) = third.request_with_events(ChatRequest::Say {
+        room: None,
+        text: "hello".into(),
+    });
+    assert_eq!(said.status_code(), Some(Status::OK));
+    assert!(
+        !events
+            .iter()
+            .chain(&later)
+            .any(|e| matches!(e, Event::Whisper { .. })),
+        "handed over once: {events:?} {later:?}"
+    );
+}

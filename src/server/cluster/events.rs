@@ -232,7 +232,7 @@ pub fn whisper_payload(from: &str, to: &str, date: &str, text: &str) -> String {
     )
 }
 
-fn parse_whisper(payload: &str) -> Option<(String, String, String, String)> {
+pub(super) fn parse_whisper(payload: &str) -> Option<(String, String, String, String)> {
     let fields: Vec<&str> = payload.split('\t').collect();
     let [from, to, date, text] = fields[..] else {
         return None;

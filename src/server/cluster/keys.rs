@@ -13,6 +13,7 @@
 //! chat:rooms             channel  a room's key, published when it changed or closed
 //! chat:epoch             string   random, set once; gone or changed: Redis lost its data
 //! chat:whisper:<node>    channel  "from TAB to TAB date TAB text" (escaped) to that node
+//! chat:pending:<key>     list     whispers kept for offline user <key> (whisper payloads)
 //! chat:control:<node>    channel  "kick TAB nick TAB reason" or "roomkick TAB room TAB nick
 //!                                 TAB by TAB reason" (escaped): act on that node's user
 //! ```
@@ -55,4 +56,9 @@ pub fn whispers(node: &str) -> String {
 /// Where requests to act on a node's users (kicks) are published.
 pub fn control(node: &str) -> String {
     format!("chat:control:{node}")
+}
+
+/// Whispers kept for the offline user whose `name_key` is `key`.
+pub fn pending(key: &str) -> String {
+    format!("chat:pending:{key}")
 }

@@ -11,6 +11,7 @@ mod events;
 pub mod keys;
 mod link;
 mod nicks;
+mod pending;
 mod presence;
 mod reader;
 mod resume;

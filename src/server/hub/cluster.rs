@@ -274,3 +274,13 @@ impl Hub {
         }
     }
 }
+
+impl Hub {
+    /// Stores a whisper kept in Redis for a user of this node, as it is
+    /// handed over; the record with its number here (as it came, numbered
+    /// 0, if `log.txt` refused it: it is delivered all the same).
+    pub fn store_kept(&self, record: Record) -> Record {
+        let mut log = self.inner.log.lock();
+        log.append(record.clone()).unwrap_or(record)
+    }
+}
