@@ -8,8 +8,11 @@
 #
 # IRCTEST_DIR is a checkout of https://github.com/progval/irctest with its
 # requirements installed (python3 -m venv, pip install -r requirements.txt);
-# set PYTHON to that venv's python. Not part of CI: it needs irctest and
-# its Python packages, which Debian does not ship.
+# set PYTHON to that venv's python. SKIP="who.py ..." leaves files out:
+# who.py registers "otherNick" (9 characters; ours allow 8, NICKLEN=8) and
+# then waits out the 30 s registration timeout in each of its 20 tests.
+# Not part of CI: it needs irctest and its Python packages, which Debian
+# does not ship.
 set -u
 irctest=${1:?usage: run.sh IRCTEST_DIR [PYTEST_ARGS...]}
 shift
@@ -21,6 +24,7 @@ marks="(RFC1459 or RFC2812 or modern or IRCv3) and not deprecated and not servic
 total_pass=0 total_fail=0 total_skip=0
 for file in "$irctest"/irctest/server_tests/*.py "$irctest"/irctest/server_tests/*/*.py; do
     rel=${file#"$irctest"/}
+    case " ${SKIP:-} " in *" $(basename "$rel") "*) echo "skipped: $rel"; continue ;; esac
     dir=$(mktemp -d)
     "$server" --port 0 --data-dir "$dir" --no-replay --quiet --no-rate-limit \
         --max-per-ip 1000 >"$dir/console" 2>&1 &
