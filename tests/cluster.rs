@@ -680,7 +680,9 @@ fn kicks_reach_other_nodes() {
             == Some(Status::OK)
     });
     al.expect("bo joins #den", |m| {
-        m.command == "JOIN" && m.source.as_deref().is_some_and(|s| s.starts_with("bo!"))
+        m.command == "JOIN"
+            && m.param(0) == Some("#den")
+            && m.source.as_deref().is_some_and(|s| s.starts_with("bo!"))
     });
     al.send("KICK #den bo :too loud");
     bo.expect_event(|e| matches!(e, Event::Notice { text } if text.contains("den")));

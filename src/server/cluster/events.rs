@@ -123,9 +123,13 @@ fn handle(hub: &Hub, link: &ClusterLink, console: &Console, message: &Message) {
         let fields: Option<Vec<String>> = payload.split('\t').map(|f| unescape(f).ok()).collect();
         match fields.as_deref() {
             Some([verb, nick, reason]) if verb == "kick" => {
+                console.say(format!(
+                    "cluster: kick {nick} ({reason}), asked by another node"
+                ));
                 let _ = hub.kick_local(nick, reason);
             }
             Some([verb, room, nick, by, reason]) if verb == "roomkick" => {
+                console.say(format!("cluster: {by} kicks {nick} out of {room}"));
                 hub.kick_here(room, nick, by, reason);
             }
             _ => console.say(format!("cluster: unknown request {payload:?}; ignored")),
