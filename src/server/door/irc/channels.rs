@@ -84,7 +84,11 @@ fn join_one(s: &mut Session<'_>, online: &Online, channel: &str) {
         return send(s, &[answer(s, words::refusal(&refused, "JOIN", channel))]);
     };
     // No topic line: a channel without a topic sends none on JOIN
-    // (modern.ircdocs.horse), and rooms have none.
+    // (modern.ircdocs.horse), and rooms have none. The read marker comes
+    // before the names (draft/read-marker).
+    if let Some(marker) = super::history::marker_on_join(s, online, &joined) {
+        send(s, &[marker]);
+    }
     send_names(s, online, &joined);
 }
 

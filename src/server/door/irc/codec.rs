@@ -1,9 +1,10 @@
 //! How an IRC connection is sent what the hub delivers: room messages and
 //! whispers as `PRIVMSG` lines (split to fit, `/me` as a CTCP `ACTION`),
 //! joins, leaves and nickname changes, shared files as a `NOTICE`, a room's
-//! history on entering as a `chathistory` batch, and removals as `KICK` or
-//! `PART`. The tags a line carries depend on the capabilities the client
-//! enabled, so each combination that changes the bytes is a format of its own.
+//! history on entering (and pages asked for with `CHATHISTORY`) as a
+//! `chathistory` batch, and removals as `KICK` or `PART`. The tags a line
+//! carries depend on the capabilities the client enabled, so each
+//! combination that changes the bytes is a format of its own.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -359,6 +360,40 @@ fn past(record: &Record, channel: &str, flags: u8) -> Vec<Message> {
         record.text
     );
     text_lines("PRIVMSG", &record.from, channel, &text, flags, &meta)
+}
+
+/// A page of history asked for with `CHATHISTORY`: the records as they
+/// were sent (to their channel, or between their two people), in a
+/// `chathistory` batch for `target` if the client has `batch`.
+pub fn history_page(link: &Link, target: &str, records: &[Record]) -> Vec<Message> {
+    let flags = link.flags();
+    let lines = records
+        .iter()
+        .flat_map(|record| {
+            let to = match record.kind {
+                Kind::Whisper => record.to.clone(),
+                Kind::Message | Kind::Closed => room_to_channel(&record.room),
+            };
+            past(record, &to, flags)
+        })
+        .collect();
+    batched(link, &["chathistory", target], lines)
+}
+
+/// `lines` in a batch of type and parameters `kind` (`BATCH +id kind...`
+/// before them, `BATCH -id` after), if the client has `batch`; else as
+/// they are.
+pub fn batched(link: &Link, kind: &[&str], lines: Vec<Message>) -> Vec<Message> {
+    if link.flags() & BATCH == 0 {
+        return lines;
+    }
+    let id = link.next_batch();
+    let mut params = vec![format!("+{id}")];
+    params.extend(kind.iter().map(|p| p.to_string()));
+    let mut out = vec![Message::new("BATCH", params).with_source(SERVER)];
+    out.extend(in_batch(lines, &Some(id.clone())));
+    out.push(Message::new("BATCH", [format!("-{id}")]).with_source(SERVER));
+    out
 }
 
 fn in_batch(lines: Vec<Message>, batch: &Option<String>) -> Vec<Message> {

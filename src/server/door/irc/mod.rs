@@ -9,10 +9,12 @@
 //!   `TOPIC`, `KICK`, `INVITE`; [`modes`]: `MODE`.
 //! - [`messages`]: `PRIVMSG`, `NOTICE`, `TAGMSG`, `/me` and formatting.
 //! - [`queries`]: `WHO`, `WHOIS`, `ISON`, `USERHOST`, `AWAY`, `LUSERS`, `MOTD`.
+//! - [`history`]: `CHATHISTORY` and `MARKREAD` (IRCv3 drafts).
 //! - [`codec`]: what the hub delivers, as IRC lines; [`words`]: refusals.
 
 mod channels;
 mod codec;
+mod history;
 mod messages;
 mod modes;
 mod queries;
@@ -263,13 +265,9 @@ impl Door for IrcDoor {
     }
 }
 
-/// The capabilities this door offers. `draft/chathistory` and
-/// `draft/read-marker` wait for the `CHATHISTORY` and `MARKREAD` commands.
+/// The capabilities this door offers: all it knows.
 fn offered() -> CapSet {
-    use crate::irc::cap::Cap;
     CapSet::all()
-        .without(Cap::ChatHistory)
-        .without(Cap::ReadMarker)
 }
 
 /// `ERROR :Closing link: excess flood`, and the end.
@@ -322,6 +320,8 @@ const COMMANDS: &[Command] = &[
     command("MOTD", 0, queries::motd),
     command("VERSION", 0, queries::version),
     command("TIME", 0, queries::time),
+    command("CHATHISTORY", 0, history::chathistory),
+    command("MARKREAD", 0, history::markread),
     command("NICK", 0, register::nick),
     command("CAP", 0, register::cap),
     command("AUTHENTICATE", 0, register::authenticate),
