@@ -63,11 +63,13 @@ impl State {
             self.leave_all(id, &Parting::Left(String::new()), owed)
                 .pop()
         };
+        // Members on other nodes of a cluster count too (none on one node).
+        let elsewhere = self.remote_members(key).len();
         let State { clients, rooms, .. } = self;
         let (client, room) = (clients.get_mut(&id)?, rooms.get_mut(key)?);
         client.rooms.push(key.to_string());
         room.members.push(id);
-        let members = room.members.len();
+        let members = room.members.len() + elsewhere;
         // What the newcomer missed, read from the archive before it came
         // in, then what the room kept since (messages may have come meanwhile).
         let (history, unread_from) = match missed {
@@ -94,6 +96,7 @@ impl State {
         let nick = client.nick.clone();
         let client = &self.clients[&id];
         self.send(client, &entered, owed);
+        self.publish_rooms(id);
         // A crowd is not told of every arrival (as IRC's large channels):
         // announcing each of N joins costs N^2 deliveries.
         if members <= self.announce_limit {
@@ -120,6 +123,7 @@ impl State {
         let at = client.rooms.iter().position(|k| k == key)?;
         client.rooms.remove(at);
         let nick = client.nick.clone();
+        let elsewhere = self.remote_members(key).len();
         let room = self.rooms.get_mut(key)?;
         room.members.retain(|&m| m != id);
         let name = room.name.clone();
@@ -127,12 +131,21 @@ impl State {
             let leave = Event::Leave {
                 room: name.clone(),
                 nick,
-                members: room.members.len(),
+                members: room.members.len() + elsewhere,
                 why: why.clone(),
             };
             self.fan_out(key, &leave.into(), None, owed);
         }
+        self.publish_rooms(id);
         Some(name)
+    }
+
+    /// Tells the other nodes (in cluster mode) which rooms `id` is in now.
+    pub(super) fn publish_rooms(&self, id: ClientId) {
+        if let (Some(client), Some(_)) = (self.clients.get(&id), &self.changes) {
+            let rooms = client.rooms.iter().map(|k| self.room_name(k)).collect();
+            self.publish(&client.nick, Some(rooms));
+        }
     }
 
     /// Takes connection `id` out of every room; their names, in order.

@@ -96,8 +96,8 @@ impl Codec for LineCodec {
 }
 
 /// A hub on a fresh data directory, and the connections made on it.
-struct World {
-    hub: Hub,
+pub(super) struct World {
+    pub(super) hub: Hub,
     dir: PathBuf,
     encodes: Arc<AtomicUsize>,
     next: ClientId,
@@ -105,7 +105,7 @@ struct World {
 }
 
 impl World {
-    fn new(name: &str, announce_limit: usize) -> World {
+    pub(super) fn new(name: &str, announce_limit: usize) -> World {
         let dir = std::env::temp_dir().join(format!("chat-hub-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -121,7 +121,7 @@ impl World {
     }
 
     /// Logs `nick` in (in the lobby unless `many_rooms`) with a codec of `format`.
-    fn join(&mut self, nick: &str, many_rooms: bool, format: usize) -> ClientId {
+    pub(super) fn join(&mut self, nick: &str, many_rooms: bool, format: usize) -> ClientId {
         self.next += 1;
         let id = self.next;
         let socket = Arc::new(Recorder::default());
@@ -148,7 +148,12 @@ impl World {
     }
 
     /// Everything `id` was sent so far, a line a delivery, and forgets it.
-    fn take(&self, id: ClientId) -> Vec<String> {
+    /// The data directory.
+    pub(super) fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    pub(super) fn take(&self, id: ClientId) -> Vec<String> {
         let bytes = std::mem::take(&mut *self.sockets[&id].0.lock().unwrap());
         String::from_utf8(bytes)
             .unwrap()
@@ -157,7 +162,7 @@ impl World {
             .collect()
     }
 
-    fn owed() -> Owed {
+    pub(super) fn owed() -> Owed {
         Owed::new()
     }
 }

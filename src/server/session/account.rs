@@ -396,6 +396,10 @@ impl Session<'_> {
                 register_first(&nick, "only a registered nickname has an account")
             }
             AccountsError::Invalid { reason } => Refusal::bad_request(reason).into_frame(),
+            AccountsError::ClusterUnavailable(why) => Frame::reply(
+                Status::UNAVAILABLE,
+                &format!("cluster unavailable, retrying ({why}); nothing was changed, try again"),
+            ),
             e => {
                 self.console
                     .say(format!("{} {e}; change refused", self.tag));
