@@ -7,7 +7,7 @@
 //! | `MESSAGE` | `/rooms/ROOM`   | `From`, `Date`, `Seq`, `History`?  | text        |
 //! | `WHISPER` | `/users/NICK`   | `From`, `Date`, `Seq`, `Kept`?     | text        |
 //! | `JOIN`    | `/rooms/ROOM`   | `Nick`, `Members`                  |             |
-//! | `LEAVE`   | `/rooms/ROOM`   | `Nick`, `Members`                  |             |
+//! | `LEAVE`   | `/rooms/ROOM`   | `Nick`, `Members`, `Why`?, `By`?   | reason      |
 //! | `FILE`    | `/rooms/ROOM`   | `From`, `File-Id`, `File-Name`, `File-Size`, `Date` |  |
 //! | `NICK`    | `/users/NEW`    | `From` (the old nickname)          |             |
 //! | `NOTICE`  | `/`             |                                    | text        |
@@ -16,6 +16,55 @@
 
 use crate::command::target_name;
 use crate::protocol::{header, Frame};
+
+/// Why someone left a room: doors that tell these apart (IRC's `PART`,
+/// `QUIT` and `KICK`) need it, and people like to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parting {
+    /// They left it, saying `reason` (often nothing).
+    Left(String),
+    /// Their connection ended, with `reason` (theirs, or how it ended).
+    Quit(String),
+    /// `by` (its owner) sent them out, saying `reason`.
+    Kicked { by: String, reason: String },
+    /// The room's rules took them out (a ban, a permit taken back, the
+    /// room closed); `reason` says which.
+    Removed(String),
+}
+
+impl Parting {
+    /// The `Why` header's value.
+    fn kind(&self) -> &'static str {
+        match self {
+            Parting::Left(_) => "left",
+            Parting::Quit(_) => "quit",
+            Parting::Kicked { .. } => "kicked",
+            Parting::Removed(_) => "removed",
+        }
+    }
+
+    /// What was said, or why it happened.
+    pub fn reason(&self) -> &str {
+        match self {
+            Parting::Left(r) | Parting::Quit(r) | Parting::Removed(r) => r,
+            Parting::Kicked { reason, .. } => reason,
+        }
+    }
+
+    /// From the `Why` and `By` headers and the body; a frame without
+    /// `Why` (an older server) is a plain leave.
+    fn from_parts(kind: Option<&str>, by: Option<&str>, reason: String) -> Parting {
+        match (kind, by) {
+            (Some("quit"), _) => Parting::Quit(reason),
+            (Some("kicked"), Some(by)) => Parting::Kicked {
+                by: by.to_string(),
+                reason,
+            },
+            (Some("removed"), _) => Parting::Removed(reason),
+            _ => Parting::Left(reason),
+        }
+    }
+}
 
 /// A parsed server event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +99,7 @@ pub enum Event {
         room: String,
         nick: String,
         members: usize,
+        why: Parting,
     },
     /// `from` shared a file in `room`; anyone who may enter the room can
     /// fetch it with `DOWNLOAD /files/ID`.
@@ -128,9 +178,18 @@ impl Event {
                 room,
                 nick,
                 members,
-            } => Frame::request("LEAVE", &format!("/rooms/{room}"))
-                .with_header(header::NICK, nick)
-                .with_header(header::MEMBERS, members),
+                why,
+            } => {
+                let frame = Frame::request("LEAVE", &format!("/rooms/{room}"))
+                    .with_header(header::NICK, nick)
+                    .with_header(header::MEMBERS, members)
+                    .with_header(header::WHY, why.kind());
+                let frame = match why {
+                    Parting::Kicked { by, .. } => frame.with_header(header::BY, by),
+                    _ => frame,
+                };
+                frame.with_text(why.reason())
+            }
             Event::File {
                 room,
                 from,
@@ -208,10 +267,16 @@ impl Event {
                         members,
                     }
                 } else {
+                    let why = Parting::from_parts(
+                        frame.header(header::WHY),
+                        frame.header(header::BY),
+                        text,
+                    );
                     Event::Leave {
                         room,
                         nick,
                         members,
+                        why,
                     }
                 }
             }
@@ -270,6 +335,28 @@ mod tests {
                 room: "lobby".into(),
                 nick: "ABC".into(),
                 members: 1,
+                why: Parting::Left(String::new()),
+            },
+            Event::Leave {
+                room: "study".into(),
+                nick: "ABC".into(),
+                members: 0,
+                why: Parting::Quit("connection closed".into()),
+            },
+            Event::Leave {
+                room: "study".into(),
+                nick: "ABC".into(),
+                members: 0,
+                why: Parting::Kicked {
+                    by: "own".into(),
+                    reason: "spam, again".into(),
+                },
+            },
+            Event::Leave {
+                room: "study".into(),
+                nick: "ABC".into(),
+                members: 0,
+                why: Parting::Removed("banned".into()),
             },
             Event::File {
                 room: "lobby".into(),

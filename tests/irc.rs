@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 
 use chat::command::{AccountRequest, ChatRequest, Control, Request};
-use chat::event::Event;
+use chat::event::{Event, Parting};
 use chat::irc::Message;
 use chat::protocol::{header, Status};
 use support::irc_clients::RawIrc;
@@ -499,11 +499,14 @@ fn quit_says_goodbye_and_the_room_sees_it() {
     let rest = al.expect_closed();
     let error = rest.iter().find(|m| is(m, "ERROR")).expect("ERROR");
     assert!(error.param(0).unwrap().contains("bye all"), "{error:?}");
-    bo.expect_event(|e| matches!(e, Event::Leave { nick, .. } if nick == "al"));
-    let m = cy.expect("PART from al", |m| {
-        is(m, "PART") && m.source_nick() == Some("al")
+    // Every door hears that al quit, and what al said.
+    bo.expect_event(|e| {
+        matches!(e, Event::Leave { nick, why: Parting::Quit(r), .. } if nick == "al" && r == "bye all")
     });
-    assert_eq!(m.param(0), Some("#lobby"));
+    let m = cy.expect("QUIT from al", |m| {
+        is(m, "QUIT") && m.source_nick() == Some("al")
+    });
+    assert_eq!(m.param(0), Some("bye all"));
 }
 
 /// Garbage and over-long lines: ERROR and a close; a line over 512 bytes

@@ -7,7 +7,7 @@
 mod support;
 
 use chat::command::{AccountRequest, ChatRequest, Control, RoomRequest};
-use chat::event::Event;
+use chat::event::{Event, Parting};
 use chat::irc::Message;
 use chat::protocol::Status;
 use support::irc_clients::RawIrc;
@@ -123,7 +123,8 @@ fn part_names_and_topic() {
     let m = cy.expect("own PART", |m| is(m, "PART"));
     assert_eq!(m.params, ["#study", "off to lunch"]);
     let m = al.expect("cy's PART", |m| is(m, "PART"));
-    assert_eq!((m.source_nick(), m.param(0)), (Some("cy"), Some("#study")));
+    assert_eq!(m.source_nick(), Some("cy"));
+    assert_eq!(m.params, ["#study", "off to lunch"]);
     cy.send("PART #study");
     let m = cy.expect("442", |m| is(m, "442"));
     assert_eq!(m.param(1), Some("#study"));
@@ -351,7 +352,7 @@ fn private_rooms_are_invite_only() {
 }
 
 /// KICK by the owner sends a member out with the reason (the room sees
-/// them leave); others may not kick; a room closed under its members
+/// the kick, with who and why); others may not kick; a room closed under its members
 /// parts them all, IRC and chat alike.
 #[test]
 fn kick_and_a_room_closed_under_its_members() {
@@ -373,7 +374,13 @@ fn kick_and_a_room_closed_under_its_members() {
     let m = bo.expect("KICK", |m| is(m, "KICK"));
     assert_eq!(m.source.as_deref(), Some("al!al@chat.local"));
     assert_eq!(m.params, ["#study", "bo", "enough for today"]);
-    cy.expect_event(|e| matches!(e, Event::Leave { nick, .. } if nick == "bo"));
+    // The room sees a KICK too (IRC) or who sent bo out and why (chat).
+    let m = al.expect("KICK echo", |m| is(m, "KICK"));
+    assert_eq!(m.params, ["#study", "bo", "enough for today"]);
+    cy.expect_event(|e| {
+        matches!(e, Event::Leave { nick, why: Parting::Kicked { by, reason }, .. }
+            if nick == "bo" && by == "al" && reason == "enough for today")
+    });
     al.send("KICK #study bo");
     let m = al.expect("441", |m| is(m, "441"));
     assert_eq!(m.params[1..3], ["bo", "#study"]);

@@ -47,6 +47,8 @@ OPTIONS:
     --logins N         logins in flight at once (default 64)
     --host H           server host (default 127.0.0.1)
     --port P           server port (default 7777 for chat and ws, 6667 for irc)
+    --ports P,Q,...    spread the clients round robin over these ports (the
+                       nodes of a cluster); replaces --port
     --protocol P       chat (default), irc, or ws (the browser's: chat frames
                        in WebSocket messages at /ws, upgraded on the same port)
     --server-pid PID   report the server's memory from /proc/PID/status
@@ -80,6 +82,8 @@ pub struct Config {
     pub(crate) logins: usize,
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// Every port the clients connect to, round robin (`--ports`; else `port`).
+    pub(crate) ports: Vec<u16>,
     pub(crate) protocol: Protocol,
     pub(crate) server_pid: Option<u32>,
     /// Overrides the computed send-and-deliver deadline.
@@ -164,6 +168,7 @@ struct RawArgs {
     logins: Option<String>,
     host: Option<String>,
     port: Option<String>,
+    ports: Option<String>,
     protocol: Option<String>,
     server_pid: Option<String>,
     timeout: Option<String>,
@@ -194,6 +199,7 @@ impl RawArgs {
             "--logins" => &mut self.logins,
             "--host" => &mut self.host,
             "--port" => &mut self.port,
+            "--ports" => &mut self.ports,
             "--protocol" => &mut self.protocol,
             "--server-pid" => &mut self.server_pid,
             "--timeout" => &mut self.timeout,
@@ -226,6 +232,18 @@ impl RawArgs {
         let readers = number("--readers", self.readers, 1, 1, MAX_READERS)?;
         let port = number("--port", self.port, usize::from(default_port), 1, 65_535)?;
         let port = u16::try_from(port).map_err(|_| "--port: out of range".to_string())?;
+        let ports = match self.ports {
+            None => vec![port],
+            Some(list) => list
+                .split(',')
+                .map(|p| p.trim().parse::<u16>().ok().filter(|&p| p > 0))
+                .collect::<Option<Vec<u16>>>()
+                .filter(|ports| !ports.is_empty())
+                .ok_or_else(|| {
+                    format!("--ports: expected ports separated by commas, got {list:?}")
+                })?,
+        };
+        let port = ports[0];
         let rate = decimal("--rate", self.rate, 0.001, 1_000_000.0)?;
         let hold = decimal("--hold", self.hold, 0.001, 86_400.0)?;
         let timeout = decimal("--timeout", self.timeout, 0.001, 86_400.0)?;
@@ -255,6 +273,7 @@ impl RawArgs {
             logins,
             host,
             port,
+            ports,
             protocol,
             server_pid,
             timeout: timeout.map(Duration::from_secs_f64),
@@ -341,6 +360,17 @@ mod tests {
         assert_eq!(c.readers, 1);
         assert!(c.quick_ack);
         assert!(!c.json);
+    }
+
+    #[test]
+    fn ports_spread_the_clients_over_nodes() {
+        let c = config("--ports 7001,7002,7003");
+        assert_eq!(c.ports, [7001, 7002, 7003]);
+        assert_eq!(c.port, 7001);
+        assert_eq!(config("--port 9").ports, [9]);
+        for bad in ["--ports 1,,2", "--ports 0", "--ports x"] {
+            assert!(parse_args(&args(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -165,7 +165,7 @@ pub(crate) struct LoginOutcome {
 /// `readers` as soon as it is in. Stops early at the first failure.
 pub(crate) fn login_all(
     config: &Config,
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     shared: &Shared,
     readers: &Readers,
     budget: Duration,
@@ -182,6 +182,8 @@ pub(crate) fn login_all(
                 if i >= config.clients || shared.failure().is_some() {
                     break;
                 }
+                // Spread over the nodes of a cluster, round robin.
+                let addr = addrs[i % addrs.len()];
                 match login(config, addr, i, deadline) {
                     Ok((client, wire)) => {
                         if let Err(e) = readers.adopt(&client, wire) {

@@ -143,14 +143,23 @@ fn bench(config: &Config) -> Report {
     let shared = Arc::new(Shared::new(config.clients));
     let budget = Budget::for_config(config);
     let mut report = Report::new(config);
-    let addr = match resolve(&config.host, config.port) {
+    let addrs = match config
+        .ports
+        .iter()
+        .map(|&port| resolve(&config.host, port))
+        .collect::<Result<Vec<SocketAddr>, String>>()
+    {
         Ok(a) => a,
         Err(e) => {
             report.error = Some(e);
             return report;
         }
     };
-    report.addr = addr.to_string();
+    report.addr = addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let baseline = match config.server_pid.map(proc_mem).transpose() {
         Ok(m) => m,
         Err(e) => {
@@ -166,7 +175,7 @@ fn bench(config: &Config) -> Report {
         }
     };
     let cpu_start = (cpu_time("self"), server_cpu(config));
-    let login = login_all(config, addr, &shared, &readers, budget.login);
+    let login = login_all(config, &addrs, &shared, &readers, budget.login);
     report.connected = login.clients.len();
     report.login = login.elapsed;
     let mut sent = vec![0; login.clients.len()];

@@ -3,7 +3,7 @@
 //! printed raw.
 
 use crate::clock;
-use crate::event::Event;
+use crate::event::{Event, Parting};
 use crate::fileshare::human_size;
 use crate::protocol::Frame;
 use crate::text::for_terminal;
@@ -65,7 +65,7 @@ pub fn event(event: &Event, clock: &Clock) -> Option<Line> {
         Event::Join { nick, members, .. } => notice(format!(
             "Welcome {nick} to the room! There are {members} member(s) online!"
         )),
-        Event::Leave { nick, .. } => notice(format!("{nick} leaves the room!")),
+        Event::Leave { nick, why, .. } => notice(leave_line(nick, why)),
         Event::File {
             from,
             id,
@@ -119,6 +119,23 @@ fn lines(text: &str) -> String {
         .join("\n")
 }
 
+/// The seeds' leave line, with why when there is a why: a reason given,
+/// how a connection ended, or who sent them out.
+fn leave_line(nick: &str, why: &Parting) -> String {
+    let reason = for_terminal(why.reason());
+    match why {
+        Parting::Kicked { by, .. } if reason.is_empty() => {
+            format!("{nick} leaves the room! (sent out by {})", for_terminal(by))
+        }
+        Parting::Kicked { by, .. } => format!(
+            "{nick} leaves the room! (sent out by {}: {reason})",
+            for_terminal(by)
+        ),
+        _ if reason.is_empty() => format!("{nick} leaves the room!"),
+        _ => format!("{nick} leaves the room! ({reason})"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,12 +177,28 @@ mod tests {
             shown(&join),
             "Welcome ntu to the room! There are 1 member(s) online!"
         );
-        let leave = Event::Leave {
+        let leave = |why| Event::Leave {
             room: "lobby".into(),
             nick: "ABC".into(),
             members: 1,
+            why,
         };
-        assert_eq!(shown(&leave), "ABC leaves the room!");
+        assert_eq!(
+            shown(&leave(Parting::Left(String::new()))),
+            "ABC leaves the room!"
+        );
+        assert_eq!(
+            shown(&leave(Parting::Quit("connection closed".into()))),
+            "ABC leaves the room! (connection closed)"
+        );
+        let kicked = Parting::Kicked {
+            by: "own".into(),
+            reason: "\u{1b}[2Jcalm down".into(),
+        };
+        assert_eq!(
+            shown(&leave(kicked)),
+            "ABC leaves the room! (sent out by own: ^[[2Jcalm down)"
+        );
         let whisper = Event::Whisper {
             from: "bob".into(),
             to: "ntu".into(),

@@ -2,11 +2,13 @@
 //! messages (RFC 1459/2812 as modern.ircdocs.horse describes them, plus
 //! IRCv3 tags), numerics, the `ascii` casemapping between nicknames, rooms
 //! and channels, splitting long texts into lines, capability negotiation,
-//! registration and SASL `PLAIN`. Each part is pure and unit-tested; the
-//! door that owns the connection calls them.
+//! registration, SASL `PLAIN` and the parameters of `CHATHISTORY` and
+//! `MARKREAD`. Each part is pure and unit-tested; the door that owns the
+//! connection calls them.
 
 pub mod cap;
 pub mod casemap;
+pub mod chathistory;
 pub mod error;
 pub mod line;
 pub mod message;

@@ -52,6 +52,10 @@ pub mod header {
     /// On `LOGIN`: `many` to be in several rooms at once.
     pub const ROOMS: &str = "Rooms";
     pub const MEMBERS: &str = "Members";
+    /// On `LEAVE`: `left`, `quit`, `kicked` or `removed`.
+    pub const WHY: &str = "Why";
+    /// On `LEAVE` with `Why: kicked`: who sent them out.
+    pub const BY: &str = "By";
     pub const SEQ: &str = "Seq";
     pub const HISTORY: &str = "History";
     pub const PASSWORD: &str = "Password";

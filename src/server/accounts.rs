@@ -23,7 +23,7 @@ use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::text::{self, name_key};
 
@@ -152,6 +152,9 @@ pub enum AccountsError {
     Invalid {
         reason: String,
     },
+    /// Cluster mode, and Redis (where accounts are shared) cannot be
+    /// reached: nothing was changed.
+    ClusterUnavailable(String),
 }
 
 impl fmt::Display for AccountsError {
@@ -176,6 +179,7 @@ impl fmt::Display for AccountsError {
             AccountsError::AlreadyRegistered { nick } => write!(f, "{nick} is registered already"),
             AccountsError::NotRegistered { nick } => write!(f, "{nick} is not registered"),
             AccountsError::Invalid { reason } => write!(f, "{reason}"),
+            AccountsError::ClusterUnavailable(why) => write!(f, "cluster unavailable: {why}"),
         }
     }
 }
@@ -199,6 +203,30 @@ pub struct Accounts {
     /// the file before it lets go of the lock: memory and file never
     /// disagree, and two changes cannot reach the disk out of order.
     accounts: Mutex<BTreeMap<String, Account>>,
+    /// Cluster mode: where every node's accounts meet (Redis), which has
+    /// the last word; the file stays a full copy, to restore Redis from.
+    shared: OnceLock<Arc<dyn SharedAccounts>>,
+}
+
+/// Accounts shared by the nodes of a cluster, as account lines by `name_key`.
+pub trait SharedAccounts: Send + Sync {
+    /// The line stored for `key`, if any.
+    ///
+    /// # Errors
+    /// Redis unreachable (the reason).
+    fn fetch(&self, key: &str) -> Result<Option<String>, String>;
+    /// Stores `line` for `key` unless one is there; false if one is.
+    ///
+    /// # Errors
+    /// Redis unreachable.
+    fn create(&self, key: &str, line: &str) -> Result<bool, String>;
+    /// Stores `line` for `key`, replacing any.
+    ///
+    /// # Errors
+    /// Redis unreachable.
+    fn store(&self, key: &str, line: &str) -> Result<(), String>;
+    /// Takes back a `create` whose local copy could not be written.
+    fn remove(&self, key: &str);
 }
 
 impl Accounts {
@@ -233,18 +261,50 @@ impl Accounts {
         Ok(Accounts {
             path: path.to_path_buf(),
             accounts: Mutex::new(accounts),
+            shared: OnceLock::new(),
         })
     }
 
+    /// Shares the accounts through `shared` from now on (cluster mode).
+    pub fn share(&self, shared: Arc<dyn SharedAccounts>) {
+        let _ = self.shared.set(shared);
+    }
+
+    /// Every account as its shared line, by key (to restore Redis from).
+    pub fn lines(&self) -> Vec<(String, String)> {
+        self.lock()
+            .iter()
+            .map(|(k, a)| (k.clone(), file::encode_account(a)))
+            .collect()
+    }
+
     /// A copy of the account registered as `nick` (any case), so the caller
-    /// can check a password without holding the lock.
+    /// can check a password without holding the lock. In a cluster, what
+    /// Redis holds (registered or changed on any node) is taken first and
+    /// kept here too; while Redis is unreachable, the copy here answers.
     pub fn lookup(&self, nick: &str) -> Option<Account> {
-        self.lock().get(&name_key(nick)).cloned()
+        let key = name_key(nick);
+        if let Some(shared) = self.shared.get() {
+            if let Ok(Some(line)) = shared.fetch(&key) {
+                if let Ok(account) = file::parse_account(&line) {
+                    if self.lock().get(&key) != Some(&account) {
+                        // Best effort: if the copy cannot be written, Redis still has it.
+                        let copy = account.clone();
+                        let _ = self.write_local(|accounts| {
+                            accounts.insert(key, copy);
+                            Ok(())
+                        });
+                    }
+                    return Some(account);
+                }
+            }
+        }
+        self.lock().get(&key).cloned()
     }
 
     /// True when `nick` (any case) is registered.
     pub fn is_registered(&self, nick: &str) -> bool {
-        self.lock().contains_key(&name_key(nick))
+        self.lookup(nick).is_some()
     }
 
     /// Every registered nickname, sorted ignoring case.
@@ -257,8 +317,40 @@ impl Accounts {
     /// # Errors
     /// `AlreadyRegistered`, or `Write` when the file could not be replaced.
     pub fn register(&self, nick: &str, hash: PasswordHash) -> Result<(), AccountsError> {
+        let key = name_key(nick);
+        if let Some(shared) = self.shared.get() {
+            let line = file::encode_account(&Account {
+                nick: nick.to_string(),
+                hash: hash.clone(),
+                profile: Profile::default(),
+            });
+            match shared.create(&key, &line) {
+                Ok(true) => {}
+                Ok(false) => {
+                    let nick = self
+                        .lookup(nick)
+                        .map_or_else(|| nick.to_string(), |a| a.nick);
+                    return Err(AccountsError::AlreadyRegistered { nick });
+                }
+                Err(why) => return Err(AccountsError::ClusterUnavailable(why)),
+            }
+            let done = self.write_local(|accounts| {
+                accounts.insert(
+                    key.clone(),
+                    Account {
+                        nick: nick.to_string(),
+                        hash,
+                        profile: Profile::default(),
+                    },
+                );
+                Ok(())
+            });
+            if done.is_err() {
+                shared.remove(&key);
+            }
+            return done;
+        }
         self.change(|accounts| {
-            let key = name_key(nick);
             if let Some(account) = accounts.get(&key) {
                 return Err(AccountsError::AlreadyRegistered {
                     nick: account.nick.clone(),
@@ -311,7 +403,28 @@ impl Accounts {
     /// and holding it keeps the file in step with memory at the cost of
     /// making lookups wait for one small write. The hub lock is never taken
     /// here, so chat traffic does not wait for the disk.
+    /// In a cluster, the changed accounts go to Redis before the file.
     fn change(
+        &self,
+        edit: impl FnOnce(&mut BTreeMap<String, Account>) -> Result<(), AccountsError>,
+    ) -> Result<(), AccountsError> {
+        let Some(shared) = self.shared.get() else {
+            return self.write_local(edit);
+        };
+        self.write_local(|next| {
+            let before = next.clone();
+            edit(next)?;
+            for (key, account) in next.iter().filter(|(k, a)| before.get(*k) != Some(*a)) {
+                shared
+                    .store(key, &file::encode_account(account))
+                    .map_err(AccountsError::ClusterUnavailable)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Applies `edit` to a copy, writes the file, then makes the copy current.
+    fn write_local(
         &self,
         edit: impl FnOnce(&mut BTreeMap<String, Account>) -> Result<(), AccountsError>,
     ) -> Result<(), AccountsError> {

@@ -55,6 +55,12 @@ pub struct Config {
     pub pbkdf2_iterations: u32,
     /// Registrations one address may make in an hour.
     pub max_registrations: usize,
+    /// `--cluster redis://...`: run as one node of a cluster sharing this Redis.
+    pub cluster: Option<String>,
+    /// `--node-id`: this node's name in the cluster (default: host:port).
+    pub node_id: Option<String>,
+    /// `--cluster-password-file`: the Redis password, read from this file.
+    pub cluster_password_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -83,6 +89,9 @@ impl Default for Config {
             max_queued_bytes: 256 << 20,
             pbkdf2_iterations: accounts::DEFAULT_PBKDF2_ITERATIONS,
             max_registrations: guard::DEFAULT_REGISTRATIONS_PER_HOUR,
+            cluster: None,
+            node_id: None,
+            cluster_password_file: None,
         }
     }
 }
@@ -128,6 +137,13 @@ Options:
   --pbkdf2-iterations N  PBKDF2 rounds for new password hashes (default 600000)
   --max-registrations N  registrations one address may make in an hour (default 5;
                          one connection may make 3)
+  --cluster URL          run as one node of a cluster sharing Redis at URL
+                         (redis://[[user]:password@]host[:port][/db]); without it the
+                         server is a single node and needs no Redis
+  --node-id ID           this node's name in the cluster, 1-32 of [A-Za-z0-9_-]
+                         (default: port7777 for port 7777); unique per node
+  --cluster-password-file FILE
+                         the Redis password, one line in FILE (not on the command line)
   -h, --help             show this help
 ";
 
@@ -192,8 +208,20 @@ impl Config {
                     }
                 }
                 "--max-registrations" => config.max_registrations = value(&flag, args.next())?,
+                "--cluster" => config.cluster = Some(value(&flag, args.next())?),
+                "--node-id" => config.node_id = Some(value(&flag, args.next())?),
+                "--cluster-password-file" => {
+                    config.cluster_password_file = Some(value(&flag, args.next())?);
+                }
                 other => return Err(UsageError(format!("unknown option {other}"))),
             }
+        }
+        if config.cluster.is_none()
+            && (config.node_id.is_some() || config.cluster_password_file.is_some())
+        {
+            return Err(UsageError(
+                "--node-id and --cluster-password-file need --cluster".to_string(),
+            ));
         }
         Ok(Parsed::Run(config))
     }

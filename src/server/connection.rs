@@ -55,6 +55,12 @@ impl Conn {
         &self.buf[self.start..self.end]
     }
 
+    /// True when the last read filled the room it had, so more input may be
+    /// waiting in the socket.
+    pub fn more_waiting(&self) -> bool {
+        self.busy
+    }
+
     /// Drops the first `n` buffered bytes: a message was taken.
     pub fn consume(&mut self, n: usize) {
         self.start = (self.start + n).min(self.end);

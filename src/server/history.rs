@@ -4,7 +4,9 @@
 //! ```text
 //! line  = seq TAB date TAB kind TAB room TAB from TAB to TAB text TAB crc LF
 //! seq   = decimal, strictly increasing
-//! kind  = "msg" / "whisper" / "closed"   ; whispers have room "-"; others have to "-"
+//! kind  = "msg" / "whisper" / "closed"   ; whispers have room "-"; others have to "-",
+//!                                         ; but a cluster node's "msg" has its Redis
+//!                                         ; stream ID ("ms-seq") there: its place
 //!                                         ; "closed": the room was closed (from: by whom,
 //!                                         ; text: why); its history ends there
 //! crc   = 8 lowercase hex digits: CRC-32 of everything before the last TAB

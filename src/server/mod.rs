@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod archive;
 pub mod capacity;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod console;
@@ -69,6 +70,8 @@ pub enum ServerError {
     /// Read markers or kept whispers could not be loaded.
     Archive(ArchiveError),
     Files(FileError),
+    /// `--cluster` could not be honoured.
+    Cluster(cluster::ClusterError),
     Bind {
         addr: String,
         source: io::Error,
@@ -85,6 +88,7 @@ impl fmt::Display for ServerError {
             ServerError::Rooms(e) => write!(f, "{e}"),
             ServerError::Archive(e) => write!(f, "{e}"),
             ServerError::Files(e) => write!(f, "shared files: {e}"),
+            ServerError::Cluster(e) => write!(f, "{e}"),
             ServerError::Bind { addr, source } if source.kind() == io::ErrorKind::AddrInUse => write!(
                 f,
                 "cannot listen on {addr}: the address is already in use (another server running?); stop it or pass another --port"
@@ -105,6 +109,7 @@ impl std::error::Error for ServerError {
             ServerError::Rooms(e) => Some(e),
             ServerError::Archive(e) => Some(e),
             ServerError::Files(e) => Some(e),
+            ServerError::Cluster(e) => Some(e),
             ServerError::Thread(e) => Some(e),
         }
     }
@@ -175,6 +180,12 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
         config.history,
         config.announce_limit,
     );
+    if let Some(url) = &config.cluster {
+        let link = join_cluster(&config, url, &hub, &console, &log_path, local.port())?;
+        accounts.share(Arc::new(cluster::RedisAccounts(Arc::clone(&link))));
+        cluster::spawn_events(hub.clone(), link, console.clone(), Arc::clone(&accounts))
+            .map_err(ServerError::Thread)?;
+    }
     console.say("Socket created.");
     for (_, door, local) in &doors {
         console.say(format!("{door} door listening on {local}"));
@@ -215,6 +226,53 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
     }
     listener::accept_loop(&listener, &gate, None);
     Ok(())
+}
+
+/// Makes this server a node of the cluster at `url`: its link to Redis,
+/// the stream reader (resuming after the last message `log.txt` holds from
+/// the stream) and the heartbeat of its claims.
+fn join_cluster(
+    config: &Config,
+    url: &str,
+    hub: &Hub,
+    console: &Console,
+    log_path: &Path,
+    port: u16,
+) -> Result<Arc<cluster::ClusterLink>, ServerError> {
+    let node = config
+        .node_id
+        .clone()
+        .unwrap_or_else(|| format!("port{port}"));
+    let link = cluster::ClusterLink::new(url, config.cluster_password_file.as_deref(), &node)
+        .map_err(ServerError::Cluster)?;
+    let last = cluster::last_stream_id(log_path).map_err(|source| {
+        ServerError::History(HistoryError::Read {
+            path: log_path.to_path_buf(),
+            source,
+        })
+    })?;
+    hub.join_cluster(Arc::clone(&link));
+    cluster::spawn_reader(hub.clone(), Arc::clone(&link), console.clone(), last)
+        .map_err(ServerError::Thread)?;
+    cluster::spawn_heartbeat(hub.clone(), Arc::clone(&link), console.clone())
+        .map_err(ServerError::Thread)?;
+    cluster::spawn_presence(hub.clone(), Arc::clone(&link), console.clone())
+        .map_err(ServerError::Thread)?;
+
+    console.say(format!(
+        "cluster node {node} on {}; messages from stream entry {}",
+        redacted(url),
+        last.map_or_else(
+            || "0-0 (the beginning)".to_string(),
+            |id| format!("after {id}")
+        )
+    ));
+    Ok(link)
+}
+
+/// A Redis URL without its password, for the console.
+fn redacted(url: &str) -> String {
+    crate::cluster::RedisUrl::parse(url).map_or_else(|_| "redis".to_string(), |u| u.to_string())
 }
 
 /// Asks whether to print the stored messages, unless a flag answered.

@@ -131,12 +131,13 @@ def process_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def run_one(gen, args, workload):
-    """One run of generator `gen` on a fresh server: its JSON report, plus
+def run_one(gen, args, workload, protocol=None):
+    """One run of generator `gen` on a fresh server (driven over `protocol`,
+    by default the server's own: IRC for ngircd): its JSON report, plus
     how busy the rest of the machine was meanwhile: `others_pct`, the CPU
     that neither the server nor the generator used, as a share of all cores
     over the run (other programs; the kernel's own work counts too)."""
-    protocol = "irc" if args.server == "ngircd" else "chat"
+    protocol = protocol or ("irc" if args.server == "ngircd" else "chat")
     with Server(args.server, args.server_bin) as server:
         common = ["--protocol", protocol, "--port", str(server.port),
                   "--server-pid", str(server.proc.pid), "--json"] + workload

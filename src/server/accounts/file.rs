@@ -40,16 +40,23 @@ const MAX_LINE_BYTES: usize = 16 * 1024;
 pub(super) fn encode(accounts: &BTreeMap<String, Account>) -> String {
     let mut out = format!("{FILE_HEADER}\n");
     for account in accounts.values() {
-        out.push_str(&account.nick);
-        out.push('\t');
-        out.push_str(&account.hash.encode());
-        for (attr, value) in account.profile.iter() {
-            out.push('\t');
-            out.push_str(attr.name());
-            out.push('=');
-            out.push_str(&escape(value));
-        }
+        out.push_str(&encode_account(account));
         out.push('\n');
+    }
+    out
+}
+
+/// One account as its line (without the newline): also how a cluster
+/// shares it in Redis.
+pub(super) fn encode_account(account: &Account) -> String {
+    let mut out = account.nick.clone();
+    out.push('\t');
+    out.push_str(&account.hash.encode());
+    for (attr, value) in account.profile.iter() {
+        out.push('\t');
+        out.push_str(attr.name());
+        out.push('=');
+        out.push_str(&escape(value));
     }
     out
 }
@@ -111,7 +118,7 @@ pub(super) fn parse(mut reader: impl BufRead) -> Result<BTreeMap<String, Account
 }
 
 /// Parses one account line (without its newline).
-fn parse_account(line: &str) -> Result<Account, String> {
+pub(super) fn parse_account(line: &str) -> Result<Account, String> {
     let mut fields = line.split('\t');
     let nick = fields.next().unwrap_or_default();
     text::check_nick(nick).map_err(|e| format!("bad nickname {:?}: {e}", shorten(nick)))?;

@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use crate::event::Event;
+use crate::event::{Event, Parting};
 use crate::server::history::Record;
 use crate::server::outbox::{Duty, Outbox, Queued};
 
@@ -50,6 +50,23 @@ pub enum Removal {
     Unpermitted,
     /// Its owner sent them out (they may come back), saying why.
     Kicked { by: String, reason: String },
+}
+
+impl Removal {
+    /// How the rest of the room hears of it.
+    pub fn parting(&self) -> Parting {
+        match self {
+            Removal::Kicked { by, reason } => Parting::Kicked {
+                by: by.clone(),
+                reason: reason.clone(),
+            },
+            Removal::Closed { .. } => Parting::Left("the room was closed".into()),
+            Removal::Banned => Parting::Removed("banned by the room's owner".into()),
+            Removal::Unpermitted => {
+                Parting::Removed("no longer permitted into this private room".into())
+            }
+        }
+    }
 }
 
 /// How one connection's door turns deliveries into bytes.

@@ -2,7 +2,7 @@
 //! taken out of rooms, and handing deliveries to members' queues, encoded
 //! once per format. All of it runs under the hub's lock and only enqueues.
 
-use crate::event::Event;
+use crate::event::{Event, Parting};
 use crate::text::{name_key, LOBBY};
 
 use super::{outcome, Client, ClientId, Delivery, Encoded, Missed, Owed, Removal, State};
@@ -60,13 +60,16 @@ impl State {
         let left = if client.many_rooms {
             None
         } else {
-            self.leave_all(id, owed).pop()
+            self.leave_all(id, &Parting::Left(String::new()), owed)
+                .pop()
         };
+        // Members on other nodes of a cluster count too (none on one node).
+        let elsewhere = self.remote_members(key).len();
         let State { clients, rooms, .. } = self;
         let (client, room) = (clients.get_mut(&id)?, rooms.get_mut(key)?);
         client.rooms.push(key.to_string());
         room.members.push(id);
-        let members = room.members.len();
+        let members = room.members.len() + elsewhere;
         // What the newcomer missed, read from the archive before it came
         // in, then what the room kept since (messages may have come meanwhile).
         let (history, unread_from) = match missed {
@@ -93,6 +96,7 @@ impl State {
         let nick = client.nick.clone();
         let client = &self.clients[&id];
         self.send(client, &entered, owed);
+        self.publish_rooms(id);
         // A crowd is not told of every arrival (as IRC's large channels):
         // announcing each of N joins costs N^2 deliveries.
         if members <= self.announce_limit {
@@ -106,12 +110,20 @@ impl State {
         Some(joined)
     }
 
-    /// Takes connection `id` out of the room keyed `key` and tells the rest.
-    pub(super) fn leave(&mut self, id: ClientId, key: &str, owed: &mut Owed) -> Option<String> {
+    /// Takes connection `id` out of the room keyed `key` and tells the rest
+    /// `why`.
+    pub(super) fn leave(
+        &mut self,
+        id: ClientId,
+        key: &str,
+        why: &Parting,
+        owed: &mut Owed,
+    ) -> Option<String> {
         let client = self.clients.get_mut(&id)?;
         let at = client.rooms.iter().position(|k| k == key)?;
         client.rooms.remove(at);
         let nick = client.nick.clone();
+        let elsewhere = self.remote_members(key).len();
         let room = self.rooms.get_mut(key)?;
         room.members.retain(|&m| m != id);
         let name = room.name.clone();
@@ -119,22 +131,37 @@ impl State {
             let leave = Event::Leave {
                 room: name.clone(),
                 nick,
-                members: room.members.len(),
+                members: room.members.len() + elsewhere,
+                why: why.clone(),
             };
             self.fan_out(key, &leave.into(), None, owed);
         }
+        self.publish_rooms(id);
         Some(name)
     }
 
+    /// Tells the other nodes (in cluster mode) which rooms `id` is in now.
+    pub(super) fn publish_rooms(&self, id: ClientId) {
+        if let (Some(client), Some(_)) = (self.clients.get(&id), &self.changes) {
+            let rooms = client.rooms.iter().map(|k| self.room_name(k)).collect();
+            self.publish(&client.nick, Some(rooms));
+        }
+    }
+
     /// Takes connection `id` out of every room; their names, in order.
-    pub(super) fn leave_all(&mut self, id: ClientId, owed: &mut Owed) -> Vec<String> {
+    pub(super) fn leave_all(
+        &mut self,
+        id: ClientId,
+        why: &Parting,
+        owed: &mut Owed,
+    ) -> Vec<String> {
         let keys = self
             .clients
             .get(&id)
             .map(|c| c.rooms.clone())
             .unwrap_or_default();
         keys.iter()
-            .filter_map(|key| self.leave(id, key, owed))
+            .filter_map(|key| self.leave(id, key, why, owed))
             .collect()
     }
 
@@ -142,7 +169,7 @@ impl State {
     /// telling it why; a client in one room at a time goes to the lobby.
     pub(super) fn remove(&mut self, id: ClientId, key: &str, why: Removal, owed: &mut Owed) {
         let room = self.room_name(key);
-        self.leave(id, key, owed);
+        self.leave(id, key, &why.parting(), owed);
         let Some(client) = self.clients.get(&id) else {
             return;
         };

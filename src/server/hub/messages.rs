@@ -3,6 +3,8 @@
 //! lock, so the order in the file is the order everyone receives. The
 //! socket writes come later, from the caller's [`Owed`].
 
+use std::sync::Arc;
+
 use crate::clock;
 use crate::event::Event;
 
@@ -26,6 +28,9 @@ impl Hub {
         owed: &mut Owed,
     ) -> Result<Said, Refused> {
         check_text(&text)?;
+        if let Some(link) = self.cluster() {
+            return self.say_in_cluster(&Arc::clone(link), id, room, text);
+        }
         let mut log = self.inner.log.lock();
         let (record, key) = {
             let st = self.lock();
@@ -82,6 +87,12 @@ impl Hub {
         owed: &mut Owed,
     ) -> Result<Whispered, Refused> {
         check_text(&text)?;
+        if let Some(link) = self.cluster() {
+            let here = self.lock().client_by_nick(to).is_some();
+            if let Some(remote) = self.remote_user(to).filter(|_| !here) {
+                return self.whisper_in_cluster(&Arc::clone(link), id, &remote, text, owed);
+            }
+        }
         let mut log = self.inner.log.lock();
         let (record, target) = {
             let st = self.lock();
@@ -161,7 +172,7 @@ impl Hub {
 }
 
 /// The event for a stored whisper.
-fn whisper_event(record: &Record, kept: bool) -> Event {
+pub(super) fn whisper_event(record: &Record, kept: bool) -> Event {
     Event::Whisper {
         from: record.from.clone(),
         to: record.to.clone(),

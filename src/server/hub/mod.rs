@@ -10,28 +10,35 @@
 //! lock, then the hub lock inside it; a change to rooms takes the room
 //! store's lock, then the hub lock for a snapshot. Never the other way round.
 
+mod cluster;
+#[cfg(test)]
+mod cluster_tests;
 mod delivery;
 mod members;
 mod messages;
 pub mod outcome;
+mod remote;
 mod rooms;
+mod shared_rooms;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use crate::event::Event;
+use crate::event::{Event, Parting};
 use crate::text::{self, name_key, LOBBY};
 
+use super::cluster::ClusterLink;
 use super::history::{Loaded, MessageLog, Record};
 use super::outbox::Outbox;
 use super::rooms::{RoomRecord, RoomStore};
 
 pub use delivery::{Codec, Delivery, Encoded, Owed, Removal, MAX_FORMATS};
 pub use outcome::{Presence, Refused, RoomInfo};
+pub use remote::{PresenceChange, Remote};
 
 /// A connection's identity inside the hub, never reused while the server runs.
 pub type ClientId = u64;
@@ -47,6 +54,9 @@ struct Inner {
     log: MessageLog,
     room_store: RoomStore,
     next_id: AtomicU64,
+    /// Set once at start-up in cluster mode: room messages then go through
+    /// Redis and nicknames are claimed there.
+    cluster: OnceLock<Arc<ClusterLink>>,
 }
 
 /// How a connection takes part, fixed at login by its door.
@@ -72,6 +82,12 @@ struct State {
     announce_limit: usize,
     /// How many recent messages a room keeps for newcomers.
     history: usize,
+    /// Cluster mode: this node's id, shown beside its users.
+    node: Option<String>,
+    /// Cluster mode: users on other nodes, by `name_key(nick)`.
+    remote: HashMap<String, Remote>,
+    /// Cluster mode: where this node's presence changes go (to Redis).
+    changes: Option<std::sync::mpsc::Sender<PresenceChange>>,
 }
 
 struct Client {
@@ -175,10 +191,14 @@ impl Hub {
                     rooms,
                     announce_limit,
                     history,
+                    node: None,
+                    remote: HashMap::new(),
+                    changes: None,
                 }),
                 log,
                 room_store,
                 next_id: AtomicU64::new(1),
+                cluster: OnceLock::new(),
             }),
         }
     }
@@ -199,8 +219,18 @@ impl Hub {
     /// `BadNick` for a malformed nickname, `NickInUse` when it is online.
     pub fn login(&self, id: ClientId, nick: &str, member: Member) -> Result<(), Refused> {
         text::check_nick(nick).map_err(Refused::BadNick)?;
+        if self.in_cluster() {
+            // Checked here first, so a local clash costs no round trip;
+            // then Redis decides between every node's contenders.
+            self.lock().check_free(nick, None)?;
+            self.claim_in_cluster(id, nick)?;
+        }
         let mut st = self.lock();
-        st.check_free(nick, None)?;
+        if let Err(refused) = st.check_free(nick, None) {
+            drop(st);
+            self.release_in_cluster(id, nick);
+            return Err(refused);
+        }
         st.nicks.insert(name_key(nick), id);
         st.clients.insert(
             id,
@@ -242,6 +272,13 @@ impl Hub {
             .unwrap_or_default()
     }
 
+    /// How many are online, and how many rooms there are (IRC's `LUSERS`,
+    /// at every IRC login): counts, without building either list.
+    pub fn counts(&self) -> (usize, usize) {
+        let st = self.lock();
+        (st.clients.len(), st.rooms.len())
+    }
+
     /// Everyone online and the rooms they are in, sorted by nickname; a
     /// private room is named only to a `viewer` who may see it (every room
     /// for the console, `viewer == None`).
@@ -254,6 +291,7 @@ impl Hub {
             .clients
             .values()
             .map(|c| st.presence_of(c, viewer))
+            .chain(st.remote.values().map(|r| st.remote_presence(r, viewer)))
             .collect();
         users.sort_by_key(|p| name_key(&p.nick));
         users
@@ -265,7 +303,13 @@ impl Hub {
         let viewer = viewer
             .and_then(|id| st.clients.get(&id))
             .map(|c| c.nick.as_str());
-        st.client_by_nick(nick).map(|c| st.presence_of(c, viewer))
+        match st.client_by_nick(nick) {
+            Some(c) => Some(st.presence_of(c, viewer)),
+            None => st
+                .remote
+                .get(&name_key(nick))
+                .map(|r| st.remote_presence(r, viewer)),
+        }
     }
 
     /// Sets (or, with `None`, clears) connection `id`'s away message.
@@ -277,15 +321,20 @@ impl Hub {
 
     /// True when someone called `nick` is online.
     pub fn is_online(&self, nick: &str) -> bool {
-        self.lock().nicks.contains_key(&name_key(nick))
+        let st = self.lock();
+        st.nicks.contains_key(&name_key(nick)) || st.remote.contains_key(&name_key(nick))
     }
 
-    /// Takes connection `id` offline: each of its rooms is told it left.
-    pub fn logout(&self, id: ClientId, owed: &mut Owed) -> Option<LoggedOut> {
+    /// Takes connection `id` offline: each of its rooms is told it left,
+    /// and `why`.
+    pub fn logout(&self, id: ClientId, why: &Parting, owed: &mut Owed) -> Option<LoggedOut> {
         let mut st = self.lock();
-        let rooms = st.leave_all(id, owed);
+        let rooms = st.leave_all(id, why, owed);
         let client = st.clients.remove(&id)?;
         st.nicks.remove(&name_key(&client.nick));
+        st.publish(&client.nick, None);
+        drop(st);
+        self.release_in_cluster(id, &client.nick);
         Some(LoggedOut {
             nick: client.nick,
             rooms,
@@ -298,6 +347,18 @@ impl Hub {
     /// # Errors
     /// `NoSuchUser` when nobody of that name is online.
     pub fn kick(&self, nick: &str, reason: &str) -> Result<String, Refused> {
+        match self.kick_local(nick, reason) {
+            // In a cluster, the node that has them is asked to.
+            Err(Refused::NoSuchUser { .. }) => self.kick_elsewhere(nick, &["kick", nick, reason]),
+            done => done,
+        }
+    }
+
+    /// As `kick`, for a user on this node only.
+    ///
+    /// # Errors
+    /// `NoSuchUser` when nobody of that name is online here.
+    pub fn kick_local(&self, nick: &str, reason: &str) -> Result<String, Refused> {
         let mut owed = Owed::new();
         let st = self.lock();
         let client = st.client_by_nick(nick).ok_or_else(|| Refused::NoSuchUser {
@@ -438,6 +499,7 @@ impl State {
             rooms: visible.iter().map(|r| r.name.clone()).collect(),
             hidden_rooms: hidden.len(),
             away: client.away.clone(),
+            node: self.node.clone(),
         }
     }
 

@@ -76,6 +76,9 @@ pub enum Refused {
     ControlCharacters,
     /// The change could not be written to disk, so it was not made.
     NotStored(io::Error),
+    /// Cluster mode, and Redis cannot be reached (the reason): nothing
+    /// was done; the node reconnects by itself.
+    ClusterUnavailable(String),
 }
 
 impl fmt::Display for Refused {
@@ -114,6 +117,8 @@ pub struct Presence {
     pub hidden_rooms: usize,
     /// Their away message, if they set one.
     pub away: Option<String>,
+    /// Cluster mode: the node they are connected to.
+    pub node: Option<String>,
 }
 
 /// A room and who is in it, as someone who may see it sees it.

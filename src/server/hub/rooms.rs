@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::clock;
 use crate::command::ListKind;
-use crate::event::Event;
+use crate::event::{Event, Parting};
 use crate::text::{self, name_key, LOBBY};
 
 use super::outcome::{
@@ -70,6 +70,11 @@ impl Hub {
                 .members
                 .iter()
                 .filter_map(|m| st.clients.get(m).map(|c| c.nick.clone()))
+                .chain(
+                    st.remote_members(&name_key(room))
+                        .into_iter()
+                        .map(|r| r.nick.clone()),
+                )
                 .collect(),
         })
     }
@@ -91,9 +96,21 @@ impl Hub {
         let (key, found) = st.owned_room(id, room)?;
         let room = found.name.clone();
         let by = st.client(id)?.nick.clone();
-        let target = st.client_by_nick(nick).ok_or_else(|| Refused::NoSuchUser {
-            nick: nick.to_string(),
-        })?;
+        let Some(target) = st.client_by_nick(nick) else {
+            let inside = st
+                .remote
+                .get(&name_key(nick))
+                .map(|r| r.rooms.iter().any(|r| name_key(r) == key));
+            drop(st);
+            if inside == Some(false) {
+                return Err(Refused::NotIn {
+                    room,
+                    current: None,
+                });
+            }
+            let nick = self.kick_elsewhere(nick, &["roomkick", &room, nick, &by, reason])?;
+            return Ok(Kicked { room, nick });
+        };
         if !target.rooms.contains(&key) {
             return Err(Refused::NotIn {
                 room,
@@ -125,26 +142,32 @@ impl Hub {
         text::check_room(name).map_err(Refused::BadRoomName)?;
         let key = name_key(name);
         let store = self.inner.room_store.lock();
-        let owner = {
+        let record = {
             let st = self.lock();
             if let Some(existing) = st.rooms.get(&key) {
                 return Err(Refused::RoomExists {
                     room: existing.name.clone(),
                 });
             }
-            let owner = st.client(id)?.nick.clone();
-            let mut records = st.room_records();
-            records.push(RoomRecord {
+            RoomRecord {
                 name: name.to_string(),
-                owner: owner.clone(),
+                owner: st.client(id)?.nick.clone(),
                 private,
                 bans: Vec::new(),
                 permits: Vec::new(),
-            });
-            records.sort_by_key(|r| name_key(&r.name));
-            store.write(&records).map_err(Refused::NotStored)?;
-            owner
+            }
         };
+        // In a cluster the name is claimed in Redis first (no hub lock is
+        // held across it; the room store's lock keeps out other creations).
+        self.share_created(&record)?;
+        let owner = record.owner.clone();
+        let mut records = self.lock().room_records();
+        records.push(record);
+        records.sort_by_key(|r| name_key(&r.name));
+        if let Err(e) = store.write(&records) {
+            let _ = self.share_removed(&key);
+            return Err(Refused::NotStored(e));
+        }
         let mut st = self.lock();
         st.rooms
             .insert(key.clone(), Room::new(name, Some(owner.clone()), private));
@@ -193,6 +216,7 @@ impl Hub {
         &self,
         id: ClientId,
         room: Option<&str>,
+        reason: &str,
         owed: &mut Owed,
     ) -> Result<Left, Refused> {
         let mut st = self.lock();
@@ -202,7 +226,8 @@ impl Hub {
         if !many_rooms && key == name_key(LOBBY) {
             return Err(Refused::InLobby);
         }
-        let room = st.leave(id, &key, owed).ok_or(Refused::NotLoggedIn)?;
+        let why = Parting::Left(reason.to_string());
+        let room = st.leave(id, &key, &why, owed).ok_or(Refused::NotLoggedIn)?;
         let now_in = if many_rooms {
             None
         } else {
@@ -228,6 +253,9 @@ impl Hub {
             let (key, room) = st.owned_room(id, room)?;
             (key, room.owner.clone().unwrap_or_default())
         };
+        if key != name_key(LOBBY) {
+            self.share_removed(&key)?;
+        }
         self.remove_room(&store, &key, &owner, false, owed)
     }
 
@@ -243,12 +271,15 @@ impl Hub {
                 room: name.to_string(),
             });
         }
+        if key != name_key(LOBBY) {
+            self.share_removed(&key)?;
+        }
         self.remove_room(&store, &key, "(operator)", true, owed)
     }
 
     /// Removes a room for good: stores the rooms without it, records the
     /// closing in `log.txt`, and takes its members out.
-    fn remove_room(
+    pub(super) fn remove_room(
         &self,
         store: &crate::server::rooms::RoomsGuard<'_>,
         key: &str,
@@ -328,7 +359,7 @@ impl Hub {
     ) -> Result<ListChanged, Refused> {
         text::check_nick(nick).map_err(Refused::BadNick)?;
         let store = self.inner.room_store.lock();
-        let (key, entries) = {
+        let (key, entries, records) = {
             let st = self.lock();
             let (key, room) = st.owned_room(id, room)?;
             if add && list == ListKind::Bans && room.is_owner(nick) {
@@ -356,9 +387,12 @@ impl Hub {
                     ListKind::Permits => record.permits = names,
                 }
             }
-            store.write(&records).map_err(Refused::NotStored)?;
-            (key, entries)
+            (key, entries, records)
         };
+        if let Some(record) = records.iter().find(|r| name_key(&r.name) == key) {
+            self.share_changed(record)?;
+        }
+        store.write(&records).map_err(Refused::NotStored)?;
         let mut st = self.lock();
         let room = st.rooms.get_mut(&key).ok_or(Refused::NotLoggedIn)?;
         *entries_mut(room, list) = entries;
@@ -415,6 +449,22 @@ impl Hub {
     /// `BadNick`, `SameNick`, `NickInUse`, `NotStored`.
     pub fn rename(&self, id: ClientId, new: &str, owed: &mut Owed) -> Result<Renamed, Refused> {
         text::check_nick(new).map_err(Refused::BadNick)?;
+        // In a cluster the new name is claimed in Redis first (a case
+        // change keeps the claim), and the old one released after.
+        let old = self.nick(id).ok_or(Refused::NotLoggedIn)?;
+        let claims = self.in_cluster() && name_key(&old) != name_key(new);
+        if claims {
+            self.claim_in_cluster(id, new)?;
+        }
+        let renamed = self.rename_here(id, new, owed);
+        if claims {
+            let gone = if renamed.is_ok() { &old } else { new };
+            self.release_in_cluster(id, gone);
+        }
+        renamed
+    }
+
+    fn rename_here(&self, id: ClientId, new: &str, owed: &mut Owed) -> Result<Renamed, Refused> {
         let store = self.inner.room_store.lock();
         let (old, records) = {
             let mut st = self.lock();
@@ -438,6 +488,15 @@ impl Hub {
             });
             (old, records)
         };
+        // Rooms it owns follow it to its new name on every node.
+        for record in records.iter().flatten().filter(|r| r.owner == new) {
+            if let Err(refused) = self.share_changed(record) {
+                if name_key(&old) != name_key(new) {
+                    self.lock().nicks.remove(&name_key(new));
+                }
+                return Err(refused);
+            }
+        }
         if let Some(Err(e)) = records.map(|records| store.write(&records)) {
             if name_key(&old) != name_key(new) {
                 self.lock().nicks.remove(&name_key(new));
@@ -456,6 +515,8 @@ impl Hub {
         };
         client.nick = new.to_string();
         let rooms = client.rooms.clone();
+        st.publish(&old, None);
+        st.publish_rooms(id);
         // Everyone who shares a room with the renamed one hears it once,
         // and so does the renamed one.
         let mut told: Vec<ClientId> = rooms

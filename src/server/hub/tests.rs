@@ -74,9 +74,13 @@ impl Codec for LineCodec {
                 room,
                 nick,
                 members,
-            }) => {
-                format!("leave {room} {nick} {members}")
-            }
+                why,
+            }) => match why {
+                Parting::Left(reason) if reason.is_empty() => {
+                    format!("leave {room} {nick} {members}")
+                }
+                why => format!("leave {room} {nick} {members} {why:?}"),
+            },
             Delivery::Event(Event::Renamed { old, new }) => format!("nick {old}>{new}"),
             Delivery::Event(other) => format!("{other:?}"),
             Delivery::Entered {
@@ -92,8 +96,8 @@ impl Codec for LineCodec {
 }
 
 /// A hub on a fresh data directory, and the connections made on it.
-struct World {
-    hub: Hub,
+pub(super) struct World {
+    pub(super) hub: Hub,
     dir: PathBuf,
     encodes: Arc<AtomicUsize>,
     next: ClientId,
@@ -101,7 +105,7 @@ struct World {
 }
 
 impl World {
-    fn new(name: &str, announce_limit: usize) -> World {
+    pub(super) fn new(name: &str, announce_limit: usize) -> World {
         let dir = std::env::temp_dir().join(format!("chat-hub-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -117,7 +121,7 @@ impl World {
     }
 
     /// Logs `nick` in (in the lobby unless `many_rooms`) with a codec of `format`.
-    fn join(&mut self, nick: &str, many_rooms: bool, format: usize) -> ClientId {
+    pub(super) fn join(&mut self, nick: &str, many_rooms: bool, format: usize) -> ClientId {
         self.next += 1;
         let id = self.next;
         let socket = Arc::new(Recorder::default());
@@ -144,7 +148,12 @@ impl World {
     }
 
     /// Everything `id` was sent so far, a line a delivery, and forgets it.
-    fn take(&self, id: ClientId) -> Vec<String> {
+    /// The data directory.
+    pub(super) fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    pub(super) fn take(&self, id: ClientId) -> Vec<String> {
         let bytes = std::mem::take(&mut *self.sockets[&id].0.lock().unwrap());
         String::from_utf8(bytes)
             .unwrap()
@@ -153,7 +162,7 @@ impl World {
             .collect()
     }
 
-    fn owed() -> Owed {
+    pub(super) fn owed() -> Owed {
         Owed::new()
     }
 }
@@ -288,7 +297,7 @@ fn only_the_owner_moderates_or_closes_and_the_lobby_stays() {
         w.hub.close_room(bob, None, &mut World::owed()),
         Err(Refused::NotOwner { owner: Some(o), .. }) if o == "Tom"
     ));
-    w.hub.leave_room(tom, None, &mut World::owed()).unwrap();
+    w.hub.leave_room(tom, None, "", &mut World::owed()).unwrap();
     assert!(matches!(
         w.hub.close_room(tom, None, &mut World::owed()),
         Err(Refused::NotOwner { owner: None, .. })
@@ -409,17 +418,22 @@ fn a_connection_may_be_in_several_rooms_and_must_say_which() {
     // Leaving one room keeps the other; a one-room client goes to the lobby.
     let left = w
         .hub
-        .leave_room(irc, Some("rust"), &mut World::owed())
+        .leave_room(irc, Some("rust"), "", &mut World::owed())
         .unwrap();
     assert!(left.now_in.is_none());
     assert_eq!(w.hub.rooms_of(irc), ["lobby"]);
     assert!(matches!(
-        w.hub.leave_room(term, None, &mut World::owed()),
+        w.hub.leave_room(term, None, "", &mut World::owed()),
         Err(Refused::InLobby)
     ));
-    let out = w.hub.logout(irc, &mut World::owed()).unwrap();
+    let out = w
+        .hub
+        .logout(irc, &Parting::Quit("bye".into()), &mut World::owed())
+        .unwrap();
     assert_eq!(out.rooms, ["lobby"]);
-    assert!(w.take(term).contains(&"leave lobby irc 1".to_string()));
+    assert!(w
+        .take(term)
+        .contains(&r#"leave lobby irc 1 Quit("bye")"#.to_string()));
 }
 
 #[test]
@@ -592,6 +606,12 @@ fn an_owner_sends_someone_out_who_may_come_back() {
     assert_eq!((kicked.room.as_str(), kicked.nick.as_str()), ("den", "bob"));
     let told = w.take(bob);
     assert!(told[0].starts_with("removed den Kicked"), "{told:?}");
+    // The room hears who sent whom out, and why.
+    let heard = w.take(tom);
+    assert!(
+        heard.contains(&r#"leave den bob 1 Kicked { by: "tom", reason: "too loud" }"#.to_string()),
+        "{heard:?}"
+    );
     assert!(matches!(
         w.hub
             .kick_from_room(tom, Some("den"), "bob", "", &mut World::owed()),

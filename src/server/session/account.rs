@@ -15,6 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::command::{AccountRequest, Refusal};
+use crate::event::Parting;
 use crate::protocol::{header, Frame, Status};
 use crate::server::accounts::{self, Account, AccountsError, Attr, PasswordHash};
 use crate::server::guard::Refused;
@@ -258,7 +259,7 @@ impl Session<'_> {
     /// Takes the client out of its room (the room hears it leave) and back
     /// to the state before `LOGIN`; the connection stays open.
     fn logout(&mut self, nick: &str) -> Frame {
-        self.leave_hub();
+        self.leave_hub(&Parting::Quit("logged out".into()));
         self.nick = None;
         self.registered = false;
         // Not logged in again: small output, as for a new connection.
@@ -395,6 +396,10 @@ impl Session<'_> {
                 register_first(&nick, "only a registered nickname has an account")
             }
             AccountsError::Invalid { reason } => Refusal::bad_request(reason).into_frame(),
+            AccountsError::ClusterUnavailable(why) => Frame::reply(
+                Status::UNAVAILABLE,
+                &format!("cluster unavailable, retrying ({why}); nothing was changed, try again"),
+            ),
             e => {
                 self.console
                     .say(format!("{} {e}; change refused", self.tag));

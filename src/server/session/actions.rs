@@ -4,6 +4,7 @@
 //! that follow the hub in step. Doors word the outcomes for their clients.
 
 use crate::command::ListKind;
+use crate::event::Parting;
 use crate::server::hub::outcome::{
     Closed, Created, Joined, Kicked, Left, ListChanged, ListShown, Renamed, Said, Whispered,
 };
@@ -39,7 +40,8 @@ impl Session<'_> {
             .login(self.id, nick, member)
             .map_err(LoginError::Refused)?;
         if !registered && self.accounts.is_registered(nick) {
-            self.hub.logout(self.id, &mut self.owed);
+            self.hub
+                .logout(self.id, &Parting::Quit(String::new()), &mut self.owed);
             return Err(LoginError::Registered);
         }
         self.nick = Some(nick.to_string());
@@ -74,9 +76,10 @@ impl Session<'_> {
         unread
     }
 
-    /// Takes the connection offline, if it is online; its rooms are told.
-    pub fn leave_hub(&mut self) -> Option<LoggedOut> {
-        let out = self.hub.logout(self.id, &mut self.owed)?;
+    /// Takes the connection offline, if it is online; its rooms are told
+    /// `why`.
+    pub fn leave_hub(&mut self, why: &Parting) -> Option<LoggedOut> {
+        let out = self.hub.logout(self.id, why, &mut self.owed)?;
         self.mark_seen(&out.rooms);
         for _ in &out.rooms {
             self.console.say(format!("{} leaves the room!", out.nick));
@@ -156,8 +159,8 @@ impl Session<'_> {
 
     /// # Errors
     /// The hub's refusal.
-    pub fn leave_room(&mut self, room: Option<&str>) -> Result<Left, Refused> {
-        let left = self.hub.leave_room(self.id, room, &mut self.owed);
+    pub fn leave_room(&mut self, room: Option<&str>, reason: &str) -> Result<Left, Refused> {
+        let left = self.hub.leave_room(self.id, room, reason, &mut self.owed);
         if let Ok(l) = &left {
             self.mark_seen(std::slice::from_ref(&l.room));
             self.said_left();

@@ -215,7 +215,13 @@ impl Session<'_> {
             .hub
             .store_whisper(self.id, to, text)
             .map_err(HistoryRefused::Hub)?;
-        self.pending.add(&record).map_err(HistoryRefused::Archive)?;
+        match self.hub.cluster() {
+            // Kept in Redis, for whichever node they log in on next.
+            Some(link) => link
+                .keep_whisper(&record)
+                .map_err(|e| HistoryRefused::Hub(Refused::ClusterUnavailable(e.to_string())))?,
+            None => self.pending.add(&record).map_err(HistoryRefused::Archive)?,
+        }
         Ok(record)
     }
 
@@ -225,11 +231,22 @@ impl Session<'_> {
         let Some(me) = self.account() else {
             return Vec::new();
         };
-        self.pending.take(me).unwrap_or_else(|e| {
+        let mut waiting = self.pending.take(me).unwrap_or_else(|e| {
             self.console
                 .say(format!("{} cannot deliver waiting whispers: {e}", self.tag));
             Vec::new()
-        })
+        });
+        if let Some(link) = self.hub.cluster() {
+            match link.take_whispers(me) {
+                // Stored here too, so this node's history has them.
+                Ok(kept) => waiting.extend(kept.into_iter().map(|r| self.hub.store_kept(r))),
+                Err(e) => self.console.say(format!(
+                    "{} cannot take waiting whispers from the cluster ({e}); they stay kept",
+                    self.tag
+                )),
+            }
+        }
+        waiting
     }
 
     /// A room's history is for those who may enter it.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::event::Parting;
 use crate::protocol;
 
 use super::accounts::Accounts;
@@ -355,7 +356,12 @@ impl Session<'_> {
 
     /// Logs the client out, lets its queue drain, and says how it ended.
     fn finish(mut self, end: End) {
-        self.leave_hub();
+        let why = match &end {
+            End::Quit => "quit",
+            End::Eof => "connection closed",
+            End::Dropped(reason) => reason,
+        };
+        self.leave_hub(&Parting::Quit(why.to_string()));
         self.owed.pay();
         let closed = self.outbox.finish_and_drain();
         let who = self.nick.as_deref().unwrap_or("not logged in");

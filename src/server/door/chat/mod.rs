@@ -12,7 +12,7 @@ mod words;
 use std::sync::Arc;
 
 use crate::command::{AccountRequest, ChatRequest, Control, FileRequest, Request, RoomRequest};
-use crate::event::Event;
+use crate::event::{Event, Parting};
 use crate::protocol::{header, Frame, FrameError, Head, HeadScan, Limits, Status};
 use crate::text::for_terminal;
 
@@ -206,7 +206,7 @@ impl ChatDoor {
             Control::Quit => {
                 // Out of the hub before "Bye" goes out, so a client that has
                 // heard it can count on its nickname being free.
-                s.leave_hub();
+                s.leave_hub(&Parting::Quit("quit".into()));
                 self.send(s, &Frame::reply(Status::OK, "Bye"));
                 Poll::End(End::Quit)
             }
@@ -376,7 +376,7 @@ fn room_request(s: &mut Session<'_>, request: RoomRequest) -> Frame {
             s.create_room(&room, private).map(|c| words::created(&c))
         }
         RoomRequest::Join { room } => s.join_room(&room).map(|j| words::joined(&j)),
-        RoomRequest::Leave { room } => s.leave_room(room.as_deref()).map(|l| words::left(&l)),
+        RoomRequest::Leave { room } => s.leave_room(room.as_deref(), "").map(|l| words::left(&l)),
         RoomRequest::Close { room } => s.close_room(room.as_deref()).map(|c| words::closed(&c)),
         RoomRequest::ChangeList {
             list,

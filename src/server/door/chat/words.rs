@@ -95,6 +95,10 @@ pub fn refusal(refused: &Refused) -> Frame {
             Status::INSUFFICIENT_STORAGE,
             format!("not stored ({e}), so nothing was done; try again later"),
         ),
+        Refused::ClusterUnavailable(why) => (
+            Status::UNAVAILABLE,
+            format!("cluster unavailable, retrying ({why}); nothing was done, try again"),
+        ),
     };
     Frame::reply(status, &text)
 }
@@ -189,6 +193,9 @@ pub fn users(users: &[Presence]) -> String {
     let mut text = format!("{} user(s) online:", users.len());
     for user in users {
         let _ = write!(text, "\n  {} in {}", user.nick, where_is(user));
+        if let Some(node) = &user.node {
+            let _ = write!(text, " (node {node})");
+        }
     }
     text
 }

@@ -84,7 +84,11 @@ fn join_one(s: &mut Session<'_>, online: &Online, channel: &str) {
         return send(s, &[answer(s, words::refusal(&refused, "JOIN", channel))]);
     };
     // No topic line: a channel without a topic sends none on JOIN
-    // (modern.ircdocs.horse), and rooms have none.
+    // (modern.ircdocs.horse), and rooms have none. The read marker comes
+    // before the names (draft/read-marker).
+    if let Some(marker) = super::history::marker_on_join(s, online, &joined) {
+        send(s, &[marker]);
+    }
     send_names(s, online, &joined);
 }
 
@@ -154,7 +158,7 @@ fn part_one(s: &mut Session<'_>, channel: &str, reason: Option<&str>) {
         Ok(room) => room,
         Err(line) => return send(s, &[line]),
     };
-    match s.leave_room(Some(room)) {
+    match s.leave_room(Some(room), reason.unwrap_or_default()) {
         Ok(left) => {
             let mut params = vec![room_to_channel(&left.room)];
             params.extend(reason.map(str::to_string));
@@ -238,8 +242,8 @@ pub fn topic(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
 }
 
 /// `KICK #room nick[,nick] [:reason]`: the owner sends people out (they
-/// may come back; a ban keeps them out). The kicked one gets the `KICK`;
-/// the room sees them leave.
+/// may come back; a ban keeps them out). The kicked one and the room,
+/// the kicker included, get the `KICK`.
 pub fn kick(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
     let channel = msg.param(0).unwrap_or_default();
     let room = match room_of(s, channel) {

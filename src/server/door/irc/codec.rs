@@ -1,16 +1,17 @@
 //! How an IRC connection is sent what the hub delivers: room messages and
 //! whispers as `PRIVMSG` lines (split to fit, `/me` as a CTCP `ACTION`),
 //! joins, leaves and nickname changes, shared files as a `NOTICE`, a room's
-//! history on entering as a `chathistory` batch, and removals as `KICK` or
-//! `PART`. The tags a line carries depend on the capabilities the client
-//! enabled, so each combination that changes the bytes is a format of its own.
+//! history on entering (and pages asked for with `CHATHISTORY`) as a
+//! `chathistory` batch, and removals as `KICK` or `PART`. The tags a line
+//! carries depend on the capabilities the client enabled, so each
+//! combination that changes the bytes is a format of its own.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::event::Event;
+use crate::event::{Event, Parting};
 use crate::irc::cap::{Cap, CapSet};
 use crate::irc::casemap::room_to_channel;
 use crate::irc::render::{server_time_from_utc, shared_file_text};
@@ -206,9 +207,9 @@ fn event_lines(event: &Event, flags: u8) -> Vec<Message> {
         Event::Join { room, nick, .. } => {
             vec![Message::new("JOIN", [room_to_channel(room)]).with_source(mask(nick))]
         }
-        Event::Leave { room, nick, .. } => {
-            vec![Message::new("PART", [room_to_channel(room)]).with_source(mask(nick))]
-        }
+        Event::Leave {
+            room, nick, why, ..
+        } => vec![leave_line(room, nick, why)],
         Event::Renamed { old, new } => {
             vec![Message::new("NICK", [new.as_str()]).with_source(mask(old))]
         }
@@ -361,6 +362,40 @@ fn past(record: &Record, channel: &str, flags: u8) -> Vec<Message> {
     text_lines("PRIVMSG", &record.from, channel, &text, flags, &meta)
 }
 
+/// A page of history asked for with `CHATHISTORY`: the records as they
+/// were sent (to their channel, or between their two people), in a
+/// `chathistory` batch for `target` if the client has `batch`.
+pub fn history_page(link: &Link, target: &str, records: &[Record]) -> Vec<Message> {
+    let flags = link.flags();
+    let lines = records
+        .iter()
+        .flat_map(|record| {
+            let to = match record.kind {
+                Kind::Whisper => record.to.clone(),
+                Kind::Message | Kind::Closed => room_to_channel(&record.room),
+            };
+            past(record, &to, flags)
+        })
+        .collect();
+    batched(link, &["chathistory", target], lines)
+}
+
+/// `lines` in a batch of type and parameters `kind` (`BATCH +id kind...`
+/// before them, `BATCH -id` after), if the client has `batch`; else as
+/// they are.
+pub fn batched(link: &Link, kind: &[&str], lines: Vec<Message>) -> Vec<Message> {
+    if link.flags() & BATCH == 0 {
+        return lines;
+    }
+    let id = link.next_batch();
+    let mut params = vec![format!("+{id}")];
+    params.extend(kind.iter().map(|p| p.to_string()));
+    let mut out = vec![Message::new("BATCH", params).with_source(SERVER)];
+    out.extend(in_batch(lines, &Some(id.clone())));
+    out.push(Message::new("BATCH", [format!("-{id}")]).with_source(SERVER));
+    out
+}
+
 fn in_batch(lines: Vec<Message>, batch: &Option<String>) -> Vec<Message> {
     match batch {
         Some(id) => lines
@@ -369,6 +404,26 @@ fn in_batch(lines: Vec<Message>, batch: &Option<String>) -> Vec<Message> {
             .collect(),
         None => lines,
     }
+}
+
+/// How a room hears that `nick` left it: a `PART` (with what they said),
+/// a `QUIT` when their connection ended, a `KICK` by the owner or, for the
+/// room's rules, by the server.
+fn leave_line(room: &str, nick: &str, why: &Parting) -> Message {
+    let channel = room_to_channel(room);
+    let reason = why.reason();
+    match why {
+        Parting::Left(_) if reason.is_empty() => Message::new("PART", [channel]),
+        Parting::Left(_) => Message::new("PART", [channel.as_str(), reason]),
+        Parting::Quit(_) => Message::new("QUIT", [reason]),
+        Parting::Kicked { by, .. } => {
+            return Message::new("KICK", [channel.as_str(), nick, reason]).with_source(mask(by))
+        }
+        Parting::Removed(_) => {
+            return Message::new("KICK", [channel.as_str(), nick, reason]).with_source(SERVER)
+        }
+    }
+    .with_source(mask(nick))
 }
 
 /// How `nick` hears that it is no longer in `room`: kicked by its owner,

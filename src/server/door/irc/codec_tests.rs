@@ -116,6 +116,46 @@ fn history_on_entering_is_a_chathistory_batch_or_dated_lines() {
 }
 
 #[test]
+fn a_chathistory_page_is_a_batch_of_room_and_private_lines() {
+    let record = |seq: u64, kind: Kind, room: &str, from: &str, to: &str| Record {
+        seq,
+        date: "2026-11-21 10:15:02.123456".into(),
+        kind,
+        room: room.into(),
+        from: from.into(),
+        to: to.into(),
+        text: format!("text {seq}"),
+    };
+    let page = [
+        record(7, Kind::Whisper, "-", "al", "bo"),
+        record(9, Kind::Whisper, "-", "bo", "al"),
+    ];
+    let lines = |caps: &[Cap], target: &str, page: &[Record]| {
+        let link = Link::default();
+        link.set_caps(caps.iter().copied().collect());
+        String::from_utf8(to_bytes(&history_page(&link, target, page))).expect("utf-8")
+    };
+    assert_eq!(
+        lines(&[Cap::Batch, Cap::MessageTags], "al", &page),
+        ":chat.local BATCH +h1 chathistory al\r\n\
+         @msgid=7;batch=h1 :al!al@chat.local PRIVMSG bo :[2026-11-21 10:15 UTC] text 7\r\n\
+         @msgid=9;batch=h1 :bo!bo@chat.local PRIVMSG al :[2026-11-21 10:15 UTC] text 9\r\n\
+         :chat.local BATCH -h1\r\n"
+    );
+    let room = [record(3, Kind::Message, "study", "al", "-")];
+    assert_eq!(
+        lines(&[Cap::ServerTime], "#Study", &room),
+        "@time=2026-11-21T10:15:02.123Z :al!al@chat.local PRIVMSG #study :text 3\r\n",
+        "without batch, the lines alone"
+    );
+    assert_eq!(
+        lines(&[Cap::Batch], "#study", &[]),
+        ":chat.local BATCH +h1 chathistory #study\r\n:chat.local BATCH -h1\r\n",
+        "nothing there: an empty batch"
+    );
+}
+
+#[test]
 fn removals_are_kicks_or_parts_of_the_one_removed() {
     let plain = codec(&[]);
     let kicked = Delivery::Removed {

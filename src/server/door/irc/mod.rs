@@ -9,10 +9,12 @@
 //!   `TOPIC`, `KICK`, `INVITE`; [`modes`]: `MODE`.
 //! - [`messages`]: `PRIVMSG`, `NOTICE`, `TAGMSG`, `/me` and formatting.
 //! - [`queries`]: `WHO`, `WHOIS`, `ISON`, `USERHOST`, `AWAY`, `LUSERS`, `MOTD`.
+//! - [`history`]: `CHATHISTORY` and `MARKREAD` (IRCv3 drafts).
 //! - [`codec`]: what the hub delivers, as IRC lines; [`words`]: refusals.
 
 mod channels;
 mod codec;
+mod history;
 mod messages;
 mod modes;
 mod queries;
@@ -23,6 +25,7 @@ use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
+use crate::event::Parting;
 use crate::irc::cap::{CapNegotiation, CapSet};
 use crate::irc::register::Registration;
 use crate::irc::sasl::Sasl;
@@ -45,8 +48,9 @@ pub const USER_HOST: &str = "chat.local";
 pub const NETWORK: &str = "ChatRooms";
 /// Targets one `PRIVMSG`, `NOTICE` or `JOIN` may name (`TARGMAX`).
 pub const MAX_TARGETS: usize = 4;
-/// Commands in a row that had to wait for the rate limit, after which the
-/// client is flooding: about five seconds over the rate, well past what a
+/// Commands beyond the burst that a client may have sent ahead of the rate
+/// (all in hand at once, its input never drained between them) before it
+/// is flooding: about five seconds over the default rate, well past what a
 /// person types or a client's own anti-flood queue sends.
 const FLOOD_LAGGED: u32 = 50;
 /// The longest a command waits for the rate limit before the next try.
@@ -91,7 +95,11 @@ pub struct IrcDoor {
     /// After it.
     online: Option<Box<Online>>,
     /// Commands in a row that waited for the rate limit.
-    lagged: u32,
+    /// Commands handled since the client's input was last drained (all
+    /// read, none left in the socket): how far ahead of the rate it sent.
+    /// Counted by arrival, not by waits, so a server slowed by load (whose
+    /// late wake-ups earn the client tokens) still sees a flood as one.
+    run: u32,
 }
 
 impl IrcDoor {
@@ -101,7 +109,7 @@ impl IrcDoor {
             link: Arc::new(Link::default()),
             registration: Some(Box::new(Registration::new(offered()))),
             online: None,
-            lagged: 0,
+            run: 0,
         }
     }
 
@@ -110,23 +118,22 @@ impl IrcDoor {
     /// person typed is lost; a client that keeps sending faster than the
     /// rate is flooding, and is disconnected.
     fn pace(&mut self, s: &mut Session<'_>) -> Result<(), End> {
-        let per_second = s.config.rate_limit.map_or(1.0, |l| l.per_second);
-        let step = Duration::from_secs_f64(1.0 / per_second).min(MAX_LAG_STEP);
-        let mut waited = false;
+        let Some(limit) = s.config.rate_limit else {
+            return Ok(());
+        };
+        let step = Duration::from_secs_f64(1.0 / limit.per_second).min(MAX_LAG_STEP);
+        let allowed = limit.burst as u32 + FLOOD_LAGGED;
         loop {
             match s.take_token() {
-                Rate::Within => break,
-                Rate::Over if self.lagged < FLOOD_LAGGED => {
+                Rate::Within => return Ok(()),
+                Rate::Over if self.run <= allowed => {
                     // Others' deliveries this thread owes go out first.
                     s.owed.pay();
                     thread::sleep(step);
-                    waited = true;
                 }
                 Rate::Over | Rate::Flooding => return Err(excess_flood(s)),
             }
         }
-        self.lagged = if waited { self.lagged + 1 } else { 0 };
-        Ok(())
     }
 
     /// Carries out one parsed message.
@@ -216,7 +223,13 @@ impl Door for IrcDoor {
             return Poll::NeedMore;
         };
         let parsed = Message::parse(&buffered[..=end], Limits::CLIENT);
+        let drained = end + 1 == buffered.len() && !conn.more_waiting();
         conn.consume(end + 1);
+        self.run = if drained {
+            0
+        } else {
+            self.run.saturating_add(1)
+        };
         let msg = match parsed {
             Ok(msg) => msg,
             Err(e) => return self.bad_line(s, &e),
@@ -252,13 +265,9 @@ impl Door for IrcDoor {
     }
 }
 
-/// The capabilities this door offers. `draft/chathistory` and
-/// `draft/read-marker` wait for the `CHATHISTORY` and `MARKREAD` commands.
+/// The capabilities this door offers: all it knows.
 fn offered() -> CapSet {
-    use crate::irc::cap::Cap;
     CapSet::all()
-        .without(Cap::ChatHistory)
-        .without(Cap::ReadMarker)
 }
 
 /// `ERROR :Closing link: excess flood`, and the end.
@@ -311,6 +320,8 @@ const COMMANDS: &[Command] = &[
     command("MOTD", 0, queries::motd),
     command("VERSION", 0, queries::version),
     command("TIME", 0, queries::time),
+    command("CHATHISTORY", 0, history::chathistory),
+    command("MARKREAD", 0, history::markread),
     command("NICK", 0, register::nick),
     command("CAP", 0, register::cap),
     command("AUTHENTICATE", 0, register::authenticate),
@@ -369,10 +380,11 @@ fn quit(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
 
 /// Leaves the hub and says goodbye, before registration as after.
 pub fn quit_now(s: &mut Session<'_>, msg: &Message) -> End {
-    s.leave_hub();
-    let why = match msg.param(0).filter(|r| !r.is_empty()) {
-        Some(reason) => format!("quit: {reason}"),
-        None => "quit".to_string(),
+    let reason = msg.param(0).unwrap_or_default();
+    s.leave_hub(&Parting::Quit(reason.to_string()));
+    let why = match reason {
+        "" => "quit".to_string(),
+        reason => format!("quit: {reason}"),
     };
     send(s, &[codec::closing_link(&why)]);
     End::Quit

@@ -278,8 +278,7 @@ pub fn away(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
 
 /// `LUSERS`: everyone online (every door) and the rooms.
 pub fn lusers(s: &mut Session<'_>, _: &mut Online, _: &Message) -> Flow {
-    let users = s.hub.users(None).len();
-    let rooms = s.hub.room_list(None).len();
+    let (users, rooms) = s.hub.counts();
     let lines = replies::lusers(SERVER, &me(s), users, rooms);
     send(s, &lines);
     Flow::Go

@@ -14,6 +14,7 @@ use crate::irc::replies::{self, ServerInfo};
 use crate::irc::sasl::Credentials;
 use crate::irc::{Message, Numeric};
 use crate::protocol::{Frame, Status};
+use crate::server::archive::MAX_PAGE;
 use crate::server::hub::{Member, Refused};
 use crate::server::session::actions::LoginError;
 use crate::server::session::{End, Gate, Session};
@@ -21,8 +22,8 @@ use crate::text::LOBBY;
 
 use super::codec::{self, closing_link, server_notice, IrcCodec, Link};
 use super::{
-    answer, channels, mask, me, pong, quit_now, reply, send, words, Flow, Online, MAX_TARGETS,
-    NETWORK, SERVER, USER_HOST,
+    answer, channels, history, mask, me, pong, quit_now, reply, send, words, Flow, Online,
+    MAX_TARGETS, NETWORK, SERVER, USER_HOST,
 };
 
 /// The message of the day: what an IRC user needs to know about this
@@ -195,18 +196,21 @@ pub fn welcome(s: &mut Session<'_>, online: &mut Online) {
         version,
         created: &created,
     };
-    let mut tokens = replies::isupport(NETWORK, None);
+    let mut tokens = replies::isupport(NETWORK, Some(MAX_PAGE));
+    tokens.push("MSGREFTYPES=msgid,timestamp".to_string());
     tokens.push(format!(
         "TARGMAX=PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS},JOIN:{MAX_TARGETS}"
     ));
     tokens.push("AWAYLEN=300".to_string());
     let mut lines = replies::welcome(&info, &nick, &mask(&nick), &tokens);
-    let users = s.hub.users(None).len();
-    let rooms = s.hub.room_list(None).len();
+    let (users, rooms) = s.hub.counts();
     lines.extend(replies::lusers(SERVER, &nick, users, rooms));
     lines.extend(replies::motd(SERVER, &nick, MOTD));
     send(s, &lines);
     let unread = s.enter_lobby();
+    if let Some(marker) = history::marker_on_join(s, online, LOBBY) {
+        send(s, &[marker]);
+    }
     channels::send_names(s, online, LOBBY);
     let mut notes = Vec::new();
     for u in unread {

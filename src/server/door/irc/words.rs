@@ -151,6 +151,13 @@ pub fn refusal(refused: &Refused, command: &str, about: &str) -> Answer {
                 format!("not stored ({e}), so nothing was done; try again later"),
             ],
         ),
+        Refused::ClusterUnavailable(why) => (
+            Numeric::ERR_UNKNOWNERROR,
+            vec![
+                command.into(),
+                format!("cluster unavailable, retrying ({why}); nothing was done, try again"),
+            ],
+        ),
     };
     (numeric, params)
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::codec::WebCodec;
 use super::tokens::{tokens, FILE_TOKEN_LIFETIME};
+use crate::event::Parting;
 use crate::protocol::{header, Frame, FrameError, Status};
 use crate::server::connection::Conn;
 use crate::server::door::chat::ChatDoor;
@@ -126,7 +127,7 @@ impl Socket {
             Message::Pong(_) => Poll::Done,
             Message::Close(close) => {
                 let code = close.map_or(CloseCode::NORMAL, |c| c.code);
-                s.leave_hub();
+                s.leave_hub(&Parting::Quit("left the page".into()));
                 Poll::End(self.close(s, code, "", End::Eof))
             }
         }
@@ -235,7 +236,11 @@ impl Socket {
     /// Queues the close frame (once), out of the hub first so that no
     /// message can be queued after it.
     fn close(&mut self, s: &mut Session<'_>, code: CloseCode, reason: &str, end: End) -> End {
-        s.leave_hub();
+        let why = match &end {
+            End::Dropped(why) => why.as_str(),
+            End::Quit | End::Eof => "connection closed",
+        };
+        s.leave_hub(&Parting::Quit(why.to_string()));
         if !self.close_sent {
             self.close_sent = true;
             let mut frame = Vec::new();

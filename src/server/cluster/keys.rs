@@ -1,0 +1,64 @@
+//! Where the cluster's shared state lives in Redis, one function per key,
+//! so the layout is read in one place (and in the README).
+//!
+//! ```text
+//! chat:messages          stream   every room message: room, from, text, date, node, client
+//! chat:nick:<key>        string   the node holding nickname <key> online (PX 30 s, heartbeat)
+//! chat:node:<node>       string   the node's run (node/token) while it lives (PX 25 s)
+//! chat:nodes             set      every node id seen; a dead one is removed by the others
+//! chat:presence:<node>   hash     nick -> its rooms (comma-separated), expires with the node
+//! chat:presence          channel  "node TAB nick TAB rooms" on every change ("!": offline)
+//! chat:accounts          hash     name_key -> account line (accounts.txt format)
+//! chat:rooms             hash     name_key -> room line (rooms.txt format)
+//! chat:rooms             channel  a room's key, published when it changed or closed
+//! chat:epoch             string   random, set once; gone or changed: Redis lost its data
+//! chat:whisper:<node>    channel  "from TAB to TAB date TAB text" (escaped) to that node
+//! chat:pending:<key>     list     whispers kept for offline user <key> (whisper payloads)
+//! chat:control:<node>    channel  "kick TAB nick TAB reason" or "roomkick TAB room TAB nick
+//!                                 TAB by TAB reason" (escaped): act on that node's user
+//! ```
+
+/// The one stream of room messages (all rooms: one reader, one resume point).
+pub const MESSAGES: &str = "chat:messages";
+/// Registered accounts.
+pub const ACCOUNTS: &str = "chat:accounts";
+/// Created rooms, and the channel their changes are announced on.
+pub const ROOMS: &str = "chat:rooms";
+pub const ROOMS_CHANNEL: &str = "chat:rooms";
+/// Set by the first node to find it missing. A node that sees it gone or
+/// changed knows Redis lost its data, and writes back what it holds.
+pub const EPOCH: &str = "chat:epoch";
+/// Every node id seen.
+pub const NODES: &str = "chat:nodes";
+/// Where nodes announce their users' presence changes.
+pub const PRESENCE_CHANNEL: &str = "chat:presence";
+
+/// The claim on an online nickname (`key`: its `name_key`).
+pub fn nick(key: &str) -> String {
+    format!("chat:nick:{key}")
+}
+
+/// A node's liveness key.
+pub fn node(node: &str) -> String {
+    format!("chat:node:{node}")
+}
+
+/// A node's users and their rooms.
+pub fn presence(node: &str) -> String {
+    format!("chat:presence:{node}")
+}
+
+/// Where whispers to a node's users are published.
+pub fn whispers(node: &str) -> String {
+    format!("chat:whisper:{node}")
+}
+
+/// Where requests to act on a node's users (kicks) are published.
+pub fn control(node: &str) -> String {
+    format!("chat:control:{node}")
+}
+
+/// Whispers kept for the offline user whose `name_key` is `key`.
+pub fn pending(key: &str) -> String {
+    format!("chat:pending:{key}")
+}

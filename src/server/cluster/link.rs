@@ -1,0 +1,313 @@
+//! The hub's handle on Redis: a few write connections (each rebuilt with
+//! backoff when it breaks, answering "unavailable" at once while Redis is
+//! down), the node's name, and what the stream reader has delivered so a
+//! sender can learn its message's local number.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::cluster::{
+    Backoff, Client, Config, Reconnecting, RedisUrl, StreamEntry, StreamId, Subscriber,
+};
+
+use super::{keys, ClusterError};
+
+/// Write connections: a sender holds one for a round trip, so a few let
+/// senders on different connections overlap. A client always uses the
+/// same one, so its own messages reach Redis in the order it sent them.
+const WRITERS: usize = 4;
+/// Own messages whose local number nobody collected (a sender that gave
+/// up waiting); past this the record of them is dropped.
+const MAX_UNCLAIMED: usize = 65_536;
+
+/// A room message as it travels through the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamMessage {
+    pub room: String,
+    pub from: String,
+    pub text: String,
+    pub date: String,
+    /// The node the sender is on, and its connection there (so that node
+    /// can leave the sender out when its door does not echo).
+    pub node: String,
+    pub client: u64,
+}
+
+impl StreamMessage {
+    /// The entry's field/value pairs.
+    pub fn to_fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("room", self.room.clone()),
+            ("from", self.from.clone()),
+            ("text", self.text.clone()),
+            ("date", self.date.clone()),
+            ("node", self.node.clone()),
+            ("client", self.client.to_string()),
+        ]
+    }
+
+    /// Reads an entry back; `None` when a field is missing or not UTF-8
+    /// (an entry some other program wrote: skipped, never delivered half).
+    pub fn from_entry(entry: &StreamEntry) -> Option<StreamMessage> {
+        let text = |name: &str| {
+            entry
+                .field(name.as_bytes())
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .map(str::to_string)
+        };
+        Some(StreamMessage {
+            room: text("room")?,
+            from: text("from")?,
+            text: text("text")?,
+            date: text("date")?,
+            node: text("node")?,
+            client: text("client")?.parse().ok()?,
+        })
+    }
+}
+
+/// One node's link to the cluster's Redis.
+pub struct ClusterLink {
+    node: String,
+    /// What this process writes into its claims: the node id and a token
+    /// of this run, so a node restarted at once does not mistake the
+    /// claims of its killed predecessor (still alive for up to 30 s) for
+    /// its own users'.
+    holder: String,
+    redis: Config,
+    writers: Vec<Mutex<Reconnecting<Client>>>,
+    /// What the reader has delivered; `changed` wakes senders waiting on it.
+    applied: Mutex<Applied>,
+    changed: Condvar,
+    /// Nicknames this node holds online (`name_key` to nick), refreshed by
+    /// the heartbeat and claimed again if Redis lost them.
+    pub(super) nicks: Mutex<BTreeMap<String, String>>,
+}
+
+#[derive(Default)]
+struct Applied {
+    last: Option<StreamId>,
+    /// This node's own messages delivered, by ID, to their local number.
+    own: HashMap<StreamId, u64>,
+}
+
+impl ClusterLink {
+    /// A link to the Redis at `url` (password from `password_file`, if
+    /// given) for the node called `node`. Nothing is connected yet: a
+    /// node starts while Redis is down, and answers 503 until it is back.
+    ///
+    /// # Errors
+    /// A malformed node id, URL or password file.
+    pub fn new(
+        url: &str,
+        password_file: Option<&Path>,
+        node: &str,
+    ) -> Result<Arc<ClusterLink>, ClusterError> {
+        check_node_id(node)?;
+        let mut url = RedisUrl::parse(url)?;
+        if let Some(path) = password_file {
+            url = url.with_password_file(path)?;
+        }
+        let mut redis = Config::new(url);
+        redis.client_name = Some(format!("chat-{node}"));
+        let writers = (0..WRITERS)
+            .map(|_| Mutex::new(reconnecting(&redis)))
+            .collect();
+        Ok(Arc::new(ClusterLink {
+            node: node.to_string(),
+            holder: format!("{node}/{:016x}", run_token()),
+            redis,
+            writers,
+            applied: Mutex::new(Applied::default()),
+            changed: Condvar::new(),
+            nicks: Mutex::new(BTreeMap::new()),
+        }))
+    }
+
+    /// This node's id.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The value of this run's claims: `node/token`.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// A new connection that reconnects itself (for a background thread).
+    pub fn connection(&self) -> Reconnecting<Client> {
+        reconnecting(&self.redis)
+    }
+
+    /// A pub/sub connection subscribed to `channels`, made again (and
+    /// subscribed again) whenever it breaks.
+    pub fn subscriber(&self, channels: Vec<String>) -> Reconnecting<Subscriber> {
+        let redis = self.redis.clone();
+        Reconnecting::new(Backoff::default(), move || {
+            let mut sub = Subscriber::connect(&redis)?;
+            sub.subscribe(&channels)?;
+            Ok(sub)
+        })
+    }
+
+    /// Runs `op` on the write connection of client `client`.
+    ///
+    /// # Errors
+    /// `Unavailable` while Redis is down; `op`'s own error.
+    pub fn with_writer<T>(
+        &self,
+        client: u64,
+        op: impl FnOnce(&mut Client) -> crate::cluster::Result<T>,
+    ) -> crate::cluster::Result<T> {
+        let slot = &self.writers[(client % WRITERS as u64) as usize];
+        slot.lock().unwrap_or_else(PoisonError::into_inner).run(op)
+    }
+
+    /// Asks node `node` to act on one of its users: `fields` escaped and
+    /// joined by tabs on its control channel. False when that node is not
+    /// listening (gone).
+    ///
+    /// # Errors
+    /// Redis unreachable.
+    pub fn tell_node(&self, node: &str, fields: &[&str]) -> crate::cluster::Result<bool> {
+        let payload: Vec<String> = fields
+            .iter()
+            .map(|f| crate::server::store::escape(f))
+            .collect();
+        let heard = self.with_writer(3, |c| {
+            c.publish(super::keys::control(node), payload.join("\t"))
+        })?;
+        Ok(heard > 0)
+    }
+
+    /// Appends a room message to the stream: once this returns its ID,
+    /// Redis has it and every node will deliver it, in that place.
+    ///
+    /// # Errors
+    /// Redis unreachable or refusing: the message was not added (or, if
+    /// the connection broke after sending, perhaps it was: see README).
+    pub fn append(&self, message: &StreamMessage) -> crate::cluster::Result<StreamId> {
+        let fields = message.to_fields();
+        self.with_writer(message.client, |c| c.xadd(keys::MESSAGES, &fields))
+    }
+
+    /// Waits up to `timeout` until the reader has delivered entry `id`;
+    /// its local number if it was this node's own message.
+    pub fn wait_applied(&self, id: StreamId, timeout: Duration) -> Option<u64> {
+        let deadline = Instant::now() + timeout;
+        let mut applied = self.applied();
+        loop {
+            if applied.last.is_some_and(|last| last >= id) {
+                return applied.own.remove(&id);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            applied = self
+                .changed
+                .wait_timeout(applied, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// The reader delivered entry `id` (this node's own message, stored
+    /// locally as `own_seq`).
+    pub fn note_applied(&self, id: StreamId, own_seq: Option<u64>) {
+        let mut applied = self.applied();
+        applied.last = Some(id);
+        if let Some(seq) = own_seq {
+            if applied.own.len() >= MAX_UNCLAIMED {
+                applied.own.clear();
+            }
+            applied.own.insert(id, seq);
+        }
+        drop(applied);
+        self.changed.notify_all();
+    }
+
+    fn applied(&self) -> MutexGuard<'_, Applied> {
+        self.applied.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A value unlikely to repeat across runs: the time and the process id.
+fn run_token() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 40)
+}
+
+fn reconnecting(redis: &Config) -> Reconnecting<Client> {
+    let redis = redis.clone();
+    Reconnecting::new(Backoff::default(), move || Client::connect(&redis))
+}
+
+/// Longest node id: it is part of Redis keys and console lines.
+pub const MAX_NODE_ID: usize = 32;
+
+fn check_node_id(node: &str) -> Result<(), ClusterError> {
+    let ok = (1..=MAX_NODE_ID).contains(&node.len())
+        && node
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ClusterError::BadNodeId(node.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_ids_are_short_and_plain() {
+        assert!(check_node_id("a").is_ok());
+        assert!(check_node_id("node-7_b").is_ok());
+        for bad in ["", "a b", "a:b", "é", &"x".repeat(33)] {
+            assert!(check_node_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_message_round_trips_through_stream_fields() {
+        let m = StreamMessage {
+            room: "lobby".into(),
+            from: "ann".into(),
+            text: "hi\tthere\n".into(),
+            date: "2026-01-01 00:00:00.000000".into(),
+            node: "a".into(),
+            client: 42,
+        };
+        let entry = StreamEntry {
+            id: StreamId::new(1, 0),
+            fields: m
+                .to_fields()
+                .into_iter()
+                .map(|(k, v)| (k.as_bytes().to_vec(), v.into_bytes()))
+                .collect(),
+        };
+        assert_eq!(StreamMessage::from_entry(&entry), Some(m));
+        let mut broken = entry.clone();
+        broken.fields.pop();
+        assert_eq!(StreamMessage::from_entry(&broken), None);
+    }
+
+    #[test]
+    fn a_sender_learns_its_number_once_the_reader_got_there() {
+        let link = ClusterLink::new("redis://127.0.0.1:1", None, "a").unwrap();
+        let id = StreamId::new(5, 0);
+        assert_eq!(link.wait_applied(id, Duration::from_millis(1)), None);
+        link.note_applied(StreamId::new(4, 0), None);
+        link.note_applied(id, Some(17));
+        assert_eq!(link.wait_applied(id, Duration::from_millis(1)), Some(17));
+        assert_eq!(
+            link.wait_applied(id, Duration::from_millis(1)),
+            None,
+            "once"
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! The node's stream reader: one thread that reads the message stream from
+//! the last ID it delivered (never from `$`, so a reconnect or a restart
+//! loses and repeats nothing) and has the hub store and deliver each entry
+//! in stream order. Every node does the same, so every client on every node
+//! sees one order, and every node's `log.txt` holds it.
+
+use std::io;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use crate::cluster::StreamId;
+use crate::server::console::Console;
+use crate::server::hub::{Hub, Owed};
+
+use super::{keys, ClusterLink, StreamMessage};
+
+/// How long one `XREAD` blocks waiting for entries.
+const BLOCK: Duration = Duration::from_millis(1000);
+/// Entries read at once.
+const BATCH: usize = 512;
+/// The wait before storing an entry again after `log.txt` refused it.
+const STORE_RETRY: Duration = Duration::from_secs(1);
+
+/// Starts the reader, resuming after `last` (the log's last stream ID).
+///
+/// # Errors
+/// The thread could not be started.
+pub fn spawn_reader(
+    hub: Hub,
+    link: Arc<ClusterLink>,
+    console: Console,
+    last: Option<StreamId>,
+) -> io::Result<()> {
+    thread::Builder::new()
+        .name("cluster-reader".into())
+        .spawn(move || read_forever(&hub, &link, &console, last))?;
+    Ok(())
+}
+
+fn read_forever(hub: &Hub, link: &ClusterLink, console: &Console, last: Option<StreamId>) {
+    let mut conn = link.connection();
+    let mut last = last.unwrap_or_default();
+    loop {
+        let read = conn.run(|c| c.xread(&[(keys::MESSAGES, last)], Some(BATCH), Some(BLOCK)));
+        for change in conn.take_changes() {
+            console.say(format!("cluster: stream reader {change}"));
+        }
+        match read {
+            Ok(batches) => {
+                // The recipients' writes are paid once per batch (one write
+                // each for many messages), then the senders are answered.
+                let mut owed = Owed::new();
+                let mut own = Vec::new();
+                for entry in batches.into_iter().flat_map(|b| b.entries) {
+                    match StreamMessage::from_entry(&entry) {
+                        Some(message) => {
+                            let seq = deliver(hub, link, console, entry.id, &message, &mut owed);
+                            if message.node == link.node() {
+                                own.push((entry.id, seq));
+                            }
+                        }
+                        None => console.say(format!(
+                            "cluster: stream entry {} is not a chat message; skipped",
+                            entry.id
+                        )),
+                    }
+                    last = entry.id;
+                }
+                owed.pay();
+                for (id, seq) in own {
+                    link.note_applied(id, Some(seq));
+                }
+                link.note_applied(last, None);
+            }
+            // Down: `run` answers at once until the next attempt is due.
+            Err(_) => thread::sleep(conn.retry_in().max(Duration::from_millis(50))),
+        }
+    }
+}
+
+/// Stores and delivers one entry, retrying until `log.txt` takes it: it is
+/// in Redis, so every other node delivers it, and skipping it here would
+/// leave this node's log without it.
+fn deliver(
+    hub: &Hub,
+    link: &ClusterLink,
+    console: &Console,
+    id: StreamId,
+    m: &StreamMessage,
+    owed: &mut Owed,
+) -> u64 {
+    loop {
+        match hub.deliver_from_stream(link.node(), id, m, owed) {
+            Ok(seq) => {
+                if m.node != link.node() {
+                    console.message(|| {
+                        format!("[{}] #{} (node {}): {}", m.from, m.room, m.node, m.text)
+                    });
+                }
+                return seq;
+            }
+            Err(e) => {
+                console.say(format!(
+                    "cluster: cannot write log.txt ({e}); stream entry {id} waits"
+                ));
+                thread::sleep(STORE_RETRY);
+            }
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The hub as one node of a cluster: room messages go to the Redis stream
+//! first and are stored and delivered here only when the node's stream
+//! reader brings them back, in stream order (the sender's own node
+//! included, so every client everywhere sees one order); nicknames are
+//! claimed in Redis. Without a cluster none of this runs.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cluster::{RedisError, StreamId};
+use crate::event::Event;
+use crate::server::cluster::{keys, whisper_payload, ClusterLink, StreamMessage};
+use crate::server::history::{Kind, Record};
+use crate::text::name_key;
+
+use super::messages::whisper_event;
+use super::outcome::{Said, Whispered};
+use super::{ClientId, Delivery, Hub, Owed, Refused, Remote};
+
+/// How long a sender waits for its message to come back from the stream
+/// (to learn its number here) before answering without one.
+const ECHO_WAIT: Duration = Duration::from_secs(5);
+
+impl Hub {
+    /// Makes this hub a node of the cluster behind `link` (once, at start-up).
+    pub fn join_cluster(&self, link: Arc<ClusterLink>) {
+        let _ = self.inner.cluster.set(link);
+    }
+
+    /// The cluster link, in cluster mode.
+    pub fn cluster(&self) -> Option<&Arc<ClusterLink>> {
+        self.inner.cluster.get()
+    }
+
+    pub(super) fn in_cluster(&self) -> bool {
+        self.inner.cluster.get().is_some()
+    }
+
+    /// Claims `nick` in Redis for connection `id` (nothing without a cluster).
+    pub(super) fn claim_in_cluster(&self, id: ClientId, nick: &str) -> Result<(), Refused> {
+        let Some(link) = self.cluster() else {
+            return Ok(());
+        };
+        match link.claim_nick(id, nick) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Refused::NickInUse {
+                nick: nick.to_string(),
+            }),
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+
+    /// Releases a claim made by `claim_in_cluster`.
+    pub(super) fn release_in_cluster(&self, id: ClientId, nick: &str) {
+        if let Some(link) = self.cluster() {
+            link.release_nick(id, nick);
+        }
+    }
+
+    /// A room message in cluster mode: checked here, added to the stream,
+    /// and answered once Redis has it (with its number here once the
+    /// reader has stored it, which is what the sender waits for).
+    pub(super) fn say_in_cluster(
+        &self,
+        link: &ClusterLink,
+        id: ClientId,
+        room: Option<&str>,
+        text: String,
+    ) -> Result<Said, Refused> {
+        let message = {
+            let st = self.lock();
+            let client = st.client(id)?;
+            let key = st.my_room(client, room)?;
+            StreamMessage {
+                room: st.room_name(&key),
+                from: client.nick.clone(),
+                text,
+                date: crate::clock::now_utc(),
+                node: link.node().to_string(),
+                client: id,
+            }
+        };
+        let stream_id = link.append(&message).map_err(|e| unavailable(&e))?;
+        let seq = link.wait_applied(stream_id, ECHO_WAIT).unwrap_or(0);
+        Ok(Said {
+            seq,
+            room: message.room,
+        })
+    }
+
+    /// Stores stream entry `stream_id` in `log.txt` (the ID in its record)
+    /// and enqueues it to the room's members on this node, as `say` does
+    /// for a single node; the writes are the caller's to pay. Returns its
+    /// number here.
+    ///
+    /// # Errors
+    /// `log.txt` refused it: nobody here was sent it; the reader retries.
+    pub fn deliver_from_stream(
+        &self,
+        node: &str,
+        stream_id: StreamId,
+        m: &StreamMessage,
+        owed: &mut Owed,
+    ) -> io::Result<u64> {
+        let mut log = self.inner.log.lock();
+        let record = log.append(Record {
+            seq: 0,
+            date: m.date.clone(),
+            kind: Kind::Message,
+            room: m.room.clone(),
+            from: m.from.clone(),
+            to: stream_id.to_string(),
+            text: m.text.clone(),
+        })?;
+        let mut st = self.lock();
+        let key = name_key(&record.room);
+        let event = Delivery::Event(Event::Message {
+            room: record.room.clone(),
+            from: record.from.clone(),
+            date: record.date.clone(),
+            seq: record.seq,
+            text: record.text.clone(),
+            history: false,
+        });
+        // The sender, if here and its door does not echo, already knows.
+        let sender = (m.node == node).then_some(m.client);
+        let skip = sender.filter(|id| st.clients.get(id).is_some_and(|c| !c.echo));
+        st.fan_out(&key, &event, skip, owed);
+        let seq = record.seq;
+        let keep = st.history;
+        if let Some(room) = st.rooms.get_mut(&key).filter(|_| keep > 0) {
+            if room.recent.len() >= keep {
+                room.recent.pop_front();
+            }
+            room.recent.push_back(record);
+        }
+        drop(st);
+        drop(log);
+        Ok(seq)
+    }
+}
+
+/// The refusal for a Redis error: "cluster unavailable, retrying".
+fn unavailable(e: &RedisError) -> Refused {
+    Refused::ClusterUnavailable(e.to_string())
+}
+
+impl Hub {
+    /// A whisper to `to`, a user on another node: published to that node
+    /// (which stores and delivers it), then stored here too, for the
+    /// sender's history.
+    pub(super) fn whisper_in_cluster(
+        &self,
+        link: &ClusterLink,
+        id: ClientId,
+        to: &Remote,
+        text: String,
+        owed: &mut Owed,
+    ) -> Result<Whispered, Refused> {
+        let (from, echo) = {
+            let st = self.lock();
+            let client = st.client(id)?;
+            (client.nick.clone(), client.echo)
+        };
+        let date = crate::clock::now_utc();
+        let payload = whisper_payload(&from, &to.nick, &date, &text);
+        let heard = link
+            .with_writer(id, |c| c.publish(keys::whispers(&to.node), &payload))
+            .map_err(|e| unavailable(&e))?;
+        if heard == 0 {
+            return Err(Refused::NoSuchUser {
+                nick: to.nick.clone(),
+            });
+        }
+        let mut log = self.inner.log.lock();
+        let record = log
+            .append(Record {
+                seq: 0,
+                date,
+                kind: Kind::Whisper,
+                room: "-".to_string(),
+                from,
+                to: to.nick.clone(),
+                text,
+            })
+            .map_err(Refused::NotStored)?;
+        if echo {
+            let st = self.lock();
+            st.deliver(&[id], &Delivery::Event(whisper_event(&record, false)), owed);
+        }
+        Ok(Whispered {
+            seq: record.seq,
+            to: record.to,
+            kept: false,
+        })
+    }
+
+    /// A whisper another node published for `to`, on this node: stored,
+    /// then delivered to them if they are still here.
+    ///
+    /// # Errors
+    /// `NotStored` when `log.txt` refused it (nobody was sent it).
+    pub fn whisper_from_cluster(
+        &self,
+        from: &str,
+        to: &str,
+        date: &str,
+        text: String,
+    ) -> Result<(), Refused> {
+        let mut owed = Owed::new();
+        let mut log = self.inner.log.lock();
+        let record = log
+            .append(Record {
+                seq: 0,
+                date: date.to_string(),
+                kind: Kind::Whisper,
+                room: "-".to_string(),
+                from: from.to_string(),
+                to: to.to_string(),
+                text,
+            })
+            .map_err(Refused::NotStored)?;
+        let st = self.lock();
+        if let Some(&target) = st.nicks.get(&name_key(to)) {
+            st.deliver(
+                &[target],
+                &Delivery::Event(whisper_event(&record, false)),
+                &mut owed,
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Hub {
+    /// Asks the node that has `nick` online to act (`fields`: the request);
+    /// their nickname as spelled.
+    ///
+    /// # Errors
+    /// `NoSuchUser` when no node has them; `ClusterUnavailable`.
+    pub(super) fn kick_elsewhere(&self, nick: &str, fields: &[&str]) -> Result<String, Refused> {
+        let no_such_user = || Refused::NoSuchUser {
+            nick: nick.to_string(),
+        };
+        let (Some(link), Some(remote)) = (self.cluster(), self.remote_user(nick)) else {
+            return Err(no_such_user());
+        };
+        match link.tell_node(&remote.node, fields) {
+            Ok(true) => Ok(remote.nick),
+            Ok(false) => Err(no_such_user()),
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+
+    /// Another node's room owner sends `nick` (here) out of `room`.
+    pub fn kick_here(&self, room: &str, nick: &str, by: &str, reason: &str) {
+        let mut owed = Owed::new();
+        let mut st = self.lock();
+        let key = name_key(room);
+        let Some(&target) = st.nicks.get(&name_key(nick)) else {
+            return;
+        };
+        if st
+            .clients
+            .get(&target)
+            .is_some_and(|c| c.rooms.contains(&key))
+        {
+            let why = super::Removal::Kicked {
+                by: by.to_string(),
+                reason: reason.to_string(),
+            };
+            st.remove(target, &key, why, &mut owed);
+        }
+    }
+}
+
+impl Hub {
+    /// Stores a whisper kept in Redis for a user of this node, as it is
+    /// handed over; the record with its number here (as it came, numbered
+    /// 0, if `log.txt` refused it: it is delivered all the same).
+    pub fn store_kept(&self, record: Record) -> Record {
+        let mut log = self.inner.log.lock();
+        log.append(record.clone()).unwrap_or(record)
+    }
+}

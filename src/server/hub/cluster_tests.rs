@@ -1,0 +1,158 @@
+//! The hub's side of a cluster, without Redis: users on other nodes
+//! arriving, moving and leaving (announced to local members as if they
+//! were here), this node's presence changes handed out, and rooms created,
+//! changed and closed elsewhere applied here.
+
+use std::sync::mpsc;
+
+use super::tests::World;
+use super::*;
+use crate::server::rooms::RoomRecord;
+
+#[test]
+fn users_on_other_nodes_are_announced_and_listed_with_their_node() {
+    let mut w = World::new("remote-users", 100);
+    let (tx, _rx) = mpsc::channel();
+    w.hub.publish_presence("a", tx);
+    let ann = w.join("ann", false, 0);
+    w.take(ann);
+    w.hub.remote_changed("b", "bob", Some(vec!["lobby".into()]));
+    assert_eq!(w.take(ann), ["join lobby bob 2"]);
+    let users = w.hub.users(None);
+    let nodes: Vec<(String, Option<String>)> = users
+        .iter()
+        .map(|p| (p.nick.clone(), p.node.clone()))
+        .collect();
+    assert_eq!(
+        nodes,
+        [
+            ("ann".to_string(), Some("a".to_string())),
+            ("bob".to_string(), Some("b".to_string()))
+        ]
+    );
+    assert!(w.hub.is_online("BOB"));
+    let view = w.hub.room_view(None, "lobby").unwrap();
+    assert_eq!(view.members, ["ann", "bob"]);
+    // The same news twice is told once.
+    w.hub.remote_changed("b", "bob", Some(vec!["lobby".into()]));
+    assert!(w.take(ann).is_empty());
+    // A newcomer here counts bob too.
+    let cy = w.join("cy", false, 0);
+    assert_eq!(w.take(ann), ["join lobby cy 3"]);
+    w.hub.logout(
+        cy,
+        &crate::event::Parting::Quit(String::new()),
+        &mut World::owed(),
+    );
+    w.take(ann);
+    w.hub.remote_changed("b", "bob", None);
+    assert_eq!(
+        w.take(ann),
+        [r#"leave lobby bob 1 Quit("offline on node b")"#]
+    );
+    assert!(!w.hub.is_online("bob"));
+}
+
+#[test]
+fn a_dead_nodes_users_all_leave_and_a_local_name_is_never_shadowed() {
+    let mut w = World::new("remote-dead", 100);
+    let ann = w.join("ann", false, 0);
+    w.hub.remote_node(
+        "b",
+        vec![
+            ("bob".into(), vec!["lobby".into()]),
+            ("cat".into(), vec![]),
+            ("ann".into(), vec!["lobby".into()]),
+        ],
+    );
+    assert_eq!(
+        w.take(ann),
+        ["entered lobby 1 history=0", "join lobby bob 2"]
+    );
+    assert_eq!(w.hub.remote_nodes().into_iter().collect::<Vec<_>>(), ["b"]);
+    assert!(w.hub.remote_user("ann").is_none(), "ann is here");
+    w.hub.remote_node("b", Vec::new());
+    assert_eq!(
+        w.take(ann),
+        [r#"leave lobby bob 1 Quit("offline on node b")"#]
+    );
+    assert!(w.hub.remote_nodes().is_empty());
+}
+
+#[test]
+fn local_presence_changes_are_handed_out_for_the_other_nodes() {
+    let mut w = World::new("remote-publish", 100);
+    let (tx, rx) = mpsc::channel();
+    w.hub.publish_presence("a", tx);
+    let ann = w.join("ann", false, 0);
+    w.hub
+        .create_room(ann, "den", false, &mut World::owed())
+        .unwrap();
+    w.hub.logout(
+        ann,
+        &crate::event::Parting::Quit(String::new()),
+        &mut World::owed(),
+    );
+    let seen: Vec<(String, Option<Vec<String>>)> =
+        rx.try_iter().map(|c| (c.nick, c.rooms)).collect();
+    let lobby = || Some(vec!["lobby".to_string()]);
+    assert_eq!(
+        seen,
+        [
+            ("ann".into(), lobby()),
+            ("ann".into(), Some(vec![])),
+            ("ann".into(), Some(vec!["den".into()])),
+            ("ann".into(), Some(vec![])),
+            ("ann".into(), None),
+        ]
+    );
+}
+
+#[test]
+fn rooms_changed_elsewhere_are_applied_here() {
+    let mut w = World::new("shared-rooms", 100);
+    let (ann, bob) = (w.join("ann", false, 0), w.join("bob", false, 0));
+    let record = |bans: &[&str]| RoomRecord {
+        name: "Den".into(),
+        owner: "zed".into(),
+        private: false,
+        bans: bans.iter().map(|b| b.to_string()).collect(),
+        permits: Vec::new(),
+    };
+    w.hub.apply_shared_room("den", Some(record(&[]))).unwrap();
+    w.hub
+        .join_room(ann, "den", None, &mut World::owed())
+        .unwrap();
+    w.hub
+        .join_room(bob, "den", None, &mut World::owed())
+        .unwrap();
+    w.take(ann);
+    w.take(bob);
+    w.hub
+        .apply_shared_room("den", Some(record(&["bob"])))
+        .unwrap();
+    assert!(w.take(bob).contains(&"removed Den Banned".to_string()));
+    assert!(matches!(
+        w.hub.join_room(bob, "den", None, &mut World::owed()),
+        Err(Refused::Banned { .. })
+    ));
+    let stored = std::fs::read_to_string(w.dir().join("rooms.txt")).unwrap();
+    assert_eq!(stored, "Den\tzed\tpublic\tbob\t\n", "kept in rooms.txt too");
+    w.hub.apply_shared_room("den", None).unwrap();
+    assert!(w
+        .take(ann)
+        .contains(&"removed Den Closed { by_operator: false }".to_string()));
+    assert!(w.hub.room_list(None).iter().all(|r| r.name != "Den"));
+    // Redis as the last word: rooms it lacks are closed, those it has appear.
+    w.hub.apply_shared_room("den", Some(record(&[]))).unwrap();
+    let missing = w
+        .hub
+        .apply_shared_rooms(|| Ok::<_, ()>(Vec::new()), false)
+        .unwrap();
+    assert_eq!(missing.len(), 1, "not authoritative: kept, to write back");
+    assert!(w.hub.room_list(None).iter().any(|r| r.name == "Den"));
+    w.hub
+        .apply_shared_rooms(|| Ok::<_, ()>(Vec::new()), true)
+        .unwrap();
+    assert!(w.hub.room_list(None).iter().all(|r| r.name != "Den"));
+}

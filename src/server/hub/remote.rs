@@ -1,0 +1,210 @@
+//! Users on other nodes of the cluster, as this node knows them: who they
+//! are, which node holds them and which rooms they are in. Other nodes'
+//! changes arrive (by pub/sub, and by a periodic read of every node's
+//! presence in Redis) as a user's full room list, so a lost event is
+//! repaired by the next read; this node's members are told joins and
+//! leaves as if the user were here. Local changes go out the same way.
+
+use std::collections::HashMap;
+use std::sync::mpsc::Sender;
+
+use crate::event::{Event, Parting};
+use crate::text::name_key;
+
+use super::{Hub, Owed, Presence, State};
+
+/// A user on another node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    pub nick: String,
+    pub node: String,
+    /// Room names, in the order they entered them.
+    pub rooms: Vec<String>,
+}
+
+/// One user's rooms now (`None`: gone offline), for the other nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceChange {
+    pub nick: String,
+    pub rooms: Option<Vec<String>>,
+}
+
+impl Hub {
+    /// Sends this node's presence changes to `changes` from now on, and
+    /// names the node in `/users`.
+    pub fn publish_presence(&self, node: &str, changes: Sender<PresenceChange>) {
+        let mut st = self.lock();
+        st.node = Some(node.to_string());
+        st.changes = Some(changes);
+    }
+
+    /// Everyone online here now, with their rooms (for a full publication).
+    pub fn local_presence(&self) -> Vec<PresenceChange> {
+        let st = self.lock();
+        st.clients
+            .values()
+            .map(|c| PresenceChange {
+                nick: c.nick.clone(),
+                rooms: Some(c.rooms.iter().map(|k| st.room_name(k)).collect()),
+            })
+            .collect()
+    }
+
+    /// `nick` on `node` is now in `rooms` (`None`: offline): the members of
+    /// each room they entered or left here are told.
+    pub fn remote_changed(&self, node: &str, nick: &str, rooms: Option<Vec<String>>) {
+        let mut owed = Owed::new();
+        let mut st = self.lock();
+        st.apply_remote(node, nick, rooms, &mut owed);
+    }
+
+    /// Replaces what is known of `node`'s users by `users` (nick, rooms):
+    /// those missing left, the others changed as `remote_changed` does. An
+    /// empty list for a dead node makes all its users leave.
+    pub fn remote_node(&self, node: &str, users: Vec<(String, Vec<String>)>) {
+        let mut owed = Owed::new();
+        let mut st = self.lock();
+        let listed: HashMap<String, ()> = users.iter().map(|(n, _)| (name_key(n), ())).collect();
+        let gone: Vec<String> = st
+            .remote
+            .values()
+            .filter(|r| r.node == node && !listed.contains_key(&name_key(&r.nick)))
+            .map(|r| r.nick.clone())
+            .collect();
+        for nick in gone {
+            st.apply_remote(node, &nick, None, &mut owed);
+        }
+        for (nick, rooms) in users {
+            st.apply_remote(node, &nick, Some(rooms), &mut owed);
+        }
+    }
+
+    /// The other nodes that have users here, as far as this node knows.
+    pub fn remote_nodes(&self) -> std::collections::BTreeSet<String> {
+        self.lock()
+            .remote
+            .values()
+            .map(|r| r.node.clone())
+            .collect()
+    }
+
+    /// The user on another node called `nick`, if any.
+    pub fn remote_user(&self, nick: &str) -> Option<Remote> {
+        self.lock().remote.get(&name_key(nick)).cloned()
+    }
+}
+
+impl State {
+    fn apply_remote(
+        &mut self,
+        node: &str,
+        nick: &str,
+        rooms: Option<Vec<String>>,
+        owed: &mut Owed,
+    ) {
+        let key = name_key(nick);
+        // A local user of that name wins: the claim in Redis says who holds it.
+        if self.nicks.contains_key(&key) {
+            return;
+        }
+        let before = match self.remote.get(&key) {
+            Some(r) if r.node != node && rooms.is_none() => return,
+            Some(r) => r.rooms.clone(),
+            None => Vec::new(),
+        };
+        let now = rooms.clone().unwrap_or_default();
+        // Offline (logged out, or its node died) is a quit; else a part.
+        let why = if rooms.is_none() {
+            Parting::Quit(format!("offline on node {node}"))
+        } else {
+            Parting::Left(String::new())
+        };
+        match rooms {
+            Some(rooms) => {
+                self.remote.insert(
+                    key,
+                    Remote {
+                        nick: nick.to_string(),
+                        node: node.to_string(),
+                        rooms,
+                    },
+                );
+            }
+            None => {
+                self.remote.remove(&key);
+            }
+        }
+        let had = |list: &[String], room: &str| list.iter().any(|r| name_key(r) == name_key(room));
+        for room in before.iter().filter(|r| !had(&now, r)) {
+            let members = self.member_count(&name_key(room));
+            let event = Event::Leave {
+                room: room.clone(),
+                nick: nick.to_string(),
+                members,
+                why: why.clone(),
+            };
+            self.announce(room, event, owed);
+        }
+        for room in now.iter().filter(|r| !had(&before, r)) {
+            let members = self.member_count(&name_key(room));
+            let event = Event::Join {
+                room: room.clone(),
+                nick: nick.to_string(),
+                members,
+            };
+            self.announce(room, event, owed);
+        }
+    }
+
+    fn announce(&self, room: &str, event: Event, owed: &mut Owed) {
+        if self.member_count(&name_key(room)) <= self.announce_limit {
+            self.fan_out(&name_key(room), &event.into(), None, owed);
+        }
+    }
+
+    /// Members of the room keyed `key` on every node.
+    pub(super) fn member_count(&self, key: &str) -> usize {
+        let here = self.rooms.get(key).map_or(0, |r| r.members.len());
+        here + self.remote_members(key).len()
+    }
+
+    /// Users on other nodes in the room keyed `key`.
+    pub(super) fn remote_members(&self, key: &str) -> Vec<&Remote> {
+        let mut members: Vec<&Remote> = self
+            .remote
+            .values()
+            .filter(|r| r.rooms.iter().any(|room| name_key(room) == key))
+            .collect();
+        members.sort_by_key(|r| name_key(&r.nick));
+        members
+    }
+
+    /// `remote` as `viewer` may see them (as `presence_of` for local users).
+    pub(super) fn remote_presence(&self, remote: &Remote, viewer: Option<&str>) -> Presence {
+        let (visible, hidden): (Vec<&String>, Vec<&String>) =
+            remote.rooms.iter().partition(|room| {
+                viewer.is_none_or(|v| {
+                    self.rooms
+                        .get(&name_key(room))
+                        .is_none_or(|r| r.is_visible_to(v))
+                })
+            });
+        Presence {
+            nick: remote.nick.clone(),
+            rooms: visible.into_iter().cloned().collect(),
+            hidden_rooms: hidden.len(),
+            away: None,
+            node: Some(remote.node.clone()),
+        }
+    }
+
+    /// Tells the other nodes (if any) where connection-owning `nick` is now.
+    pub(super) fn publish(&self, nick: &str, rooms: Option<Vec<String>>) {
+        if let Some(changes) = &self.changes {
+            let _ = changes.send(PresenceChange {
+                nick: nick.to_string(),
+                rooms,
+            });
+        }
+    }
+}
