@@ -21,12 +21,23 @@ pub(crate) fn parse_irc(buf: &[u8]) -> Parsed<'_> {
 
 /// What an IRC line means to the bench.
 fn classify_irc(line: &str) -> Inbound<'_> {
-    let rest = match line.strip_prefix(':') {
-        Some(r) => r.split_once(' ').map_or("", |(_, r)| r),
-        None => line,
+    let (source, rest) = match line.strip_prefix(':') {
+        Some(r) => r.split_once(' ').unwrap_or((r, "")),
+        None => ("", line),
     };
     let (command, params) = rest.split_once(' ').unwrap_or((rest, ""));
     match command {
+        // Someone's JOIN echo: the bench waits for its own, since a server
+        // may send other channels' replies (a 366 for a channel it put the
+        // client in by itself) before it has carried out the bench's JOIN.
+        "JOIN" => Inbound::Joined {
+            room: params
+                .split(' ')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches(':'),
+            nick: source.split('!').next().unwrap_or(source),
+        },
         "PING" => Inbound::Ping(format!("PONG {params}\r\n").into_bytes()),
         "PRIVMSG" => {
             let (target, text) = match params.split_once(" :") {
@@ -74,9 +85,16 @@ pub(crate) fn login_irc(
         c if failure(c) => Verdict::Fail,
         _ => Verdict::Skip,
     };
-    await_reply(Protocol::Irc, wire, writer, deadline, end_of_names, None)
-        .map_err(|e| format!("waiting for JOIN {room} (366): {e}"))?
-        .map_err(|e| format!("JOIN {room} refused: {e}"))
+    await_reply(
+        Protocol::Irc,
+        wire,
+        writer,
+        deadline,
+        end_of_names,
+        Some((room, nick)),
+    )
+    .map_err(|e| format!("waiting for JOIN {room} (366): {e}"))?
+    .map_err(|e| format!("JOIN {room} refused: {e}"))
 }
 
 #[cfg(test)]
@@ -109,7 +127,20 @@ mod tests {
             classify_irc("ERROR :Closing"),
             Inbound::Closing("Closing".to_string())
         );
-        assert_eq!(classify_irc(":b0002!u@h JOIN :#room0"), Inbound::Other);
+        assert_eq!(
+            classify_irc(":b0002!u@h JOIN :#room0"),
+            Inbound::Joined {
+                room: "#room0",
+                nick: "b0002"
+            }
+        );
+        assert_eq!(
+            classify_irc(":b0002!u@h JOIN #room0 acct :Real"),
+            Inbound::Joined {
+                room: "#room0",
+                nick: "b0002"
+            }
+        );
         assert_eq!(parse_irc(b"\xff\xfe\n").map(|m| m.0), Some(Inbound::Other));
     }
 }
