@@ -81,6 +81,21 @@ pub struct Record {
     pub text: String,
 }
 
+impl Record {
+    /// This room message as the event its room's members get: live, or
+    /// replayed from history.
+    pub fn message_event(&self, history: bool) -> crate::event::Event {
+        crate::event::Event::Message {
+            room: self.room.clone(),
+            from: self.from.clone(),
+            date: self.date.clone(),
+            seq: self.seq,
+            text: self.text.clone(),
+            history,
+        }
+    }
+}
+
 /// A line of `log.txt` that could not be read, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cluster::{RedisError, StreamId};
-use crate::event::Event;
 use crate::server::cluster::{keys, whisper_payload, ClusterLink, StreamMessage};
 use crate::server::history::{Kind, Record};
 use crate::text::name_key;
@@ -115,14 +114,7 @@ impl Hub {
         })?;
         let mut st = self.lock();
         let key = name_key(&record.room);
-        let event = Delivery::Event(Event::Message {
-            room: record.room.clone(),
-            from: record.from.clone(),
-            date: record.date.clone(),
-            seq: record.seq,
-            text: record.text.clone(),
-            history: false,
-        });
+        let event = Delivery::Event(record.message_event(false));
         // The sender, if here and its door does not echo, already knows.
         let sender = (m.node == node).then_some(m.client);
         let skip = sender.filter(|id| st.clients.get(id).is_some_and(|c| !c.echo));

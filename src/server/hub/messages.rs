@@ -49,14 +49,7 @@ impl Hub {
         };
         let record = log.append(record).map_err(Refused::NotStored)?;
         let mut st = self.lock();
-        let event = Delivery::Event(Event::Message {
-            room: record.room.clone(),
-            from: record.from.clone(),
-            date: record.date.clone(),
-            seq: record.seq,
-            text: record.text.clone(),
-            history: false,
-        });
+        let event = Delivery::Event(record.message_event(false));
         let echo = st.clients.get(&id).is_some_and(|c| c.echo);
         st.fan_out(&key, &event, (!echo).then_some(id), owed);
         let said = Said {

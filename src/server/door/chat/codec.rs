@@ -62,14 +62,7 @@ pub fn frames(delivery: &Delivery) -> Vec<Vec<u8>> {
                     out.push(marker.to_frame().encode());
                     marked = true;
                 }
-                let message = Event::Message {
-                    room: r.room.clone(),
-                    from: r.from.clone(),
-                    date: r.date.clone(),
-                    seq: r.seq,
-                    text: r.text.clone(),
-                    history: true,
-                };
+                let message = r.message_event(true);
                 out.push(message.to_frame().encode());
             }
             let join = Event::Join {

@@ -115,14 +115,7 @@ fn history_event(record: &Record) -> Event {
             text: record.text.clone(),
             kept: false,
         },
-        Kind::Message | Kind::Closed => Event::Message {
-            room: record.room.clone(),
-            from: record.from.clone(),
-            date: record.date.clone(),
-            seq: record.seq,
-            text: record.text.clone(),
-            history: true,
-        },
+        Kind::Message | Kind::Closed => record.message_event(true),
     }
 }
 
