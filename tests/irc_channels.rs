@@ -330,6 +330,14 @@ fn private_rooms_are_invite_only() {
     owner.send("INVITE al #den");
     let m = owner.expect("341", |m| is(m, "341"));
     assert_eq!(m.params[1..], ["al", "#den"]);
+    let m = owner.expect("the note", |m| is(m, "NOTICE"));
+    assert!(m.params[1].contains("they were told"), "{m:?}");
+    // The invited one hears of it, with how to come in.
+    let m = al.expect("the invitation", |m| is(m, "NOTICE"));
+    assert!(
+        m.params[1].contains("eve invites you into den") && m.params[1].contains("/join #den"),
+        "{m:?}"
+    );
     let lines = join(&mut al, "#den");
     assert_eq!(names(&lines), ["@eve", "al"]);
     owner.send("MODE #den");

@@ -162,6 +162,24 @@ impl Hub {
             owed,
         );
     }
+
+    /// Tells the user called `nick`, if they are online here, `text` from
+    /// the server (an invitation, say); whether they were.
+    pub fn notify(&self, nick: &str, text: &str, owed: &mut Owed) -> bool {
+        let st = self.lock();
+        let client = st
+            .nicks
+            .get(&crate::text::name_key(nick))
+            .and_then(|id| st.clients.get(id));
+        let Some(client) = client else {
+            return false;
+        };
+        let notice = Event::Notice {
+            text: text.to_string(),
+        };
+        st.send(client, &Delivery::Event(notice), owed);
+        true
+    }
 }
 
 /// The event for a stored whisper.

@@ -271,8 +271,9 @@ pub fn kick(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
 }
 
 /// `INVITE nick #room`: into a private room, the owner's permit (`+I`);
-/// into a public one, anyone may come anyway. The invited one is not told:
-/// the hub has no invitation to pass on, and the inviter hears so.
+/// into a public one, anyone may come anyway. The invited one, if online,
+/// is told in a server notice, whatever their door; the inviter hears
+/// whether they were.
 pub fn invite(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
     let (nick, channel) = (
         msg.param(0).unwrap_or_default(),
@@ -307,10 +308,20 @@ pub fn invite(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
         return sent(s, reply(s, Numeric::ERR_NOSUCHNICK, [nick, &why]));
     }
     let mut lines = vec![reply(s, Numeric::RPL_INVITING, [nick, channel.as_str()])];
-    let note = if view.info.private {
-        format!("{nick} may now enter {channel} (they were not told: tell them yourself)")
+    let room = &view.info.name;
+    let invitation = format!(
+        "{} invites you into {room}: /join {room} (in IRC: /join {channel})",
+        me(s)
+    );
+    let told = if s.hub.notify(nick, &invitation, &mut s.owed) {
+        "they were told"
     } else {
-        format!("{channel} is public: {nick} may join it any time (they were not told: tell them yourself)")
+        "they are not online: tell them yourself"
+    };
+    let note = if view.info.private {
+        format!("{nick} may now enter {channel} ({told})")
+    } else {
+        format!("{channel} is public: {nick} may join it any time ({told})")
     };
     lines.extend(server_notice(&me(s), &note));
     send(s, &lines);
