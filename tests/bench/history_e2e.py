@@ -123,11 +123,19 @@ def main(argv):
         print("page of 50, before the middle: p50 %.3f ms, p99 %.3f ms"
               % pages(lambda: {"Limit": "50", "Before": str(random.randrange(4_000_000, 6_000_000))}))
         for word, label in ((args.rare, "rare"), (args.common, "common")):
-            t = time.perf_counter()
-            c.send("SEARCH", "/", {}, word.encode())
-            start, headers, body, events = c.reply()
-            first = body.decode(errors="replace").splitlines()[:1]
-            print(f"search, {label} word {word!r}: {time.perf_counter() - t:.3f} s; {start}; {first}")
+            # Until the first hit, following `More: yes` as a client does
+            # (one request scans for at most a second).
+            t, requests, before = time.perf_counter(), 0, {}
+            while True:
+                c.send("SEARCH", "/", before, word.encode())
+                start, headers, body, events = c.reply()
+                requests += 1
+                first = body.decode(errors="replace").splitlines()[:1]
+                if "message(s) with" in first[0] or headers.get("more") != "yes":
+                    break
+                before = {"Before": headers["before"]}
+            print(f"search, {label} word {word!r}: {time.perf_counter() - t:.3f} s in "
+                  f"{requests} request(s); {start}; {first}")
         print(f"server RSS after: {rss_kib(server.pid) / 1024:.0f} MiB")
     finally:
         server.terminate()

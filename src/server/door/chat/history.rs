@@ -120,7 +120,9 @@ fn history_event(record: &Record) -> Event {
 }
 
 fn search_reply(text: &str, page: &crate::server::archive::SearchPage) -> Frame {
-    let mut body = if page.hits.is_empty() {
+    let mut body = if page.hits.is_empty() && page.next.is_some() {
+        format!("nothing with {text:?} yet; older messages are still to be searched (search again to go on)")
+    } else if page.hits.is_empty() {
         format!("no (more) messages with {text:?}")
     } else {
         format!(
