@@ -371,6 +371,11 @@ fn kick_and_a_room_closed_under_its_members() {
     join(&mut al, "#study");
     join(&mut bo, "#study");
     let mut cy = Raw::login(server.port, "cy");
+    // An invitation reaches a user of our protocol too, as a notice.
+    al.send("INVITE cy #study");
+    cy.expect_event(
+        |e| matches!(e, Event::Notice { text } if text.contains("al invites you into study")),
+    );
     let reply = cy.request(RoomRequest::Join {
         room: "study".into(),
     });

@@ -157,3 +157,33 @@ fn queues_nobody_reads_stay_under_the_ceiling_and_memory_goes_back() {
         "{after} KiB after, {baseline} KiB before"
     );
 }
+
+/// The server runs with glibc's per-thread cache of freed blocks off (it
+/// re-executes itself once so): that cache held most of an idle client's
+/// heap. An environment that sizes the cache itself is left alone.
+#[test]
+fn the_server_runs_without_per_thread_allocator_caches() {
+    let environ = |server: &Server| {
+        let raw = std::fs::read(format!("/proc/{}/environ", server.pid())).expect("environ");
+        String::from_utf8_lossy(&raw)
+            .split('\0')
+            .find_map(|v| v.strip_prefix("GLIBC_TUNABLES=").map(str::to_string))
+    };
+    let dir = TempDir::new("tcache");
+    let server = Server::start(dir.path());
+    assert_eq!(
+        environ(&server).as_deref(),
+        Some("glibc.malloc.tcache_count=0")
+    );
+    drop(server);
+    let dir = TempDir::new("tcache-own");
+    let server = Server::start_in_shell(
+        dir.path(),
+        "export GLIBC_TUNABLES=glibc.malloc.tcache_count=3",
+        &["--no-replay"],
+    );
+    assert_eq!(
+        environ(&server).as_deref(),
+        Some("glibc.malloc.tcache_count=3")
+    );
+}

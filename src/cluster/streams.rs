@@ -121,12 +121,10 @@ impl Client {
             Value::Array(items) => items
                 .into_iter()
                 .map(|item| {
-                    let mut pair = reply::list("XREAD", item)?;
-                    if pair.len() != 2 {
-                        return Err(unexpected(&format!("a stream of {} parts", pair.len())));
-                    }
-                    let entries = pair.pop().expect("two parts");
-                    let key = pair.pop().expect("two parts");
+                    let pair = reply::list("XREAD", item)?;
+                    let [key, entries]: [Value; 2] = pair.try_into().map_err(|p: Vec<Value>| {
+                        unexpected(&format!("a stream of {} parts", p.len()))
+                    })?;
                     Ok((key, entries))
                 })
                 .collect::<Result<Vec<_>>>()?,
@@ -180,15 +178,15 @@ fn entries_of(command: &str, value: Value) -> Result<Vec<StreamEntry>> {
     reply::list(command, value)?
         .into_iter()
         .map(|entry| {
-            let mut parts = reply::list(command, entry)?;
-            if parts.len() != 2 {
-                return Err(RedisError::UnexpectedReply {
-                    command: command.to_string(),
-                    reply: format!("an entry of {} parts", parts.len()),
-                });
-            }
-            let fields = parts.pop().expect("two parts");
-            let id = reply::bytes(command, parts.pop().expect("two parts"))?;
+            let parts = reply::list(command, entry)?;
+            let [id, fields]: [Value; 2] =
+                parts
+                    .try_into()
+                    .map_err(|p: Vec<Value>| RedisError::UnexpectedReply {
+                        command: command.to_string(),
+                        reply: format!("an entry of {} parts", p.len()),
+                    })?;
+            let id = reply::bytes(command, id)?;
             Ok(StreamEntry {
                 id: StreamId::parse_bytes(&id)?,
                 // A deleted entry can come back with null fields: none.

@@ -5,9 +5,9 @@
 //! readable by others are tightened at start-up. The files themselves are
 //! created by their stores, each with mode 0600.
 
-use std::fs::{self, DirBuilder, Permissions};
+use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::accounts::ACCOUNTS_FILE;
@@ -90,6 +90,20 @@ pub fn prepare(dir: &Path) -> Result<(), DataDirError> {
 /// Any I/O error but "it exists already".
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)
+}
+
+/// Opens an append-only data file (`log.txt`, the journals) to read and
+/// append, creating it with mode 0600 (less the umask) if it is missing.
+///
+/// # Errors
+/// The open's I/O error.
+pub fn open_append_private(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(FILE_MODE)
+        .open(path)
 }
 
 /// What [`tighten`] did: the data files it made private (as shown to the

@@ -19,9 +19,8 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -243,13 +242,7 @@ impl MessageLog {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(open_err)?;
+        let file = crate::server::data_dir::open_append_private(path).map_err(open_err)?;
         // Cut a torn last line, so the next record starts on a line of its own.
         if file.metadata().map_err(open_err)?.len() != opened.end {
             file.set_len(opened.end).map_err(open_err)?;
@@ -389,12 +382,7 @@ impl LogWriter<'_> {
         if now == Some(self.w.identity) {
             return Ok(());
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(&log.path)?;
+        let file = crate::server::data_dir::open_append_private(&log.path)?;
         let meta = file.metadata()?;
         let sync_handle = file.try_clone()?;
         // The old file may hold records not yet forced to disk.

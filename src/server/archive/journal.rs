@@ -11,7 +11,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::error::ArchiveError;
@@ -57,13 +56,7 @@ impl Journal {
             path: path.to_path_buf(),
             source,
         };
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(open_err)?;
+        let file = crate::server::data_dir::open_append_private(path).map_err(open_err)?;
         let mut problems = Vec::new();
         let mut good = 0u64;
         let mut lines = 0;

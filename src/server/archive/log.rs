@@ -6,10 +6,9 @@
 //! is released, with `pread` on a shared read-only handle, so any number
 //! of session threads read at once.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -118,16 +117,12 @@ impl Archive {
     /// `Open`/`Read` when `log.txt` cannot be opened or read. A missing,
     /// damaged or mismatched saved index is not an error (see `saved_index`).
     pub fn open(log_path: &Path, index_path: &Path) -> Result<(Archive, Opened), ArchiveError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(log_path)
-            .map_err(|source| ArchiveError::Open {
+        let file = crate::server::data_dir::open_append_private(log_path).map_err(|source| {
+            ArchiveError::Open {
                 path: log_path.to_path_buf(),
                 source,
-            })?;
+            }
+        })?;
         let read_err = |source| ArchiveError::Read {
             path: log_path.to_path_buf(),
             source,

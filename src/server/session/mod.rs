@@ -64,6 +64,17 @@ pub enum End {
     Dropped(String),
 }
 
+impl End {
+    /// How the rooms of a connection that ended so hear of it.
+    pub fn parting(&self) -> Parting {
+        Parting::Quit(match self {
+            End::Quit => "quit".to_string(),
+            End::Eof => "connection closed".to_string(),
+            End::Dropped(reason) => reason.clone(),
+        })
+    }
+}
+
 /// What the rate limit says of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rate {
@@ -356,12 +367,7 @@ impl Session<'_> {
 
     /// Logs the client out, lets its queue drain, and says how it ended.
     fn finish(mut self, end: End) {
-        let why = match &end {
-            End::Quit => "quit",
-            End::Eof => "connection closed",
-            End::Dropped(reason) => reason,
-        };
-        self.leave_hub(&Parting::Quit(why.to_string()));
+        self.leave_hub(&end.parting());
         self.owed.pay();
         let closed = self.outbox.finish_and_drain();
         let who = self.nick.as_deref().unwrap_or("not logged in");

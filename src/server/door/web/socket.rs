@@ -236,11 +236,7 @@ impl Socket {
     /// Queues the close frame (once), out of the hub first so that no
     /// message can be queued after it.
     fn close(&mut self, s: &mut Session<'_>, code: CloseCode, reason: &str, end: End) -> End {
-        let why = match &end {
-            End::Dropped(why) => why.as_str(),
-            End::Quit | End::Eof => "connection closed",
-        };
-        s.leave_hub(&Parting::Quit(why.to_string()));
+        s.leave_hub(&end.parting());
         if !self.close_sent {
             self.close_sent = true;
             let mut frame = Vec::new();
