@@ -159,8 +159,11 @@ fn queues_nobody_reads_stay_under_the_ceiling_and_memory_goes_back() {
 }
 
 /// The server runs with glibc's per-thread cache of freed blocks off (it
-/// re-executes itself once so): that cache held most of an idle client's
-/// heap. An environment that sizes the cache itself is left alone.
+/// re-executes itself once so, with its other tunables, which
+/// `memory::with_ours` tests: glibc cuts the copy of the environment that
+/// /proc shows after the first tunable it reads): that cache held most of
+/// an idle client's heap. An environment that sizes the cache itself is
+/// left alone.
 #[test]
 fn the_server_runs_without_per_thread_allocator_caches() {
     let environ = |server: &Server| {
@@ -186,4 +189,34 @@ fn the_server_runs_without_per_thread_allocator_caches() {
         environ(&server).as_deref(),
         Some("glibc.malloc.tcache_count=3")
     );
+}
+
+/// A client silent for longer than a session waits before it goes quiet
+/// (5 s; then it waits at the top of its stack, its buffers given back) is
+/// still pinged, still gets what others say, is still read as soon as it
+/// speaks, and is still dropped when it leaves a ping unanswered.
+#[test]
+fn a_client_quiet_for_long_is_pinged_served_and_timed_out_as_before() {
+    let dir = TempDir::new("mem-quiet");
+    let server = Server::start_with(dir.path(), &["--no-replay", "--idle-timeout", "6"]);
+    let mut witness = Raw::login(server.port, "witness");
+    let mut sleepy = Raw::login(server.port, "sleepy");
+    // Pinged after 6 s of silence, from a session that went quiet after 5.
+    sleepy.expect_event(|e| matches!(e, Event::Ping));
+    witness.expect_event(|e| matches!(e, Event::Ping));
+    witness.send(&Control::Pong.into_frame());
+    // Silent past the quiet time again, the ping unanswered: nothing to
+    // wait on from outside, so this sleeps.
+    thread::sleep(Duration::from_millis(5500));
+    witness.say("hello sleepy");
+    sleepy.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "hello sleepy"));
+    // Answering wakes the session: the reply comes, and counts as an answer.
+    sleepy.say("back");
+    witness.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "back"));
+    // Silent once more: pinged, then dropped for leaving it unanswered.
+    sleepy.expect_event(|e| matches!(e, Event::Ping));
+    let out = server
+        .stdout
+        .wait_for("Client (sleepy) disconnected: ping timeout");
+    assert!(out.contains("sleepy leaves the room!"), "{out}");
 }

@@ -5,6 +5,6 @@ use std::process::ExitCode;
 use chat::server::{self, Config, USAGE};
 
 fn main() -> ExitCode {
-    server::memory::without_thread_caches();
+    server::memory::with_glibc_tunables();
     chat::cli::main(Config::from_args, USAGE, server::run)
 }

@@ -87,7 +87,7 @@ impl Conn {
         ) else {
             return Ok(0);
         };
-        let n = (&*self.stream).read(room)?;
+        let n = retry_interrupted(|| (&*self.stream).read(&mut *room))?;
         self.busy = n == room.len();
         self.end += n;
         Ok(n)
@@ -124,7 +124,7 @@ impl Conn {
     pub fn wait_readable(&mut self, timeout: Duration) -> io::Result<bool> {
         self.set_timeout(timeout.max(Duration::from_millis(1)));
         let mut probe = [0u8; 1];
-        match self.stream.peek(&mut probe) {
+        match retry_interrupted(|| self.stream.peek(&mut probe)) {
             Ok(_) => Ok(true),
             Err(e) if crate::protocol::is_timeout(&e) => Ok(false),
             Err(e) => Err(e),
@@ -148,6 +148,19 @@ impl Conn {
         if self.timeout != Some(timeout) {
             let _ = self.stream.set_read_timeout(Some(timeout));
             self.timeout = Some(timeout);
+        }
+    }
+}
+
+/// Repeats a read the kernel interrupted. A socket read with a timeout
+/// (`SO_RCVTIMEO`) is not restarted after a signal or a stop: a server
+/// stopped and continued (`kill -STOP`/`-CONT`, a debugger attaching) got
+/// `EINTR` in every waiting session, which ended them all as read errors.
+fn retry_interrupted(mut read: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
+    loop {
+        match read() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            done => return done,
         }
     }
 }

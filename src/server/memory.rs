@@ -86,62 +86,100 @@ pub fn tune_allocator() {
     sys::set_arena_max(ARENAS);
 }
 
-/// The glibc tunable that sizes each thread's cache of freed blocks.
-const TCACHE_TUNABLE: &str = "glibc.malloc.tcache_count";
+/// The glibc tunables the server runs with, each unless the environment
+/// already sets it:
+///
+/// - `glibc.malloc.tcache_count=0`: no per-thread cache of freed blocks
+///   (up to seven blocks of each of 64 sizes, per thread), which no trim
+///   returns while the thread lives. With a thread per client that cache
+///   was most of an idle client's heap: an IRC login, whose welcome
+///   allocates many sizes, left 51.6 KiB RSS per idle client with it and
+///   14.5 KiB without (a chat login 16.4 and 13.4; 1,000 idle clients,
+///   `chat-bench --hold`); flood throughput and server CPU did not
+///   measurably change.
+/// - `glibc.rtld.nns=1` and `glibc.rtld.optional_static_tls=0`: the room
+///   each thread keeps beside its thread-locals for libraries loaded later
+///   (`dlopen`) into other link namespaces or with static TLS, 1,520 bytes
+///   by default, which the server never loads; 144 bytes stay for one. That
+///   room sits in the top page of every thread's stack, and without it the
+///   thread's control block, its thread-locals and an idle session's
+///   frames fit in that one page (`session/quiet.rs`).
+const TUNABLES: [(&str, &str); 3] = [
+    ("glibc.malloc.tcache_count", "0"),
+    ("glibc.rtld.nns", "1"),
+    ("glibc.rtld.optional_static_tls", "0"),
+];
 
-/// Turns off glibc's per-thread cache of freed blocks (up to seven blocks
-/// of each of 64 sizes, per thread), which no trim returns while the
-/// thread lives. With a thread per client that cache is most of an idle
-/// client's heap: an IRC login, whose welcome allocates many sizes, left
-/// 51.6 KiB RSS per idle client with it and 14.5 KiB without (a chat login
-/// 16.4 and 13.4; 1,000 idle clients, `chat-bench --hold`); flood
-/// throughput and server CPU did not measurably change. glibc reads the
-/// setting from `GLIBC_TUNABLES` when the process starts, so the server
-/// runs itself again, once, with it set: before any thread exists, as the
-/// same process (`exec`). An environment that already sizes the cache
-/// is left alone, and if the `exec` fails the server runs as it is.
-pub fn without_thread_caches() {
+/// Runs the server with `TUNABLES`. glibc reads them from `GLIBC_TUNABLES`
+/// when the process starts, so the server runs itself again, once, with
+/// them added: before any thread exists, as the same process (`exec`). An
+/// environment that already sets them all is left alone, and if the
+/// `exec` fails the server runs as it is.
+pub fn with_glibc_tunables() {
     let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
-    if !cfg!(all(target_os = "linux", target_env = "gnu")) || tunables.contains(TCACHE_TUNABLE) {
+    let wanted = with_ours(&tunables);
+    if !cfg!(all(target_os = "linux", target_env = "gnu")) || wanted == tunables {
         return;
     }
     let Ok(me) = std::env::current_exe() else {
         return;
     };
-    let tunables = match tunables.as_str() {
-        "" => format!("{TCACHE_TUNABLE}=0"),
-        other => format!("{other}:{TCACHE_TUNABLE}=0"),
-    };
     let mut again = std::process::Command::new(me);
     again
         .args(std::env::args_os().skip(1))
-        .env("GLIBC_TUNABLES", tunables);
-    // Returns only if the exec failed: run on, with the cache.
+        .env("GLIBC_TUNABLES", wanted);
+    // Returns only if the exec failed: run on, as we are.
     let _ = std::os::unix::process::CommandExt::exec(&mut again);
+}
+
+/// `tunables` (a `GLIBC_TUNABLES` value) with each of `TUNABLES` it does
+/// not set added.
+fn with_ours(tunables: &str) -> String {
+    let mut wanted = tunables.to_string();
+    for (name, value) in TUNABLES {
+        let set = tunables
+            .split(':')
+            .any(|t| t.split('=').next() == Some(name));
+        if !set {
+            if !wanted.is_empty() {
+                wanted.push(':');
+            }
+            wanted.push_str(&format!("{name}={value}"));
+        }
+    }
+    wanted
 }
 
 /// Page size assumed for stack arithmetic (x86-64 and most others).
 const PAGE: usize = 4096;
-/// Stack kept below the releasing frame for the call that releases.
-const CALL_ROOM: usize = 1024;
+/// Stack kept below the releasing function's stack pointer: `madvise`
+/// needs only its return address there (the server is linked with
+/// immediate binding, so no lazy symbol lookup runs on this stack); this
+/// is the x86-64 red zone's size, for margin. Small, so that a release made
+/// near the top of the stack keeps only the top page.
+const CALL_ROOM: usize = 128;
 
-/// A point near the top of a thread's stack, taken when the thread starts,
-/// so that the thread can later give back the stack pages it touched once
-/// (logging in goes three pages deep) and no longer uses while it waits: a
-/// thousand idle clients would otherwise hold a page each for nothing.
+/// The top of a thread's stack, taken in its first frames, so that the
+/// thread can later give back the stack pages it touched once (logging in
+/// goes three pages deep) and no longer uses while it waits: a thousand
+/// idle clients would otherwise hold pages for nothing.
 pub struct StackMark {
+    /// The end of the page the mark was taken in: the stack's top when
+    /// taken in the top page, as a thread's first frames are.
     top: usize,
     /// How far below `top` the stack certainly still is (well above its guard).
     reach: usize,
 }
 
 impl StackMark {
-    /// Marks the caller's frame on a stack of `stack_size` bytes.
+    /// Marks the top of the caller's stack of `stack_size` bytes; called
+    /// from a frame in its top page.
     #[inline(never)]
     pub fn here(stack_size: usize) -> StackMark {
         let probe = 0u8;
+        let at = std::hint::black_box(&probe) as *const u8 as usize;
         StackMark {
-            top: std::hint::black_box(&probe) as *const u8 as usize,
+            top: (at | (PAGE - 1)) + 1,
             reach: stack_size / 4 * 3,
         }
     }
@@ -152,14 +190,35 @@ impl StackMark {
     /// zero page.
     #[inline(never)]
     pub fn release_below_caller(&self) {
-        let probe = 0u8;
-        let here = std::hint::black_box(&probe) as *const u8 as usize;
+        let here = stack_pointer();
         let high = here.saturating_sub(CALL_ROOM) & !(PAGE - 1);
         let low = (self.top.saturating_sub(self.reach) + PAGE - 1) & !(PAGE - 1);
         if high > low && here <= self.top {
             sys::release(low, high - low);
         }
     }
+}
+
+/// The stack pointer of the caller (inlined into it).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let sp: usize;
+    // SAFETY: copies the stack pointer into a register; reads and writes
+    // no memory.
+    unsafe {
+        std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags));
+    }
+    sp
+}
+
+/// Elsewhere, a local's address: a little above the stack pointer, so
+/// the room kept below it is larger.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let probe = 0u8;
+    (std::hint::black_box(&probe) as *const u8 as usize).saturating_sub(CALL_ROOM)
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -219,4 +278,24 @@ mod sys {
 
     /// Elsewhere the pages stay: correct, only larger.
     pub fn release(_: usize, _: usize) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_tunables_are_added_to_what_the_environment_sets() {
+        let ours = "glibc.malloc.tcache_count=0:glibc.rtld.nns=1:glibc.rtld.optional_static_tls=0";
+        assert_eq!(with_ours(""), ours);
+        assert_eq!(with_ours(ours), ours);
+        assert_eq!(
+            with_ours("glibc.malloc.tcache_count=3"),
+            "glibc.malloc.tcache_count=3:glibc.rtld.nns=1:glibc.rtld.optional_static_tls=0"
+        );
+        assert_eq!(
+            with_ours("glibc.rtld.nns=2:glibc.mem.tagging=1"),
+            "glibc.rtld.nns=2:glibc.mem.tagging=1:glibc.malloc.tcache_count=0:glibc.rtld.optional_static_tls=0"
+        );
+    }
 }

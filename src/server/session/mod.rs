@@ -7,6 +7,7 @@
 pub mod account;
 pub mod actions;
 pub mod history;
+mod quiet;
 
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -28,7 +29,7 @@ use super::guard::PeerGuard;
 use super::hub::{ClientId, Hub, Owed};
 use super::limits::TokenBucket;
 use super::listener::SESSION_STACK;
-use super::memory::{self, StackMark};
+use super::memory::StackMark;
 use super::outbox::{Closed, Outbox, QueueLimits, PRE_LOGIN_BYTES};
 use super::socket::Socket;
 use super::Config;
@@ -116,13 +117,48 @@ pub struct Session<'a> {
     /// This connection's address and registrations, for the limits on
     /// guessing and registering (`session/account.rs`).
     pub guard: PeerGuard,
-    /// The top of this thread's stack, to give back what it no longer uses.
-    stack: StackMark,
+    /// How the session waits for a client gone quiet (`quiet.rs`).
+    quiet: quiet::Quiet,
 }
 
 /// Serves one connection until it ends, in the protocol `door` (`None`:
 /// the one its first line speaks). Never panics on anything the peer sends.
 pub fn run(stream: TcpStream, peer: SocketAddr, door: Option<Protocol>, shared: &Shared) {
+    // The state on the heap, made and ended in frames of their own: while
+    // the client idles, this thread's stack holds only a few small frames
+    // (see `memory::StackMark`).
+    let top = StackMark::here(SESSION_STACK);
+    let (mut session, mut conn) = open(stream, peer, shared, top);
+    // A bug that panics here must end this client only, and still log it
+    // out so its nickname does not stay online forever.
+    let served = panic::catch_unwind(AssertUnwindSafe(|| {
+        let protocol = match door {
+            Some(protocol) => protocol,
+            None => match session.sniff(&mut conn) {
+                Ok(protocol) => protocol,
+                Err(end) => return end,
+            },
+        };
+        let mut door = door::open(protocol, session.config);
+        loop {
+            match session.serve(&mut *door, &mut conn) {
+                Step::End(end) => return end,
+                // Here, in the thread's shallowest frames: see `quiet.rs`.
+                Step::Quiet => session.quiet.wait(&mut conn),
+            }
+        }
+    }));
+    close(session, conn, served);
+}
+
+/// A new connection's session state and input.
+#[inline(never)]
+fn open<'a>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &'a Shared,
+    top: StackMark,
+) -> (Box<Session<'a>>, Box<Conn>) {
     let Shared {
         hub,
         accounts,
@@ -153,7 +189,7 @@ pub fn run(stream: TcpStream, peer: SocketAddr, door: Option<Protocol>, shared: 
         format!("{name}-out"),
     );
     console.say(format!("Connected with {peer}"));
-    let mut session = Session {
+    let session = Box::new(Session {
         id: hub.next_id(),
         hub,
         accounts,
@@ -172,22 +208,14 @@ pub fn run(stream: TcpStream, peer: SocketAddr, door: Option<Protocol>, shared: 
         login_since: Instant::now(),
         password_failures: account::Failures::default(),
         guard: guard.peer(peer.ip()),
-        stack: StackMark::here(SESSION_STACK),
-    };
-    let mut conn = Conn::new(Arc::clone(&stream));
-    // A bug that panics here must end this client only, and still log it
-    // out so its nickname does not stay online forever.
-    let served = panic::catch_unwind(AssertUnwindSafe(|| {
-        let protocol = match door {
-            Some(protocol) => protocol,
-            None => match session.sniff(&mut conn) {
-                Ok(protocol) => protocol,
-                Err(end) => return end,
-            },
-        };
-        let mut door = door::open(protocol, config);
-        session.serve(&mut *door, &mut conn)
-    }));
+        quiet: quiet::Quiet::new(top),
+    });
+    (session, Box::new(Conn::new(stream)))
+}
+
+/// Ends a session, however it ended (`served`: a panic, or how).
+#[inline(never)]
+fn close(session: Box<Session<'_>>, mut conn: Box<Conn>, served: thread::Result<End>) {
     let end = served.unwrap_or_else(|cause| {
         let what = cause
             .downcast_ref::<&str>()
@@ -199,16 +227,24 @@ pub fn run(stream: TcpStream, peer: SocketAddr, door: Option<Protocol>, shared: 
     session.finish(end);
     // Only our side: the peer reads our last frame, then the end, while we
     // still drain what it sent.
-    let _ = stream.shutdown(Shutdown::Write);
+    let _ = conn.stream().shutdown(Shutdown::Write);
     linger(&mut conn);
+}
+
+/// What `serve` stopped for.
+enum Step {
+    End(End),
+    /// The client went quiet: wait for it at the top (`quiet.rs`), then serve on.
+    Quiet,
 }
 
 impl Session<'_> {
     /// The read loop: hands whole messages to the door, and when none is in
     /// hand, pays what is owed and waits for more input, within the
     /// deadline that applies (login, idle, or the message under way).
-    fn serve(&mut self, door: &mut dyn Door, conn: &mut Conn) -> End {
-        let mut pinged = false;
+    #[inline(never)]
+    fn serve(&mut self, door: &mut dyn Door, conn: &mut Conn) -> Step {
+        let mut pinged = self.quiet.pinged;
         let mut reads_owing = 0;
         // When the first byte of a message not yet whole arrived.
         let mut started: Option<Instant> = None;
@@ -219,7 +255,7 @@ impl Session<'_> {
                     pinged = false;
                     continue;
                 }
-                Poll::End(end) => return end,
+                Poll::End(end) => return Step::End(end),
                 Poll::NeedMore => {}
             }
             let max = door.max_input();
@@ -232,7 +268,7 @@ impl Session<'_> {
                             continue;
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                        Err(e) => return End::Dropped(format!("read error: {e}")),
+                        Err(e) => return Step::End(End::Dropped(format!("read error: {e}"))),
                     }
                 }
                 self.owed.pay();
@@ -247,7 +283,9 @@ impl Session<'_> {
             let wait = match started {
                 Some(at) => match self.config.frame_timeout.checked_sub(at.elapsed()) {
                     Some(left) if !left.is_zero() => left,
-                    _ => return End::Dropped("timed out in the middle of a frame".into()),
+                    _ => {
+                        return Step::End(End::Dropped("timed out in the middle of a frame".into()))
+                    }
                 },
                 None if self.nick.is_none() => {
                     match self
@@ -256,41 +294,52 @@ impl Session<'_> {
                         .checked_sub(self.login_since.elapsed())
                     {
                         Some(left) if !left.is_zero() => left,
-                        _ => return door.login_timed_out(self),
+                        _ => return Step::End(door.login_timed_out(self)),
                     }
                 }
                 None => self.config.idle_timeout,
             };
             match self.wait_for_input(conn, wait, max) {
                 Ok(0) if mid_message => {
-                    return End::Dropped("connection closed in the middle of a frame".into())
+                    return Step::End(End::Dropped(
+                        "connection closed in the middle of a frame".into(),
+                    ))
                 }
-                Ok(0) => return End::Eof,
+                Ok(0) => return Step::End(End::Eof),
                 Ok(_) => {}
                 Err(e) if protocol::is_timeout(&e) => {
                     if started.is_some() || self.nick.is_none() {
                         continue; // the deadline check above ends it
                     }
                     if pinged {
-                        return End::Dropped(format!(
+                        return Step::End(End::Dropped(format!(
                             "ping timeout: silent for {} s",
                             2 * self.config.idle_timeout.as_secs()
-                        ));
+                        )));
                     }
                     pinged = true;
                     door.ping(self);
                     self.owed.pay();
                 }
-                Err(e) => return End::Dropped(format!("read error: {e}")),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    self.quiet.begin(wait - QUIET_AFTER, pinged);
+                    return Step::Quiet;
+                }
+                Err(e) => return Step::End(End::Dropped(format!("read error: {e}"))),
             }
         }
     }
 
     /// Waits up to `wait` for more input and reads it. Between messages, a
-    /// client quiet for a moment is waited for without a read buffer and
-    /// with its unused stack pages given back, so an idle client costs
-    /// little more than its socket.
+    /// client quiet for a moment gives back its buffers, and the rest of
+    /// the wait is made at the top of the stack, so that an idle client
+    /// costs little more than its socket: `Err(Interrupted)` says to go
+    /// there (`quiet.rs`; reads retry a real interruption), and the next
+    /// call returns how that wait ended.
     fn wait_for_input(&mut self, conn: &mut Conn, wait: Duration, max: usize) -> io::Result<usize> {
+        if let Some(woke) = self.quiet.woke() {
+            return Err(woke);
+        }
         if !conn.buffered().is_empty() || wait <= QUIET_AFTER {
             return conn.fill(wait, max);
         }
@@ -301,12 +350,7 @@ impl Session<'_> {
         conn.release();
         self.owed.release();
         self.outbox.release_memory();
-        self.stack.release_below_caller();
-        memory::went_quiet();
-        if !conn.wait_readable(wait - QUIET_AFTER)? {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        conn.fill(wait, max)
+        Err(io::ErrorKind::Interrupted.into())
     }
 
     /// Reads until the first line is in, within the login deadline, to tell
@@ -316,6 +360,7 @@ impl Session<'_> {
     /// How the session ends when no line comes: the end of the stream, a
     /// timeout (answered in our own protocol, the one clients that wait
     /// for the server to speak first are most likely to expect), an error.
+    #[inline(never)]
     fn sniff(&mut self, conn: &mut Conn) -> Result<Protocol, End> {
         loop {
             if let Some(protocol) = Protocol::of(conn.buffered()) {
