@@ -13,7 +13,7 @@ use super::socket;
 /// The input buffer's first size. Small, because std zero-fills what it
 /// reads into, so every byte is resident for every idle client; a message
 /// longer than this grows it, up to the door's cap.
-const FIRST_BUFFER_BYTES: usize = 2 * 1024;
+const FIRST_BUFFER_BYTES: usize = 512;
 /// How far a busy client's buffer grows: a read that fills the buffer
 /// means more is waiting, and taking more per read gives the messages'
 /// recipients larger batches (one write each per batch).
