@@ -37,22 +37,24 @@ pub fn spawn_trimmer(budget: Arc<Budget>, live: Arc<AtomicUsize>) -> io::Result<
         .spawn(move || {
             let (mut queued_peak, mut clients_peak) = (0, 0);
             let mut quiet_then = QUIETED.load(Ordering::Relaxed);
-            let mut trimmed = Instant::now();
+            // None: no trim yet, so the first crowd to go quiet is trimmed
+            // at once rather than 30 s after the start.
+            let mut trimmed: Option<Instant> = None;
             loop {
                 thread::sleep(EVERY);
                 let (queued, clients) = (budget.total(), live.load(Ordering::Relaxed));
                 let quiet = QUIETED.load(Ordering::Relaxed);
                 queued_peak = queued_peak.max(queued);
                 clients_peak = clients_peak.max(clients);
-                let quieted =
-                    quiet >= quiet_then + CLIENTS_DROP && trimmed.elapsed() >= QUIET_TRIM_EVERY;
+                let quieted = quiet >= quiet_then + CLIENTS_DROP
+                    && trimmed.is_none_or(|t| t.elapsed() >= QUIET_TRIM_EVERY);
                 if queued + QUEUED_DROP_BYTES <= queued_peak
                     || clients + CLIENTS_DROP <= clients_peak
                     || quieted
                 {
                     trim();
                     (queued_peak, clients_peak, quiet_then) = (queued, clients, quiet);
-                    trimmed = Instant::now();
+                    trimmed = Some(Instant::now());
                 }
             }
         })?;
