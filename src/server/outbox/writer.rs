@@ -14,6 +14,10 @@ const MAX_FLUSH_BYTES: usize = 64 * 1024;
 /// Writes a flusher makes before it hands a queue that others keep filling
 /// to the writer thread and gets back to its own client.
 const MAX_FLUSH_WRITES: usize = 4;
+/// Most a writer thread takes off the queue for one batch: a reader far
+/// behind is then seen to make progress every quarter megabyte, which
+/// senders waiting for it go by (see `Outbox::wait_while_behind`).
+const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// Stack of a writer thread: it only moves bytes.
 const WRITER_STACK: usize = 64 * 1024;
 /// How long a writer thread that has caught up waits for more before it
@@ -115,8 +119,15 @@ impl Outbox {
                 return None;
             }
             if !q.items.is_empty() {
-                batch.extend(q.items.drain(..));
-                let cost = std::mem::take(&mut q.bytes);
+                let mut cost = 0;
+                while cost < MAX_BATCH_BYTES {
+                    let Some(item) = q.items.pop_front() else {
+                        break;
+                    };
+                    cost += item.charge();
+                    batch.push(item);
+                }
+                q.bytes -= cost;
                 q.in_flight += cost;
                 return Some(cost);
             }
@@ -185,17 +196,16 @@ impl Taken {
 /// about `MAX_FLUSH_BYTES`, for one write, with what they hold (now in
 /// flight); `None` when a file is first.
 fn take_frames(q: &mut Queue) -> Option<(Taken, usize)> {
-    let count = q
-        .items
-        .iter()
-        .scan(0, |bytes, item| match item {
-            Item::Frame(frame, _) if *bytes < MAX_FLUSH_BYTES => {
-                *bytes += frame.len();
-                Some(frame.len())
+    let (mut count, mut len) = (0, 0);
+    for item in &q.items {
+        match item {
+            Item::Frame(frame, _) if len < MAX_FLUSH_BYTES => {
+                len += frame.len();
+                count += 1;
             }
-            _ => None,
-        })
-        .count();
+            _ => break,
+        }
+    }
     let mut cost = 0;
     let out = match count {
         0 => return None,
@@ -207,7 +217,7 @@ fn take_frames(q: &mut Queue) -> Option<(Taken, usize)> {
             _ => return None,
         },
         _ => {
-            let mut buf = Vec::new();
+            let mut buf = Vec::with_capacity(len);
             for item in q.items.drain(..count) {
                 if let Item::Frame(frame, charged) = item {
                     cost += charged as usize;
