@@ -68,10 +68,7 @@ fn read_forever(hub: &Hub, link: &ClusterLink, console: &Console, last: Option<S
                     last = entry.id;
                 }
                 owed.pay();
-                for (id, seq) in own {
-                    link.note_applied(id, Some(seq));
-                }
-                link.note_applied(last, None);
+                link.note_applied(&own, last);
             }
             // Down: `run` answers at once until the next attempt is due.
             Err(_) => thread::sleep(conn.retry_in().max(Duration::from_millis(50))),
