@@ -10,13 +10,21 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::cluster::{Client, Message, Result};
+use crate::event::Event;
 use crate::server::console::Console;
-use crate::server::hub::Hub;
+use crate::server::files::{Entry, FileStore};
+use crate::server::hub::{Hub, Owed};
 use crate::server::store::unescape;
 
 use super::presence::parse_rooms;
-use super::{keys, rooms, ClusterLink};
+use super::{files, keys, rooms, ClusterLink};
 use crate::server::accounts::Accounts;
+
+/// The node's stores the cluster keeps in step with Redis.
+pub struct Stores {
+    pub accounts: Arc<Accounts>,
+    pub files: Arc<FileStore>,
+}
 
 /// How often every node's presence is read in full.
 const SYNC_EVERY: Duration = Duration::from_secs(5);
@@ -31,7 +39,7 @@ pub fn spawn_events(
     hub: Hub,
     link: Arc<ClusterLink>,
     console: Console,
-    accounts: Arc<Accounts>,
+    stores: Stores,
 ) -> io::Result<()> {
     thread::Builder::new()
         .name("cluster-events".into())
@@ -41,7 +49,8 @@ pub fn spawn_events(
                 hub: &hub,
                 link: &link,
                 console: &console,
-                accounts: &accounts,
+                accounts: &stores.accounts,
+                files: &stores.files,
             };
             listen_forever(&node);
         })?;
@@ -54,6 +63,7 @@ struct Node<'a> {
     link: &'a ClusterLink,
     console: &'a Console,
     accounts: &'a Accounts,
+    files: &'a FileStore,
 }
 
 fn listen_forever(node: &Node<'_>) {
@@ -61,6 +71,7 @@ fn listen_forever(node: &Node<'_>) {
     let channels = vec![
         keys::PRESENCE_CHANNEL.to_string(),
         keys::ROOMS_CHANNEL.to_string(),
+        keys::FILES_CHANNEL.to_string(),
         keys::whispers(link.node()),
         keys::control(link.node()),
     ];
@@ -84,6 +95,14 @@ fn listen_forever(node: &Node<'_>) {
                         }
                     }
                     // The next full read applies it.
+                    Err(_) => synced = None,
+                }
+            }
+            Ok(Some(message)) if message.channel == keys::FILES_CHANNEL.as_bytes() => {
+                let id = String::from_utf8_lossy(&message.payload).into_owned();
+                match reads.run(|c| files::fetch_one(c, &id)) {
+                    Ok(Some(entry)) => adopt_file(node, entry, true),
+                    Ok(None) => {}
                     Err(_) => synced = None,
                 }
             }
@@ -205,8 +224,9 @@ fn sync_shared(c: &mut Client, node: &Node<'_>, epoch: &mut Option<Vec<u8>>) -> 
                     .arg(line),
             )?;
         }
+        let shared_files = write_back_files(c, node)?;
         node.console.say(format!(
-            "cluster: {} in Redis; wrote back {} room(s) and {} account(s) held here",
+            "cluster: {} in Redis; wrote back {} room(s), {} account(s) and {shared_files} file(s) held here",
             if epoch.is_some() {
                 "data lost"
             } else {
@@ -221,7 +241,69 @@ fn sync_shared(c: &mut Client, node: &Node<'_>, epoch: &mut Option<Vec<u8>>) -> 
     *epoch = now;
     node.hub
         .apply_shared_rooms(|| rooms::fetch_rooms(c), true)?;
+    for entry in files::fetch_all(c)? {
+        adopt_file(node, entry, false);
+    }
     Ok(())
+}
+
+/// Writes back this node's file entries where Redis has none, the bytes
+/// of those it holds, and the id counter past them. Returns how many
+/// files' bytes were written.
+fn write_back_files(c: &mut Client, node: &Node<'_>) -> Result<usize> {
+    let entries = node.files.entries();
+    let mut written = 0;
+    for entry in &entries {
+        c.request(
+            &crate::cluster::resp::Command::new("HSETNX")
+                .arg(keys::FILES)
+                .arg(entry.id.to_string())
+                .arg(entry.encode()),
+        )?;
+        let exists = c.request(
+            &crate::cluster::resp::Command::new("EXISTS").arg(keys::file_bytes(entry.id)),
+        )?;
+        if node.files.has_bytes(entry) && matches!(exists, crate::cluster::resp::Value::Integer(0))
+        {
+            if let Ok(mut file) = node.files.open_file(entry) {
+                files::put_bytes(c, entry.id, &mut file, entry.size)?;
+                written += 1;
+            }
+        }
+    }
+    if let Some(last) = entries.last() {
+        let script = "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end return 1";
+        c.eval(script, &[keys::FILES_NEXT], &[last.id.to_string()])?;
+    }
+    Ok(written)
+}
+
+/// Takes in a file another node stored (or retired); a new one is
+/// announced to its room's members here when `announce` (pub/sub said
+/// so just now; a full read finds older files, long announced).
+fn adopt_file(node: &Node<'_>, entry: Entry, announce: bool) {
+    let event = Event::File {
+        room: entry.room.clone(),
+        from: entry.uploader.clone(),
+        id: entry.id,
+        name: entry.name.clone(),
+        size: entry.size,
+        date: entry.date.clone(),
+    };
+    let room = entry.room.clone();
+    match node.files.adopt(entry) {
+        Ok(true) if announce => {
+            let mut owed = Owed::new();
+            // No client has this id: everyone in the room hears it.
+            node.hub
+                .tell_room(&room, node.hub.next_id(), event, &mut owed);
+            owed.pay();
+        }
+        Ok(_) => {}
+        Err(e) => node
+            .console
+            .say(format!("cluster: a shared file's entry not kept: {e}")),
+    }
 }
 
 /// A whisper as published to a node: four escaped fields.

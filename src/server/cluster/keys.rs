@@ -14,6 +14,10 @@
 //! chat:epoch             string   random, set once; gone or changed: Redis lost its data
 //! chat:whisper:<node>    channel  "from TAB to TAB date TAB text" (escaped) to that node
 //! chat:pending:<key>     list     whispers kept for offline user <key> (whisper payloads)
+//! chat:files            hash     file id -> its files.txt line (every node's index)
+//! chat:files             channel  a file's id, published when it was stored or retired
+//! chat:files:next        string   the last file id given (INCR)
+//! chat:file:<id>         string   the file's bytes (written as chat:file:<id>:upload, renamed)
 //! chat:control:<node>    channel  "kick TAB nick TAB reason" or "roomkick TAB room TAB nick
 //!                                 TAB by TAB reason" (escaped): act on that node's user
 //! ```
@@ -28,6 +32,11 @@ pub const ROOMS_CHANNEL: &str = "chat:rooms";
 /// Set by the first node to find it missing. A node that sees it gone or
 /// changed knows Redis lost its data, and writes back what it holds.
 pub const EPOCH: &str = "chat:epoch";
+/// The index of shared files, and the channel new ones are announced on.
+pub const FILES: &str = "chat:files";
+pub const FILES_CHANNEL: &str = "chat:files";
+/// The counter of file ids.
+pub const FILES_NEXT: &str = "chat:files:next";
 /// Every node id seen.
 pub const NODES: &str = "chat:nodes";
 /// Where nodes announce their users' presence changes.
@@ -61,4 +70,15 @@ pub fn control(node: &str) -> String {
 /// Whispers kept for the offline user whose `name_key` is `key`.
 pub fn pending(key: &str) -> String {
     format!("chat:pending:{key}")
+}
+
+/// The bytes of shared file `id`.
+pub fn file_bytes(id: u64) -> String {
+    format!("chat:file:{id}")
+}
+
+/// Where the bytes of file `id` are written before they are renamed into
+/// place, so that no node ever reads half a file.
+pub fn file_upload(id: u64) -> String {
+    format!("chat:file:{id}:upload")
 }

@@ -8,6 +8,7 @@
 mod accounts;
 mod error;
 mod events;
+mod files;
 pub mod keys;
 mod link;
 mod nicks;
@@ -19,7 +20,8 @@ mod rooms;
 
 pub use accounts::RedisAccounts;
 pub use error::ClusterError;
-pub use events::{spawn_events, whisper_payload};
+pub use events::{spawn_events, whisper_payload, Stores};
+pub use files::RedisFiles;
 pub use link::{ClusterLink, StreamMessage};
 pub use nicks::spawn_heartbeat;
 pub use presence::spawn_presence;

@@ -281,6 +281,14 @@ impl Session<'_> {
         }
         let file = match self.files.open_file(&entry) {
             Ok(file) => file,
+            Err(e @ FileError::Unavailable { .. }) => {
+                self.console
+                    .say(format!("{} cannot send file id:{id}: {e}", self.tag));
+                return Some(Frame::reply(
+                    Status::UNAVAILABLE,
+                    &format!("file id:{id} is stored on another node and cannot be fetched from the cluster now ({e}); try again later"),
+                ));
+            }
             Err(e) => {
                 self.console
                     .say(format!("{} cannot send file id:{id}: {e}", self.tag));
@@ -360,6 +368,12 @@ impl Session<'_> {
         let why = match e {
             FileError::Io { source, .. } => source.to_string(),
             FileError::Damaged { .. } => "the stored copy changed".to_string(),
+            FileError::Unavailable { .. } => {
+                return Received::Refused(
+                    Status::UNAVAILABLE,
+                    "file not stored: cluster unavailable, retrying; try again later".into(),
+                )
+            }
         };
         Received::Refused(
             Status::INSUFFICIENT_STORAGE,
