@@ -191,6 +191,10 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
         let link = join_cluster(&config, url, &hub, &console, &log_path, local.port())?;
         accounts.share(Arc::new(cluster::RedisAccounts(Arc::clone(&link))));
         files.share(Arc::new(cluster::RedisFiles(Arc::clone(&link))));
+        markers.share(Arc::new(cluster::RedisMarkers::new(
+            Arc::clone(&link),
+            hub.clone(),
+        )));
         let shared = cluster::Stores {
             accounts: Arc::clone(&accounts),
             files: Arc::clone(&files),

@@ -18,6 +18,7 @@
 //! chat:files             channel  a file's id, published when it was stored or retired
 //! chat:files:next        string   the last file id given (INCR)
 //! chat:file:<id>         string   the file's bytes (written as chat:file:<id>:upload, renamed)
+//! chat:markers:<user>   hash     room key -> stream ID of the last message read there
 //! chat:control:<node>    channel  "kick TAB nick TAB reason" or "roomkick TAB room TAB nick
 //!                                 TAB by TAB reason" (escaped): act on that node's user
 //! ```
@@ -81,4 +82,9 @@ pub fn file_bytes(id: u64) -> String {
 /// place, so that no node ever reads half a file.
 pub fn file_upload(id: u64) -> String {
     format!("chat:file:{id}:upload")
+}
+
+/// The read markers of the registered user whose `name_key` is `user`.
+pub fn markers(user: &str) -> String {
+    format!("chat:markers:{user}")
 }

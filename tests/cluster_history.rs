@@ -1,0 +1,204 @@
+//! History across the nodes of a cluster (real redis-server, real nodes):
+//! read markers set on one node hold on another although the nodes number
+//! their messages differently, and search on any node finds room messages
+//! sent on any node and the whispers its user may read. Without
+//! redis-server the tests say they skipped (with CI=true they fail).
+
+mod support;
+
+use chat::command::{AccountRequest, Anchor, Conversation, HistoryRequest, RoomRequest};
+use chat::event::Event;
+use chat::protocol::{Frame, Status};
+use support::redis::RedisServer;
+use support::{Raw, Server, TempDir};
+
+/// A node of the cluster: a server with its own data directory.
+struct Node {
+    server: Server,
+    _dir: TempDir,
+}
+
+fn start_node(redis: &RedisServer, id: &str) -> Node {
+    let dir = TempDir::new(&format!("cluster-history-{id}"));
+    let url = redis.url();
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            "--no-replay",
+            "--no-rate-limit",
+            "--quiet",
+            "--cluster",
+            &url,
+            "--node-id",
+            id,
+            "--pbkdf2-iterations",
+            "1000",
+        ],
+    );
+    Node { server, _dir: dir }
+}
+
+fn ok(reply: &Frame) -> String {
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    reply.text_lossy()
+}
+
+fn login(port: u16, nick: &str, password: &str) -> Raw {
+    let mut raw = Raw::connect(port);
+    ok(&raw.request(AccountRequest::Login {
+        many_rooms: false,
+        nick: nick.into(),
+        password: Some(password.into()),
+    }));
+    raw
+}
+
+/// The seqs (this node's numbers) of `room`'s newest messages, oldest first.
+fn seqs(raw: &mut Raw, room: &str) -> Vec<u64> {
+    let (reply, events) = raw.request_with_events(HistoryRequest::History {
+        of: Conversation::Room(room.into()),
+        anchor: Anchor::Latest,
+        limit: 50,
+    });
+    ok(&reply);
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Polls `check` until it holds (within the tests' wait).
+fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + support::WAIT;
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Node a numbers its records differently from node b (whispers between
+/// two of its own users are in its log only). A marker set on a, through
+/// the chat protocol's MARKREAD, gives the same unread count on b, and
+/// only moves forward: an older MARKREAD on b does not move it back.
+#[test]
+fn read_markers_are_the_same_on_every_node() {
+    let Some(redis) = RedisServer::start("markers_across_nodes", &[]) else {
+        return;
+    };
+    let a = start_node(&redis, "a");
+    let b = start_node(&redis, "b");
+    let mut ann = Raw::login(a.server.port, "ann");
+    ok(&ann.request(AccountRequest::Register {
+        password: "ann-secret".into(),
+    }));
+    let mut cat = Raw::login(a.server.port, "cat");
+    for i in 0..5 {
+        ok(&cat.request(chat::command::ChatRequest::Whisper {
+            to: "ann".into(),
+            text: format!("psst {i}"),
+        }));
+    }
+    let mut eve = Raw::login(b.server.port, "eve");
+    ok(&eve.request(RoomRequest::Create {
+        room: "den".into(),
+        private: false,
+    }));
+    for i in 0..6 {
+        eve.say(&format!("den message {i}"));
+    }
+    wait_until("node a has the den's messages", || {
+        seqs(&mut ann, "den").len() == 6
+    });
+    let on_a = seqs(&mut ann, "den");
+    let on_b = seqs(&mut eve, "den");
+    assert_ne!(on_a, on_b, "the nodes number their records differently");
+    ok(&ann.request(HistoryRequest::MarkRead {
+        room: "den".into(),
+        seq: on_a[3],
+    }));
+    let unread = ok(&ann.request(HistoryRequest::Unread));
+    assert!(unread.contains("2 new messages in den"), "{unread}");
+    drop(ann);
+
+    let mut ann = login(b.server.port, "ann", "ann-secret");
+    let unread = ok(&ann.request(HistoryRequest::Unread));
+    assert!(unread.contains("2 new messages in den"), "on b: {unread}");
+    // Backwards is not a move.
+    ok(&ann.request(HistoryRequest::MarkRead {
+        room: "den".into(),
+        seq: on_b[1],
+    }));
+    let unread = ok(&ann.request(HistoryRequest::Unread));
+    assert!(unread.contains("2 new messages in den"), "{unread}");
+    // Forward on b holds on a.
+    ok(&ann.request(HistoryRequest::MarkRead {
+        room: "den".into(),
+        seq: on_b[4],
+    }));
+    drop(ann);
+    let mut ann = login(a.server.port, "ann", "ann-secret");
+    let unread = ok(&ann.request(HistoryRequest::Unread));
+    assert!(
+        unread.contains("1 new message in den"),
+        "back on a: {unread}"
+    );
+}
+
+/// Search on one node finds a room message sent on another (every node's
+/// log.txt holds every room message), and a whisper between users of two
+/// nodes is found by either of them on either node (both nodes store it).
+#[test]
+fn search_finds_what_was_said_on_other_nodes() {
+    let Some(redis) = RedisServer::start("search_across_nodes", &[]) else {
+        return;
+    };
+    let a = start_node(&redis, "a");
+    let b = start_node(&redis, "b");
+    let mut ann = Raw::login(a.server.port, "ann");
+    ok(&ann.request(AccountRequest::Register {
+        password: "ann-secret".into(),
+    }));
+    let mut bob = Raw::login(b.server.port, "bob");
+    ok(&bob.request(AccountRequest::Register {
+        password: "bob-secret".into(),
+    }));
+    bob.say("a needle said on b");
+    ok(&ann.request(chat::command::ChatRequest::Whisper {
+        to: "bob".into(),
+        text: "a whispered needle".into(),
+    }));
+    bob.expect_event(|e| matches!(e, Event::Whisper { text, .. } if text == "a whispered needle"));
+    let search = |raw: &mut Raw| {
+        ok(&raw.request(HistoryRequest::Search {
+            text: "NEEDLE".into(),
+            room: None,
+            before: None,
+        }))
+    };
+    for (who, raw) in [("ann on a", &mut ann), ("bob on b", &mut bob)] {
+        let mut found = String::new();
+        wait_until("both found", || {
+            found = search(raw);
+            found.contains("a needle said on b") && found.contains("a whispered needle")
+        });
+        assert!(found.starts_with("2 message(s)"), "{who}: {found}");
+    }
+    drop(ann);
+    drop(bob);
+    let mut ann = login(b.server.port, "ann", "ann-secret");
+    let found = search(&mut ann);
+    assert!(
+        found.contains("ann -> bob: a whispered needle"),
+        "ann on b: {found}"
+    );
+    let mut bob = login(a.server.port, "bob", "bob-secret");
+    let found = search(&mut bob);
+    assert!(
+        found.contains("ann -> bob: a whispered needle"),
+        "bob on a: {found}"
+    );
+    assert!(found.contains("a needle said on b"), "bob on a: {found}");
+}
