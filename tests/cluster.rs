@@ -11,7 +11,7 @@ mod support;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chat::cluster::{Client, Config, RedisUrl, StreamBound};
+use chat::cluster::{Client, Config, RedisUrl, StreamBound, StreamId};
 use chat::command::{AccountRequest, ChatRequest, RoomRequest};
 use chat::event::Event;
 use chat::protocol::Status;
@@ -50,18 +50,29 @@ fn redis_client(redis: &RedisServer) -> Client {
     Client::connect(&config).expect("connect to the test redis")
 }
 
-/// The room messages in the stream, in order, as `from: text`.
-fn stream_order(redis: &RedisServer) -> Vec<String> {
+/// The room messages in the stream's order, as `from: text`: as `node`'s
+/// log.txt holds them, checked to be in ascending stream ID order (the
+/// stream itself may be trimmed by now: see `tests/cluster_trim.rs`), and
+/// the stream's entries still there agree with it.
+fn stream_order(redis: &RedisServer, node: &Node) -> Vec<String> {
+    let logged = logged(node);
+    let ids: Vec<StreamId> = logged
+        .iter()
+        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{logged:?}");
     let mut client = redis_client(redis);
-    client
+    for e in client
         .xrange("chat:messages", StreamBound::Min, StreamBound::Max, None)
         .expect("xrange")
-        .iter()
-        .map(|e| {
-            let field =
-                |n: &str| String::from_utf8_lossy(e.field(n.as_bytes()).unwrap()).into_owned();
-            format!("{}: {}", field("from"), field("text"))
-        })
+    {
+        let field = |n: &str| String::from_utf8_lossy(e.field(n.as_bytes()).unwrap()).into_owned();
+        let entry = format!("{} {}: {}", e.id, field("from"), field("text"));
+        assert!(logged.contains(&entry), "{entry} not in the log");
+    }
+    logged
+        .into_iter()
+        .map(|l| l.split_once(' ').unwrap().1.to_string())
         .collect()
 }
 
@@ -152,7 +163,7 @@ fn chat_across_three_nodes_arrives_in_one_order_everywhere() {
         .collect();
     let received: Vec<(&str, Vec<String>)> =
         handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let order = stream_order(&redis);
+    let order = stream_order(&redis, &nodes[0]);
     assert_eq!(order.len(), nicks.len() * (EACH + 1));
     for (nick, got) in &received {
         let expected: Vec<&String> = order
@@ -647,7 +658,7 @@ fn irc_and_chat_clients_on_different_nodes_share_one_order() {
         seen_by_dee,
         "the irc sender on a, echoed"
     );
-    let order: Vec<String> = stream_order(&redis)
+    let order: Vec<String> = stream_order(&redis, &nodes[0])
         .into_iter()
         .map(|m| m.split_once(": ").unwrap().1.to_string())
         .collect();

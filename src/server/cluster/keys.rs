@@ -3,6 +3,8 @@
 //!
 //! ```text
 //! chat:messages          stream   every room message: room, from, text, date, node, client
+//! chat:read              hash     node -> the last stream ID it stored (for trimming)
+//! chat:trimmed           string   the last stream ID trimming removed
 //! chat:nick:<key>        string   the node holding nickname <key> online (PX 30 s, heartbeat)
 //! chat:node:<node>       string   the node's run (node/token) while it lives (PX 25 s)
 //! chat:nodes             set      every node id seen; a dead one is removed by the others
@@ -25,6 +27,10 @@
 
 /// The one stream of room messages (all rooms: one reader, one resume point).
 pub const MESSAGES: &str = "chat:messages";
+/// Where each node has stored the stream up to.
+pub const READ: &str = "chat:read";
+/// The last stream ID trimming removed.
+pub const TRIMMED: &str = "chat:trimmed";
 /// Registered accounts.
 pub const ACCOUNTS: &str = "chat:accounts";
 /// Created rooms, and the channel their changes are announced on.

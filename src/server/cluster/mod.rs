@@ -18,6 +18,7 @@ mod presence;
 mod reader;
 mod resume;
 mod rooms;
+mod trim;
 
 pub use accounts::RedisAccounts;
 pub use error::ClusterError;
