@@ -87,10 +87,14 @@ fn listen_forever(node: &Node<'_>) {
         }
         match next {
             Ok(Some(message)) if message.channel == keys::ROOMS_CHANNEL.as_bytes() => {
-                let key = String::from_utf8_lossy(&message.payload).into_owned();
+                let payload = String::from_utf8_lossy(&message.payload).into_owned();
+                let (key, by_operator) = match payload.split_once('\t') {
+                    Some((key, by)) => (key.to_string(), by == rooms::BY_OPERATOR),
+                    None => (payload, false),
+                };
                 match reads.run(|c| rooms::fetch_room(c, &key)) {
                     Ok(record) => {
-                        if let Err(e) = hub.apply_shared_room(&key, record) {
+                        if let Err(e) = hub.apply_shared_room(&key, record, by_operator) {
                             console.say(format!("cluster: room {key}: {e}"));
                         }
                     }

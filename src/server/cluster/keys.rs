@@ -13,6 +13,7 @@
 //! chat:accounts          hash     name_key -> account line (accounts.txt format)
 //! chat:rooms             hash     name_key -> room line (rooms.txt format)
 //! chat:rooms             channel  a room's key, published when it changed or closed
+//!                                 (closed by an operator: key TAB "operator")
 //! chat:epoch             string   random, set once; gone or changed: Redis lost its data
 //! chat:whisper:<node>    channel  "from TAB to TAB date TAB text" (escaped) to that node
 //! chat:pending:<key>     list     whispers kept for offline user <key> (whisper payloads)
