@@ -212,3 +212,36 @@ fn a_file_outlives_its_node_and_lost_bytes_are_a_clear_error() {
         .stdout
         .wait_for(&format!("cannot send file id:{lost}"));
 }
+
+/// Redis comes back empty: the node holding a file writes back its entry
+/// and its bytes, and the next id stays past it; another node that never
+/// fetched the file downloads it then.
+#[test]
+fn files_are_written_back_when_redis_lost_its_data() {
+    let Some(mut redis) = RedisServer::start_volatile("files_redis_emptied") else {
+        return;
+    };
+    let a = start_node(&redis, "a");
+    let b = start_node(&redis, "b");
+    let mut ann = Raw::login(a.server.port, "ann");
+    let mut bob = Raw::login(b.server.port, "bob");
+    let body = binary(50_000);
+    let id = stored(&mut ann, "kept.bin", &body);
+    file_event(&mut bob, id);
+    redis.restart();
+    a.server.stdout.wait_for("and 1 file(s) held here");
+    let deadline = std::time::Instant::now() + support::WAIT;
+    let got = loop {
+        let got = bob.request(FileRequest::Download { id });
+        // Until the write-back: 503 at once, never a hang.
+        if got.status_code() == Some(Status::OK) {
+            break got;
+        }
+        assert_eq!(got.status_code(), Some(Status::UNAVAILABLE), "{got:?}");
+        assert!(std::time::Instant::now() < deadline, "never written back");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(got.body == body);
+    let next = stored(&mut bob, "next.txt", b"next");
+    assert_eq!(next, id + 1, "ids go on past the written-back one");
+}

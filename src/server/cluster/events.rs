@@ -10,10 +10,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::cluster::{Client, Message, Result};
-use crate::event::Event;
 use crate::server::console::Console;
-use crate::server::files::{Entry, FileStore};
-use crate::server::hub::{Hub, Owed};
+use crate::server::files::FileStore;
+use crate::server::hub::Hub;
 use crate::server::store::unescape;
 
 use super::presence::parse_rooms;
@@ -105,7 +104,7 @@ fn listen_forever(node: &Node<'_>) {
             Ok(Some(message)) if message.channel == keys::FILES_CHANNEL.as_bytes() => {
                 let id = String::from_utf8_lossy(&message.payload).into_owned();
                 match reads.run(|c| files::fetch_one(c, &id)) {
-                    Ok(Some(entry)) => adopt_file(node, entry, true),
+                    Ok(Some(entry)) => files::adopt(hub, node.files, console, entry, true),
                     Ok(None) => {}
                     Err(_) => synced = None,
                 }
@@ -228,7 +227,7 @@ fn sync_shared(c: &mut Client, node: &Node<'_>, epoch: &mut Option<Vec<u8>>) -> 
                     .arg(line),
             )?;
         }
-        let shared_files = write_back_files(c, node)?;
+        let shared_files = files::write_back(c, node.files)?;
         node.console.say(format!(
             "cluster: {} in Redis; wrote back {} room(s), {} account(s) and {shared_files} file(s) held here",
             if epoch.is_some() {
@@ -246,68 +245,9 @@ fn sync_shared(c: &mut Client, node: &Node<'_>, epoch: &mut Option<Vec<u8>>) -> 
     node.hub
         .apply_shared_rooms(|| rooms::fetch_rooms(c), true)?;
     for entry in files::fetch_all(c)? {
-        adopt_file(node, entry, false);
+        files::adopt(node.hub, node.files, node.console, entry, false);
     }
     Ok(())
-}
-
-/// Writes back this node's file entries where Redis has none, the bytes
-/// of those it holds, and the id counter past them. Returns how many
-/// files' bytes were written.
-fn write_back_files(c: &mut Client, node: &Node<'_>) -> Result<usize> {
-    let entries = node.files.entries();
-    let mut written = 0;
-    for entry in &entries {
-        c.request(
-            &crate::cluster::resp::Command::new("HSETNX")
-                .arg(keys::FILES)
-                .arg(entry.id.to_string())
-                .arg(entry.encode()),
-        )?;
-        let exists = c.request(
-            &crate::cluster::resp::Command::new("EXISTS").arg(keys::file_bytes(entry.id)),
-        )?;
-        if node.files.has_bytes(entry) && matches!(exists, crate::cluster::resp::Value::Integer(0))
-        {
-            if let Ok(mut file) = node.files.open_file(entry) {
-                files::put_bytes(c, entry.id, &mut file, entry.size)?;
-                written += 1;
-            }
-        }
-    }
-    if let Some(last) = entries.last() {
-        let script = "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end return 1";
-        c.eval(script, &[keys::FILES_NEXT], &[last.id.to_string()])?;
-    }
-    Ok(written)
-}
-
-/// Takes in a file another node stored (or retired); a new one is
-/// announced to its room's members here when `announce` (pub/sub said
-/// so just now; a full read finds older files, long announced).
-fn adopt_file(node: &Node<'_>, entry: Entry, announce: bool) {
-    let event = Event::File {
-        room: entry.room.clone(),
-        from: entry.uploader.clone(),
-        id: entry.id,
-        name: entry.name.clone(),
-        size: entry.size,
-        date: entry.date.clone(),
-    };
-    let room = entry.room.clone();
-    match node.files.adopt(entry) {
-        Ok(true) if announce => {
-            let mut owed = Owed::new();
-            // No client has this id: everyone in the room hears it.
-            node.hub
-                .tell_room(&room, node.hub.next_id(), event, &mut owed);
-            owed.pay();
-        }
-        Ok(_) => {}
-        Err(e) => node
-            .console
-            .say(format!("cluster: a shared file's entry not kept: {e}")),
-    }
 }
 
 /// A whisper as published to a node: four escaped fields.

@@ -12,7 +12,10 @@ use std::sync::Arc;
 
 use crate::cluster::resp::{Command, Value};
 use crate::cluster::{Client, RedisError, Result, Script};
-use crate::server::files::{Entry, PartialFile, SharedFiles};
+use crate::event::Event;
+use crate::server::console::Console;
+use crate::server::files::{Entry, FileStore, PartialFile, SharedFiles};
+use crate::server::hub::{Hub, Owed};
 
 use super::{keys, ClusterLink};
 
@@ -159,4 +162,57 @@ pub(super) fn fetch_all(c: &mut Client) -> Result<Vec<Entry>> {
 pub(super) fn fetch_one(c: &mut Client, id: &str) -> Result<Option<Entry>> {
     Ok(c.hget(keys::FILES, id)?
         .and_then(|line| Entry::parse(std::str::from_utf8(&line).ok()?).ok()))
+}
+
+/// Writes back this node's file entries where Redis has none, the bytes
+/// of those it holds, and the id counter past them. Returns how many
+/// files' bytes were written.
+pub(super) fn write_back(c: &mut Client, files: &FileStore) -> Result<usize> {
+    let entries = files.entries();
+    let mut written = 0;
+    for entry in &entries {
+        c.request(
+            &Command::new("HSETNX")
+                .arg(keys::FILES)
+                .arg(entry.id.to_string())
+                .arg(entry.encode()),
+        )?;
+        let exists = c.request(&Command::new("EXISTS").arg(keys::file_bytes(entry.id)))?;
+        if files.has_bytes(entry) && matches!(exists, Value::Integer(0)) {
+            if let Ok(mut file) = files.open_file(entry) {
+                put_bytes(c, entry.id, &mut file, entry.size)?;
+                written += 1;
+            }
+        }
+    }
+    if let Some(last) = entries.last() {
+        let script = "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end return 1";
+        c.eval(script, &[keys::FILES_NEXT], &[last.id.to_string()])?;
+    }
+    Ok(written)
+}
+
+/// Takes in a file another node stored (or retired); a new one is
+/// announced to its room's members here when `announce` (pub/sub said
+/// so just now; a full read finds older files, long announced).
+pub(super) fn adopt(hub: &Hub, files: &FileStore, console: &Console, entry: Entry, announce: bool) {
+    let event = Event::File {
+        room: entry.room.clone(),
+        from: entry.uploader.clone(),
+        id: entry.id,
+        name: entry.name.clone(),
+        size: entry.size,
+        date: entry.date.clone(),
+    };
+    let room = entry.room.clone();
+    match files.adopt(entry) {
+        Ok(true) if announce => {
+            let mut owed = Owed::new();
+            // No client has this id: everyone in the room hears it.
+            hub.tell_room(&room, hub.next_id(), event, &mut owed);
+            owed.pay();
+        }
+        Ok(_) => {}
+        Err(e) => console.say(format!("cluster: a shared file's entry not kept: {e}")),
+    }
 }
