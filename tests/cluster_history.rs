@@ -202,3 +202,69 @@ fn search_finds_what_was_said_on_other_nodes() {
     );
     assert!(found.contains("a needle said on b"), "bob on a: {found}");
 }
+
+/// An IRC client with the history capabilities, logged in with `PASS`,
+/// past the names of #lobby.
+fn irc(port: u16, nick: &str, password: &str) -> support::irc_clients::RawIrc {
+    let mut irc = support::irc_clients::RawIrc::connect(port);
+    irc.nick = nick.to_string();
+    irc.send("CAP LS 302");
+    irc.send(&format!("PASS {password}"));
+    irc.send(&format!("NICK {nick}"));
+    irc.send(&format!("USER {nick} 0 * :test"));
+    irc.send("CAP REQ :batch server-time message-tags draft/chathistory draft/read-marker");
+    irc.send("CAP END");
+    irc.expect("366 for #lobby", |m| {
+        m.command == "366" && m.param(1) == Some("#lobby")
+    });
+    irc
+}
+
+/// `MARKREAD` of the IRC door: a marker set on node a by time is the same
+/// marker (the same message's time) on node b.
+#[test]
+fn irc_markread_is_the_same_on_every_node() {
+    let Some(redis) = RedisServer::start("irc_markers_across_nodes", &[]) else {
+        return;
+    };
+    let a = start_node(&redis, "a");
+    let b = start_node(&redis, "b");
+    let mut ann = Raw::login(a.server.port, "ann");
+    ok(&ann.request(AccountRequest::Register {
+        password: "ann-secret".into(),
+    }));
+    ok(&ann.request(chat::command::Control::Quit));
+    let mut eve = Raw::login(b.server.port, "eve");
+    ok(&eve.request(RoomRequest::Create {
+        room: "den".into(),
+        private: false,
+    }));
+    for i in 0..5 {
+        eve.say(&format!("den message {i}"));
+    }
+    let mut on_a = irc(a.server.port, "ann", "ann-secret");
+    let mut times = Vec::new();
+    wait_until("node a has the den's messages", || {
+        on_a.send("CHATHISTORY LATEST #den * 10");
+        let lines = on_a.collect_until("the batch's end", |m| {
+            m.command == "BATCH" && m.params[0].starts_with('-')
+        });
+        times = lines
+            .iter()
+            .filter(|m| m.command == "PRIVMSG")
+            .filter_map(|m| m.tag("time").map(str::to_string))
+            .collect();
+        times.len() == 5
+    });
+    let marker = format!("timestamp={}", times[2]);
+    on_a.send(&format!("MARKREAD #den {marker}"));
+    let set = on_a.expect("MARKREAD", |m| m.command == "MARKREAD");
+    assert_eq!(set.params, ["#den".to_string(), marker.clone()]);
+    on_a.send("QUIT");
+    let _ = on_a.expect_closed();
+
+    let mut on_b = irc(b.server.port, "ann", "ann-secret");
+    on_b.send("MARKREAD #den");
+    let got = on_b.expect("MARKREAD", |m| m.command == "MARKREAD");
+    assert_eq!(got.params, ["#den".to_string(), marker], "on node b");
+}
