@@ -282,6 +282,53 @@ fn stalled_reader_is_dropped_and_others_keep_chatting() {
     drop(stalled);
 }
 
+/// A client that reads, but slower than a talker floods the room, holds
+/// the talker back (back-pressure) instead of being cut off: it gets every
+/// message, in order, though all of them together are many times its send
+/// queue and more than the sockets between them hold.
+#[test]
+fn a_slow_reader_slows_the_talker_down_instead_of_being_cut_off() {
+    let dir = TempDir::new("slow-reader");
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            "--no-replay",
+            "--no-rate-limit",
+            "--history",
+            "0",
+            "--queue-bytes",
+            "262144",
+        ],
+    );
+    let mut slow = Raw::login(server.port, "slow");
+    let mut talker = Raw::login(server.port, "talker");
+    // 8 MB: 32 times the queue, more than the sockets take.
+    const MESSAGES: usize = 2000;
+    let pad = "s".repeat(4000);
+    let reader = thread::spawn(move || {
+        for n in 0..MESSAGES {
+            let event = slow.expect_event(|e| matches!(e, Event::Message { .. }));
+            let Event::Message { text, .. } = event else {
+                unreachable!()
+            };
+            assert!(text.starts_with(&format!("{n} ")), "message {n} lost");
+            // Slower than the talker: a reader on a slow link.
+            thread::sleep(std::time::Duration::from_millis(2));
+        }
+        slow
+    });
+    for n in 0..MESSAGES {
+        talker.say(&format!("{n} {pad}"));
+    }
+    let mut slow = reader.join().expect("the slow reader got every message");
+    talker.say("done");
+    slow.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "done"));
+    assert!(
+        !server.stdout.text().contains("send queue exceeded"),
+        "nobody was cut off"
+    );
+}
+
 /// A client that stops reading for a while (so its socket fills and a
 /// writer thread takes over) gets everything, in order, once it reads
 /// again; and the writer thread ends once it has caught up.

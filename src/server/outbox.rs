@@ -20,6 +20,8 @@
 //! the OS has it), so a 64 MiB download never sits in memory and the frames
 //! queued before and after it keep their places on the wire.
 
+#[cfg(test)]
+mod backpressure_tests;
 mod budget;
 mod writer;
 
@@ -47,6 +49,9 @@ pub struct QueueLimits {
 pub const PRE_LOGIN_BYTES: usize = 64 * 1024;
 /// Room kept for a reply when a queue's bound is lowered below what it holds.
 const REPLY_ROOM: usize = 4 * 1024;
+/// How long senders wait for a client that is behind to make any progress
+/// before they give up on it (see `Outbox::wait_while_behind`).
+const STALL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The byte bound is what protects memory (frames are shared between
 /// recipients, but each is charged in full to every queue it is in); the
@@ -135,11 +140,35 @@ struct Queue {
     /// Who takes items off the queue. Items are queued only while somebody
     /// does: `Idle` implies an empty queue.
     writer: Writer,
+    /// Senders waiting for this queue to drain (see `wait_while_behind`):
+    /// only then does a write that empties it wake anybody.
+    waiters: u32,
+    /// The client made no progress while senders waited for it: nobody
+    /// waits for it again until it drains (so a stuck reader cannot slow a
+    /// room down; it overflows and is cut off instead).
+    stalled: bool,
 }
 
 impl Queue {
     fn is_dead(&self) -> bool {
         self.closed.is_some_and(Closed::is_dead)
+    }
+
+    fn held(&self) -> usize {
+        self.bytes + self.in_flight
+    }
+
+    /// Past a quarter of its bound (bytes or frames): far enough behind
+    /// that senders should wait for it rather than let it overflow. A
+    /// quarter, not a half: every sender in a busy room may add a read's
+    /// worth of messages before it sees the mark.
+    fn is_behind(&self, max_frames: usize) -> bool {
+        self.held() > self.max_bytes / 4 || self.items.len() > max_frames / 4
+    }
+
+    /// Back under an eighth of its bound: senders that waited may go on.
+    fn has_caught_up(&self, max_frames: usize) -> bool {
+        self.held() <= self.max_bytes / 8 && self.items.len() <= max_frames / 8
     }
 }
 
@@ -156,7 +185,7 @@ impl Shared {
     /// line between cores. The total is then short by less than a step a
     /// queue. Returns whether all queues together are over the ceiling.
     fn settle(&self, q: &mut Queue) -> bool {
-        let held = q.bytes + q.in_flight;
+        let held = q.held();
         let step = self.budget.step();
         if held >= q.reported + step {
             let more = held - q.reported;
@@ -172,8 +201,7 @@ impl Shared {
 
     /// What the queue holds now, queued and being written.
     fn held_bytes(&self) -> usize {
-        let q = self.lock();
-        q.bytes + q.in_flight
+        self.lock().held()
     }
 
     /// Cuts the client off for holding too much: all queues together are
@@ -224,6 +252,10 @@ enum Writer {
 pub struct Queued {
     pub duty: Duty,
     pub over_budget: bool,
+    /// The queue is a quarter full and its client is still reading:
+    /// the sender should wait for it to catch up before it reads more of
+    /// its own input (see `Outbox::wait_while_behind`).
+    pub behind: bool,
 }
 
 /// What the thread that just queued an item must do for it.
@@ -304,6 +336,8 @@ impl Outbox {
                 files: 0,
                 closed: None,
                 writer: Writer::Idle,
+                waiters: 0,
+                stalled: false,
             }),
             ready: Condvar::new(),
             changed: Condvar::new(),
@@ -314,6 +348,11 @@ impl Outbox {
         });
         budget.register(Arc::downgrade(&shared));
         Outbox { shared }
+    }
+
+    /// True when `other` is a handle on this same queue.
+    pub fn same_queue(&self, other: &Outbox) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
     }
 
     /// Gives back the memory of an empty queue (for a client gone idle: a
@@ -331,7 +370,7 @@ impl Outbox {
     /// for it keeps them, and the room for a reply.
     pub fn set_max_bytes(&self, max_bytes: usize) {
         let mut q = self.lock();
-        let held = q.bytes + q.in_flight;
+        let held = q.held();
         q.max_bytes = max_bytes.max(held.saturating_add(REPLY_ROOM));
     }
 
@@ -392,7 +431,7 @@ impl Outbox {
         if q.closed.is_some() {
             return None;
         }
-        if q.items.len() >= self.shared.max_frames || q.bytes + q.in_flight + cost > q.max_bytes {
+        if q.items.len() >= self.shared.max_frames || q.held() + cost > q.max_bytes {
             let why = Closed::overflow(&q);
             self.shared.kill(q, why);
             return None;
@@ -417,13 +456,61 @@ impl Outbox {
             Writer::Thread if q.items.len() == 1 => Duty::Wake,
             Writer::Thread | Writer::Flusher => Duty::None,
         };
-        Some(Queued { duty, over_budget })
+        let behind = !q.stalled && q.is_behind(self.shared.max_frames);
+        Some(Queued {
+            duty,
+            over_budget,
+            behind,
+        })
     }
 
     /// Gives back what a writer took off the queue, now written or dropped.
     fn written(&self, q: &mut Queue, cost: usize) {
         q.in_flight -= cost;
         self.shared.settle(q);
+        if q.has_caught_up(self.shared.max_frames) {
+            q.stalled = false;
+            if q.waiters > 0 {
+                self.shared.changed.notify_all();
+            }
+        }
+    }
+
+    /// Back-pressure: blocks a sender while this queue is behind, until
+    /// its client has caught up (an eighth of the bound), the queue
+    /// closes, or the client makes no progress for [`STALL`]. Then the
+    /// queue is marked stalled: no sender waits for it again until it
+    /// drains, so one stuck reader cannot hold a room still; it overflows
+    /// and is cut off as before. A reader that is slow but reading thus
+    /// slows the senders down to its pace instead of being cut off, the
+    /// way TCP itself treats a slow receiver; the senders' clients feel it
+    /// as their own sockets filling up.
+    pub fn wait_while_behind(&self) {
+        let mut q = self.lock();
+        let max_frames = self.shared.max_frames;
+        if q.stalled || q.closed.is_some() || !q.is_behind(max_frames) {
+            return;
+        }
+        q.waiters += 1;
+        loop {
+            let held = q.held();
+            let (guard, _) = self
+                .shared
+                .changed
+                .wait_timeout_while(q, STALL, |q| {
+                    q.closed.is_none() && !q.has_caught_up(max_frames)
+                })
+                .unwrap_or_else(PoisonError::into_inner);
+            q = guard;
+            if q.closed.is_some() || q.has_caught_up(max_frames) {
+                break;
+            }
+            if q.held() >= held {
+                q.stalled = true;
+                break;
+            }
+        }
+        q.waiters -= 1;
     }
 
     /// Blocks until fewer than `max` files are pending, so one client cannot

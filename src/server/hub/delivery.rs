@@ -119,6 +119,9 @@ pub struct Owed {
     /// A queue whose frame took all queues over their budget: paying
     /// includes cutting off the largest (see `outbox::Budget`).
     over_budget: Option<Outbox>,
+    /// Queues found a quarter full while their clients still read:
+    /// a session waits for them before it reads on (see `wait_for_laggards`).
+    laggards: Vec<Outbox>,
 }
 
 impl Owed {
@@ -129,11 +132,19 @@ impl Owed {
     /// Enqueues `frame` on `outbox`, remembering any flush that it makes ours.
     /// Returns `false` if the queue is closed (or just overflowed).
     pub fn push(&mut self, outbox: &Outbox, frame: Arc<[u8]>) -> bool {
-        let Some(Queued { duty, over_budget }) = outbox.enqueue_frame(frame) else {
+        let Some(Queued {
+            duty,
+            over_budget,
+            behind,
+        }) = outbox.enqueue_frame(frame)
+        else {
             return false;
         };
         if over_budget && self.over_budget.is_none() {
             self.over_budget = Some(outbox.clone());
+        }
+        if behind && !self.laggards.iter().any(|l| l.same_queue(outbox)) {
+            self.laggards.push(outbox.clone());
         }
         if duty != Duty::None {
             self.duties.push((outbox.clone(), duty));
@@ -146,15 +157,37 @@ impl Owed {
         self.push(outbox, frame.into())
     }
 
+    /// True when a recipient is behind: the session should wait for it
+    /// before it reads any more input.
+    pub fn has_laggards(&self) -> bool {
+        !self.laggards.is_empty()
+    }
+
     /// True when nothing is owed.
     pub fn is_empty(&self) -> bool {
-        self.duties.is_empty() && self.over_budget.is_none()
+        self.duties.is_empty() && self.over_budget.is_none() && self.laggards.is_empty()
     }
 
     /// Gives back the list's memory (once paid): for a session going idle.
     pub fn release(&mut self) {
         self.pay();
         self.duties = Vec::new();
+        self.laggards = Vec::new();
+    }
+
+    /// Back-pressure, for a session about to read more of its client's
+    /// input: pays what is owed, then waits while any recipient it queued
+    /// for is a quarter full and still reading, so a fast sender
+    /// slows to its slowest reader's pace instead of pushing that reader
+    /// over its bound. `own` (the session's own queue) is never waited
+    /// for: a client that writes without reading would wait on itself.
+    pub fn wait_for_laggards(&mut self, own: &Outbox) {
+        self.pay();
+        for laggard in self.laggards.drain(..) {
+            if !laggard.same_queue(own) {
+                laggard.wait_while_behind();
+            }
+        }
     }
 
     /// Carries out every flush owed, in the order they were taken on.

@@ -14,6 +14,10 @@ const MAX_FLUSH_BYTES: usize = 64 * 1024;
 /// Writes a flusher makes before it hands a queue that others keep filling
 /// to the writer thread and gets back to its own client.
 const MAX_FLUSH_WRITES: usize = 4;
+/// Most a writer thread takes off the queue for one batch: a reader far
+/// behind is then seen to make progress every quarter megabyte, which
+/// senders waiting for it go by (see `Outbox::wait_while_behind`).
+const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// Stack of a writer thread: it only moves bytes.
 const WRITER_STACK: usize = 64 * 1024;
 /// How long a writer thread that has caught up waits for more before it
@@ -115,8 +119,15 @@ impl Outbox {
                 return None;
             }
             if !q.items.is_empty() {
-                batch.extend(q.items.drain(..));
-                let cost = std::mem::take(&mut q.bytes);
+                let mut cost = 0;
+                while cost < MAX_BATCH_BYTES {
+                    let Some(item) = q.items.pop_front() else {
+                        break;
+                    };
+                    cost += item.charge();
+                    batch.push(item);
+                }
+                q.bytes -= cost;
                 q.in_flight += cost;
                 return Some(cost);
             }

@@ -224,7 +224,7 @@ impl Session<'_> {
             }
             let max = door.max_input();
             if !self.owed.is_empty() {
-                if reads_owing < MAX_READS_OWING {
+                if reads_owing < MAX_READS_OWING && !self.owed.has_laggards() {
                     match conn.fill_now(max) {
                         Ok(0) => {}
                         Ok(_) => {
@@ -235,7 +235,7 @@ impl Session<'_> {
                         Err(e) => return End::Dropped(format!("read error: {e}")),
                     }
                 }
-                self.owed.pay();
+                self.owed.wait_for_laggards(&self.outbox);
             }
             reads_owing = 0;
             let mid_message = !conn.buffered().is_empty();
