@@ -227,7 +227,7 @@ fn sync_shared(c: &mut Client, node: &Node<'_>, epoch: &mut Option<Vec<u8>>) -> 
                     .arg(line),
             )?;
         }
-        let shared_files = files::write_back(c, node.files)?;
+        let shared_files = files::write_back(c, node.files, node.link.holder())?;
         node.console.say(format!(
             "cluster: {} in Redis; wrote back {} room(s), {} account(s) and {shared_files} file(s) held here",
             if epoch.is_some() {

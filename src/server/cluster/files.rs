@@ -24,6 +24,8 @@ use super::{keys, ClusterLink};
 pub const CHUNK: usize = 1024 * 1024;
 /// Requests for the index use this writer connection's slot.
 const SLOT: u64 = 2;
+/// How long a half-written file's bytes stay in Redis.
+const UPLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The next id, never below this node's own next id (`ARGV[1]`), so ids
 /// a node gave before it joined the cluster are not given again.
@@ -62,7 +64,7 @@ impl SharedFiles for RedisFiles {
         // Its own connection: a large file must not hold up the writer
         // connections chat messages use.
         let mut c = self.0.direct().map_err(|e| e.to_string())?;
-        put_bytes(&mut c, id, file, len).map_err(|e| e.to_string())
+        put_bytes(&mut c, self.0.holder(), id, file, len).map_err(|e| e.to_string())
     }
 
     fn record(&self, entry: &Entry) -> std::result::Result<(), String> {
@@ -83,13 +85,22 @@ impl SharedFiles for RedisFiles {
     }
 }
 
-/// Writes `len` bytes of `file` to a temporary key, then renames it to
-/// the file's key: a reader sees the whole file or none of it.
-pub(super) fn put_bytes(c: &mut Client, id: u64, file: &mut File, len: u64) -> Result<()> {
-    let (temp, key) = (keys::file_upload(id), keys::file_bytes(id));
+/// Writes `len` bytes of `file` to a temporary key of `writer`'s own,
+/// then renames it to the file's key: a reader sees the whole file or none
+/// of it. The temporary key expires in an hour unless renamed, so a node
+/// that dies mid-way leaves nothing behind for long.
+pub(super) fn put_bytes(
+    c: &mut Client,
+    writer: &str,
+    id: u64,
+    file: &mut File,
+    len: u64,
+) -> Result<()> {
+    let (temp, key) = (keys::file_upload(id, writer), keys::file_bytes(id));
     c.del(&[&temp])?;
     // An empty file is an empty string; APPEND creates the key either way.
     c.request(&Command::new("APPEND").arg(&temp).arg(""))?;
+    c.pexpire(&temp, UPLOAD_TTL)?;
     let mut buf = vec![0u8; CHUNK.min(len as usize).max(1)];
     let mut left = len;
     while left > 0 {
@@ -102,6 +113,8 @@ pub(super) fn put_bytes(c: &mut Client, id: u64, file: &mut File, len: u64) -> R
         left -= n as u64;
     }
     c.request(&Command::new("RENAME").arg(&temp).arg(&key))?;
+    // RENAME keeps the temporary key's expiry: the file's bytes must not.
+    c.request(&Command::new("PERSIST").arg(&key))?;
     Ok(())
 }
 
@@ -167,7 +180,7 @@ pub(super) fn fetch_one(c: &mut Client, id: &str) -> Result<Option<Entry>> {
 /// Writes back this node's file entries where Redis has none, the bytes
 /// of those it holds, and the id counter past them. Returns how many
 /// files' bytes were written.
-pub(super) fn write_back(c: &mut Client, files: &FileStore) -> Result<usize> {
+pub(super) fn write_back(c: &mut Client, files: &FileStore, writer: &str) -> Result<usize> {
     let entries = files.entries();
     let mut written = 0;
     for entry in &entries {
@@ -180,7 +193,7 @@ pub(super) fn write_back(c: &mut Client, files: &FileStore) -> Result<usize> {
         let exists = c.request(&Command::new("EXISTS").arg(keys::file_bytes(entry.id)))?;
         if files.has_bytes(entry) && matches!(exists, Value::Integer(0)) {
             if let Ok(mut file) = files.open_file(entry) {
-                put_bytes(c, entry.id, &mut file, entry.size)?;
+                put_bytes(c, writer, entry.id, &mut file, entry.size)?;
                 written += 1;
             }
         }

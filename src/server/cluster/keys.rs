@@ -20,7 +20,8 @@
 //! chat:files            hash     file id -> its files.txt line (every node's index)
 //! chat:files             channel  a file's id, published when it was stored or retired
 //! chat:files:next        string   the last file id given (INCR)
-//! chat:file:<id>         string   the file's bytes (written as chat:file:<id>:upload, renamed)
+//! chat:file:<id>         string   the file's bytes (written as chat:file:<id>:upload:<run>,
+//!                                 which expires in an hour unless renamed, then renamed)
 //! chat:markers:<user>   hash     room key -> stream ID of the last message read there
 //! chat:control:<node>    channel  "kick TAB nick TAB reason" or "roomkick TAB room TAB nick
 //!                                 TAB by TAB reason" (escaped): act on that node's user
@@ -85,10 +86,11 @@ pub fn file_bytes(id: u64) -> String {
     format!("chat:file:{id}")
 }
 
-/// Where the bytes of file `id` are written before they are renamed into
-/// place, so that no node ever reads half a file.
-pub fn file_upload(id: u64) -> String {
-    format!("chat:file:{id}:upload")
+/// Where `writer` (a node's run, `node/token`) writes the bytes of file
+/// `id` before renaming them into place, so that no node ever reads half
+/// a file, and two nodes writing back one file never mix their chunks.
+pub fn file_upload(id: u64, writer: &str) -> String {
+    format!("chat:file:{id}:upload:{writer}")
 }
 
 /// The read markers of the registered user whose `name_key` is `user`.
