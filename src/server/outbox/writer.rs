@@ -196,17 +196,16 @@ impl Taken {
 /// about `MAX_FLUSH_BYTES`, for one write, with what they hold (now in
 /// flight); `None` when a file is first.
 fn take_frames(q: &mut Queue) -> Option<(Taken, usize)> {
-    let count = q
-        .items
-        .iter()
-        .scan(0, |bytes, item| match item {
-            Item::Frame(frame, _) if *bytes < MAX_FLUSH_BYTES => {
-                *bytes += frame.len();
-                Some(frame.len())
+    let (mut count, mut len) = (0, 0);
+    for item in &q.items {
+        match item {
+            Item::Frame(frame, _) if len < MAX_FLUSH_BYTES => {
+                len += frame.len();
+                count += 1;
             }
-            _ => None,
-        })
-        .count();
+            _ => break,
+        }
+    }
     let mut cost = 0;
     let out = match count {
         0 => return None,
@@ -218,7 +217,7 @@ fn take_frames(q: &mut Queue) -> Option<(Taken, usize)> {
             _ => return None,
         },
         _ => {
-            let mut buf = Vec::new();
+            let mut buf = Vec::with_capacity(len);
             for item in q.items.drain(..count) {
                 if let Item::Frame(frame, charged) = item {
                     cost += charged as usize;
