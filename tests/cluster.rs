@@ -16,39 +16,9 @@ use chat::command::{AccountRequest, ChatRequest, RoomRequest};
 use chat::event::Event;
 use chat::protocol::Status;
 use chat::server::history::{for_each_record, Kind};
+use support::cluster::{redis_client, wait_until, Node};
 use support::redis::RedisServer;
-use support::{Raw, Server, TempDir, WAIT};
-
-/// A node of the cluster: a server with its own data directory.
-struct Node {
-    server: Server,
-    dir: TempDir,
-}
-
-fn start_node(redis: &RedisServer, id: &str) -> Node {
-    let dir = TempDir::new(&format!("cluster-{id}"));
-    let url = redis.url();
-    let server = Server::start_with(
-        dir.path(),
-        &[
-            "--no-replay",
-            "--no-rate-limit",
-            "--quiet",
-            "--cluster",
-            &url,
-            "--node-id",
-            id,
-            "--pbkdf2-iterations",
-            "1000",
-        ],
-    );
-    Node { server, dir }
-}
-
-fn redis_client(redis: &RedisServer) -> Client {
-    let config = Config::new(RedisUrl::parse(&redis.url()).expect("test url"));
-    Client::connect(&config).expect("connect to the test redis")
-}
+use support::{Raw, WAIT};
 
 /// The room messages in the stream's order, as `from: text`: as `node`'s
 /// log.txt holds them, checked to be in ascending stream ID order (the
@@ -114,15 +84,6 @@ fn say_keeping(raw: &mut Raw, text: &str, got: &mut Vec<String>) -> Option<Statu
     reply.status_code()
 }
 
-/// Waits until `check` holds, polling; panics with `what` after `limit`.
-fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting: {what}");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Clients on three nodes chat at once: each receives the others'
 /// messages in the stream's order, and each node's log.txt holds the same
 /// messages in the same order with their stream IDs.
@@ -133,7 +94,7 @@ fn chat_across_three_nodes_arrives_in_one_order_everywhere() {
     };
     let nodes: Vec<Node> = ["a", "b", "c"]
         .iter()
-        .map(|id| start_node(&redis, id))
+        .map(|id| Node::start(&redis, id))
         .collect();
     let nicks = ["ann", "bob", "cat", "dan"];
     let mut clients: Vec<Raw> = nicks
@@ -190,8 +151,8 @@ fn a_nickname_is_unique_across_nodes() {
     let Some(redis) = RedisServer::start("nick_race", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     for round in 0..5 {
         let nick = format!("race{round}");
         let ports = [a.server.port, b.server.port];
@@ -256,8 +217,8 @@ fn redis_stopped_mid_flood_loses_and_repeats_nothing() {
     let Some(mut redis) = RedisServer::start("redis_stopped", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     let mut bob = Raw::login(b.server.port, "bob");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -328,9 +289,9 @@ fn a_killed_nodes_nicknames_are_freed() {
     let Some(redis) = RedisServer::start("node_killed", &[]) else {
         return;
     };
-    let mut a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
-    let c = start_node(&redis, "c");
+    let mut a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
+    let c = Node::start(&redis, "c");
     let _ann = Raw::login(a.server.port, "ann");
     let mut bob = Raw::login(b.server.port, "bob");
     let mut cat = Raw::login(c.server.port, "cat");
@@ -386,8 +347,8 @@ fn presence_and_whispers_cross_nodes() {
     let Some(redis) = RedisServer::start("presence_whispers", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut bob = Raw::login(b.server.port, "bob");
     let mut ann = Raw::login(a.server.port, "ann");
     bob.expect_event(
@@ -441,8 +402,8 @@ fn accounts_work_on_every_node() {
     let Some(redis) = RedisServer::start("accounts_across", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     let reply = ann.request(AccountRequest::Register {
         password: "correct horse".into(),
@@ -485,8 +446,8 @@ fn rooms_are_the_same_on_every_node() {
     let Some(redis) = RedisServer::start("rooms_across", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     let mut bob = Raw::login(b.server.port, "bob");
     let mut cat = Raw::login(b.server.port, "cat");
@@ -546,8 +507,8 @@ fn nodes_restore_what_redis_lost() {
     let Some(mut redis) = RedisServer::start_volatile("redis_emptied") else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     let reply = ann.request(AccountRequest::Register {
         password: "correct horse".into(),
@@ -621,7 +582,7 @@ fn irc_and_chat_clients_on_different_nodes_share_one_order() {
     };
     let nodes: Vec<Node> = ["a", "b", "c"]
         .iter()
-        .map(|id| start_node(&redis, id))
+        .map(|id| Node::start(&redis, id))
         .collect();
     let mut al = irc_with_caps(nodes[0].server.port, "al", "echo-message");
     let mut bo = Raw::login(nodes[1].server.port, "bo");
@@ -677,8 +638,8 @@ fn kicks_reach_other_nodes() {
     let Some(redis) = RedisServer::start("kicks_across", &[]) else {
         return;
     };
-    let mut a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let mut a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut al = irc_with_caps(a.server.port, "al", "echo-message");
     al.send("JOIN #den");
     al.expect("366 for #den", |m| {
@@ -715,8 +676,8 @@ fn kept_whispers_wait_for_their_user_on_any_node() {
     let Some(redis) = RedisServer::start("kept_whispers", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     let reply = ann.request(AccountRequest::Register {
         password: "correct horse".into(),

@@ -13,33 +13,10 @@ use chat::command::{FileRequest, RoomRequest, Upload};
 use chat::crypto::{sha256, to_hex};
 use chat::event::Event;
 use chat::protocol::{header, Frame, Status};
+use support::cluster::{redis_client, Node};
 use support::redis::RedisServer;
 use support::web::{Http, Ws};
-use support::{Raw, Server, TempDir};
-
-/// A node of the cluster: a server with its own data directory.
-struct Node {
-    server: Server,
-    dir: TempDir,
-}
-
-fn start_node(redis: &RedisServer, id: &str) -> Node {
-    let dir = TempDir::new(&format!("cluster-files-{id}"));
-    let url = redis.url();
-    let server = Server::start_with(
-        dir.path(),
-        &[
-            "--no-replay",
-            "--no-rate-limit",
-            "--quiet",
-            "--cluster",
-            &url,
-            "--node-id",
-            id,
-        ],
-    );
-    Node { server, dir }
-}
+use support::Raw;
 
 /// Uploads `body` as `name` on `raw` and returns the stored file's id.
 fn stored(raw: &mut Raw, name: &str, body: &[u8]) -> u64 {
@@ -102,8 +79,8 @@ fn a_file_shared_on_one_node_downloads_on_another() {
     let Some(redis) = RedisServer::start("files_across_nodes", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     let mut bob = Raw::login(b.server.port, "bob");
     let mut carol = Ws::login(b.server.port, "carol");
@@ -182,8 +159,8 @@ fn a_file_outlives_its_node_and_lost_bytes_are_a_clear_error() {
     let Some(redis) = RedisServer::start("files_node_dead", &[]) else {
         return;
     };
-    let mut a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let mut a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     let mut bob = Raw::login(b.server.port, "bob");
     let kept = stored(&mut ann, "kept.bin", &binary(70_000));
@@ -196,8 +173,7 @@ fn a_file_outlives_its_node_and_lost_bytes_are_a_clear_error() {
     assert_eq!(got.status_code(), Some(Status::OK), "{got:?}");
     assert!(got.body == binary(70_000));
 
-    let config = chat::cluster::Config::new(chat::cluster::RedisUrl::parse(&redis.url()).unwrap());
-    let mut c = chat::cluster::Client::connect(&config).unwrap();
+    let mut c = redis_client(&redis);
     c.del(&[format!("chat:file:{lost}")]).unwrap();
     let refused = bob.request(FileRequest::Download { id: lost });
     assert_eq!(
@@ -221,8 +197,8 @@ fn files_are_written_back_when_redis_lost_its_data() {
     let Some(mut redis) = RedisServer::start_volatile("files_redis_emptied") else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     let mut bob = Raw::login(b.server.port, "bob");
     let body = binary(50_000);

@@ -9,34 +9,9 @@ mod support;
 use chat::command::{AccountRequest, Anchor, Conversation, HistoryRequest, RoomRequest};
 use chat::event::Event;
 use chat::protocol::{Frame, Status};
+use support::cluster::{wait_until, Node};
 use support::redis::RedisServer;
-use support::{Raw, Server, TempDir};
-
-/// A node of the cluster: a server with its own data directory.
-struct Node {
-    server: Server,
-    _dir: TempDir,
-}
-
-fn start_node(redis: &RedisServer, id: &str) -> Node {
-    let dir = TempDir::new(&format!("cluster-history-{id}"));
-    let url = redis.url();
-    let server = Server::start_with(
-        dir.path(),
-        &[
-            "--no-replay",
-            "--no-rate-limit",
-            "--quiet",
-            "--cluster",
-            &url,
-            "--node-id",
-            id,
-            "--pbkdf2-iterations",
-            "1000",
-        ],
-    );
-    Node { server, _dir: dir }
-}
+use support::Raw;
 
 fn ok(reply: &Frame) -> String {
     assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
@@ -70,15 +45,6 @@ fn seqs(raw: &mut Raw, room: &str) -> Vec<u64> {
         .collect()
 }
 
-/// Polls `check` until it holds (within the tests' wait).
-fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + support::WAIT;
-    while !check() {
-        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 /// Node a numbers its records differently from node b (whispers between
 /// two of its own users are in its log only). A marker set on a, through
 /// the chat protocol's MARKREAD, gives the same unread count on b, and
@@ -88,8 +54,8 @@ fn read_markers_are_the_same_on_every_node() {
     let Some(redis) = RedisServer::start("markers_across_nodes", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     ok(&ann.request(AccountRequest::Register {
         password: "ann-secret".into(),
@@ -109,7 +75,7 @@ fn read_markers_are_the_same_on_every_node() {
     for i in 0..6 {
         eve.say(&format!("den message {i}"));
     }
-    wait_until("node a has the den's messages", || {
+    wait_until(support::WAIT, "node a has the den's messages", || {
         seqs(&mut ann, "den").len() == 6
     });
     let on_a = seqs(&mut ann, "den");
@@ -155,8 +121,8 @@ fn search_finds_what_was_said_on_other_nodes() {
     let Some(redis) = RedisServer::start("search_across_nodes", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     ok(&ann.request(AccountRequest::Register {
         password: "ann-secret".into(),
@@ -180,7 +146,7 @@ fn search_finds_what_was_said_on_other_nodes() {
     };
     for (who, raw) in [("ann on a", &mut ann), ("bob on b", &mut bob)] {
         let mut found = String::new();
-        wait_until("both found", || {
+        wait_until(support::WAIT, "both found", || {
             found = search(raw);
             found.contains("a needle said on b") && found.contains("a whispered needle")
         });
@@ -227,8 +193,8 @@ fn irc_markread_is_the_same_on_every_node() {
     let Some(redis) = RedisServer::start("irc_markers_across_nodes", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     ok(&ann.request(AccountRequest::Register {
         password: "ann-secret".into(),
@@ -244,7 +210,7 @@ fn irc_markread_is_the_same_on_every_node() {
     }
     let mut on_a = irc(a.server.port, "ann", "ann-secret");
     let mut times = Vec::new();
-    wait_until("node a has the den's messages", || {
+    wait_until(support::WAIT, "node a has the den's messages", || {
         on_a.send("CHATHISTORY LATEST #den * 10");
         let lines = on_a.collect_until("the batch's end", |m| {
             m.command == "BATCH" && m.params[0].starts_with('-')

@@ -10,48 +10,17 @@ mod support;
 use chat::command::{RoomRequest, Upload};
 use chat::event::Event;
 use chat::protocol::Status;
+use support::cluster::{wait_until, Node};
 use support::redis::RedisServer;
-use support::{Raw, Server, TempDir, WAIT};
-
-/// A node of the cluster: a server with its own data directory.
-struct Node {
-    server: Server,
-    dir: TempDir,
-}
-
-fn start_node(redis: &RedisServer, id: &str) -> Node {
-    let dir = TempDir::new(&format!("cluster-ops-{id}"));
-    let url = redis.url();
-    let server = Server::start_with(
-        dir.path(),
-        &[
-            "--no-replay",
-            "--no-rate-limit",
-            "--cluster",
-            &url,
-            "--node-id",
-            id,
-        ],
-    );
-    Node { server, dir }
-}
-
-/// Polls `check` until it holds (within the tests' wait).
-fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + WAIT;
-    while !check() {
-        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
+use support::{Raw, WAIT};
 
 #[test]
 fn the_console_of_one_node_acts_on_every_node() {
     let Some(redis) = RedisServer::start("operators_across_nodes", &[]) else {
         return;
     };
-    let mut a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let mut a = Node::start_with(&redis, "a", &[]);
+    let b = Node::start_with(&redis, "b", &[]);
     let mut bob = Raw::login(b.server.port, "bob");
     let create = bob.request(RoomRequest::Create {
         room: "den".into(),
@@ -74,7 +43,7 @@ fn the_console_of_one_node_acts_on_every_node() {
 
     // /users on a lists bob on b, with his room; /ls lists b's room.
     let mut round = 0;
-    wait_until("/users on a lists bob", || {
+    wait_until(WAIT, "/users on a lists bob", || {
         round += 1;
         a.server.console("/users");
         a.server
@@ -91,11 +60,11 @@ fn the_console_of_one_node_acts_on_every_node() {
     bob.expect_event(|e| {
         matches!(e, Event::Notice { text } if text == "room den was closed by the server operator")
     });
-    wait_until("den gone on b", || {
+    wait_until(WAIT, "den gone on b", || {
         let listed = bob.request(RoomRequest::Rooms).text_lossy();
         !listed.contains("den")
     });
-    wait_until("den's file retired on b", || {
+    wait_until(WAIT, "den's file retired on b", || {
         std::fs::read_to_string(b.dir.path().join("files.txt"))
             .is_ok_and(|t| t.contains("\tden (closed)\tann\t"))
     });
@@ -104,7 +73,7 @@ fn the_console_of_one_node_acts_on_every_node() {
     a.server.console("/kick bob");
     a.server.stdout.wait_for("kicked bob");
     bob.expect_closed();
-    wait_until("bob gone from /users on a", || {
+    wait_until(WAIT, "bob gone from /users on a", || {
         a.server.console("/users");
         std::thread::sleep(std::time::Duration::from_millis(100));
         let text = a.server.stdout.text();

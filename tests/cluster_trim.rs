@@ -7,33 +7,14 @@
 mod support;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chat::cluster::{Client, Config, RedisUrl, StreamId};
+use chat::cluster::{Client, StreamId};
 use chat::event::Event;
 use chat::server::history::{for_each_record, Kind};
+use support::cluster::{redis_client, start_in, wait_until};
 use support::redis::RedisServer;
-use support::{Raw, Server, TempDir};
-
-fn start_node(redis: &RedisServer, dir: &Path, id: &str) -> Server {
-    Server::start_with(
-        dir,
-        &[
-            "--no-replay",
-            "--no-rate-limit",
-            "--quiet",
-            "--cluster",
-            &redis.url(),
-            "--node-id",
-            id,
-        ],
-    )
-}
-
-fn redis_client(redis: &RedisServer) -> Client {
-    let config = Config::new(RedisUrl::parse(&redis.url()).expect("test url"));
-    Client::connect(&config).expect("connect to the test redis")
-}
+use support::{Raw, TempDir};
 
 fn xlen(c: &mut Client) -> i64 {
     match c
@@ -57,23 +38,14 @@ fn logged(dir: &Path) -> Vec<String> {
     out
 }
 
-/// Polls `check` until it holds, up to `limit` (trimming runs every 5 s).
-fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn the_stream_is_trimmed_once_every_live_node_has_it() {
     let Some(redis) = RedisServer::start("stream_trim", &[]) else {
         return;
     };
     let (dir_a, dir_b) = (TempDir::new("trim-a"), TempDir::new("trim-b"));
-    let a = start_node(&redis, dir_a.path(), "a");
-    let mut b = start_node(&redis, dir_b.path(), "b");
+    let a = start_in(&redis, dir_a.path(), "a", &["--quiet"]);
+    let mut b = start_in(&redis, dir_b.path(), "b", &["--quiet"]);
     let mut ann = Raw::login(a.port, "ann");
     let mut bob = Raw::login(b.port, "bob");
     let mut c = redis_client(&redis);
@@ -102,7 +74,7 @@ fn the_stream_is_trimmed_once_every_live_node_has_it() {
             .and_then(|id| StreamId::parse_bytes(&id).ok())
             .is_some_and(|gone| gone > b_last)
     });
-    let b = start_node(&redis, dir_b.path(), "b");
+    let b = start_in(&redis, dir_b.path(), "b", &["--quiet"]);
     b.stdout
         .wait_for(&format!("trimmed past this node's resume point {b_last}"));
     // A new name: bob's claim lives on for 30 s after b's death.

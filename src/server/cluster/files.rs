@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use crate::cluster::resp::{Command, Value};
 use crate::cluster::{Client, RedisError, Result, Script};
-use crate::event::Event;
 use crate::server::console::Console;
 use crate::server::files::{Entry, FileStore, PartialFile, SharedFiles};
 use crate::server::hub::{Hub, Owed};
@@ -209,14 +208,7 @@ pub(super) fn write_back(c: &mut Client, files: &FileStore, writer: &str) -> Res
 /// announced to its room's members here when `announce` (pub/sub said
 /// so just now; a full read finds older files, long announced).
 pub(super) fn adopt(hub: &Hub, files: &FileStore, console: &Console, entry: Entry, announce: bool) {
-    let event = Event::File {
-        room: entry.room.clone(),
-        from: entry.uploader.clone(),
-        id: entry.id,
-        name: entry.name.clone(),
-        size: entry.size,
-        date: entry.date.clone(),
-    };
+    let event = entry.event();
     let room = entry.room.clone();
     match files.adopt(entry) {
         Ok(true) if announce => {

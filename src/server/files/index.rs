@@ -55,6 +55,18 @@ impl Entry {
         )
     }
 
+    /// The `FILE` event that tells a room of this file.
+    pub fn event(&self) -> crate::event::Event {
+        crate::event::Event::File {
+            room: self.room.clone(),
+            from: self.uploader.clone(),
+            id: self.id,
+            name: self.name.clone(),
+            size: self.size,
+            date: self.date.clone(),
+        }
+    }
+
     /// Reads one `file-line` back, with the same checks as `files.txt`.
     ///
     /// # Errors

@@ -220,22 +220,19 @@ pub fn download(s: &mut Session<'_>, request: &Request, id: &str) -> Poll {
     }
     let file = match s.files.open_file(&entry) {
         Ok(file) => file,
-        Err(e @ FileError::Unavailable { .. }) => {
-            s.console
-                .say(format!("{} cannot send file id:{}: {e}", s.tag, entry.id));
-            let failure = Response::text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "this file is stored on another node and cannot be fetched from the cluster now; try again later\n",
-            );
-            return respond(s, request, &failure, keep);
-        }
         Err(e) => {
             s.console
                 .say(format!("{} cannot send file id:{}: {e}", s.tag, entry.id));
-            let failure = Response::text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "this file cannot be read on the server; tell its operator\n",
-            );
+            let failure = match e {
+                FileError::Unavailable { .. } => Response::text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "this file is stored on another node and cannot be fetched from the cluster now; try again later\n",
+                ),
+                _ => Response::text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "this file cannot be read on the server; tell its operator\n",
+                ),
+            };
             return respond(s, request, &failure, keep);
         }
     };
