@@ -221,3 +221,54 @@ fn files_are_written_back_when_redis_lost_its_data() {
     let next = stored(&mut bob, "next.txt", b"next");
     assert_eq!(next, id + 1, "ids go on past the written-back one");
 }
+
+/// Redis unreachable: an upload is refused with 503 after its body was
+/// read (the connection goes on) and nothing is kept; once Redis is back,
+/// uploads work again.
+#[test]
+fn an_upload_while_redis_is_down_is_refused_and_leaves_nothing() {
+    let Some(mut redis) = RedisServer::start("files_redis_down", &[]) else {
+        return;
+    };
+    let a = Node::start(&redis, "a");
+    let mut ann = Raw::login(a.server.port, "ann");
+    redis.kill();
+    let head = Upload {
+        name: "lost.bin".into(),
+        size: 4,
+        digest: None,
+    }
+    .encode_head();
+    ann.send_bytes(&head);
+    ann.send_bytes(b"lost");
+    let reply = loop {
+        let frame = ann.read();
+        if frame.status_code().is_some() {
+            break frame;
+        }
+    };
+    assert_eq!(reply.status_code(), Some(Status::UNAVAILABLE), "{reply:?}");
+    let left: Vec<_> = std::fs::read_dir(a.dir.path().join("files"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let index = std::fs::read_to_string(a.dir.path().join("files.txt")).unwrap_or_default();
+    assert!(!index.contains("lost.bin"), "{index}");
+    redis.restart();
+    support::cluster::wait_until(support::WAIT, "uploads work again", || {
+        let head = Upload {
+            name: "back.bin".into(),
+            size: 4,
+            digest: None,
+        }
+        .encode_head();
+        ann.send_bytes(&head);
+        ann.send_bytes(b"back");
+        loop {
+            let frame = ann.read();
+            if let Some(status) = frame.status_code() {
+                break status == Status::OK;
+            }
+        }
+    });
+}
