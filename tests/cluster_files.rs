@@ -165,13 +165,18 @@ fn a_file_outlives_its_node_and_lost_bytes_are_a_clear_error() {
     let mut bob = Raw::login(b.server.port, "bob");
     let kept = stored(&mut ann, "kept.bin", &binary(70_000));
     let lost = stored(&mut ann, "lost.bin", b"gone");
+    let empty = stored(&mut ann, "empty.txt", b"");
     file_event(&mut bob, kept);
     file_event(&mut bob, lost);
+    file_event(&mut bob, empty);
     a.server.kill();
 
     let got = bob.request(FileRequest::Download { id: kept });
     assert_eq!(got.status_code(), Some(Status::OK), "{got:?}");
     assert!(got.body == binary(70_000));
+    let got = bob.request(FileRequest::Download { id: empty });
+    assert_eq!(got.status_code(), Some(Status::OK), "{got:?}");
+    assert!(got.body.is_empty());
 
     let mut c = redis_client(&redis);
     c.del(&[format!("chat:file:{lost}")]).unwrap();
