@@ -91,3 +91,37 @@ fn the_stream_is_trimmed_once_every_live_node_has_it() {
         "what was trimmed while b was away is missing there (as the README says)"
     );
 }
+
+/// A live node that never reads (a ghost, made by hand in Redis) holds
+/// trimming back; with `--cluster-stream-max` the stream is cut to the cap
+/// all the same, and a node that had not read what the cap took says so.
+#[test]
+fn the_stream_max_caps_what_a_stuck_node_holds_back() {
+    let Some(redis) = RedisServer::start("stream_cap", &[]) else {
+        return;
+    };
+    let mut c = redis_client(&redis);
+    // A ghost: live (its liveness key), known, and still at the beginning.
+    c.set("chat:node:ghost", "ghost/0").unwrap();
+    c.sadd("chat:nodes", &["ghost"]).unwrap();
+    c.hset("chat:read", &[("ghost", "0-1")]).unwrap();
+    let dir_a = TempDir::new("cap-a");
+    let a = start_in(
+        &redis,
+        dir_a.path(),
+        "a",
+        &["--quiet", "--cluster-stream-max", "10"],
+    );
+    let mut ann = Raw::login(a.port, "ann");
+    for i in 0..30 {
+        ann.say(&format!("capped {i}"));
+    }
+    wait_until(Duration::from_secs(20), "the stream cut to 10", || {
+        xlen(&mut c) <= 10
+    });
+    assert_eq!(logged(dir_a.path()).len(), 30, "a stored everything");
+    // The ghost's resume point is long gone: were it a node, it would be told.
+    let gone = c.get("chat:trimmed").unwrap().unwrap();
+    let gone: StreamId = StreamId::parse_bytes(&gone).unwrap();
+    assert!(gone > "0-1".parse().unwrap());
+}

@@ -267,7 +267,8 @@ fn join_cluster(
         })
     })?;
     hub.join_cluster(Arc::clone(&link));
-    cluster::spawn_reader(hub.clone(), Arc::clone(&link), console.clone(), last)
+    let cap = config.cluster_stream_max;
+    cluster::spawn_reader(hub.clone(), Arc::clone(&link), console.clone(), last, cap)
         .map_err(ServerError::Thread)?;
     cluster::spawn_heartbeat(hub.clone(), Arc::clone(&link), console.clone())
         .map_err(ServerError::Thread)?;

@@ -24,7 +24,8 @@ const STORE_RETRY: Duration = Duration::from_secs(1);
 /// How often the node records where it is and trims the stream.
 const TRIM_EVERY: Duration = Duration::from_secs(5);
 
-/// Starts the reader, resuming after `last` (the log's last stream ID).
+/// Starts the reader, resuming after `last` (the log's last stream ID);
+/// it also trims the stream, to at most `cap` entries if given.
 ///
 /// # Errors
 /// The thread could not be started.
@@ -33,26 +34,35 @@ pub fn spawn_reader(
     link: Arc<ClusterLink>,
     console: Console,
     last: Option<StreamId>,
+    cap: Option<u64>,
 ) -> io::Result<()> {
     thread::Builder::new()
         .name("cluster-reader".into())
-        .spawn(move || read_forever(&hub, &link, &console, last))?;
+        .spawn(move || read_forever(&hub, &link, &console, last, cap))?;
     Ok(())
 }
 
-fn read_forever(hub: &Hub, link: &ClusterLink, console: &Console, last: Option<StreamId>) {
+fn read_forever(
+    hub: &Hub,
+    link: &ClusterLink,
+    console: &Console,
+    last: Option<StreamId>,
+    cap: Option<u64>,
+) {
     let mut conn = link.connection();
     let mut last = last.unwrap_or_default();
     let mut trimmed = Instant::now();
     // Checked at every new connection: the stream may have been trimmed
     // past this node while it was away.
     let mut checked = None;
+    let mut warned = None;
     loop {
         if checked != Some(conn.generation()) {
             if let Ok(warning) = conn.run(|c| trim::check_resume(c, last)) {
                 checked = Some(conn.generation());
                 if let Some(warning) = warning {
-                    console.say(warning);
+                    console.say(&warning);
+                    warned = Some(warning);
                 }
             }
         }
@@ -63,7 +73,16 @@ fn read_forever(hub: &Hub, link: &ClusterLink, console: &Console, last: Option<S
         if trimmed.elapsed() >= TRIM_EVERY {
             trimmed = Instant::now();
             // Best effort: the next tick tries again.
-            let _ = conn.run(|c| trim::record_and_trim(c, link, last));
+            let _ = conn.run(|c| trim::record_and_trim(c, link, last, cap));
+            if cap.is_some() {
+                // The cap may have taken entries this node had not read.
+                if let Ok(Some(warning)) = conn.run(|c| trim::check_resume(c, last)) {
+                    if warned.as_ref() != Some(&warning) {
+                        console.say(&warning);
+                        warned = Some(warning);
+                    }
+                }
+            }
         }
         match read {
             Ok(batches) => {

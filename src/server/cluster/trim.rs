@@ -2,7 +2,8 @@
 //! last entry it stored (`chat:read`, node -> ID) and removes the entries
 //! every live node has stored (`XTRIM MINID` at the smallest of the live
 //! nodes' IDs). A node whose liveness key expired is not waited for; a
-//! live node that has not said where it is holds trimming back. A node
+//! live node that has not said where it is holds trimming back, except
+//! past `--cluster-stream-max` entries. A node
 //! that comes back after the stream was trimmed past its resume point says
 //! so on its console and goes on from the oldest entry left.
 
@@ -27,12 +28,45 @@ return n
 ";
 static TRIM_SCRIPT: Script = Script::new(TRIM);
 
+/// Keeps at most `ARGV[1]` entries of stream `KEYS[1]`, keeping the last
+/// one removed in `KEYS[2]` as [`TRIM`] does. Run every few seconds, so
+/// what it lists at once is what came past the cap since.
+const CAP: &str = r"
+local over = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[1])
+if over <= 0 then return 0 end
+local gone = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', over)
+local n = redis.call('XTRIM', KEYS[1], 'MAXLEN', ARGV[1])
+redis.call('SET', KEYS[2], gone[#gone][1])
+return n
+";
+static CAP_SCRIPT: Script = Script::new(CAP);
+
 /// Records that this node stored everything up to `last`, then trims what
-/// every live node has stored. Returns how many entries were removed.
+/// every live node has stored, and past `cap` entries whatever is left.
+/// Returns how many entries were removed.
 ///
 /// # Errors
-/// Redis unreachable: nothing is trimmed.
-pub(super) fn record_and_trim(c: &mut Client, link: &ClusterLink, last: StreamId) -> Result<u64> {
+/// Redis unreachable: nothing more is trimmed.
+pub(super) fn record_and_trim(
+    c: &mut Client,
+    link: &ClusterLink,
+    last: StreamId,
+    cap: Option<u64>,
+) -> Result<u64> {
+    let trimmed = trim_read(c, link, last)?;
+    let Some(cap) = cap else {
+        return Ok(trimmed);
+    };
+    let reply = c.run_script(
+        &CAP_SCRIPT,
+        &[keys::MESSAGES, keys::TRIMMED],
+        &[cap.to_string()],
+    )?;
+    Ok(trimmed + count(&reply))
+}
+
+/// What `record_and_trim` does without a cap.
+fn trim_read(c: &mut Client, link: &ClusterLink, last: StreamId) -> Result<u64> {
     c.hset(keys::READ, &[(link.node(), last.to_string())])?;
     let read: HashMap<String, StreamId> = c
         .hgetall(keys::READ)?
@@ -65,12 +99,17 @@ pub(super) fn record_and_trim(c: &mut Client, link: &ClusterLink, last: StreamId
                 &[keys::MESSAGES, keys::TRIMMED],
                 &[floor.to_string()],
             )?;
-            Ok(match reply {
-                Value::Integer(n) => n.max(0) as u64,
-                _ => 0,
-            })
+            Ok(count(&reply))
         }
         _ => Ok(0),
+    }
+}
+
+/// A script's count of removed entries.
+fn count(reply: &Value) -> u64 {
+    match reply {
+        Value::Integer(n) => (*n).max(0) as u64,
+        _ => 0,
     }
 }
 
