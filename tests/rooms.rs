@@ -240,7 +240,8 @@ fn banned_user_is_ejected_and_cannot_reenter() {
     ok(&bob.request(join("toms")));
 }
 
-/// A private room admits only its owner and those it permits.
+/// A private room admits only its owner and those it permits; one let in
+/// while online is told.
 #[test]
 fn private_room_is_refused_until_permitted() {
     let dir = TempDir::new("rooms-private");
@@ -254,6 +255,11 @@ fn private_room_is_refused_until_permitted() {
         "bobs is private; ask its owner Bob to /permit you",
     );
     ok(&bob.request(list(ListKind::Permits, "Tom", true)));
+    // Tom is online: he is told he may come in, and how.
+    tom.expect_event(|e| {
+        matches!(e, Event::Notice { text }
+            if text.contains("Bob let you into private room bobs: /join bobs"))
+    });
     assert_eq!(
         ok(&bob.request(RoomRequest::ShowList {
             room: None,

@@ -11,7 +11,9 @@ mod words;
 
 use std::sync::Arc;
 
-use crate::command::{AccountRequest, ChatRequest, Control, FileRequest, Request, RoomRequest};
+use crate::command::{
+    AccountRequest, ChatRequest, Control, FileRequest, ListKind, Request, RoomRequest,
+};
 use crate::event::{Event, Parting};
 use crate::protocol::{header, Frame, FrameError, Head, HeadScan, Limits, Status};
 use crate::text::for_terminal;
@@ -385,6 +387,13 @@ fn room_request(s: &mut Session<'_>, request: RoomRequest) -> Frame {
             room,
         } => s.change_list(room.as_deref(), list, &nick, add).map(|c| {
             let registered = s.accounts.is_registered(&c.nick);
+            if c.added && c.list == ListKind::Permits && c.online {
+                // As an IRC INVITE does: the one let in hears of it.
+                let by = s.nick.clone().unwrap_or_default();
+                let room = &c.room;
+                let note = format!("{by} let you into private room {room}: /join {room}");
+                s.hub.notify(&c.nick, &note, &mut s.owed);
+            }
             words::list_changed(&c, registered)
         }),
         RoomRequest::ShowList { list, room } => s
