@@ -272,6 +272,83 @@ mod tests {
     use super::super::journal::tests::temp_dir;
     use super::*;
 
+    /// A cluster's markers in memory, or an unreachable one.
+    #[derive(Default)]
+    struct FakeShared {
+        markers: Mutex<HashMap<(String, String), u64>>,
+        down: bool,
+    }
+
+    impl SharedMarkers for FakeShared {
+        fn fetch(&self, user: &str, room: &str) -> Result<Option<u64>, String> {
+            if self.down {
+                return Err("down".into());
+            }
+            let m = self.markers.lock().unwrap();
+            Ok(m.get(&(user.to_string(), room.to_string())).copied())
+        }
+        fn fetch_all(&self, user: &str) -> Result<Vec<(String, u64)>, String> {
+            if self.down {
+                return Err("down".into());
+            }
+            let m = self.markers.lock().unwrap();
+            Ok(m.iter()
+                .filter(|((u, _), _)| u == user)
+                .map(|((_, r), s)| (r.clone(), *s))
+                .collect())
+        }
+        fn store(&self, user: &str, room: &str, seq: u64) -> Result<(), String> {
+            if self.down {
+                return Err("down".into());
+            }
+            let mut m = self.markers.lock().unwrap();
+            let at = m.entry((user.to_string(), room.to_string())).or_insert(seq);
+            *at = (*at).max(seq);
+            Ok(())
+        }
+        fn forget_user(&self, user: &str) {
+            self.markers.lock().unwrap().retain(|(u, _), _| u != user);
+        }
+    }
+
+    #[test]
+    fn in_a_cluster_the_further_marker_wins_and_moves_reach_the_cluster() {
+        let dir = temp_dir("markers-shared");
+        let (m, _) = Markers::open(&dir).unwrap();
+        let shared = Arc::new(FakeShared::default());
+        m.share(Arc::clone(&shared) as Arc<dyn SharedMarkers>);
+        // Set on another node: seen here.
+        shared.store("ann", "den", 40).unwrap();
+        assert_eq!(m.get("Ann", "Den"), Some(40));
+        // Moved here: stored in both, with keys as names.
+        assert!(m.advance("ANN", "Lobby", 7).unwrap());
+        assert_eq!(shared.fetch("ann", "lobby").unwrap(), Some(7));
+        // Behind the cluster here: the cluster's is further.
+        assert!(m.advance("ann", "den", 30).unwrap());
+        assert_eq!(m.get("ann", "den"), Some(40));
+        assert_eq!(
+            m.of_user("ann"),
+            [("den".to_string(), 40), ("lobby".to_string(), 7)]
+        );
+        assert_eq!(m.forget_user("ann").unwrap(), 2);
+        assert_eq!(m.get("ann", "den"), None, "gone from the cluster too");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_unreachable_cluster_leaves_the_nodes_own_markers() {
+        let dir = temp_dir("markers-down");
+        let (m, _) = Markers::open(&dir).unwrap();
+        m.share(Arc::new(FakeShared {
+            down: true,
+            ..FakeShared::default()
+        }));
+        assert!(m.advance("ann", "den", 5).unwrap());
+        assert_eq!(m.get("ann", "den"), Some(5));
+        assert_eq!(m.of_user("ann"), [("den".to_string(), 5)]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn markers_move_only_forward_and_survive_a_reopen() {
         let dir = temp_dir("markers");
