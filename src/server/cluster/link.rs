@@ -141,6 +141,16 @@ impl ClusterLink {
         reconnecting(&self.redis)
     }
 
+    /// A plain connection, made now, for one long transfer (a file's
+    /// bytes) that must not hold a shared connection; every read and
+    /// write on it times out.
+    ///
+    /// # Errors
+    /// Redis unreachable.
+    pub fn direct(&self) -> crate::cluster::Result<Client> {
+        Client::connect(&self.redis)
+    }
+
     /// A pub/sub connection subscribed to `channels`, made again (and
     /// subscribed again) whenever it breaks.
     pub fn subscriber(&self, channels: Vec<String>) -> Reconnecting<Subscriber> {
