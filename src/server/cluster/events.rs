@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::cluster::{Client, Message, Result};
 use crate::server::console::Console;
 use crate::server::files::FileStore;
-use crate::server::hub::Hub;
+use crate::server::hub::{Hub, Owed};
 use crate::server::store::unescape;
 
 use super::presence::parse_rooms;
@@ -153,6 +153,9 @@ fn handle(hub: &Hub, link: &ClusterLink, console: &Console, message: &Message) {
             Some([verb, room, nick, by, reason]) if verb == "roomkick" => {
                 console.say(format!("cluster: {by} kicks {nick} out of {room}"));
                 hub.kick_here(room, nick, by, reason);
+            }
+            Some([verb, nick, room, by]) if verb == "invite" => {
+                hub.invite_here(nick, room, by, &mut Owed::new());
             }
             _ => console.say(format!("cluster: unknown request {payload:?}; ignored")),
         }

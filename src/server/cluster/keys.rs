@@ -23,8 +23,9 @@
 //! chat:file:<id>         string   the file's bytes (written as chat:file:<id>:upload:<run>,
 //!                                 which expires in an hour unless renamed, then renamed)
 //! chat:markers:<user>   hash     room key -> stream ID of the last message read there
-//! chat:control:<node>    channel  "kick TAB nick TAB reason" or "roomkick TAB room TAB nick
-//!                                 TAB by TAB reason" (escaped): act on that node's user
+//! chat:control:<node>    channel  "kick TAB nick TAB reason", "roomkick TAB room TAB nick
+//!                                 TAB by TAB reason" or "invite TAB nick TAB room TAB by"
+//!                                 (escaped): act on, or tell, that node's user
 //! ```
 
 /// The one stream of room messages (all rooms: one reader, one resume point).

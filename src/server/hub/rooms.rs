@@ -108,7 +108,7 @@ impl Hub {
                     current: None,
                 });
             }
-            let nick = self.kick_elsewhere(nick, &["roomkick", &room, nick, &by, reason])?;
+            let nick = self.tell_elsewhere(nick, &["roomkick", &room, nick, &by, reason])?;
             return Ok(Kicked { room, nick });
         };
         if !target.rooms.contains(&key) {

@@ -387,7 +387,7 @@ fn room_request(s: &mut Session<'_>, request: RoomRequest) -> Frame {
             room,
         } => s.change_list(room.as_deref(), list, &nick, add).map(|c| {
             let registered = s.accounts.is_registered(&c.nick);
-            if c.added && c.list == ListKind::Permits && c.online {
+            if c.added && c.list == ListKind::Permits {
                 // As an IRC INVITE does: the one let in hears of it.
                 let by = s.nick.clone().unwrap_or_default();
                 s.hub.invite(&c.nick, &c.room, &by, &mut s.owed);
