@@ -11,57 +11,38 @@ mod support;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chat::cluster::{Client, Config, RedisUrl, StreamBound};
+use chat::cluster::{Client, Config, RedisUrl, StreamBound, StreamId};
 use chat::command::{AccountRequest, ChatRequest, RoomRequest};
 use chat::event::Event;
 use chat::protocol::Status;
 use chat::server::history::{for_each_record, Kind};
+use support::cluster::{redis_client, wait_until, Node};
 use support::redis::RedisServer;
-use support::{Raw, Server, TempDir, WAIT};
+use support::{Raw, WAIT};
 
-/// A node of the cluster: a server with its own data directory.
-struct Node {
-    server: Server,
-    dir: TempDir,
-}
-
-fn start_node(redis: &RedisServer, id: &str) -> Node {
-    let dir = TempDir::new(&format!("cluster-{id}"));
-    let url = redis.url();
-    let server = Server::start_with(
-        dir.path(),
-        &[
-            "--no-replay",
-            "--no-rate-limit",
-            "--quiet",
-            "--cluster",
-            &url,
-            "--node-id",
-            id,
-            "--pbkdf2-iterations",
-            "1000",
-        ],
-    );
-    Node { server, dir }
-}
-
-fn redis_client(redis: &RedisServer) -> Client {
-    let config = Config::new(RedisUrl::parse(&redis.url()).expect("test url"));
-    Client::connect(&config).expect("connect to the test redis")
-}
-
-/// The room messages in the stream, in order, as `from: text`.
-fn stream_order(redis: &RedisServer) -> Vec<String> {
+/// The room messages in the stream's order, as `from: text`: as `node`'s
+/// log.txt holds them, checked to be in ascending stream ID order (the
+/// stream itself may be trimmed by now: see `tests/cluster_trim.rs`), and
+/// the stream's entries still there agree with it.
+fn stream_order(redis: &RedisServer, node: &Node) -> Vec<String> {
+    let logged = logged(node);
+    let ids: Vec<StreamId> = logged
+        .iter()
+        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{logged:?}");
     let mut client = redis_client(redis);
-    client
+    for e in client
         .xrange("chat:messages", StreamBound::Min, StreamBound::Max, None)
         .expect("xrange")
-        .iter()
-        .map(|e| {
-            let field =
-                |n: &str| String::from_utf8_lossy(e.field(n.as_bytes()).unwrap()).into_owned();
-            format!("{}: {}", field("from"), field("text"))
-        })
+    {
+        let field = |n: &str| String::from_utf8_lossy(e.field(n.as_bytes()).unwrap()).into_owned();
+        let entry = format!("{} {}: {}", e.id, field("from"), field("text"));
+        assert!(logged.contains(&entry), "{entry} not in the log");
+    }
+    logged
+        .into_iter()
+        .map(|l| l.split_once(' ').unwrap().1.to_string())
         .collect()
 }
 
@@ -103,15 +84,6 @@ fn say_keeping(raw: &mut Raw, text: &str, got: &mut Vec<String>) -> Option<Statu
     reply.status_code()
 }
 
-/// Waits until `check` holds, polling; panics with `what` after `limit`.
-fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting: {what}");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Clients on three nodes chat at once: each receives the others'
 /// messages in the stream's order, and each node's log.txt holds the same
 /// messages in the same order with their stream IDs.
@@ -122,7 +94,7 @@ fn chat_across_three_nodes_arrives_in_one_order_everywhere() {
     };
     let nodes: Vec<Node> = ["a", "b", "c"]
         .iter()
-        .map(|id| start_node(&redis, id))
+        .map(|id| Node::start(&redis, id))
         .collect();
     let nicks = ["ann", "bob", "cat", "dan"];
     let mut clients: Vec<Raw> = nicks
@@ -152,7 +124,7 @@ fn chat_across_three_nodes_arrives_in_one_order_everywhere() {
         .collect();
     let received: Vec<(&str, Vec<String>)> =
         handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let order = stream_order(&redis);
+    let order = stream_order(&redis, &nodes[0]);
     assert_eq!(order.len(), nicks.len() * (EACH + 1));
     for (nick, got) in &received {
         let expected: Vec<&String> = order
@@ -179,8 +151,8 @@ fn a_nickname_is_unique_across_nodes() {
     let Some(redis) = RedisServer::start("nick_race", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     for round in 0..5 {
         let nick = format!("race{round}");
         let ports = [a.server.port, b.server.port];
@@ -245,8 +217,8 @@ fn redis_stopped_mid_flood_loses_and_repeats_nothing() {
     let Some(mut redis) = RedisServer::start("redis_stopped", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     let mut bob = Raw::login(b.server.port, "bob");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -317,9 +289,9 @@ fn a_killed_nodes_nicknames_are_freed() {
     let Some(redis) = RedisServer::start("node_killed", &[]) else {
         return;
     };
-    let mut a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
-    let c = start_node(&redis, "c");
+    let mut a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
+    let c = Node::start(&redis, "c");
     let _ann = Raw::login(a.server.port, "ann");
     let mut bob = Raw::login(b.server.port, "bob");
     let mut cat = Raw::login(c.server.port, "cat");
@@ -375,8 +347,8 @@ fn presence_and_whispers_cross_nodes() {
     let Some(redis) = RedisServer::start("presence_whispers", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut bob = Raw::login(b.server.port, "bob");
     let mut ann = Raw::login(a.server.port, "ann");
     bob.expect_event(
@@ -430,8 +402,8 @@ fn accounts_work_on_every_node() {
     let Some(redis) = RedisServer::start("accounts_across", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     let reply = ann.request(AccountRequest::Register {
         password: "correct horse".into(),
@@ -474,8 +446,8 @@ fn rooms_are_the_same_on_every_node() {
     let Some(redis) = RedisServer::start("rooms_across", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     let mut bob = Raw::login(b.server.port, "bob");
     let mut cat = Raw::login(b.server.port, "cat");
@@ -535,8 +507,8 @@ fn nodes_restore_what_redis_lost() {
     let Some(mut redis) = RedisServer::start_volatile("redis_emptied") else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     let reply = ann.request(AccountRequest::Register {
         password: "correct horse".into(),
@@ -610,7 +582,7 @@ fn irc_and_chat_clients_on_different_nodes_share_one_order() {
     };
     let nodes: Vec<Node> = ["a", "b", "c"]
         .iter()
-        .map(|id| start_node(&redis, id))
+        .map(|id| Node::start(&redis, id))
         .collect();
     let mut al = irc_with_caps(nodes[0].server.port, "al", "echo-message");
     let mut bo = Raw::login(nodes[1].server.port, "bo");
@@ -647,7 +619,7 @@ fn irc_and_chat_clients_on_different_nodes_share_one_order() {
         seen_by_dee,
         "the irc sender on a, echoed"
     );
-    let order: Vec<String> = stream_order(&redis)
+    let order: Vec<String> = stream_order(&redis, &nodes[0])
         .into_iter()
         .map(|m| m.split_once(": ").unwrap().1.to_string())
         .collect();
@@ -666,8 +638,8 @@ fn kicks_reach_other_nodes() {
     let Some(redis) = RedisServer::start("kicks_across", &[]) else {
         return;
     };
-    let mut a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let mut a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut al = irc_with_caps(a.server.port, "al", "echo-message");
     al.send("JOIN #den");
     al.expect("366 for #den", |m| {
@@ -704,8 +676,8 @@ fn kept_whispers_wait_for_their_user_on_any_node() {
     let Some(redis) = RedisServer::start("kept_whispers", &[]) else {
         return;
     };
-    let a = start_node(&redis, "a");
-    let b = start_node(&redis, "b");
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
     let mut ann = Raw::login(a.server.port, "ann");
     let reply = ann.request(AccountRequest::Register {
         password: "correct horse".into(),

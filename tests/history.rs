@@ -163,6 +163,10 @@ fn history_is_refused_where_the_reader_may_not_go() {
         add: true,
         room: Some("den".into()),
     }));
+    // Eve is online: she is told she may come in.
+    eve.expect_event(
+        |e| matches!(e, Event::Notice { text } if text.contains("invites you into den")),
+    );
     let (events, reply) = page(
         &mut eve,
         Conversation::Room("den".into()),

@@ -327,15 +327,19 @@ fn private_rooms_are_invite_only() {
     al.send("INVITE bo #lobby");
     let m = al.expect("442", |m| is(m, "442"));
     assert_eq!(m.param(1), Some("#lobby"));
+    owner.send("INVITE eve #den");
+    let m = owner.expect("443", |m| is(m, "443"));
+    assert_eq!(m.params[1..3], ["eve", "#den"], "already there: {m:?}");
     owner.send("INVITE al #den");
     let m = owner.expect("341", |m| is(m, "341"));
     assert_eq!(m.params[1..], ["al", "#den"]);
     let m = owner.expect("the note", |m| is(m, "NOTICE"));
     assert!(m.params[1].contains("they were told"), "{m:?}");
-    // The invited one hears of it, with how to come in.
-    let m = al.expect("the invitation", |m| is(m, "NOTICE"));
+    // The invited one hears of it, as IRC clients expect an invitation.
+    let m = al.expect("the invitation", |m| is(m, "INVITE"));
+    assert_eq!(m.params, ["al", "#den"]);
     assert!(
-        m.params[1].contains("eve invites you into den") && m.params[1].contains("/join #den"),
+        m.source.as_deref().unwrap_or("").starts_with("eve!"),
         "{m:?}"
     );
     let lines = join(&mut al, "#den");

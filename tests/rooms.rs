@@ -258,7 +258,7 @@ fn private_room_is_refused_until_permitted() {
     // Tom is online: he is told he may come in, and how.
     tom.expect_event(|e| {
         matches!(e, Event::Notice { text }
-            if text.contains("Bob let you into private room bobs: /join bobs"))
+            if text.contains("Bob invites you into bobs: /join bobs"))
     });
     assert_eq!(
         ok(&bob.request(RoomRequest::ShowList {

@@ -164,6 +164,20 @@ impl Client {
         let reply = self.request(&command)?;
         entries_of("XRANGE", reply)
     }
+
+    /// `XTRIM key MINID id`: removes the entries before `id` (exactly, not
+    /// `~`: what a node has not read is never removed). How many went.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::ping`].
+    pub fn xtrim_minid(&mut self, key: impl AsRef<[u8]>, id: StreamId) -> Result<u64> {
+        let command = Command::new("XTRIM")
+            .arg(key)
+            .arg("MINID")
+            .arg(id.to_string());
+        reply::count("XTRIM", self.request(&command)?)
+    }
 }
 
 fn unexpected(what: &str) -> RedisError {

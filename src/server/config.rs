@@ -61,6 +61,9 @@ pub struct Config {
     pub node_id: Option<String>,
     /// `--cluster-password-file`: the Redis password, read from this file.
     pub cluster_password_file: Option<PathBuf>,
+    /// `--cluster-stream-max N`: the most entries the message stream keeps,
+    /// even if a live node has not read them (it is then told).
+    pub cluster_stream_max: Option<u64>,
 }
 
 impl Default for Config {
@@ -92,6 +95,7 @@ impl Default for Config {
             cluster: None,
             node_id: None,
             cluster_password_file: None,
+            cluster_stream_max: None,
         }
     }
 }
@@ -144,6 +148,8 @@ Options:
                          (default: port7777 for port 7777); unique per node
   --cluster-password-file FILE
                          the Redis password, one line in FILE (not on the command line)
+  --cluster-stream-max N the most messages the cluster's stream keeps, even unread by a
+                         live node (default: no cap; what every live node stored goes)
   -h, --help             show this help
 ";
 
@@ -213,14 +219,24 @@ impl Config {
                 "--cluster-password-file" => {
                     config.cluster_password_file = Some(value(&flag, args.next())?);
                 }
+                "--cluster-stream-max" => {
+                    let max: u64 = value(&flag, args.next())?;
+                    if max == 0 {
+                        return Err(UsageError(format!("{flag} must be at least 1")));
+                    }
+                    config.cluster_stream_max = Some(max);
+                }
                 other => return Err(UsageError(format!("unknown option {other}"))),
             }
         }
         if config.cluster.is_none()
-            && (config.node_id.is_some() || config.cluster_password_file.is_some())
+            && (config.node_id.is_some()
+                || config.cluster_password_file.is_some()
+                || config.cluster_stream_max.is_some())
         {
             return Err(UsageError(
-                "--node-id and --cluster-password-file need --cluster".to_string(),
+                "--node-id, --cluster-password-file and --cluster-stream-max need --cluster"
+                    .to_string(),
             ));
         }
         Ok(Parsed::Run(config))

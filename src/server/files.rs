@@ -13,17 +13,19 @@
 //! index never recorded) is removed at the next start.
 
 mod index;
+mod shared;
 
 pub use index::{Entry, Index};
+pub use shared::SharedFiles;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
 use crate::clock;
@@ -52,6 +54,9 @@ pub enum FileError {
     },
     /// A stored file no longer has the size its index entry records.
     Damaged { id: u64, expected: u64, found: u64 },
+    /// Cluster mode: the cluster could not be reached, or does not hold
+    /// the file's bytes (see README, "Cluster").
+    Unavailable { id: u64, why: String },
 }
 
 impl FileError {
@@ -82,6 +87,10 @@ impl fmt::Display for FileError {
                 f,
                 "stored file id:{id} is {found} bytes, not the {expected} recorded"
             ),
+            FileError::Unavailable { id: 0, why } => write!(f, "cluster unavailable: {why}"),
+            FileError::Unavailable { id, why } => {
+                write!(f, "file id:{id} cannot be had from the cluster: {why}")
+            }
         }
     }
 }
@@ -90,7 +99,7 @@ impl std::error::Error for FileError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             FileError::Io { source, .. } => Some(source),
-            FileError::Damaged { .. } => None,
+            FileError::Damaged { .. } | FileError::Unavailable { .. } => None,
         }
     }
 }
@@ -107,6 +116,8 @@ pub struct FileStore {
     /// an upload begun in it before then is not filed under a later room of
     /// the same name. Locked only inside the index lock.
     retired: Mutex<HashMap<String, Instant>>,
+    /// Cluster mode: where the ids, the index and the bytes are shared.
+    shared: OnceLock<Arc<dyn SharedFiles>>,
 }
 
 /// An upload being received: a temporary file in `files/` and the running
@@ -178,23 +189,33 @@ impl FileStore {
             .map(|p| format!("{}: {p}; skipped", index_path.display()))
             .collect();
         warnings.extend(clear_leftovers(&dir, &index)?);
-        for e in index.entries.values() {
-            if !dir.join(&e.stored).is_file() {
-                warnings.push(format!(
-                    "file id:{} ({}) is missing from {}",
-                    e.id,
-                    e.stored,
-                    dir.display()
-                ));
-            }
-        }
         let store = FileStore {
             dir,
             index_path,
             index: Mutex::new(index),
             retired: Mutex::new(HashMap::new()),
+            shared: OnceLock::new(),
         };
         Ok((store, warnings))
+    }
+
+    /// Warnings for indexed files whose bytes are not in `files/`. Only a
+    /// single server's concern: a node of a cluster fetches those from the
+    /// cluster when they are first downloaded.
+    pub fn missing(&self) -> Vec<String> {
+        self.lock()
+            .entries
+            .values()
+            .filter(|e| !self.dir.join(&e.stored).is_file())
+            .map(|e| {
+                format!(
+                    "file id:{} ({}) is missing from {}",
+                    e.id,
+                    e.stored,
+                    self.dir.display()
+                )
+            })
+            .collect()
     }
 
     /// The `files/` directory.
@@ -211,7 +232,9 @@ impl FileStore {
             let path = self
                 .dir
                 .join(format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", random_hex()));
+            // Readable too: a node of a cluster copies it to Redis.
             let created = OpenOptions::new()
+                .read(true)
                 .write(true)
                 .create_new(true)
                 .mode(super::data_dir::FILE_MODE)
@@ -239,8 +262,13 @@ impl FileStore {
     /// the uploader's room as it was at `since`; if that room has been
     /// closed since, the file is recorded as retired straight away.
     ///
+    /// In a cluster, the id comes from the cluster and the bytes and the
+    /// entry are put there before `files.txt` is written, so the upload's
+    /// `200` means every node can serve it.
+    ///
     /// # Errors
-    /// `FileError::Io` when the file or the index cannot be written.
+    /// `FileError::Io` when the file or the index cannot be written;
+    /// `Unavailable` when the cluster cannot be reached.
     pub fn commit(
         &self,
         mut partial: PartialFile,
@@ -254,6 +282,11 @@ impl FileStore {
             .sync_all()
             .map_err(FileError::io("write", &partial.path))?;
         let sha256 = partial.digest();
+        let shared = self.shared.get();
+        let cluster_id = match shared {
+            Some(shared) => Some(self.put_shared(shared.as_ref(), &mut partial)?),
+            None => None,
+        };
         let mut index = self.lock();
         let room = if self.closed_since(room, since) {
             retired_name(room)
@@ -261,8 +294,8 @@ impl FileStore {
             room.to_string()
         };
         // Taken even if what follows fails: an id is never handed out twice.
-        let id = index.next_id;
-        index.next_id += 1;
+        let id = cluster_id.unwrap_or(index.next_id);
+        index.next_id = index.next_id.max(id + 1);
         let stored = format!("{id}_{}_{}", random_hex(), safe_name(name));
         let path = self.dir.join(&stored);
         fs::rename(&partial.path, &path).map_err(FileError::io("rename", &partial.path))?;
@@ -279,6 +312,11 @@ impl FileStore {
             stored,
             name: name.to_string(),
         };
+        if let Some(shared) = shared {
+            shared
+                .record(&entry)
+                .map_err(|why| FileError::Unavailable { id: 0, why })?;
+        }
         index.entries.insert(id, entry.clone());
         if let Err(e) = self.save(&index) {
             index.entries.remove(&id);
@@ -286,6 +324,26 @@ impl FileStore {
         }
         partial.kept = true;
         Ok(entry)
+    }
+
+    /// Cluster mode: a new id from the cluster, and the upload's bytes put
+    /// there under it.
+    fn put_shared(
+        &self,
+        shared: &dyn SharedFiles,
+        partial: &mut PartialFile,
+    ) -> Result<u64, FileError> {
+        let unavailable = |why| FileError::Unavailable { id: 0, why };
+        let floor = self.lock().next_id;
+        let id = shared.new_id(floor).map_err(unavailable)?;
+        partial
+            .file
+            .rewind()
+            .map_err(FileError::io("read", &partial.path))?;
+        shared
+            .put(id, &mut partial.file, partial.written)
+            .map_err(unavailable)?;
+        Ok(id)
     }
 
     /// The entry for file `id`, if there is one.
@@ -319,25 +377,39 @@ impl FileStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(key.clone(), Instant::now());
-        let mut retired = 0;
+        let mut retired = Vec::new();
         for entry in index.entries.values_mut() {
             if name_key(&entry.room) == key {
                 entry.room = retired_name(&entry.room);
-                retired += 1;
+                retired.push(entry.clone());
             }
         }
-        if retired > 0 {
+        if !retired.is_empty() {
             self.save(&index)?;
         }
-        Ok(retired)
+        if let Some(shared) = self.shared.get() {
+            // Best effort: the other nodes retire them when they hear the
+            // room closed anyway; this makes the cluster's index agree.
+            for entry in &retired {
+                let _ = shared.record(entry);
+            }
+        }
+        Ok(retired.len())
     }
 
     /// Opens a stored file for sending, checking it still has its recorded size.
     ///
+    /// A node of a cluster that does not hold the file yet fetches it
+    /// from the cluster first (once: it is then stored here).
+    ///
     /// # Errors
-    /// `Io` when it cannot be opened, `Damaged` when its size changed.
+    /// `Io` when it cannot be opened, `Damaged` when its size changed,
+    /// `Unavailable` when the cluster cannot give it.
     pub fn open_file(&self, entry: &Entry) -> Result<File, FileError> {
         let path = self.dir.join(&entry.stored);
+        if self.shared.get().is_some() && !path.is_file() {
+            self.fetch_bytes(entry)?;
+        }
         let file = File::open(&path).map_err(FileError::io("open", &path))?;
         let found = file
             .metadata()
@@ -414,7 +486,14 @@ fn clear_leftovers(dir: &Path, index: &Index) -> Result<Vec<String>, FileError> 
 /// How a closed room's files are recorded: a name no room can have (room
 /// names have no spaces), so they match no room from now on.
 fn retired_name(room: &str) -> String {
-    format!("{room} (closed)")
+    format!("{room} {CLOSED_SUFFIX}")
+}
+
+const CLOSED_SUFFIX: &str = "(closed)";
+
+/// True for a room name as [`retired_name`] makes it.
+fn is_retired(room: &str) -> bool {
+    room.ends_with(&format!(" {CLOSED_SUFFIX}"))
 }
 
 /// The id at the front of a stored name `<id>_<hex>_<name>`, if it is one.
@@ -452,160 +531,4 @@ fn random_hex() -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "chat-files-unit-{name}-{}-{}",
-            std::process::id(),
-            random_hex()
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    #[test]
-    fn committed_files_get_increasing_ids_that_survive_a_reopen() {
-        let dir = temp_dir("commit");
-        let (store, warnings) = FileStore::open(&dir).unwrap();
-        assert!(warnings.is_empty(), "{warnings:?}");
-        let mut ids = Vec::new();
-        for content in [&b"hello"[..], b"", b"\0\0\xff"] {
-            let mut partial = store.begin().unwrap();
-            partial.write(content).unwrap();
-            let e = store
-                .commit(partial, "lobby", Instant::now(), "ntu", "../x.bin")
-                .unwrap();
-            assert_eq!(e.sha256, sha256(content));
-            assert_eq!(fs::read(store.dir().join(&e.stored)).unwrap(), content);
-            assert!(e.stored.ends_with("_x.bin"), "{}", e.stored);
-            ids.push(e.id);
-        }
-        assert_eq!(ids, [1, 2, 3]);
-        drop(store);
-        let (store, warnings) = FileStore::open(&dir).unwrap();
-        assert!(warnings.is_empty(), "{warnings:?}");
-        assert_eq!(store.in_room("LOBBY").len(), 3);
-        let partial = store.begin().unwrap();
-        assert_eq!(
-            store
-                .commit(partial, "lobby", Instant::now(), "ntu", "y")
-                .unwrap()
-                .id,
-            4
-        );
-        let _ = fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn abandoned_uploads_and_unlisted_files_leave_no_trace() {
-        let dir = temp_dir("abandon");
-        let (store, _) = FileStore::open(&dir).unwrap();
-        let mut partial = store.begin().unwrap();
-        partial.write(b"half a file").unwrap();
-        drop(partial);
-        assert_eq!(fs::read_dir(store.dir()).unwrap().count(), 0);
-        // What a killed server leaves: an unfinished upload and a renamed
-        // file the index never got to record.
-        fs::write(store.dir().join(".upload-0011223344556677.tmp"), b"x").unwrap();
-        fs::write(store.dir().join("9_0011223344556677_x"), b"x").unwrap();
-        fs::write(store.dir().join("README"), b"not ours").unwrap();
-        drop(store);
-        let (store, warnings) = FileStore::open(&dir).unwrap();
-        assert_eq!(warnings.len(), 2, "{warnings:?}");
-        let left: Vec<_> = fs::read_dir(store.dir())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(left, ["README"]);
-        let _ = fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn a_file_whose_index_line_was_damaged_is_kept() {
-        let dir = temp_dir("damagedline");
-        let (store, _) = FileStore::open(&dir).unwrap();
-        for name in ["a", "b"] {
-            let partial = store.begin().unwrap();
-            store
-                .commit(partial, "lobby", Instant::now(), "ntu", name)
-                .unwrap();
-        }
-        drop(store);
-        // Line 2 (file id:1) garbled on disk.
-        let index_path = dir.join(INDEX_FILE);
-        let text = fs::read_to_string(&index_path).unwrap();
-        let damaged: Vec<&str> = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| if i == 1 { "1\tgarbage" } else { l })
-            .collect();
-        fs::write(&index_path, damaged.join("\n")).unwrap();
-        let (store, warnings) = FileStore::open(&dir).unwrap();
-        assert_eq!(warnings.len(), 2, "{warnings:?}");
-        assert!(warnings[1].contains("kept"), "{warnings:?}");
-        assert_eq!(fs::read_dir(store.dir()).unwrap().count(), 2);
-        assert!(store.get(1).is_none() && store.get(2).is_some());
-        let partial = store.begin().unwrap();
-        assert_eq!(
-            store
-                .commit(partial, "lobby", Instant::now(), "ntu", "c")
-                .unwrap()
-                .id,
-            3
-        );
-        let _ = fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn a_closed_rooms_files_are_never_offered_to_a_namesake() {
-        let dir = temp_dir("retire");
-        let (store, _) = FileStore::open(&dir).unwrap();
-        let before = Instant::now();
-        let partial = store.begin().unwrap();
-        store.commit(partial, "Secret", before, "ntu", "a").unwrap();
-        assert_eq!(store.retire_room("secret").unwrap(), 1);
-        assert!(store.in_room("secret").is_empty());
-        // An upload begun in the old room, committed after it closed.
-        let partial = store.begin().unwrap();
-        let late = store.commit(partial, "secret", before, "ntu", "b").unwrap();
-        assert_eq!(late.room, "secret (closed)");
-        // One begun afterwards, in a new room of that name, belongs to it.
-        let partial = store.begin().unwrap();
-        let fresh = store
-            .commit(partial, "secret", Instant::now(), "bob", "c")
-            .unwrap();
-        assert_eq!(store.in_room("secret"), [fresh]);
-        drop(store);
-        let (store, _) = FileStore::open(&dir).unwrap();
-        assert_eq!(
-            store.in_room("secret").len(),
-            1,
-            "retired after a restart too"
-        );
-        let _ = fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn a_changed_size_is_reported_as_damage() {
-        let dir = temp_dir("damage");
-        let (store, _) = FileStore::open(&dir).unwrap();
-        let mut partial = store.begin().unwrap();
-        partial.write(b"0123456789").unwrap();
-        let e = store
-            .commit(partial, "lobby", Instant::now(), "ntu", "a")
-            .unwrap();
-        assert!(store.open_file(&e).is_ok());
-        fs::write(store.dir().join(&e.stored), b"short").unwrap();
-        assert!(matches!(
-            store.open_file(&e),
-            Err(FileError::Damaged {
-                expected: 10,
-                found: 5,
-                ..
-            })
-        ));
-        let _ = fs::remove_dir_all(&dir);
-    }
-}
+mod tests;

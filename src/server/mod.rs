@@ -166,6 +166,13 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
     for warning in &warnings {
         println!("warning: {warning}");
     }
+    if config.cluster.is_none() {
+        // A node of a cluster fetches these from the cluster instead.
+        for warning in files.missing() {
+            println!("warning: {warning}");
+        }
+    }
+    let files = Arc::new(files);
 
     let (console, _printer) = Console::start(config.quiet).map_err(ServerError::Thread)?;
     {
@@ -183,7 +190,16 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
     if let Some(url) = &config.cluster {
         let link = join_cluster(&config, url, &hub, &console, &log_path, local.port())?;
         accounts.share(Arc::new(cluster::RedisAccounts(Arc::clone(&link))));
-        cluster::spawn_events(hub.clone(), link, console.clone(), Arc::clone(&accounts))
+        files.share(Arc::new(cluster::RedisFiles(Arc::clone(&link))));
+        markers.share(Arc::new(cluster::RedisMarkers::new(
+            Arc::clone(&link),
+            hub.clone(),
+        )));
+        let shared = cluster::Stores {
+            accounts: Arc::clone(&accounts),
+            files: Arc::clone(&files),
+        };
+        cluster::spawn_events(hub.clone(), link, console.clone(), shared)
             .map_err(ServerError::Thread)?;
     }
     console.say("Socket created.");
@@ -194,7 +210,6 @@ pub fn run(mut config: Config) -> Result<(), ServerError> {
 
     let live = Arc::new(AtomicUsize::new(0));
     spawn_upkeep(hub.clone(), console.clone(), config.fsync).map_err(ServerError::Thread)?;
-    let files = Arc::new(files);
     operator::spawn(
         hub.clone(),
         console.clone(),
@@ -252,7 +267,8 @@ fn join_cluster(
         })
     })?;
     hub.join_cluster(Arc::clone(&link));
-    cluster::spawn_reader(hub.clone(), Arc::clone(&link), console.clone(), last)
+    let cap = config.cluster_stream_max;
+    cluster::spawn_reader(hub.clone(), Arc::clone(&link), console.clone(), last, cap)
         .map_err(ServerError::Thread)?;
     cluster::spawn_heartbeat(hub.clone(), Arc::clone(&link), console.clone())
         .map_err(ServerError::Thread)?;

@@ -52,6 +52,8 @@ const REPLY_ROOM: usize = 4 * 1024;
 /// How long senders wait for a client that is behind to make any progress
 /// before they give up on it (see `Outbox::wait_while_behind`).
 const STALL: std::time::Duration = std::time::Duration::from_secs(1);
+/// The longest senders wait for one client that is behind, progress or not.
+const MAX_HOLD: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The byte bound is what protects memory (frames are shared between
 /// recipients, but each is charged in full to every queue it is in); the
@@ -478,7 +480,9 @@ impl Outbox {
 
     /// Back-pressure: blocks a sender while this queue is behind, until
     /// its client has caught up (an eighth of the bound), the queue
-    /// closes, or the client makes no progress for [`STALL`]. Then the
+    /// closes, or the client makes no progress for [`STALL`] (or has not
+    /// caught up within [`MAX_HOLD`], so no sender is held without end by
+    /// a reader that keeps pace with the room but never gains). Then the
     /// queue is marked stalled: no sender waits for it again until it
     /// drains, so one stuck reader cannot hold a room still; it overflows
     /// and is cut off as before. A reader that is slow but reading thus
@@ -492,6 +496,7 @@ impl Outbox {
             return;
         }
         q.waiters += 1;
+        let since = std::time::Instant::now();
         loop {
             let held = q.held();
             let (guard, _) = self
@@ -505,7 +510,7 @@ impl Outbox {
             if q.closed.is_some() || q.has_caught_up(max_frames) {
                 break;
             }
-            if q.held() >= held {
+            if q.held() >= held || since.elapsed() >= MAX_HOLD {
                 q.stalled = true;
                 break;
             }

@@ -22,6 +22,7 @@ use chat::command::{AccountRequest, ChatRequest, Request};
 use chat::event::Event;
 use chat::protocol::{Frame, Limits, Status};
 
+pub mod cluster;
 pub mod irc_clients;
 pub mod ngircd;
 pub mod redis;

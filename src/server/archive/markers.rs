@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use super::error::ArchiveError;
 use super::journal::Journal;
@@ -34,6 +34,24 @@ const SLACK_LINES: usize = 1000;
 /// (and, for a change, one `write` under it).
 pub struct Markers {
     inner: Mutex<Inner>,
+    /// Cluster mode: the markers every node shares.
+    shared: OnceLock<Arc<dyn SharedMarkers>>,
+}
+
+/// Read markers shared by the nodes of a cluster (see
+/// `server::cluster::RedisMarkers`). Users and rooms are name keys; a
+/// marker crosses as something every node can resolve, and comes back as
+/// a seq of this node's log. Every call may fail when the cluster is
+/// unreachable: the node then goes by its own markers.
+pub trait SharedMarkers: Send + Sync {
+    /// `user`'s marker in `room`, if the cluster has one this node can place.
+    fn fetch(&self, user: &str, room: &str) -> Result<Option<u64>, String>;
+    /// Every marker of `user`: (room key, seq).
+    fn fetch_all(&self, user: &str) -> Result<Vec<(String, u64)>, String>;
+    /// Moves `user`'s marker in `room` to the message at `seq`, if forward.
+    fn store(&self, user: &str, room: &str, seq: u64) -> Result<(), String>;
+    /// Drops every marker of `user`.
+    fn forget_user(&self, user: &str);
 }
 
 struct Inner {
@@ -76,12 +94,31 @@ impl Markers {
         })?;
         let markers = Markers {
             inner: Mutex::new(Inner { journal, by_user }),
+            shared: OnceLock::new(),
         };
         Ok((markers, problems))
     }
 
-    /// The marker of `user` in `room`, if they have one.
+    /// Shares the markers through `shared` from now on (cluster mode).
+    pub fn share(&self, shared: Arc<dyn SharedMarkers>) {
+        let _ = self.shared.set(shared);
+    }
+
+    /// The marker of `user` in `room`, if they have one (in a cluster, the
+    /// further of this node's and the cluster's).
     pub fn get(&self, user: &str, room: &str) -> Option<u64> {
+        let local = self.get_local(user, room);
+        let Some(shared) = self.shared.get() else {
+            return local;
+        };
+        let remote = shared
+            .fetch(&name_key(user), &name_key(room))
+            .ok()
+            .flatten();
+        local.max(remote)
+    }
+
+    fn get_local(&self, user: &str, room: &str) -> Option<u64> {
         let inner = self.lock();
         inner
             .by_user
@@ -90,14 +127,24 @@ impl Markers {
             .copied()
     }
 
-    /// Every marker of `user`: (room key, seq), by room key.
+    /// Every marker of `user`: (room key, seq), by room key (in a
+    /// cluster, the further of this node's and the cluster's, room by room).
     pub fn of_user(&self, user: &str) -> Vec<(String, u64)> {
-        let inner = self.lock();
-        let mut all: Vec<(String, u64)> = inner
-            .by_user
-            .get(&name_key(user))
-            .map(|rooms| rooms.iter().map(|(r, s)| (r.clone(), *s)).collect())
-            .unwrap_or_default();
+        let mut all: HashMap<String, u64> = {
+            let inner = self.lock();
+            inner
+                .by_user
+                .get(&name_key(user))
+                .cloned()
+                .unwrap_or_default()
+        };
+        if let Some(shared) = self.shared.get() {
+            for (room, seq) in shared.fetch_all(&name_key(user)).unwrap_or_default() {
+                let mine = all.entry(room).or_insert(seq);
+                *mine = (*mine).max(seq);
+            }
+        }
+        let mut all: Vec<(String, u64)> = all.into_iter().collect();
         all.sort();
         all
     }
@@ -111,6 +158,12 @@ impl Markers {
     /// `Write`: the marker is then unchanged.
     pub fn advance(&self, user: &str, room: &str, seq: u64) -> Result<bool, ArchiveError> {
         let (user, room) = (name_key(user), name_key(room));
+        if let Some(shared) = self.shared.get() {
+            // Even when this node's marker is already there: the cluster's
+            // may be behind (Redis was unreachable, or lost its data).
+            // Best effort: the next move carries it.
+            let _ = shared.store(&user, &room, seq);
+        }
         let mut inner = self.lock();
         let current = inner.by_user.get(&user).and_then(|r| r.get(&room)).copied();
         if current.is_some_and(|c| c >= seq) {
@@ -150,6 +203,9 @@ impl Markers {
     /// `Write`: nothing is dropped.
     pub fn forget_user(&self, user: &str) -> Result<usize, ArchiveError> {
         let user = name_key(user);
+        if let Some(shared) = self.shared.get() {
+            shared.forget_user(&user);
+        }
         let mut inner = self.lock();
         let rooms: Vec<String> = inner
             .by_user
@@ -215,6 +271,83 @@ impl Inner {
 mod tests {
     use super::super::journal::tests::temp_dir;
     use super::*;
+
+    /// A cluster's markers in memory, or an unreachable one.
+    #[derive(Default)]
+    struct FakeShared {
+        markers: Mutex<HashMap<(String, String), u64>>,
+        down: bool,
+    }
+
+    impl SharedMarkers for FakeShared {
+        fn fetch(&self, user: &str, room: &str) -> Result<Option<u64>, String> {
+            if self.down {
+                return Err("down".into());
+            }
+            let m = self.markers.lock().unwrap();
+            Ok(m.get(&(user.to_string(), room.to_string())).copied())
+        }
+        fn fetch_all(&self, user: &str) -> Result<Vec<(String, u64)>, String> {
+            if self.down {
+                return Err("down".into());
+            }
+            let m = self.markers.lock().unwrap();
+            Ok(m.iter()
+                .filter(|((u, _), _)| u == user)
+                .map(|((_, r), s)| (r.clone(), *s))
+                .collect())
+        }
+        fn store(&self, user: &str, room: &str, seq: u64) -> Result<(), String> {
+            if self.down {
+                return Err("down".into());
+            }
+            let mut m = self.markers.lock().unwrap();
+            let at = m.entry((user.to_string(), room.to_string())).or_insert(seq);
+            *at = (*at).max(seq);
+            Ok(())
+        }
+        fn forget_user(&self, user: &str) {
+            self.markers.lock().unwrap().retain(|(u, _), _| u != user);
+        }
+    }
+
+    #[test]
+    fn in_a_cluster_the_further_marker_wins_and_moves_reach_the_cluster() {
+        let dir = temp_dir("markers-shared");
+        let (m, _) = Markers::open(&dir).unwrap();
+        let shared = Arc::new(FakeShared::default());
+        m.share(Arc::clone(&shared) as Arc<dyn SharedMarkers>);
+        // Set on another node: seen here.
+        shared.store("ann", "den", 40).unwrap();
+        assert_eq!(m.get("Ann", "Den"), Some(40));
+        // Moved here: stored in both, with keys as names.
+        assert!(m.advance("ANN", "Lobby", 7).unwrap());
+        assert_eq!(shared.fetch("ann", "lobby").unwrap(), Some(7));
+        // Behind the cluster here: the cluster's is further.
+        assert!(m.advance("ann", "den", 30).unwrap());
+        assert_eq!(m.get("ann", "den"), Some(40));
+        assert_eq!(
+            m.of_user("ann"),
+            [("den".to_string(), 40), ("lobby".to_string(), 7)]
+        );
+        assert_eq!(m.forget_user("ann").unwrap(), 2);
+        assert_eq!(m.get("ann", "den"), None, "gone from the cluster too");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_unreachable_cluster_leaves_the_nodes_own_markers() {
+        let dir = temp_dir("markers-down");
+        let (m, _) = Markers::open(&dir).unwrap();
+        m.share(Arc::new(FakeShared {
+            down: true,
+            ..FakeShared::default()
+        }));
+        assert!(m.advance("ann", "den", 5).unwrap());
+        assert_eq!(m.get("ann", "den"), Some(5));
+        assert_eq!(m.of_user("ann"), [("den".to_string(), 5)]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn markers_move_only_forward_and_survive_a_reopen() {

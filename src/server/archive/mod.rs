@@ -72,7 +72,7 @@ mod tests;
 
 pub use error::ArchiveError;
 pub use log::{Archive, Opened, Saved, SavedIndex, Stats};
-pub use markers::{Markers, MARKERS_FILE};
+pub use markers::{Markers, SharedMarkers, MARKERS_FILE};
 pub use matcher::SNIPPET_CHARS;
 pub use page::{Page, Query, Ref, Target, MAX_PAGE};
 pub use pending::{Pending, MAX_WAITING_PER_USER, PENDING_FILE};

@@ -11,12 +11,19 @@ use std::time::{Duration, Instant};
 
 use crate::cluster::{Client, Message, Result};
 use crate::server::console::Console;
-use crate::server::hub::Hub;
+use crate::server::files::FileStore;
+use crate::server::hub::{Hub, Owed};
 use crate::server::store::unescape;
 
 use super::presence::parse_rooms;
-use super::{keys, rooms, ClusterLink};
+use super::{files, keys, rooms, ClusterLink};
 use crate::server::accounts::Accounts;
+
+/// The node's stores the cluster keeps in step with Redis.
+pub struct Stores {
+    pub accounts: Arc<Accounts>,
+    pub files: Arc<FileStore>,
+}
 
 /// How often every node's presence is read in full.
 const SYNC_EVERY: Duration = Duration::from_secs(5);
@@ -31,7 +38,7 @@ pub fn spawn_events(
     hub: Hub,
     link: Arc<ClusterLink>,
     console: Console,
-    accounts: Arc<Accounts>,
+    stores: Stores,
 ) -> io::Result<()> {
     thread::Builder::new()
         .name("cluster-events".into())
@@ -41,7 +48,8 @@ pub fn spawn_events(
                 hub: &hub,
                 link: &link,
                 console: &console,
-                accounts: &accounts,
+                accounts: &stores.accounts,
+                files: &stores.files,
             };
             listen_forever(&node);
         })?;
@@ -54,6 +62,7 @@ struct Node<'a> {
     link: &'a ClusterLink,
     console: &'a Console,
     accounts: &'a Accounts,
+    files: &'a FileStore,
 }
 
 fn listen_forever(node: &Node<'_>) {
@@ -61,6 +70,7 @@ fn listen_forever(node: &Node<'_>) {
     let channels = vec![
         keys::PRESENCE_CHANNEL.to_string(),
         keys::ROOMS_CHANNEL.to_string(),
+        keys::FILES_CHANNEL.to_string(),
         keys::whispers(link.node()),
         keys::control(link.node()),
     ];
@@ -76,14 +86,26 @@ fn listen_forever(node: &Node<'_>) {
         }
         match next {
             Ok(Some(message)) if message.channel == keys::ROOMS_CHANNEL.as_bytes() => {
-                let key = String::from_utf8_lossy(&message.payload).into_owned();
+                let payload = String::from_utf8_lossy(&message.payload).into_owned();
+                let (key, by_operator) = match payload.split_once('\t') {
+                    Some((key, by)) => (key.to_string(), by == rooms::BY_OPERATOR),
+                    None => (payload, false),
+                };
                 match reads.run(|c| rooms::fetch_room(c, &key)) {
                     Ok(record) => {
-                        if let Err(e) = hub.apply_shared_room(&key, record) {
+                        if let Err(e) = hub.apply_shared_room(&key, record, by_operator) {
                             console.say(format!("cluster: room {key}: {e}"));
                         }
                     }
                     // The next full read applies it.
+                    Err(_) => synced = None,
+                }
+            }
+            Ok(Some(message)) if message.channel == keys::FILES_CHANNEL.as_bytes() => {
+                let id = String::from_utf8_lossy(&message.payload).into_owned();
+                match reads.run(|c| files::fetch_one(c, &id)) {
+                    Ok(Some(entry)) => files::adopt(hub, node.files, console, entry, true),
+                    Ok(None) => {}
                     Err(_) => synced = None,
                 }
             }
@@ -131,6 +153,9 @@ fn handle(hub: &Hub, link: &ClusterLink, console: &Console, message: &Message) {
             Some([verb, room, nick, by, reason]) if verb == "roomkick" => {
                 console.say(format!("cluster: {by} kicks {nick} out of {room}"));
                 hub.kick_here(room, nick, by, reason);
+            }
+            Some([verb, nick, room, by]) if verb == "invite" => {
+                hub.invite_here(nick, room, by, &mut Owed::new());
             }
             _ => console.say(format!("cluster: unknown request {payload:?}; ignored")),
         }
@@ -205,8 +230,9 @@ fn sync_shared(c: &mut Client, node: &Node<'_>, epoch: &mut Option<Vec<u8>>) -> 
                     .arg(line),
             )?;
         }
+        let shared_files = files::write_back(c, node.files, node.link.holder())?;
         node.console.say(format!(
-            "cluster: {} in Redis; wrote back {} room(s) and {} account(s) held here",
+            "cluster: {} in Redis; wrote back {} room(s), {} account(s) and {shared_files} file(s) held here",
             if epoch.is_some() {
                 "data lost"
             } else {
@@ -221,6 +247,9 @@ fn sync_shared(c: &mut Client, node: &Node<'_>, epoch: &mut Option<Vec<u8>>) -> 
     *epoch = now;
     node.hub
         .apply_shared_rooms(|| rooms::fetch_rooms(c), true)?;
+    for entry in files::fetch_all(c)? {
+        files::adopt(node.hub, node.files, node.console, entry, false);
+    }
     Ok(())
 }
 

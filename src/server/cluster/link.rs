@@ -141,6 +141,16 @@ impl ClusterLink {
         reconnecting(&self.redis)
     }
 
+    /// A plain connection, made now, for one long transfer (a file's
+    /// bytes) that must not hold a shared connection; every read and
+    /// write on it times out.
+    ///
+    /// # Errors
+    /// Redis unreachable.
+    pub fn direct(&self) -> crate::cluster::Result<Client> {
+        Client::connect(&self.redis)
+    }
+
     /// A pub/sub connection subscribed to `channels`, made again (and
     /// subscribed again) whenever it breaks.
     pub fn subscriber(&self, channels: Vec<String>) -> Reconnecting<Subscriber> {
@@ -211,17 +221,18 @@ impl ClusterLink {
         }
     }
 
-    /// The reader delivered entry `id` (this node's own message, stored
-    /// locally as `own_seq`).
-    pub fn note_applied(&self, id: StreamId, own_seq: Option<u64>) {
+    /// The reader delivered every entry up to `last`, among them `own`:
+    /// this node's own messages with their local numbers. One wake-up for
+    /// the whole batch: every sender waits on the same condition, and
+    /// waking them all once per entry cost a flood more CPU than the
+    /// delivery itself (a third of a node's time was context switches).
+    pub fn note_applied(&self, own: &[(StreamId, u64)], last: StreamId) {
         let mut applied = self.applied();
-        applied.last = Some(id);
-        if let Some(seq) = own_seq {
-            if applied.own.len() >= MAX_UNCLAIMED {
-                applied.own.clear();
-            }
-            applied.own.insert(id, seq);
+        applied.last = Some(last);
+        if applied.own.len() + own.len() > MAX_UNCLAIMED {
+            applied.own.clear();
         }
+        applied.own.extend(own.iter().copied());
         drop(applied);
         self.changed.notify_all();
     }
@@ -301,8 +312,9 @@ mod tests {
         let link = ClusterLink::new("redis://127.0.0.1:1", None, "a").unwrap();
         let id = StreamId::new(5, 0);
         assert_eq!(link.wait_applied(id, Duration::from_millis(1)), None);
-        link.note_applied(StreamId::new(4, 0), None);
-        link.note_applied(id, Some(17));
+        link.note_applied(&[], StreamId::new(4, 0));
+        assert_eq!(link.wait_applied(id, Duration::from_millis(1)), None);
+        link.note_applied(&[(id, 17)], id);
         assert_eq!(link.wait_applied(id, Duration::from_millis(1)), Some(17));
         assert_eq!(
             link.wait_applied(id, Duration::from_millis(1)),

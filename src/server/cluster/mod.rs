@@ -8,19 +8,24 @@
 mod accounts;
 mod error;
 mod events;
+mod files;
 pub mod keys;
 mod link;
+mod markers;
 mod nicks;
 mod pending;
 mod presence;
 mod reader;
 mod resume;
 mod rooms;
+mod trim;
 
 pub use accounts::RedisAccounts;
 pub use error::ClusterError;
-pub use events::{spawn_events, whisper_payload};
+pub use events::{spawn_events, whisper_payload, Stores};
+pub use files::RedisFiles;
 pub use link::{ClusterLink, StreamMessage};
+pub use markers::RedisMarkers;
 pub use nicks::spawn_heartbeat;
 pub use presence::spawn_presence;
 pub use reader::spawn_reader;

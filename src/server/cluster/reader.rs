@@ -7,13 +7,13 @@
 use std::io;
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cluster::StreamId;
 use crate::server::console::Console;
 use crate::server::hub::{Hub, Owed};
 
-use super::{keys, ClusterLink, StreamMessage};
+use super::{keys, trim, ClusterLink, StreamMessage};
 
 /// How long one `XREAD` blocks waiting for entries.
 const BLOCK: Duration = Duration::from_millis(1000);
@@ -21,8 +21,11 @@ const BLOCK: Duration = Duration::from_millis(1000);
 const BATCH: usize = 512;
 /// The wait before storing an entry again after `log.txt` refused it.
 const STORE_RETRY: Duration = Duration::from_secs(1);
+/// How often the node records where it is and trims the stream.
+const TRIM_EVERY: Duration = Duration::from_secs(5);
 
-/// Starts the reader, resuming after `last` (the log's last stream ID).
+/// Starts the reader, resuming after `last` (the log's last stream ID);
+/// it also trims the stream, to at most `cap` entries if given.
 ///
 /// # Errors
 /// The thread could not be started.
@@ -31,20 +34,55 @@ pub fn spawn_reader(
     link: Arc<ClusterLink>,
     console: Console,
     last: Option<StreamId>,
+    cap: Option<u64>,
 ) -> io::Result<()> {
     thread::Builder::new()
         .name("cluster-reader".into())
-        .spawn(move || read_forever(&hub, &link, &console, last))?;
+        .spawn(move || read_forever(&hub, &link, &console, last, cap))?;
     Ok(())
 }
 
-fn read_forever(hub: &Hub, link: &ClusterLink, console: &Console, last: Option<StreamId>) {
+fn read_forever(
+    hub: &Hub,
+    link: &ClusterLink,
+    console: &Console,
+    last: Option<StreamId>,
+    cap: Option<u64>,
+) {
     let mut conn = link.connection();
     let mut last = last.unwrap_or_default();
+    let mut trimmed = Instant::now();
+    // Checked at every new connection: the stream may have been trimmed
+    // past this node while it was away.
+    let mut checked = None;
+    let mut warned = None;
     loop {
+        if checked != Some(conn.generation()) {
+            if let Ok(warning) = conn.run(|c| trim::check_resume(c, last)) {
+                checked = Some(conn.generation());
+                if let Some(warning) = warning {
+                    console.say(&warning);
+                    warned = Some(warning);
+                }
+            }
+        }
         let read = conn.run(|c| c.xread(&[(keys::MESSAGES, last)], Some(BATCH), Some(BLOCK)));
         for change in conn.take_changes() {
             console.say(format!("cluster: stream reader {change}"));
+        }
+        if trimmed.elapsed() >= TRIM_EVERY {
+            trimmed = Instant::now();
+            // Best effort: the next tick tries again.
+            let _ = conn.run(|c| trim::record_and_trim(c, link, last, cap));
+            if cap.is_some() {
+                // The cap may have taken entries this node had not read.
+                if let Ok(Some(warning)) = conn.run(|c| trim::check_resume(c, last)) {
+                    if warned.as_ref() != Some(&warning) {
+                        console.say(&warning);
+                        warned = Some(warning);
+                    }
+                }
+            }
         }
         match read {
             Ok(batches) => {
@@ -68,10 +106,7 @@ fn read_forever(hub: &Hub, link: &ClusterLink, console: &Console, last: Option<S
                     last = entry.id;
                 }
                 owed.pay();
-                for (id, seq) in own {
-                    link.note_applied(id, Some(seq));
-                }
-                link.note_applied(last, None);
+                link.note_applied(&own, last);
             }
             // Down: `run` answers at once until the next attempt is due.
             Err(_) => thread::sleep(conn.retry_in().max(Duration::from_millis(50))),

@@ -11,6 +11,10 @@ use crate::text::name_key;
 
 use super::{keys, ClusterLink};
 
+/// What follows a closed room's key on the rooms channel when the
+/// operator closed it.
+pub const BY_OPERATOR: &str = "operator";
+
 /// Requests about rooms use this writer connection's slot.
 const SLOT: u64 = 2;
 
@@ -45,14 +49,22 @@ impl ClusterLink {
         ])
     }
 
-    /// Removes the room keyed `key` (closed) and tells the other nodes.
+    /// Removes the room keyed `key` (closed) and tells the other nodes
+    /// (`key`, or `key TAB operator` when the operator closed it).
     ///
     /// # Errors
     /// Redis unreachable: nothing was changed.
-    pub fn remove_room(&self, key: &str) -> Result<()> {
+    pub fn remove_room(&self, key: &str, by_operator: bool) -> Result<()> {
+        let payload = if by_operator {
+            format!("{key}\t{BY_OPERATOR}")
+        } else {
+            key.to_string()
+        };
         self.room_write(&[
             Command::new("HDEL").arg(keys::ROOMS).arg(key),
-            Command::new("PUBLISH").arg(keys::ROOMS_CHANNEL).arg(key),
+            Command::new("PUBLISH")
+                .arg(keys::ROOMS_CHANNEL)
+                .arg(payload),
         ])
     }
 

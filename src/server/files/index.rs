@@ -38,6 +38,44 @@ pub struct Entry {
     pub name: String,
 }
 
+impl Entry {
+    /// The entry as one `file-line`, without its line feed (also how a
+    /// cluster shares it).
+    pub fn encode(&self) -> String {
+        format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            self.id,
+            escape(&self.date),
+            escape(&self.room),
+            escape(&self.uploader),
+            self.size,
+            to_hex(&self.sha256),
+            escape(&self.stored),
+            escape(&self.name),
+        )
+    }
+
+    /// The `FILE` event that tells a room of this file.
+    pub fn event(&self) -> crate::event::Event {
+        crate::event::Event::File {
+            room: self.room.clone(),
+            from: self.uploader.clone(),
+            id: self.id,
+            name: self.name.clone(),
+            size: self.size,
+            date: self.date.clone(),
+        }
+    }
+
+    /// Reads one `file-line` back, with the same checks as `files.txt`.
+    ///
+    /// # Errors
+    /// Why the line is not an entry.
+    pub fn parse(line: &str) -> Result<Entry, &'static str> {
+        parse_entry(line)
+    }
+}
+
 /// Every stored file by id, and the id the next one gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Index {
@@ -59,17 +97,8 @@ impl Index {
     pub fn encode(&self) -> String {
         let mut out = format!("next\t{}\n", self.next_id);
         for e in self.entries.values() {
-            out.push_str(&format!(
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-                e.id,
-                escape(&e.date),
-                escape(&e.room),
-                escape(&e.uploader),
-                e.size,
-                to_hex(&e.sha256),
-                escape(&e.stored),
-                escape(&e.name),
-            ));
+            out.push_str(&e.encode());
+            out.push('\n');
         }
         out
     }

@@ -231,7 +231,7 @@ impl Hub {
     ///
     /// # Errors
     /// `NoSuchUser` when no node has them; `ClusterUnavailable`.
-    pub(super) fn kick_elsewhere(&self, nick: &str, fields: &[&str]) -> Result<String, Refused> {
+    pub(super) fn tell_elsewhere(&self, nick: &str, fields: &[&str]) -> Result<String, Refused> {
         let no_such_user = || Refused::NoSuchUser {
             nick: nick.to_string(),
         };

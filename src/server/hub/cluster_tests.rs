@@ -119,7 +119,9 @@ fn rooms_changed_elsewhere_are_applied_here() {
         bans: bans.iter().map(|b| b.to_string()).collect(),
         permits: Vec::new(),
     };
-    w.hub.apply_shared_room("den", Some(record(&[]))).unwrap();
+    w.hub
+        .apply_shared_room("den", Some(record(&[])), false)
+        .unwrap();
     w.hub
         .join_room(ann, "den", None, &mut World::owed())
         .unwrap();
@@ -129,7 +131,7 @@ fn rooms_changed_elsewhere_are_applied_here() {
     w.take(ann);
     w.take(bob);
     w.hub
-        .apply_shared_room("den", Some(record(&["bob"])))
+        .apply_shared_room("den", Some(record(&["bob"])), false)
         .unwrap();
     assert!(w.take(bob).contains(&"removed Den Banned".to_string()));
     assert!(matches!(
@@ -138,13 +140,15 @@ fn rooms_changed_elsewhere_are_applied_here() {
     ));
     let stored = std::fs::read_to_string(w.dir().join("rooms.txt")).unwrap();
     assert_eq!(stored, "Den\tzed\tpublic\tbob\t\n", "kept in rooms.txt too");
-    w.hub.apply_shared_room("den", None).unwrap();
+    w.hub.apply_shared_room("den", None, false).unwrap();
     assert!(w
         .take(ann)
         .contains(&"removed Den Closed { by_operator: false }".to_string()));
     assert!(w.hub.room_list(None).iter().all(|r| r.name != "Den"));
     // Redis as the last word: rooms it lacks are closed, those it has appear.
-    w.hub.apply_shared_room("den", Some(record(&[]))).unwrap();
+    w.hub
+        .apply_shared_room("den", Some(record(&[])), false)
+        .unwrap();
     let missing = w
         .hub
         .apply_shared_rooms(|| Ok::<_, ()>(Vec::new()), false)

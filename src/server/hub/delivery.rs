@@ -37,6 +37,10 @@ pub enum Delivery {
     },
     /// To a connection taken out of `room` by someone else.
     Removed { room: String, why: Removal },
+    /// To someone `by` invited into `room` (let into a private room, or
+    /// told of a public one): each door words it its own way (IRC: an
+    /// `INVITE` line, which clients show and may offer to join).
+    Invited { room: String, by: String },
 }
 
 /// Why someone is no longer in a room they did not leave.

@@ -163,9 +163,19 @@ impl Hub {
         );
     }
 
-    /// Tells the user called `nick`, if they are online here, `text` from
-    /// the server (an invitation, say); whether they were.
-    pub fn notify(&self, nick: &str, text: &str, owed: &mut Owed) -> bool {
+    /// Tells the user called `nick`, if they are online (here, or on
+    /// another node of the cluster), that `by` invites them into `room`;
+    /// whether they were.
+    pub fn invite(&self, nick: &str, room: &str, by: &str, owed: &mut Owed) -> bool {
+        if self.invite_here(nick, room, by, owed) {
+            return true;
+        }
+        self.tell_elsewhere(nick, &["invite", nick, room, by])
+            .is_ok()
+    }
+
+    /// [`Hub::invite`] for a user of this node only.
+    pub fn invite_here(&self, nick: &str, room: &str, by: &str, owed: &mut Owed) -> bool {
         let st = self.lock();
         let client = st
             .nicks
@@ -174,10 +184,11 @@ impl Hub {
         let Some(client) = client else {
             return false;
         };
-        let notice = Event::Notice {
-            text: text.to_string(),
+        let invited = Delivery::Invited {
+            room: room.to_string(),
+            by: by.to_string(),
         };
-        st.send(client, &Delivery::Event(notice), owed);
+        st.send(client, &invited, owed);
         true
     }
 }

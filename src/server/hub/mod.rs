@@ -349,7 +349,7 @@ impl Hub {
     pub fn kick(&self, nick: &str, reason: &str) -> Result<String, Refused> {
         match self.kick_local(nick, reason) {
             // In a cluster, the node that has them is asked to.
-            Err(Refused::NoSuchUser { .. }) => self.kick_elsewhere(nick, &["kick", nick, reason]),
+            Err(Refused::NoSuchUser { .. }) => self.tell_elsewhere(nick, &["kick", nick, reason]),
             done => done,
         }
     }

@@ -108,7 +108,7 @@ impl Hub {
                     current: None,
                 });
             }
-            let nick = self.kick_elsewhere(nick, &["roomkick", &room, nick, &by, reason])?;
+            let nick = self.tell_elsewhere(nick, &["roomkick", &room, nick, &by, reason])?;
             return Ok(Kicked { room, nick });
         };
         if !target.rooms.contains(&key) {
@@ -165,7 +165,7 @@ impl Hub {
         records.push(record);
         records.sort_by_key(|r| name_key(&r.name));
         if let Err(e) = store.write(&records) {
-            let _ = self.share_removed(&key);
+            let _ = self.share_removed(&key, false);
             return Err(Refused::NotStored(e));
         }
         let mut st = self.lock();
@@ -254,7 +254,7 @@ impl Hub {
             (key, room.owner.clone().unwrap_or_default())
         };
         if key != name_key(LOBBY) {
-            self.share_removed(&key)?;
+            self.share_removed(&key, false)?;
         }
         self.remove_room(&store, &key, &owner, false, owed)
     }
@@ -272,7 +272,7 @@ impl Hub {
             });
         }
         if key != name_key(LOBBY) {
-            self.share_removed(&key)?;
+            self.share_removed(&key, true)?;
         }
         self.remove_room(&store, &key, "(operator)", true, owed)
     }

@@ -36,12 +36,15 @@ impl Hub {
         self.with_link(|link| link.store_room(record)).map(|_| ())
     }
 
-    /// Removes a closed room from Redis (nothing without a cluster).
+    /// Removes a closed room from Redis (nothing without a cluster),
+    /// saying whether the operator closed it (the other nodes tell its
+    /// members who did).
     ///
     /// # Errors
     /// `ClusterUnavailable`: the room stays open.
-    pub(super) fn share_removed(&self, key: &str) -> Result<(), Refused> {
-        self.with_link(|link| link.remove_room(key)).map(|_| ())
+    pub(super) fn share_removed(&self, key: &str, by_operator: bool) -> Result<(), Refused> {
+        self.with_link(|link| link.remove_room(key, by_operator))
+            .map(|_| ())
     }
 
     fn with_link<T>(
@@ -57,13 +60,18 @@ impl Hub {
     }
 
     /// Applies what Redis holds for the room keyed `key` (`None`: it was
-    /// closed) to this node.
+    /// closed, by the operator of another node if `by_operator`) to this node.
     ///
     /// # Errors
     /// `rooms.txt` could not be written (the change holds in memory).
-    pub fn apply_shared_room(&self, key: &str, record: Option<RoomRecord>) -> Result<(), String> {
+    pub fn apply_shared_room(
+        &self,
+        key: &str,
+        record: Option<RoomRecord>,
+        by_operator: bool,
+    ) -> Result<(), String> {
         let store = self.inner.room_store.lock();
-        self.apply_room(&store, key, record)
+        self.apply_room(&store, key, record, by_operator)
     }
 
     fn apply_room(
@@ -71,6 +79,7 @@ impl Hub {
         store: &RoomsGuard<'_>,
         key: &str,
         record: Option<RoomRecord>,
+        by_operator: bool,
     ) -> Result<(), String> {
         if key == name_key(LOBBY) {
             return Ok(());
@@ -79,7 +88,7 @@ impl Hub {
         match record {
             None => {
                 if self.lock().rooms.contains_key(key) {
-                    self.remove_room(store, key, "(another node)", false, &mut owed)
+                    self.remove_room(store, key, "(another node)", by_operator, &mut owed)
                         .map_err(|e| e.to_string())?;
                 }
                 Ok(())
@@ -122,11 +131,11 @@ impl Hub {
             .filter(|r| !shared.contains_key(&name_key(&r.name)))
             .collect();
         for (key, record) in shared {
-            let _ = self.apply_room(&store, &key, Some(record));
+            let _ = self.apply_room(&store, &key, Some(record), false);
         }
         if authoritative {
             for record in &missing {
-                let _ = self.apply_room(&store, &name_key(&record.name), None);
+                let _ = self.apply_room(&store, &name_key(&record.name), None, false);
             }
         }
         Ok(missing)

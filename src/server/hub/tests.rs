@@ -90,6 +90,7 @@ impl Codec for LineCodec {
                 ..
             } => format!("entered {room} {members} history={}", history.len()),
             Delivery::Removed { room, why } => format!("removed {room} {why:?}"),
+            Delivery::Invited { room, by } => format!("invited {room} by {by}"),
         };
         format!("{line}\n").into_bytes()
     }
@@ -324,6 +325,23 @@ fn only_the_owner_moderates_or_closes_and_the_lobby_stays() {
     ));
     let stored = std::fs::read_to_string(w.dir.join("rooms.txt")).unwrap();
     assert!(!stored.contains("den"), "{stored}");
+}
+
+/// An invitation goes to the one invited alone, if online here.
+#[test]
+fn an_invitation_reaches_the_invited_only() {
+    let mut w = World::new("invite", 0);
+    let (tom, bob, eve) = (
+        w.join("Tom", false, 0),
+        w.join("Bob", false, 0),
+        w.join("Eve", false, 0),
+    );
+    w.take(tom);
+    w.take(eve);
+    assert!(w.hub.invite("bob", "den", "Tom", &mut World::owed()));
+    assert_eq!(w.take(bob).last().unwrap(), "invited den by Tom");
+    assert!(w.take(eve).is_empty() && w.take(tom).is_empty());
+    assert!(!w.hub.invite("nobody", "den", "Tom", &mut World::owed()));
 }
 
 #[test]

@@ -78,6 +78,11 @@ pub fn frames(delivery: &Delivery) -> Vec<Vec<u8>> {
         }
         .to_frame()
         .encode()],
+        Delivery::Invited { room, by } => vec![Event::Notice {
+            text: format!("{by} invites you into {room}: /join {room}"),
+        }
+        .to_frame()
+        .encode()],
     }
 }
 

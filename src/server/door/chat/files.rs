@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use crate::clock;
 use crate::command::Upload;
-use crate::event::Event;
 use crate::fileshare::{chunk_buffer, digest_header, human_size};
 use crate::protocol::{self, header, Frame, Head, Status};
 use crate::text::{for_terminal, name_key};
@@ -240,14 +239,7 @@ impl Session<'_> {
             entry.size,
             me.nick
         ));
-        let shared = Event::File {
-            room: entry.room.clone(),
-            from: entry.uploader.clone(),
-            id: entry.id,
-            name: entry.name.clone(),
-            size: entry.size,
-            date: entry.date.clone(),
-        };
+        let shared = entry.event();
         // Filed under a room closed meanwhile: nobody there to tell.
         if entry.room == me.room {
             self.hub
@@ -284,10 +276,16 @@ impl Session<'_> {
             Err(e) => {
                 self.console
                     .say(format!("{} cannot send file id:{id}: {e}", self.tag));
-                return Some(Frame::reply(
-                    Status::INTERNAL_ERROR,
-                    &format!("file id:{id} cannot be read on the server; tell its operator"),
-                ));
+                return Some(match e {
+                    FileError::Unavailable { .. } => Frame::reply(
+                        Status::UNAVAILABLE,
+                        &format!("file id:{id} is stored on another node and cannot be fetched from the cluster now; try again later"),
+                    ),
+                    _ => Frame::reply(
+                        Status::INTERNAL_ERROR,
+                        &format!("file id:{id} cannot be read on the server; tell its operator"),
+                    ),
+                });
             }
         };
         let head = Frame::status(Status::OK)
@@ -360,6 +358,12 @@ impl Session<'_> {
         let why = match e {
             FileError::Io { source, .. } => source.to_string(),
             FileError::Damaged { .. } => "the stored copy changed".to_string(),
+            FileError::Unavailable { .. } => {
+                return Received::Refused(
+                    Status::UNAVAILABLE,
+                    "file not stored: cluster unavailable, retrying; try again later".into(),
+                )
+            }
         };
         Received::Refused(
             Status::INSUFFICIENT_STORAGE,

@@ -387,12 +387,10 @@ fn room_request(s: &mut Session<'_>, request: RoomRequest) -> Frame {
             room,
         } => s.change_list(room.as_deref(), list, &nick, add).map(|c| {
             let registered = s.accounts.is_registered(&c.nick);
-            if c.added && c.list == ListKind::Permits && c.online {
+            if c.added && c.list == ListKind::Permits {
                 // As an IRC INVITE does: the one let in hears of it.
                 let by = s.nick.clone().unwrap_or_default();
-                let room = &c.room;
-                let note = format!("{by} let you into private room {room}: /join {room}");
-                s.hub.notify(&c.nick, &note, &mut s.owed);
+                s.hub.invite(&c.nick, &c.room, &by, &mut s.owed);
             }
             words::list_changed(&c, registered)
         }),

@@ -272,8 +272,8 @@ pub fn kick(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
 
 /// `INVITE nick #room`: into a private room, the owner's permit (`+I`);
 /// into a public one, anyone may come anyway. The invited one, if online,
-/// is told in a server notice, whatever their door; the inviter hears
-/// whether they were.
+/// is told (an `INVITE` line over IRC, a notice at the other doors); the
+/// inviter hears whether they were.
 pub fn invite(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
     let (nick, channel) = (
         msg.param(0).unwrap_or_default(),
@@ -289,6 +289,17 @@ pub fn invite(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
         return sent(
             s,
             reply(s, Numeric::ERR_NOTONCHANNEL, [channel.as_str(), &why]),
+        );
+    }
+    if view.members.iter().any(|m| same(m, nick)) {
+        let why = format!("{nick} is already in {}", view.info.name);
+        return sent(
+            s,
+            reply(
+                s,
+                Numeric::ERR_USERONCHANNEL,
+                [nick, channel.as_str(), &why],
+            ),
         );
     }
     if view.info.private {
@@ -308,12 +319,7 @@ pub fn invite(s: &mut Session<'_>, _: &mut Online, msg: &Message) -> Flow {
         return sent(s, reply(s, Numeric::ERR_NOSUCHNICK, [nick, &why]));
     }
     let mut lines = vec![reply(s, Numeric::RPL_INVITING, [nick, channel.as_str()])];
-    let room = &view.info.name;
-    let invitation = format!(
-        "{} invites you into {room}: /join {room} (in IRC: /join {channel})",
-        me(s)
-    );
-    let told = if s.hub.notify(nick, &invitation, &mut s.owed) {
+    let told = if s.hub.invite(nick, &view.info.name, &me(s), &mut s.owed) {
         "they were told"
     } else {
         "they are not online: tell them yourself"

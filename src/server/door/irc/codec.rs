@@ -117,6 +117,10 @@ impl Codec for IrcCodec {
                 ..
             } => entered(&self.link, flags, room, nick, history, *unread_from),
             Delivery::Removed { room, why } => vec![removed(&self.link.nick(), room, why)],
+            Delivery::Invited { room, by } => {
+                let channel = room_to_channel(room);
+                vec![Message::new("INVITE", [self.link.nick(), channel]).with_source(mask(by))]
+            }
         };
         to_bytes(&lines)
     }

@@ -17,6 +17,7 @@ use crate::fileshare::{digest_header, human_size, parse_digest, safe_name};
 use crate::server::connection::Conn;
 use crate::server::door::chat::{Body, Received, Sharer, MAX_DOWNLOADS_QUEUED};
 use crate::server::door::Poll;
+use crate::server::files::FileError;
 use crate::server::outbox::FileBody;
 use crate::server::session::{End, Session};
 use crate::text::for_terminal;
@@ -222,10 +223,16 @@ pub fn download(s: &mut Session<'_>, request: &Request, id: &str) -> Poll {
         Err(e) => {
             s.console
                 .say(format!("{} cannot send file id:{}: {e}", s.tag, entry.id));
-            let failure = Response::text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "this file cannot be read on the server; tell its operator\n",
-            );
+            let failure = match e {
+                FileError::Unavailable { .. } => Response::text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "this file is stored on another node and cannot be fetched from the cluster now; try again later\n",
+                ),
+                _ => Response::text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "this file cannot be read on the server; tell its operator\n",
+                ),
+            };
             return respond(s, request, &failure, keep);
         }
     };
