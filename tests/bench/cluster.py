@@ -24,11 +24,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crosscheck import ROOT, busy_seconds, free_port, process_seconds, wait_listening  # noqa: E402
+from crosscheck import (  # noqa: E402
+    ROOT, Server, busy_seconds, free_port, process_seconds, wait_listening, while_quiet)
 
 WORKLOADS = {
     "paced": ["--clients", "50", "--messages", "200", "--rate", "20"],
@@ -56,36 +56,6 @@ class Redis:
         self.dir.cleanup()
 
 
-class Node:
-    """One of our servers, with or without a cluster."""
-
-    def __init__(self, server_bin, cluster=None, node_id=None):
-        self.server_bin, self.cluster, self.node_id = server_bin, cluster, node_id
-
-    def __enter__(self):
-        self.dir = tempfile.TemporaryDirectory(prefix="bench-node-")
-        cmd = [self.server_bin, "--port", "0", "--data-dir", self.dir.name, "--no-replay",
-               "--quiet", "--no-rate-limit", "--max-per-ip", "100000"]
-        if self.cluster:
-            cmd += ["--cluster", self.cluster, "--node-id", self.node_id]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
-        self.port = None
-        for line in self.proc.stdout:
-            if "listening on" in line:
-                self.port = int(line.rsplit(":", 1)[1])
-                break
-        if self.port is None:
-            raise RuntimeError("a node never said where it listens")
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-        wait_listening(self.port, self.proc)
-        return self
-
-    def __exit__(self, *exc):
-        stop(self.proc)
-        self.dir.cleanup()
-
-
 def stop(proc):
     proc.terminate()
     try:
@@ -104,9 +74,10 @@ def run(setup, workload, opts):
         if redis:
             redis.__enter__()
             url = f"redis://127.0.0.1:{redis.port}"
-            nodes = [Node(opts.server_bin, url, f"n{i}").__enter__() for i in range(int(setup))]
+            nodes = [Server("ours", opts.server_bin, ["--cluster", url, "--node-id", f"n{i}"])
+                     .__enter__() for i in range(int(setup))]
         else:
-            nodes = [Node(opts.server_bin).__enter__()]
+            nodes = [Server("ours", opts.server_bin).__enter__()]
         pids = [n.proc.pid for n in nodes] + ([redis.proc.pid] if redis else [])
         cmd = [opts.bench_bin, "--ports", ",".join(str(n.port) for n in nodes), "--json"] + workload
         load = os.getloadavg()[0]
@@ -161,12 +132,8 @@ def main(argv):
         for i in range(opts.runs):
             order = setups[i % len(setups):] + setups[:i % len(setups)]
             for setup in order:
-                for _ in range(4):
-                    r = run(setup, WORKLOADS[name], opts)
-                    if r.get("others_pct", 0) <= opts.max_others:
-                        break
-                    print(f"  (others used {r['others_pct']:.0f}%: again)", flush=True)
                 label = f"{name} {setup} run {i + 1}"
+                r = while_quiet(lambda: run(setup, WORKLOADS[name], opts), opts.max_others, label)
                 if not r.get("ok"):
                     print(f"{label}: FAILED: {r.get('error')}", flush=True)
                     continue

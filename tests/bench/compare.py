@@ -29,7 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crosscheck import ROOT, run_one, fmt_ms  # noqa: E402
+from crosscheck import ROOT, run_one, fmt_ms, while_quiet  # noqa: E402
 
 WORKLOADS = {
     "flood-50x200": ["--clients", "50", "--messages", "200"],
@@ -97,14 +97,8 @@ def main(argv):
         for i in range(opts.runs):
             order = targets[i % len(targets):] + targets[:i % len(targets)]
             for target in order:
-                for attempt in range(4):
-                    r = one(target, opts, WORKLOADS[name])
-                    busy = r.get("ok") and r["others_pct"] > opts.max_others
-                    if not busy or attempt == 3:
-                        break
-                    print(f"{name} {target} run {i + 1}: repeated, others used "
-                          f"{r['others_pct']:.0f}% of the machine", flush=True)
-                    time.sleep(5)
+                r = while_quiet(lambda: one(target, opts, WORKLOADS[name]), opts.max_others,
+                                f"{name} {target} run {i + 1}")
                 results[(name, target)].append(r)
                 if not r.get("ok"):
                     print(f"{name} {target} run {i + 1}: FAILED: {r.get('error')}", flush=True)
