@@ -116,13 +116,17 @@ pub fn accept_loop(listener: &TcpListener, gate: &Arc<Gate>, door: Option<Protoc
         let n = gate.numbered.fetch_add(1, Ordering::Relaxed) + 1;
         gate.live.fetch_add(1, Ordering::AcqRel);
         let guard = LiveGuard(Arc::clone(&gate.live));
-        let session_gate = Arc::clone(gate);
+        // One pointer for the new thread to take: what it takes sits in its
+        // first frames for as long as it lives, and an idle session's
+        // frames must all fit in its stack's top page (`session/quiet.rs`).
+        let start = Box::new((stream, peer, guard, slot, Arc::clone(gate)));
         let spawned = thread::Builder::new()
             .name(format!("client-{n}"))
             .stack_size(SESSION_STACK)
             .spawn(move || {
+                let (stream, peer, guard, slot, gate) = *start;
                 let _held = (guard, slot);
-                session::run(stream, peer, door, &session_gate.shared);
+                session::run(stream, peer, door, &gate.shared);
             });
         if let Err(e) = spawned {
             // The closure, with the stream and the guard, was dropped: the
