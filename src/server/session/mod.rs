@@ -125,8 +125,8 @@ pub struct Session<'a> {
 /// the one its first line speaks). Never panics on anything the peer sends.
 pub fn run(stream: TcpStream, peer: SocketAddr, door: Option<Protocol>, shared: &Shared) {
     // The state on the heap, made and ended in frames of their own: while
-    // the client idles, this thread's stack holds only a few small frames
-    // (see `memory::StackMark`).
+    // the client idles, this thread's stack holds only a few small frames,
+    // all in its top page (see `quiet.rs`).
     let top = StackMark::here(SESSION_STACK);
     let (mut session, mut conn) = open(stream, peer, shared, top);
     // A bug that panics here must end this client only, and still log it
@@ -242,6 +242,8 @@ impl Session<'_> {
     /// The read loop: hands whole messages to the door, and when none is in
     /// hand, pays what is owed and waits for more input, within the
     /// deadline that applies (login, idle, or the message under way).
+    /// Returns how the session ended, or that its client went quiet (then
+    /// `run` waits, and calls it again to go on).
     #[inline(never)]
     fn serve(&mut self, door: &mut dyn Door, conn: &mut Conn) -> Step {
         let mut pinged = self.quiet.pinged;
