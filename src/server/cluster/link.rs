@@ -9,7 +9,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::cluster::{
-    Backoff, Client, Config, Reconnecting, RedisUrl, StreamEntry, StreamId, Subscriber,
+    Backoff, Client, Config, Reconnecting, RedisError, RedisUrl, StreamBound, StreamEntry,
+    StreamId, Subscriber,
 };
 
 use super::{keys, ClusterError};
@@ -84,6 +85,25 @@ pub struct ClusterLink {
     /// Nicknames this node holds online (`name_key` to nick), refreshed by
     /// the heartbeat and claimed again if Redis lost them.
     pub(super) nicks: Mutex<BTreeMap<String, String>>,
+}
+
+/// How long a sender whose `XADD` lost its reply waits for Redis to tell
+/// whether the message was added.
+const RESOLVE_WAIT: Duration = Duration::from_secs(3);
+/// Between those attempts (each connection also keeps its own backoff).
+const RESOLVE_RETRY: Duration = Duration::from_millis(100);
+/// Entries searched for it at most: more in flight than that and the
+/// answer is "unknown" rather than a scan of the whole stream.
+const RESOLVE_SCAN: usize = 10_000;
+
+/// Why a room message is not known to be in the stream.
+#[derive(Debug)]
+pub enum AppendFailed {
+    /// It is not: nothing was done.
+    NotAdded(RedisError),
+    /// Redis went away with it in flight and did not come back in time:
+    /// it may have been added, and then every node delivers it.
+    Unknown(RedisError),
 }
 
 #[derive(Default)]
@@ -195,12 +215,48 @@ impl ClusterLink {
     /// Appends a room message to the stream: once this returns its ID,
     /// Redis has it and every node will deliver it, in that place.
     ///
+    /// When the connection broke after the `XADD` was sent, Redis may have
+    /// added it: then the entries after the last one this node delivered
+    /// are searched for it (on a new connection, for up to
+    /// [`RESOLVE_WAIT`]), so that a message in the stream is never
+    /// reported as refused, and never sent twice by a sender told to try
+    /// again.
+    ///
     /// # Errors
-    /// Redis unreachable or refusing: the message was not added (or, if
-    /// the connection broke after sending, perhaps it was: see README).
-    pub fn append(&self, message: &StreamMessage) -> crate::cluster::Result<StreamId> {
+    /// `NotAdded`: Redis unreachable or refusing, and the message is not
+    /// in the stream. `Unknown`: Redis went away with the request in
+    /// flight and did not come back in time to tell.
+    pub fn append(&self, message: &StreamMessage) -> Result<StreamId, AppendFailed> {
+        let since = self.applied().last;
         let fields = message.to_fields();
-        self.with_writer(message.client, |c| c.xadd(keys::MESSAGES, &fields))
+        let error = match self.with_writer(message.client, |c| c.xadd(keys::MESSAGES, &fields)) {
+            Ok(id) => return Ok(id),
+            Err(e) => e,
+        };
+        if !matches!(
+            error,
+            RedisError::Io(_) | RedisError::Closed | RedisError::Protocol(_)
+        ) {
+            return Err(AppendFailed::NotAdded(error));
+        }
+        let start = since.map_or(StreamBound::Min, StreamBound::Excluded);
+        let deadline = Instant::now() + RESOLVE_WAIT;
+        loop {
+            let found = self.with_writer(message.client, |c| {
+                c.xrange(keys::MESSAGES, start, StreamBound::Max, Some(RESOLVE_SCAN))
+            });
+            match found {
+                Ok(entries) if entries.len() < RESOLVE_SCAN => {
+                    let mine = entries
+                        .iter()
+                        .find(|e| StreamMessage::from_entry(e).as_ref() == Some(message));
+                    return mine.map(|e| e.id).ok_or(AppendFailed::NotAdded(error));
+                }
+                Ok(_) => return Err(AppendFailed::Unknown(error)),
+                Err(_) if Instant::now() < deadline => std::thread::sleep(RESOLVE_RETRY),
+                Err(_) => return Err(AppendFailed::Unknown(error)),
+            }
+        }
     }
 
     /// Waits up to `timeout` until the reader has delivered entry `id`;

@@ -24,7 +24,7 @@ pub use accounts::RedisAccounts;
 pub use error::ClusterError;
 pub use events::{spawn_events, whisper_payload, Stores};
 pub use files::RedisFiles;
-pub use link::{ClusterLink, StreamMessage};
+pub use link::{AppendFailed, ClusterLink, StreamMessage};
 pub use markers::RedisMarkers;
 pub use nicks::spawn_heartbeat;
 pub use presence::spawn_presence;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cluster::{RedisError, StreamId};
-use crate::server::cluster::{keys, whisper_payload, ClusterLink, StreamMessage};
+use crate::server::cluster::{keys, whisper_payload, AppendFailed, ClusterLink, StreamMessage};
 use crate::server::history::{Kind, Record};
 use crate::text::name_key;
 
@@ -80,7 +80,10 @@ impl Hub {
                 client: id,
             }
         };
-        let stream_id = link.append(&message).map_err(|e| unavailable(&e))?;
+        let stream_id = link.append(&message).map_err(|failed| match failed {
+            AppendFailed::NotAdded(e) => unavailable(&e),
+            AppendFailed::Unknown(e) => Refused::ClusterUncertain(e.to_string()),
+        })?;
         let seq = link.wait_applied(stream_id, ECHO_WAIT).unwrap_or(0);
         Ok(Said {
             seq,

@@ -79,6 +79,10 @@ pub enum Refused {
     /// Cluster mode, and Redis cannot be reached (the reason): nothing
     /// was done; the node reconnects by itself.
     ClusterUnavailable(String),
+    /// Cluster mode, and Redis went away while it was being given a
+    /// message (the reason): it may have been added, and then everyone
+    /// gets it; sending it again could make it twice.
+    ClusterUncertain(String),
 }
 
 impl fmt::Display for Refused {

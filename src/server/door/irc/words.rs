@@ -158,6 +158,13 @@ pub fn refusal(refused: &Refused, command: &str, about: &str) -> Answer {
                 format!("cluster unavailable, retrying ({why}); nothing was done, try again"),
             ],
         ),
+        Refused::ClusterUncertain(why) => (
+            Numeric::ERR_UNKNOWNERROR,
+            vec![
+                command.into(),
+                format!("cluster unavailable, retrying ({why}); your message may have gone out: if it did, it shows in the channel soon; check before you send it again"),
+            ],
+        ),
     };
     (numeric, params)
 }

@@ -1,0 +1,117 @@
+//! A room message whose `XADD` reached Redis but whose reply was lost (the
+//! connection broke in between) is not reported as refused: the node looks
+//! for it in the stream on a new connection, finds it, and answers `200`;
+//! everyone gets it once. A relay between the node and a real redis-server
+//! cuts the connection that carries the first `XADD`, after passing it on
+//! and before the reply. Without redis-server the test says it skipped
+//! (with CI=true it fails).
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+use chat::command::ChatRequest;
+use chat::event::Event;
+use chat::protocol::Status;
+use support::redis::RedisServer;
+use support::{Raw, Server, TempDir};
+
+/// Relays to Redis; the first connection to send an `XADD` once `armed`
+/// is cut after the command went through, before its reply comes back.
+fn start_relay(redis_port: u16, armed: Arc<AtomicBool>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for node in listener.incoming().flatten() {
+            let Ok(redis) = TcpStream::connect(("127.0.0.1", redis_port)) else {
+                continue;
+            };
+            let cut = Arc::new(AtomicBool::new(false));
+            let (node2, redis2, cut2) = (
+                node.try_clone().unwrap(),
+                redis.try_clone().unwrap(),
+                Arc::clone(&cut),
+            );
+            let armed = Arc::clone(&armed);
+            // Node to Redis: watch for the XADD.
+            thread::spawn(move || {
+                let (mut from, mut to) = (node, redis);
+                let mut buf = [0; 65536];
+                while let Ok(n) = from.read(&mut buf) {
+                    if n == 0 || to.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    let xadd = buf[..n].windows(4).any(|w| w.eq_ignore_ascii_case(b"XADD"));
+                    if xadd && armed.swap(false, Ordering::SeqCst) {
+                        cut.store(true, Ordering::SeqCst);
+                    }
+                }
+                let _ = to.shutdown(Shutdown::Both);
+            });
+            // Redis to node: once cut, the reply is dropped and both ends close.
+            thread::spawn(move || {
+                let (mut from, mut to) = (redis2, node2);
+                let mut buf = [0; 65536];
+                while let Ok(n) = from.read(&mut buf) {
+                    if n == 0 || cut2.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if to.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = to.shutdown(Shutdown::Both);
+                let _ = from.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_message_whose_reply_was_lost_is_found_in_the_stream_and_sent_once() {
+    let Some(redis) = RedisServer::start("lost_xadd_reply", &[]) else {
+        return;
+    };
+    let armed = Arc::new(AtomicBool::new(false));
+    let relay = start_relay(redis.port, Arc::clone(&armed));
+    let dir = TempDir::new("lost-reply");
+    let url = format!("redis://127.0.0.1:{relay}");
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            "--no-replay",
+            "--no-rate-limit",
+            "--cluster",
+            &url,
+            "--node-id",
+            "a",
+        ],
+    );
+    let mut ann = Raw::login(server.port, "ann");
+    let mut bob = Raw::login(server.port, "bob");
+    ann.say("before");
+    bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "before"));
+
+    armed.store(true, Ordering::SeqCst);
+    let reply = ann.request(ChatRequest::Say {
+        room: None,
+        text: "in flight".into(),
+    });
+    assert!(!armed.load(Ordering::SeqCst), "the relay cut an XADD");
+    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "in flight"));
+    ann.say("after");
+    // Once: the next message bob gets is "after", not "in flight" again.
+    let next = bob.expect_event(|e| matches!(e, Event::Message { .. }));
+    assert!(
+        matches!(&next, Event::Message { text, .. } if text == "after"),
+        "{next:?}"
+    );
+    let log = std::fs::read_to_string(dir.path().join("log.txt")).unwrap();
+    assert_eq!(log.matches("in flight").count(), 1, "{log}");
+}
