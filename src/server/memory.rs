@@ -25,6 +25,8 @@ const CLIENTS_DROP: usize = 64;
 /// steady trickle of quiet sessions a trim every second would cost more
 /// than it returns.
 const QUIET_TRIM_EVERY: Duration = Duration::from_secs(30);
+/// Looks after a crowd left at which what it still frees is trimmed.
+const FOLLOW_UPS: u32 = 5;
 
 /// Starts the watcher.
 ///
@@ -40,22 +42,34 @@ pub fn spawn_trimmer(budget: Arc<Budget>, live: Arc<AtomicUsize>) -> io::Result<
             // None: no trim yet, so the first crowd to go quiet is trimmed
             // at once rather than 30 s after the start.
             let mut trimmed: Option<Instant> = None;
+            // Looks left after a trim for a crowd that left or queues that
+            // drained, at which a further fall is trimmed too: a crowd
+            // leaves over a few seconds, and what the last of it frees
+            // after the first trim would otherwise stay until the next
+            // crowd. Bounded, so a steady trickle of leaves does not trim
+            // every second.
+            let mut follow_ups = 0;
             loop {
                 thread::sleep(EVERY);
                 let (queued, clients) = (budget.total(), live.load(Ordering::Relaxed));
                 let quiet = QUIETED.load(Ordering::Relaxed);
+                let fell = follow_ups > 0 && (queued < queued_peak || clients < clients_peak);
                 queued_peak = queued_peak.max(queued);
                 clients_peak = clients_peak.max(clients);
                 let quieted = quiet >= quiet_then + CLIENTS_DROP
                     && trimmed.is_none_or(|t| t.elapsed() >= QUIET_TRIM_EVERY);
-                if queued + QUEUED_DROP_BYTES <= queued_peak
-                    || clients + CLIENTS_DROP <= clients_peak
-                    || quieted
-                {
+                let dropped = queued + QUEUED_DROP_BYTES <= queued_peak
+                    || clients + CLIENTS_DROP <= clients_peak;
+                if dropped || fell || quieted {
                     trim();
                     (queued_peak, clients_peak, quiet_then) = (queued, clients, quiet);
                     trimmed = Some(Instant::now());
                 }
+                follow_ups = if dropped {
+                    FOLLOW_UPS
+                } else {
+                    follow_ups.saturating_sub(1)
+                };
             }
         })?;
     Ok(())
