@@ -7,10 +7,11 @@
 
 mod support;
 
+use chat::cluster::resp::{Command, Value};
 use chat::command::{RoomRequest, Upload};
 use chat::event::Event;
 use chat::protocol::Status;
-use support::cluster::{wait_until, Node};
+use support::cluster::{redis_client, wait_until, Node};
 use support::redis::RedisServer;
 use support::{Raw, WAIT};
 
@@ -68,6 +69,12 @@ fn the_console_of_one_node_acts_on_every_node() {
         std::fs::read_to_string(b.dir.path().join("files.txt"))
             .is_ok_and(|t| t.contains("\tden (closed)\tann\t"))
     });
+    // Its bytes are gone from Redis: nobody may fetch them again.
+    let mut redis_client = redis_client(&redis);
+    let left = redis_client
+        .request(&Command::new("KEYS").arg("chat:file:*"))
+        .expect("KEYS");
+    assert_eq!(left, Value::Array(vec![]), "{left:?}");
 
     // /kick bob on a: his connection on b is closed.
     a.server.console("/kick bob");

@@ -491,6 +491,13 @@ fn retired_name(room: &str) -> String {
 
 const CLOSED_SUFFIX: &str = "(closed)";
 
+impl Entry {
+    /// True for a file of a closed room: never offered again.
+    pub fn is_retired(&self) -> bool {
+        is_retired(&self.room)
+    }
+}
+
 /// True for a room name as [`retired_name`] makes it.
 fn is_retired(room: &str) -> bool {
     room.ends_with(&format!(" {CLOSED_SUFFIX}"))

@@ -66,12 +66,17 @@ impl SharedFiles for RedisFiles {
         put_bytes(&mut c, self.0.holder(), id, file, len).map_err(|e| e.to_string())
     }
 
+    /// A retired file's bytes leave Redis with it: no node offers it
+    /// again, and they would hold Redis' memory for good.
     fn record(&self, entry: &Entry) -> std::result::Result<(), String> {
         let line = entry.encode();
         let id = entry.id.to_string();
         self.0
             .with_writer(SLOT, |c| {
                 c.hset(keys::FILES, &[(id.as_str(), line.as_str())])?;
+                if entry.is_retired() {
+                    c.del(&[&keys::file_bytes(entry.id)])?;
+                }
                 c.publish(keys::FILES_CHANNEL, &id)
             })
             .map(|_| ())
@@ -190,7 +195,7 @@ pub(super) fn write_back(c: &mut Client, files: &FileStore, writer: &str) -> Res
                 .arg(entry.encode()),
         )?;
         let exists = c.request(&Command::new("EXISTS").arg(keys::file_bytes(entry.id)))?;
-        if files.has_bytes(entry) && matches!(exists, Value::Integer(0)) {
+        if !entry.is_retired() && files.has_bytes(entry) && matches!(exists, Value::Integer(0)) {
             if let Ok(mut file) = files.open_file(entry) {
                 put_bytes(c, writer, entry.id, &mut file, entry.size)?;
                 written += 1;
