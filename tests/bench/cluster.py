@@ -28,7 +28,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from crosscheck import (  # noqa: E402
-    ROOT, Server, busy_seconds, free_port, process_seconds, wait_listening, while_quiet)
+    Server, busy_seconds, common_args, free_port, process_seconds, rotations, wait_listening,
+    while_quiet)
 
 WORKLOADS = {
     "paced": ["--clients", "50", "--messages", "200", "--rate", "20"],
@@ -115,33 +116,25 @@ def ms(ns):
 
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", type=int, default=5)
+    common_args(p)
     p.add_argument("--setups", default="single,1,2,3")
     p.add_argument("--only", default=None, help="comma-separated: paced, flood")
-    p.add_argument("--max-others", type=float, default=15.0,
-                   help="repeat a run (up to 3 times) while other programs used more than "
-                        "this share of the machine, in percent (default 15)")
-    p.add_argument("--server-bin", default=os.path.join(ROOT, "target/release/server"))
-    p.add_argument("--bench-bin", default=os.path.join(ROOT, "target/release/chat-bench"))
     opts = p.parse_args(argv)
     setups = opts.setups.split(",")
     names = opts.only.split(",") if opts.only else list(WORKLOADS)
     results = {(n, s): [] for n in names for s in setups}
     print(f"load average at start: {os.getloadavg()[0]:.2f}; {opts.runs} runs each", flush=True)
-    for name in names:
-        for i in range(opts.runs):
-            order = setups[i % len(setups):] + setups[:i % len(setups)]
-            for setup in order:
-                label = f"{name} {setup} run {i + 1}"
-                r = while_quiet(lambda: run(setup, WORKLOADS[name], opts), opts.max_others, label)
-                if not r.get("ok"):
-                    print(f"{label}: FAILED: {r.get('error')}", flush=True)
-                    continue
-                results[(name, setup)].append(r)
-                redis = "" if r["redis_cpu_s"] is None else f" redis {r['redis_cpu_s']:.2f}s"
-                print(f"{label}: {r['deliveries_per_s']:,.0f}/s p50 {ms(r.get('latency_p50_ns'))} "
-                      f"p99 {ms(r.get('latency_p99_ns'))} ms nodes {r['nodes_cpu_s']:.2f}s{redis} "
-                      f"load1 {r['load1']:.2f} others {r['others_pct']:.0f}%", flush=True)
+    for name, i, setup in rotations(names, opts.runs, setups):
+        label = f"{name} {setup} run {i + 1}"
+        r = while_quiet(lambda: run(setup, WORKLOADS[name], opts), opts.max_others, label)
+        if not r.get("ok"):
+            print(f"{label}: FAILED: {r.get('error')}", flush=True)
+            continue
+        results[(name, setup)].append(r)
+        redis = "" if r["redis_cpu_s"] is None else f" redis {r['redis_cpu_s']:.2f}s"
+        print(f"{label}: {r['deliveries_per_s']:,.0f}/s p50 {ms(r.get('latency_p50_ns'))} "
+              f"p99 {ms(r.get('latency_p99_ns'))} ms nodes {r['nodes_cpu_s']:.2f}s{redis} "
+              f"load1 {r['load1']:.2f} others {r['others_pct']:.0f}%", flush=True)
     print()
     print("| workload | setup | deliveries/s | p50 ms | p99 ms | nodes CPU s | Redis CPU s | runs ok |")
     print("|---|---|---|---|---|---|---|---|")

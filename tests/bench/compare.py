@@ -29,7 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crosscheck import ROOT, run_one, fmt_ms, while_quiet  # noqa: E402
+from crosscheck import common_args, run_one, fmt_ms, while_quiet  # noqa: E402
 
 WORKLOADS = {
     "flood-50x200": ["--clients", "50", "--messages", "200"],
@@ -80,14 +80,9 @@ def cpu_per_delivery_us(r):
 
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", type=int, default=5)
+    common_args(p)
     p.add_argument("--targets", default="ours,ours-irc,ngircd")
     p.add_argument("--only", default=None, help="comma-separated workload names")
-    p.add_argument("--max-others", type=float, default=15.0,
-                   help="repeat a run (up to 3 times) while other programs used more than "
-                        "this share of the machine, in percent (default 15)")
-    p.add_argument("--server-bin", default=os.path.join(ROOT, "target/release/server"))
-    p.add_argument("--bench-bin", default=os.path.join(ROOT, "target/release/chat-bench"))
     opts = p.parse_args(argv)
     targets = opts.targets.split(",")
     names = opts.only.split(",") if opts.only else list(WORKLOADS)

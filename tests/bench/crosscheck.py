@@ -163,6 +163,26 @@ def run_one(gen, args, workload, protocol=None):
     return report
 
 
+def common_args(p):
+    """The options compare.py and cluster.py share."""
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--max-others", type=float, default=15.0,
+                   help="repeat a run (up to 3 times) while other programs used more than "
+                        "this share of the machine, in percent (default 15)")
+    p.add_argument("--server-bin", default=os.path.join(ROOT, "target/release/server"))
+    p.add_argument("--bench-bin", default=os.path.join(ROOT, "target/release/chat-bench"))
+
+
+def rotations(names, runs, items):
+    """(workload, run index, item) for every run of every item, the items'
+    order rotating from run to run, so a drift in the machine's load hits
+    them alike."""
+    for name in names:
+        for i in range(runs):
+            for item in items[i % len(items):] + items[:i % len(items)]:
+                yield name, i, item
+
+
 def while_quiet(run, max_others, label, attempts=4):
     """`run()` again (up to `attempts` times in all, 5 s apart) while other
     programs used more than `max_others` percent of the machine during it;
