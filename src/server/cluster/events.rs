@@ -172,6 +172,7 @@ fn sync(c: &mut Client, hub: &Hub, link: &ClusterLink, console: &Console) -> Res
     // The nodes whose users are known here too: the first node to see a
     // dead one takes it off the set, and the others must still see it go.
     let known = hub.remote_nodes();
+    let mark = hub.presence_mark();
     let mut nodes = known.clone();
     nodes.extend(
         c.smembers(keys::NODES)?
@@ -183,7 +184,7 @@ fn sync(c: &mut Client, hub: &Hub, link: &ClusterLink, console: &Console) -> Res
             continue;
         }
         if c.get(keys::node(&node))?.is_none() {
-            hub.remote_node(&node, Vec::new());
+            hub.remote_node(&node, Vec::new(), None);
             c.srem(keys::NODES, &[&node])?;
             if known.contains(&node) {
                 console.say(format!("cluster: node {node} is gone; its users left"));
@@ -199,8 +200,9 @@ fn sync(c: &mut Client, hub: &Hub, link: &ClusterLink, console: &Console) -> Res
                 Some((nick, rooms))
             })
             .collect();
-        hub.remote_node(&node, users);
+        hub.remote_node(&node, users, Some(mark));
     }
+    hub.presence_synced(mark);
     Ok(())
 }
 

@@ -64,6 +64,7 @@ fn a_dead_nodes_users_all_leave_and_a_local_name_is_never_shadowed() {
             ("cat".into(), vec![]),
             ("ann".into(), vec!["lobby".into()]),
         ],
+        None,
     );
     assert_eq!(
         w.take(ann),
@@ -71,7 +72,7 @@ fn a_dead_nodes_users_all_leave_and_a_local_name_is_never_shadowed() {
     );
     assert_eq!(w.hub.remote_nodes().into_iter().collect::<Vec<_>>(), ["b"]);
     assert!(w.hub.remote_user("ann").is_none(), "ann is here");
-    w.hub.remote_node("b", Vec::new());
+    w.hub.remote_node("b", Vec::new(), None);
     assert_eq!(
         w.take(ann),
         [r#"leave lobby bob 1 Quit("offline on node b")"#]
@@ -159,4 +160,30 @@ fn rooms_changed_elsewhere_are_applied_here() {
         .apply_shared_rooms(|| Ok::<_, ()>(Vec::new()), true)
         .unwrap();
     assert!(w.hub.room_list(None).iter().all(|r| r.name != "Den"));
+}
+
+/// A full read of a node's presence that began before a change heard on
+/// the channel does not undo it: a user who logged out stays gone, one
+/// who came stays; the next read, begun after, applies in full.
+#[test]
+fn a_full_read_older_than_a_change_heard_does_not_undo_it() {
+    let mut w = World::new("remote-stale", 100);
+    let ann = w.join("ann", false, 0);
+    w.hub.remote_changed("b", "bob", Some(vec!["lobby".into()]));
+    let mark = w.hub.presence_mark();
+    // Read in full now: bob still there, cat not yet.
+    let read = vec![("bob".to_string(), vec!["lobby".to_string()])];
+    // Meanwhile heard: bob logged out, cat came.
+    w.hub.remote_changed("b", "bob", None);
+    w.hub.remote_changed("b", "cat", Some(vec!["lobby".into()]));
+    w.take(ann);
+    w.hub.remote_node("b", read, Some(mark));
+    w.hub.presence_synced(mark);
+    assert!(w.hub.remote_user("bob").is_none(), "bob's logout stands");
+    assert!(w.hub.remote_user("cat").is_some(), "cat's arrival stands");
+    assert!(w.take(ann).is_empty(), "nobody told twice");
+    // A read begun after those changes is the truth again.
+    let mark = w.hub.presence_mark();
+    w.hub.remote_node("b", vec![], Some(mark));
+    assert!(w.hub.remote_user("cat").is_none());
 }

@@ -86,6 +86,10 @@ struct State {
     node: Option<String>,
     /// Cluster mode: users on other nodes, by `name_key(nick)`.
     remote: HashMap<String, Remote>,
+    /// Cluster mode: presence changes heard on the channel, counted, and
+    /// the count at each user's last one (`name_key`): a full read of a
+    /// node's presence made before a change must not undo it.
+    heard: (u64, HashMap<String, u64>),
     /// Cluster mode: where this node's presence changes go (to Redis).
     changes: Option<std::sync::mpsc::Sender<PresenceChange>>,
 }
@@ -193,6 +197,7 @@ impl Hub {
                     history,
                     node: None,
                     remote: HashMap::new(),
+                    heard: (0, HashMap::new()),
                     changes: None,
                 }),
                 log,

@@ -55,27 +55,52 @@ impl Hub {
     pub fn remote_changed(&self, node: &str, nick: &str, rooms: Option<Vec<String>>) {
         let mut owed = Owed::new();
         let mut st = self.lock();
+        st.heard.0 += 1;
+        let count = st.heard.0;
+        st.heard.1.insert(name_key(nick), count);
         st.apply_remote(node, nick, rooms, &mut owed);
     }
 
-    /// Replaces what is known of `node`'s users by `users` (nick, rooms):
-    /// those missing left, the others changed as `remote_changed` does. An
-    /// empty list for a dead node makes all its users leave.
-    pub fn remote_node(&self, node: &str, users: Vec<(String, Vec<String>)>) {
+    /// Where the presence changes heard so far stand: taken before a full
+    /// read, given to [`Hub::remote_node`] with what it read.
+    pub fn presence_mark(&self) -> u64 {
+        self.lock().heard.0
+    }
+
+    /// A full read that began at `mark` is applied: changes heard before
+    /// it need no longer be remembered.
+    pub fn presence_synced(&self, mark: u64) {
+        self.lock().heard.1.retain(|_, count| *count > mark);
+    }
+
+    /// Replaces what is known of `node`'s users by `users` (nick, rooms),
+    /// read in full since `mark` (see [`Hub::presence_mark`]): those missing
+    /// left, the others changed as `remote_changed` does; a user whose
+    /// change was heard on the channel after `mark` is left as that change
+    /// made them (the read may predate it: a logout undone by a read
+    /// started just before it). `None`: `users` is the truth (an empty
+    /// list for a dead node makes all its users leave).
+    pub fn remote_node(&self, node: &str, users: Vec<(String, Vec<String>)>, mark: Option<u64>) {
         let mut owed = Owed::new();
         let mut st = self.lock();
+        let newer = |st: &State, nick: &str| {
+            mark.is_some_and(|m| st.heard.1.get(&name_key(nick)).is_some_and(|c| *c > m))
+        };
         let listed: HashMap<String, ()> = users.iter().map(|(n, _)| (name_key(n), ())).collect();
         let gone: Vec<String> = st
             .remote
             .values()
             .filter(|r| r.node == node && !listed.contains_key(&name_key(&r.nick)))
             .map(|r| r.nick.clone())
+            .filter(|nick| !newer(&st, nick))
             .collect();
         for nick in gone {
             st.apply_remote(node, &nick, None, &mut owed);
         }
         for (nick, rooms) in users {
-            st.apply_remote(node, &nick, Some(rooms), &mut owed);
+            if !newer(&st, &nick) {
+                st.apply_remote(node, &nick, Some(rooms), &mut owed);
+            }
         }
     }
 
