@@ -35,16 +35,6 @@ fn login_registered(port: u16, nick: &str, password: &str) -> Raw {
     raw
 }
 
-/// Logs in as the guest `nick` and registers it with `password`.
-fn register(port: u16, nick: &str, password: &str) -> Raw {
-    let mut raw = Raw::login(port, nick);
-    let reply = raw.request(AccountRequest::Register {
-        password: password.into(),
-    });
-    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
-    raw
-}
-
 fn set_profile(raw: &mut Raw, attr: &str, value: &str) -> Frame {
     raw.request(AccountRequest::SetProfile {
         attr: attr.into(),
@@ -94,7 +84,7 @@ fn registered_nickname_asks_for_its_password_and_takes_the_right_one() {
 fn three_wrong_passwords_close_the_connection() {
     let dir = TempDir::new("acct-three");
     let server = start(&dir);
-    register(server.port, "ntu", "correct horse").request(Control::Quit);
+    Raw::register(server.port, "ntu", "correct horse").request(Control::Quit);
     let mut raw = Raw::connect(server.port);
     for left in [2, 1] {
         let reply = raw.request(login_request("ntu", Some("guess guess")));
@@ -121,7 +111,7 @@ fn three_wrong_passwords_close_the_connection() {
 fn wrong_passwd_attempts_do_not_count_against_the_next_login() {
     let dir = TempDir::new("acct-passwd-count");
     let server = start(&dir);
-    let mut raw = register(server.port, "ntu", "correct horse");
+    let mut raw = Raw::register(server.port, "ntu", "correct horse");
     for left in [2, 1] {
         let reply = raw.request(AccountRequest::Passwd {
             old: "not it".into(),
@@ -150,7 +140,7 @@ fn wrong_passwd_attempts_do_not_count_against_the_next_login() {
 fn client_exits_with_the_reason_after_three_wrong_passwords() {
     let dir = TempDir::new("acct-three-client");
     let server = start(&dir);
-    register(server.port, "ntu", "correct horse").request(Control::Quit);
+    Raw::register(server.port, "ntu", "correct horse").request(Control::Quit);
     let mut client = Client::start(server.port, &["--nick", "ntu"]);
     for n in 1..=3 {
         client.stdout.wait_for_n("Password: ", n);
@@ -168,7 +158,7 @@ fn client_exits_with_the_reason_after_three_wrong_passwords() {
 fn guest_is_refused_a_registered_nickname() {
     let dir = TempDir::new("acct-guest");
     let server = start(&dir);
-    let mut owner = register(server.port, "ntu", "correct horse");
+    let mut owner = Raw::register(server.port, "ntu", "correct horse");
     let mut guest = Raw::connect(server.port);
     for nick in ["ntu", "NTU"] {
         let reply = guest.request(login_request(nick, None));
@@ -188,7 +178,7 @@ fn guest_is_refused_a_registered_nickname() {
 fn renaming_into_a_registered_nickname_is_refused() {
     let dir = TempDir::new("acct-rename");
     let server = start(&dir);
-    register(server.port, "ntu", "correct horse").request(Control::Quit);
+    Raw::register(server.port, "ntu", "correct horse").request(Control::Quit);
     let mut bob = Raw::login(server.port, "bob");
     let reply = bob.request(AccountRequest::Nick { nick: "NTU".into() });
     assert_reply(&reply, Status::FORBIDDEN, "NTU is a registered nickname");
@@ -239,7 +229,7 @@ fn register_checks_the_password_and_refuses_a_second_time() {
 fn passwd_changes_the_password() {
     let dir = TempDir::new("acct-passwd");
     let server = start(&dir);
-    let mut raw = register(server.port, "ntu", "old-password");
+    let mut raw = Raw::register(server.port, "ntu", "old-password");
     let reply = raw.request(AccountRequest::Passwd {
         old: "not-the-old-one".into(),
         new: "new-password".into(),
@@ -302,7 +292,7 @@ fn logout_returns_to_the_nickname_prompt() {
 fn logout_on_the_wire_resets_the_connection() {
     let dir = TempDir::new("acct-logout-raw");
     let server = start(&dir);
-    let mut raw = register(server.port, "ntu", "correct horse");
+    let mut raw = Raw::register(server.port, "ntu", "correct horse");
     let reply = raw.request(AccountRequest::Logout);
     assert_reply(&reply, Status::RESET_CONTENT, "ntu logged out");
     let reply = raw.request(ChatRequest::Say {
@@ -322,7 +312,7 @@ fn logout_on_the_wire_resets_the_connection() {
 fn profiles_are_set_by_their_owner_and_viewed_by_others() {
     let dir = TempDir::new("acct-profile");
     let server = start(&dir);
-    let mut ntu = register(server.port, "ntu", "correct horse");
+    let mut ntu = Raw::register(server.port, "ntu", "correct horse");
     for (attr, value) in [
         ("age", "19"),
         ("job", "student"),
@@ -413,8 +403,8 @@ fn whoami_tells_guests_from_registered_users() {
 fn list_user_marks_registered_and_guests_online_or_offline() {
     let dir = TempDir::new("acct-list");
     let server = start(&dir);
-    register(server.port, "alice", "correct horse").request(Control::Quit);
-    let _ntu = register(server.port, "ntu", "correct horse");
+    Raw::register(server.port, "alice", "correct horse").request(Control::Quit);
+    let _ntu = Raw::register(server.port, "ntu", "correct horse");
     let mut bob = Raw::login(server.port, "bob");
     let reply = bob.request(AccountRequest::ListUsers);
     assert_reply(&reply, Status::OK, "3 user(s): 2 registered, 2 online");
@@ -441,7 +431,7 @@ fn accounts_survive_a_restart() {
     let dir = TempDir::new("acct-restart");
     {
         let mut server = start(&dir);
-        let mut ntu = register(server.port, "ntu", "correct horse");
+        let mut ntu = Raw::register(server.port, "ntu", "correct horse");
         set_profile(&mut ntu, "job", "student");
         server.kill();
     }
@@ -459,7 +449,7 @@ fn accounts_survive_a_restart() {
 fn accounts_file_holds_no_password_and_is_owner_only() {
     let dir = TempDir::new("acct-file");
     let server = start(&dir);
-    let mut ntu = register(server.port, "ntu", "correct horse battery");
+    let mut ntu = Raw::register(server.port, "ntu", "correct horse battery");
     ntu.request(AccountRequest::Passwd {
         old: "correct horse battery".into(),
         new: "staple staple".into(),
@@ -507,7 +497,7 @@ fn corrupt_accounts_file_is_a_clear_start_up_error() {
 fn password_file_logs_in_without_prompts() {
     let dir = TempDir::new("acct-pwfile");
     let server = start(&dir);
-    register(server.port, "ntu", "correct horse").request(Control::Quit);
+    Raw::register(server.port, "ntu", "correct horse").request(Control::Quit);
     let file = dir.path().join("pw");
     std::fs::write(&file, "correct horse\n").unwrap();
     let client = Client::start(

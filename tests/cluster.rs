@@ -404,11 +404,7 @@ fn accounts_work_on_every_node() {
     };
     let a = Node::start(&redis, "a");
     let b = Node::start(&redis, "b");
-    let mut ann = Raw::login(a.server.port, "ann");
-    let reply = ann.request(AccountRequest::Register {
-        password: "correct horse".into(),
-    });
-    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    let mut ann = Raw::register(a.server.port, "ann", "correct horse");
     let _ = ann.request(AccountRequest::Logout);
     assert_eq!(
         login_as(b.server.port, "ann", None).1,
@@ -509,11 +505,7 @@ fn nodes_restore_what_redis_lost() {
     };
     let a = Node::start(&redis, "a");
     let b = Node::start(&redis, "b");
-    let mut ann = Raw::login(a.server.port, "ann");
-    let reply = ann.request(AccountRequest::Register {
-        password: "correct horse".into(),
-    });
-    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    let mut ann = Raw::register(a.server.port, "ann", "correct horse");
     let reply = ann.request(RoomRequest::Create {
         room: "den".into(),
         private: false,
@@ -678,11 +670,7 @@ fn kept_whispers_wait_for_their_user_on_any_node() {
     };
     let a = Node::start(&redis, "a");
     let b = Node::start(&redis, "b");
-    let mut ann = Raw::login(a.server.port, "ann");
-    let reply = ann.request(AccountRequest::Register {
-        password: "correct horse".into(),
-    });
-    assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+    let mut ann = Raw::register(a.server.port, "ann", "correct horse");
     let _ = ann.request(AccountRequest::Logout);
     let mut bob = Raw::login(b.server.port, "bob");
     wait_until(WAIT, "ann gone from b", || {

@@ -56,10 +56,7 @@ fn read_markers_are_the_same_on_every_node() {
     };
     let a = Node::start(&redis, "a");
     let b = Node::start(&redis, "b");
-    let mut ann = Raw::login(a.server.port, "ann");
-    ok(&ann.request(AccountRequest::Register {
-        password: "ann-secret".into(),
-    }));
+    let mut ann = Raw::register(a.server.port, "ann", "ann-secret");
     let mut cat = Raw::login(a.server.port, "cat");
     for i in 0..5 {
         ok(&cat.request(chat::command::ChatRequest::Whisper {
@@ -123,14 +120,8 @@ fn search_finds_what_was_said_on_other_nodes() {
     };
     let a = Node::start(&redis, "a");
     let b = Node::start(&redis, "b");
-    let mut ann = Raw::login(a.server.port, "ann");
-    ok(&ann.request(AccountRequest::Register {
-        password: "ann-secret".into(),
-    }));
-    let mut bob = Raw::login(b.server.port, "bob");
-    ok(&bob.request(AccountRequest::Register {
-        password: "bob-secret".into(),
-    }));
+    let mut ann = Raw::register(a.server.port, "ann", "ann-secret");
+    let mut bob = Raw::register(b.server.port, "bob", "bob-secret");
     bob.say("a needle said on b");
     ok(&ann.request(chat::command::ChatRequest::Whisper {
         to: "bob".into(),
@@ -195,10 +186,7 @@ fn irc_markread_is_the_same_on_every_node() {
     };
     let a = Node::start(&redis, "a");
     let b = Node::start(&redis, "b");
-    let mut ann = Raw::login(a.server.port, "ann");
-    ok(&ann.request(AccountRequest::Register {
-        password: "ann-secret".into(),
-    }));
+    let mut ann = Raw::register(a.server.port, "ann", "ann-secret");
     ok(&ann.request(chat::command::Control::Quit));
     let mut eve = Raw::login(b.server.port, "eve");
     ok(&eve.request(RoomRequest::Create {

@@ -24,11 +24,7 @@ fn ok(reply: &Frame) -> String {
 }
 
 fn register(port: u16, nick: &str) -> Raw {
-    let mut raw = Raw::login(port, nick);
-    ok(&raw.request(AccountRequest::Register {
-        password: format!("{nick}-secret"),
-    }));
-    raw
+    Raw::register(port, nick, &format!("{nick}-secret"))
 }
 
 /// Logs a registered user in; returns the connection and what arrived

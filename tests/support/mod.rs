@@ -361,6 +361,20 @@ impl Raw {
         raw
     }
 
+    /// Logs in as the guest `nick` and registers it with `password`.
+    pub fn register(port: u16, nick: &str, password: &str) -> Raw {
+        let mut raw = Raw::login(port, nick);
+        let reply = raw.request(AccountRequest::Register {
+            password: password.into(),
+        });
+        assert_eq!(
+            reply.status_code(),
+            Some(Status::OK),
+            "register {nick}: {reply:?}"
+        );
+        raw
+    }
+
     pub fn send(&mut self, frame: &Frame) {
         self.stream.write_all(&frame.encode()).expect("send frame");
     }
