@@ -22,11 +22,15 @@ use support::{Raw, Server, TempDir};
 
 /// Relays to Redis; the first connection to send an `XADD` once `armed`
 /// is cut after the command went through, before its reply comes back.
-fn start_relay(redis_port: u16, armed: Arc<AtomicBool>) -> u16 {
+/// While `down`, new connections are closed at once (Redis unreachable).
+fn start_relay(redis_port: u16, armed: Arc<AtomicBool>, down: Arc<AtomicBool>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
     let port = listener.local_addr().unwrap().port();
     thread::spawn(move || {
         for node in listener.incoming().flatten() {
+            if down.load(Ordering::SeqCst) {
+                continue; // dropped: closed at once
+            }
             let Ok(redis) = TcpStream::connect(("127.0.0.1", redis_port)) else {
                 continue;
             };
@@ -42,12 +46,14 @@ fn start_relay(redis_port: u16, armed: Arc<AtomicBool>) -> u16 {
                 let (mut from, mut to) = (node, redis);
                 let mut buf = [0; 65536];
                 while let Ok(n) = from.read(&mut buf) {
-                    if n == 0 || to.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
+                    // Cut before passing the command on, so its reply
+                    // cannot slip through first.
                     let xadd = buf[..n].windows(4).any(|w| w.eq_ignore_ascii_case(b"XADD"));
                     if xadd && armed.swap(false, Ordering::SeqCst) {
                         cut.store(true, Ordering::SeqCst);
+                    }
+                    if n == 0 || to.write_all(&buf[..n]).is_err() {
+                        break;
                     }
                 }
                 let _ = to.shutdown(Shutdown::Both);
@@ -78,7 +84,7 @@ fn a_message_whose_reply_was_lost_is_found_in_the_stream_and_sent_once() {
         return;
     };
     let armed = Arc::new(AtomicBool::new(false));
-    let relay = start_relay(redis.port, Arc::clone(&armed));
+    let relay = start_relay(redis.port, Arc::clone(&armed), Arc::default());
     let dir = TempDir::new("lost-reply");
     let url = format!("redis://127.0.0.1:{relay}");
     let server = Server::start_with(
@@ -114,4 +120,48 @@ fn a_message_whose_reply_was_lost_is_found_in_the_stream_and_sent_once() {
     );
     let log = std::fs::read_to_string(dir.path().join("log.txt")).unwrap();
     assert_eq!(log.matches("in flight").count(), 1, "{log}");
+}
+
+/// The same lost reply while Redis stays unreachable for longer than the
+/// node looks: the sender is not told "nothing was done" (it was done),
+/// but that the message may have gone out; and it has, once.
+#[test]
+fn a_lost_reply_that_cannot_be_checked_says_the_message_may_have_gone_out() {
+    let Some(redis) = RedisServer::start("lost_xadd_reply_down", &[]) else {
+        return;
+    };
+    let (armed, down) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let relay = start_relay(redis.port, Arc::clone(&armed), Arc::clone(&down));
+    let dir = TempDir::new("lost-reply-down");
+    let url = format!("redis://127.0.0.1:{relay}");
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            "--no-replay",
+            "--no-rate-limit",
+            "--cluster",
+            &url,
+            "--node-id",
+            "a",
+        ],
+    );
+    let mut ann = Raw::login(server.port, "ann");
+    let mut bob = Raw::login(server.port, "bob");
+    // Connections already open keep working (bob's node reads the stream
+    // on one); new ones fail, so the node cannot look.
+    down.store(true, Ordering::SeqCst);
+    armed.store(true, Ordering::SeqCst);
+    let reply = ann.request(ChatRequest::Say {
+        room: None,
+        text: "in flight".into(),
+    });
+    assert_eq!(reply.status_code(), Some(Status::UNAVAILABLE), "{reply:?}");
+    let text = reply.text_lossy();
+    assert!(text.contains("may have gone out"), "{text}");
+    assert!(!text.contains("nothing was done"), "{text}");
+    down.store(false, Ordering::SeqCst);
+    bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "in flight"));
 }
