@@ -9,7 +9,7 @@
 
 mod support;
 
-use chat::command::{FileRequest, RoomRequest, Upload};
+use chat::command::{FileRequest, RoomRequest};
 use chat::crypto::{sha256, to_hex};
 use chat::event::Event;
 use chat::protocol::{header, Frame, Status};
@@ -20,20 +20,7 @@ use support::Raw;
 
 /// Uploads `body` as `name` on `raw` and returns the stored file's id.
 fn stored(raw: &mut Raw, name: &str, body: &[u8]) -> u64 {
-    let head = Upload {
-        name: name.into(),
-        size: body.len() as u64,
-        digest: None,
-    }
-    .encode_head();
-    raw.send_bytes(&head);
-    raw.send_bytes(body);
-    let reply = loop {
-        let frame = raw.read();
-        if frame.status_code().is_some() {
-            break frame;
-        }
-    };
+    let reply = raw.upload(name, body);
     assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
     reply.header(header::FILE_ID).unwrap().parse().unwrap()
 }
@@ -238,20 +225,7 @@ fn an_upload_while_redis_is_down_is_refused_and_leaves_nothing() {
     let a = Node::start(&redis, "a");
     let mut ann = Raw::login(a.server.port, "ann");
     redis.kill();
-    let head = Upload {
-        name: "lost.bin".into(),
-        size: 4,
-        digest: None,
-    }
-    .encode_head();
-    ann.send_bytes(&head);
-    ann.send_bytes(b"lost");
-    let reply = loop {
-        let frame = ann.read();
-        if frame.status_code().is_some() {
-            break frame;
-        }
-    };
+    let reply = ann.upload("lost.bin", b"lost");
     assert_eq!(reply.status_code(), Some(Status::UNAVAILABLE), "{reply:?}");
     let left: Vec<_> = std::fs::read_dir(a.dir.path().join("files"))
         .unwrap()
@@ -261,19 +235,6 @@ fn an_upload_while_redis_is_down_is_refused_and_leaves_nothing() {
     assert!(!index.contains("lost.bin"), "{index}");
     redis.restart();
     support::cluster::wait_until(support::WAIT, "uploads work again", || {
-        let head = Upload {
-            name: "back.bin".into(),
-            size: 4,
-            digest: None,
-        }
-        .encode_head();
-        ann.send_bytes(&head);
-        ann.send_bytes(b"back");
-        loop {
-            let frame = ann.read();
-            if let Some(status) = frame.status_code() {
-                break status == Status::OK;
-            }
-        }
+        ann.upload("back.bin", b"back").status_code() == Some(Status::OK)
     });
 }

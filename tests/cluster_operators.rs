@@ -8,7 +8,7 @@
 mod support;
 
 use chat::cluster::resp::{Command, Value};
-use chat::command::{RoomRequest, Upload};
+use chat::command::RoomRequest;
 use chat::event::Event;
 use chat::protocol::Status;
 use support::cluster::{redis_client, wait_until, Node};
@@ -32,14 +32,8 @@ fn the_console_of_one_node_acts_on_every_node() {
     let join = ann.request(RoomRequest::Join { room: "den".into() });
     assert_eq!(join.status_code(), Some(Status::OK), "{join:?}");
     // A file shared in den from node a, known on node b.
-    let head = Upload {
-        name: "notes.txt".into(),
-        size: 5,
-        digest: None,
-    }
-    .encode_head();
-    ann.send_bytes(&head);
-    ann.send_bytes(b"notes");
+    let shared = ann.upload("notes.txt", b"notes");
+    assert_eq!(shared.status_code(), Some(Status::OK), "{shared:?}");
     bob.expect_event(|e| matches!(e, Event::File { name, .. } if name == "notes.txt"));
 
     // /users on a lists bob on b, with his room; /ls lists b's room.

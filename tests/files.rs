@@ -10,35 +10,12 @@ use std::path::{Path, PathBuf};
 
 use chat::command::{FileRequest, ListKind, RoomRequest, Upload};
 use chat::event::Event;
-use chat::protocol::{header, Frame, Status};
+use chat::protocol::{header, Status};
 use support::{Client, Raw, Server, TempDir};
-
-/// Sends an upload on a raw connection and returns the server's reply.
-fn upload(raw: &mut Raw, name: &str, body: &[u8]) -> Frame {
-    let head = Upload {
-        name: name.into(),
-        size: body.len() as u64,
-        digest: None,
-    }
-    .encode_head();
-    raw.send_bytes(&head);
-    raw.send_bytes(body);
-    next_reply(raw)
-}
-
-/// The next reply, skipping events.
-fn next_reply(raw: &mut Raw) -> Frame {
-    loop {
-        let frame = raw.read();
-        if frame.status_code().is_some() {
-            return frame;
-        }
-    }
-}
 
 /// Uploads and asserts it was stored; returns the file id.
 fn stored(raw: &mut Raw, name: &str, body: &[u8]) -> u64 {
-    let reply = upload(raw, name, body);
+    let reply = raw.upload(name, body);
     assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
     reply.header(header::FILE_ID).unwrap().parse().unwrap()
 }
@@ -297,11 +274,11 @@ fn refused_uploads_keep_the_connection_and_store_nothing() {
     .encode_head();
     raw.send_bytes(&head);
     raw.send_bytes(b"hello");
-    let reply = next_reply(&mut raw);
+    let reply = raw.next_reply();
     assert_eq!(reply.status_code(), Some(Status::BAD_REQUEST));
     assert!(reply.text_lossy().contains("does not match its Digest"));
     raw.send_bytes(b"UPLOAD /files CHAT/1.0\r\nContent-Length: 3\r\n\r\nabc");
-    let reply = next_reply(&mut raw);
+    let reply = raw.next_reply();
     assert_eq!(reply.status_code(), Some(Status::BAD_REQUEST));
     assert!(reply.text_lossy().contains("File-Name"), "{reply:?}");
     assert_eq!(listing(&dir.path().join("files")), Vec::<String>::new());
@@ -313,7 +290,7 @@ fn refused_uploads_keep_the_connection_and_store_nothing() {
     .encode_head();
     raw.send_bytes(&right);
     raw.send_bytes(b"hello");
-    assert_eq!(next_reply(&mut raw).header(header::FILE_ID), Some("1"));
+    assert_eq!(raw.next_reply().header(header::FILE_ID), Some("1"));
 }
 
 /// Hostile names never become paths: everything stays inside files/ on the
@@ -530,7 +507,7 @@ fn others_keep_chatting_while_a_file_moves() {
         |e| matches!(e, Event::Message { text, .. } if text == "message 9 while a file moves"),
     );
     uploader.send_bytes(&content[1 << 20..]);
-    let reply = next_reply(&mut uploader);
+    let reply = uploader.next_reply();
     assert_eq!(reply.header(header::FILE_ID), Some("1"));
     let shared = bob.expect_event(|e| matches!(e, Event::File { .. }));
     assert!(
@@ -642,7 +619,7 @@ fn full_disk_during_an_upload_leaves_nothing_and_keeps_serving() {
     let server =
         Server::start_in_shell(dir.path(), "trap '' XFSZ; ulimit -f 256", &["--no-replay"]);
     let mut ntu = Raw::login(server.port, "ntu");
-    let reply = upload(&mut ntu, "big.bin", &binary(1 << 20));
+    let reply = ntu.upload("big.bin", &binary(1 << 20));
     assert_eq!(
         reply.status_code(),
         Some(Status::INSUFFICIENT_STORAGE),

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chat::command::{AccountRequest, ChatRequest, Request};
+use chat::command::{AccountRequest, ChatRequest, Request, Upload};
 use chat::event::Event;
 use chat::protocol::{Frame, Limits, Status};
 
@@ -373,6 +373,30 @@ impl Raw {
             "register {nick}: {reply:?}"
         );
         raw
+    }
+
+    /// Uploads `body` as `name` (its size announced, no digest) and returns
+    /// the reply, past any events that come first.
+    pub fn upload(&mut self, name: &str, body: &[u8]) -> Frame {
+        let head = Upload {
+            name: name.into(),
+            size: body.len() as u64,
+            digest: None,
+        }
+        .encode_head();
+        self.send_bytes(&head);
+        self.send_bytes(body);
+        self.next_reply()
+    }
+
+    /// The next reply, past any events that come first.
+    pub fn next_reply(&mut self) -> Frame {
+        loop {
+            let frame = self.read();
+            if frame.status_code().is_some() {
+                return frame;
+            }
+        }
     }
 
     pub fn send(&mut self, frame: &Frame) {
