@@ -69,12 +69,21 @@ fn gated() -> (Arc<GatedSocket>, Outbox) {
     (socket, outbox)
 }
 
-/// Fills `outbox` past the mark at which senders wait; the owed list
-/// remembers it as a laggard.
+/// A frame of its own (charged in full: a frame shared by many queues
+/// is charged to each a share of it).
+fn frame(byte: u8) -> Arc<[u8]> {
+    vec![byte; 1000].into()
+}
+
+/// Fills `outbox` past the mark at which senders wait (and a little more:
+/// a flush that finds the socket full queues what it took again as one
+/// frame, charged a little less); the owed list remembers it as a laggard.
 fn fill_past_the_mark(outbox: &Outbox, owed: &mut Owed) {
-    let frame: Arc<[u8]> = vec![b'x'; 1000].into();
     while !owed.has_laggards() {
-        assert!(owed.push(outbox, Arc::clone(&frame)), "must not overflow");
+        assert!(owed.push(outbox, frame(b'x')), "must not overflow");
+    }
+    for _ in 0..4 {
+        assert!(owed.push(outbox, frame(b'x')), "must not overflow");
     }
 }
 
@@ -108,17 +117,47 @@ fn a_reader_that_makes_no_progress_is_waited_for_once_then_left_to_overflow() {
     let (_, sender) = gated();
     let mut owed = Owed::new();
     fill_past_the_mark(&reader, &mut owed);
-    owed.wait_for_laggards(&sender); // returns after the stall time
-                                     // Stalled: more frames do not make it a laggard again; it overflows.
-    let frame: Arc<[u8]> = vec![b'y'; 1000].into();
+    owed.wait_for_laggards(&sender);
+    // Returns after the stall time. Stalled: more frames do not make it a
+    // laggard again; it overflows.
     let mut pushed = 0;
-    while owed.push(&reader, Arc::clone(&frame)) {
+    while owed.push(&reader, frame(b'y')) {
         assert!(!owed.has_laggards(), "a stalled reader is not waited for");
         pushed += 1;
         assert!(pushed < 1000, "the queue must overflow");
     }
+    assert!(
+        pushed > 0,
+        "frames were taken after the stall, without a wait"
+    );
     drop(owed);
     socket.allow(1);
+}
+
+/// A stalled reader that reads again and catches up is waited for again
+/// the next time it falls behind.
+#[test]
+fn a_stalled_reader_that_catches_up_is_waited_for_again() {
+    let (socket, reader) = gated();
+    let (_, sender) = gated();
+    let mut owed = Owed::new();
+    fill_past_the_mark(&reader, &mut owed);
+    owed.wait_for_laggards(&sender); // stalled
+    assert!(owed.push(&reader, frame(b'z')), "{:?}", reader.closed());
+    assert!(!owed.has_laggards(), "stalled: not waited for");
+    // It reads everything: caught up, no longer stalled.
+    socket.allow(usize::MAX / 4);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while *socket.written.lock().unwrap() < 20 * 1000 {
+        assert!(std::time::Instant::now() < deadline, "the writer drains it");
+        thread::yield_now();
+    }
+    // Blocked again from here: the next batch waits for a permit.
+    *socket.permits.lock().unwrap() = 0;
+    fill_past_the_mark(&reader, &mut owed);
+    assert!(owed.has_laggards(), "behind again: waited for again");
+    drop(owed);
+    socket.allow(usize::MAX / 4);
 }
 
 #[test]

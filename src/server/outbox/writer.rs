@@ -42,13 +42,16 @@ impl Outbox {
             };
             drop(q);
             let out = out.as_bytes();
-            let sent = self.shared.socket.send_now(out);
-            self.written(&mut self.lock(), cost);
-            match sent {
-                Ok(n) if n == out.len() => {}
-                Ok(n) => return self.hand_over(&out[n..]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.hand_over(out),
-                Err(_) => return self.give_up(Closed::Broken),
+            match self.shared.socket.send_now(out) {
+                Ok(n) if n == out.len() => self.written(&mut self.lock(), cost),
+                Ok(n) => return self.hand_over(&out[n..], cost),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return self.hand_over(out, cost)
+                }
+                Err(_) => {
+                    self.written(&mut self.lock(), cost);
+                    return self.give_up(Closed::Broken);
+                }
             }
         }
         let mut q = self.lock();
@@ -60,16 +63,20 @@ impl Outbox {
         self.start_writer();
     }
 
-    /// Puts back what the socket did not take, at the front, and lets the
-    /// writer thread write it (blocking) and the rest.
-    fn hand_over(&self, rest: &[u8]) {
+    /// Puts back what the socket did not take of what was taken off the
+    /// queue (`cost`), at the front, and lets the writer thread write it
+    /// (blocking) and the rest. In one step: between giving back what was
+    /// taken and queueing what is left, the queue would look emptied, and
+    /// a sender waiting for it (see `wait_while_behind`) would go on.
+    fn hand_over(&self, rest: &[u8], cost: usize) {
         let mut q = self.lock();
         if q.is_dead() {
+            self.written(&mut q, cost);
             return self.release(q);
         }
         q.bytes += charge(rest.len());
-        self.shared.settle(&mut q);
         q.items.push_front(Item::frame(rest.into()));
+        self.written(&mut q, cost);
         q.writer = Writer::Thread;
         drop(q);
         self.start_writer();
