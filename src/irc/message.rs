@@ -159,7 +159,17 @@ impl Message {
     /// `BadToken` or `TooManyParams` for a message the parser would read
     /// back differently. Never a line a parser would refuse.
     pub fn to_line(&self) -> Result<Vec<u8>, IrcError> {
-        let mut out = Vec::new();
+        // Sized for the whole line at once: every chat message is written
+        // through here, and growing the buffer step by step cost a flood
+        // more than writing it.
+        let tags: usize = self
+            .tags
+            .iter()
+            .map(|t| t.key.len() + t.value.len() + 2)
+            .sum();
+        let params: usize = self.params.iter().map(|p| p.len() + 2).sum();
+        let source = self.source.as_ref().map_or(0, |s| s.len() + 2);
+        let mut out = Vec::with_capacity(tags + 1 + source + self.command.len() + params + 2);
         write_tags(&self.tags, &mut out)?;
         if out.len() > MAX_TAGS_BYTES {
             return Err(IrcError::WontFit {

@@ -29,7 +29,7 @@ use crate::crc32::crc32;
 
 use super::archive::{Archive, INDEX_FILE};
 
-use super::store::{escape, unescape};
+use super::store::{escape_into, unescape};
 
 /// When appended records are forced to disk (as Redis' `appendfsync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -432,18 +432,26 @@ pub fn for_each_record(path: &Path, mut each: impl FnMut(Record)) -> io::Result<
 
 /// One record as a line of `log.txt`, newline included.
 pub fn encode_line(r: &Record) -> String {
+    use std::fmt::Write as _;
     let kind = match r.kind {
         Kind::Message => "msg",
         Kind::Whisper => "whisper",
         Kind::Closed => "closed",
     };
-    let mut line = format!("{}\t{}\t{kind}", r.seq, escape(&r.date));
+    // Every message is written once, under the log's lock: one buffer
+    // sized for the usual line, no string per field.
+    let fields = [&r.date, &r.room, &r.from, &r.to, &r.text];
+    let mut line = String::with_capacity(fields.iter().map(|f| f.len() + 1).sum::<usize>() + 40);
+    let _ = write!(line, "{}\t", r.seq);
+    escape_into(&mut line, &r.date);
+    line.push('\t');
+    line.push_str(kind);
     for field in [&r.room, &r.from, &r.to, &r.text] {
         line.push('\t');
-        line.push_str(&escape(field));
+        escape_into(&mut line, field);
     }
     let crc = crc32(line.as_bytes());
-    line.push_str(&format!("\t{crc:08x}\n"));
+    let _ = writeln!(line, "\t{crc:08x}");
     line
 }
 

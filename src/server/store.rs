@@ -58,6 +58,20 @@ fn write_new(path: &Path, contents: &[u8], private: bool) -> io::Result<()> {
 /// `files.txt` and `accounts.txt`.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s);
+    out
+}
+
+/// [`escape`], appended to `out`: the log writes a record's fields into
+/// one line without a string per field.
+pub fn escape_into(out: &mut String, s: &str) {
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -67,7 +81,6 @@ pub fn escape(s: &str) -> String {
             _ => out.push(c),
         }
     }
-    out
 }
 
 /// Undoes [`escape`]; a backslash followed by anything else is an error.
@@ -96,6 +109,20 @@ pub fn unescape(s: &str) -> Result<String, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping_keeps_any_text_one_field_and_comes_back_unchanged() {
+        let plain = "plain text, no specials";
+        assert_eq!(escape(plain), plain);
+        let hostile = "a\\b\tc\nd\re \\t é";
+        let escaped = escape(hostile);
+        assert_eq!(escaped, "a\\\\b\\tc\\nd\\re \\\\t é");
+        assert!(!escaped.contains(['\t', '\n', '\r']));
+        assert_eq!(unescape(&escaped).as_deref(), Ok(hostile));
+        let mut line = String::from("x\t");
+        escape_into(&mut line, "tab\there");
+        assert_eq!(line, "x\ttab\\there");
+    }
 
     #[test]
     fn replaces_contents_and_leaves_no_temporary() {

@@ -129,6 +129,9 @@ impl Codec for IrcCodec {
 /// The wire bytes of `lines`; a line that cannot be written (a bug, never
 /// the peer's doing) is left out rather than sent broken.
 pub fn to_bytes(lines: &[Message]) -> Vec<u8> {
+    if let [line] = lines {
+        return line.to_line_truncated().unwrap_or_default();
+    }
     let mut out = Vec::new();
     for line in lines {
         if let Ok(bytes) = line.to_line_truncated() {
