@@ -75,6 +75,10 @@ pub fn translate(nick: &str, raw: &str) -> Translated {
 /// hex colours `\x04rrggbb[,rrggbb]` with their numbers) and without any
 /// other control character but the tab.
 pub fn strip_formatting(text: &str) -> String {
+    // Most lines are plain printable ASCII: nothing to strip.
+    if text.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
