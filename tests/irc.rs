@@ -262,6 +262,72 @@ fn irc_and_chat_clients_share_a_room_in_one_order() {
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
 }
 
+/// A burst of `PRIVMSG`s in one write (a paste, a flood) is stored and
+/// delivered as one step: every member gets every line once, in order,
+/// numbered one after another, `log.txt` holds them in that order, and
+/// what follows the burst in the input (a `PING`, a `/me`) comes after
+/// it. Past the rate limit's allowance the rest wait their turn; none is
+/// lost or reordered.
+#[test]
+fn a_burst_of_messages_arrives_whole_and_in_order() {
+    let dir = TempDir::new("irc-burst");
+    let server = Server::start_with(
+        dir.path(),
+        &["--no-replay", "--rate-limit", "200", "--rate-burst", "20"],
+    );
+    let mut al = with_caps(server.port, "al", "message-tags echo-message");
+    let mut cy = with_caps(server.port, "cy", "message-tags");
+    let mut dee = Raw::login(server.port, "dee");
+    let mut burst: String = (0..60)
+        .map(|i| format!("PRIVMSG #lobby :line {i}\r\n"))
+        .collect();
+    burst.push_str("PING :after\r\nPRIVMSG #lobby :\u{1}ACTION waves\u{1}\r\n");
+    al.send_bytes(burst.as_bytes());
+    let mut expected: Vec<String> = (0..60).map(|i| format!("line {i}")).collect();
+    expected.push("\u{1}ACTION waves\u{1}".into());
+    let read_irc = |irc: &mut RawIrc| -> Vec<(u64, String)> {
+        (0..expected.len())
+            .map(|_| {
+                let m = irc.expect("PRIVMSG", |m| is(m, "PRIVMSG"));
+                let seq = m.tag("msgid").expect("msgid").parse().expect("a number");
+                (seq, m.params[1].clone())
+            })
+            .collect()
+    };
+    let seen_by_cy = read_irc(&mut cy);
+    let texts: Vec<&String> = seen_by_cy.iter().map(|(_, text)| text).collect();
+    assert_eq!(texts, expected.iter().collect::<Vec<_>>());
+    assert!(
+        seen_by_cy.windows(2).all(|w| w[1].0 == w[0].0 + 1),
+        "numbered one after another: {seen_by_cy:?}"
+    );
+    // al's echoes, then the PONG, then the /me: in the order it sent them.
+    let seen_by_al: Vec<Message> = (0..=expected.len())
+        .map(|_| al.expect("PRIVMSG or PONG", |m| is(m, "PRIVMSG") || is(m, "PONG")))
+        .collect();
+    let pong = seen_by_al.iter().position(|m| is(m, "PONG"));
+    assert_eq!(pong, Some(60), "the PONG after the burst's echoes");
+    let seen_by_dee: Vec<(u64, String)> = (0..expected.len())
+        .map(
+            |_| match dee.expect_event(|e| matches!(e, Event::Message { .. })) {
+                Event::Message { seq, text, .. } => (seq, text),
+                _ => unreachable!(),
+            },
+        )
+        .collect();
+    assert_eq!(seen_by_dee[..60], seen_by_cy[..60]);
+    assert_eq!(seen_by_dee[60].1, "* al waves");
+    let log = std::fs::read_to_string(dir.path().join("log.txt")).expect("log.txt");
+    // log.txt: seq, date, kind, room, from, to, text, checksum.
+    let in_log: Vec<(u64, String)> = log
+        .lines()
+        .map(|line| line.split('\t').collect::<Vec<_>>())
+        .filter(|f| f.len() == 8 && f[4] == "al")
+        .map(|f| (f[0].parse().expect("a number"), f[6].to_string()))
+        .collect();
+    assert_eq!(in_log, seen_by_dee);
+}
+
 /// `PRIVMSG nick` is a whisper, both ways between the two protocols.
 #[test]
 fn whispers_cross_protocols_both_ways() {

@@ -482,3 +482,29 @@ fn bad_requests_get_fail_and_the_connection_stays() {
         is(m, "PONG") && m.param(1) == Some("still-here")
     });
 }
+
+/// A burst of messages (one write, stored as one step) is in the history
+/// like any other: the latest page has it whole and in order, and a page
+/// before one of its messages starts at the right line.
+#[test]
+fn a_burst_is_in_the_history_line_by_line() {
+    let dir = TempDir::new("irc-history-burst");
+    let server = Server::start_with(dir.path(), &["--no-replay", "--no-rate-limit"]);
+    let (mut al, _) = irc(server.port, "al", None);
+    let (mut cy, _) = irc(server.port, "cy", None);
+    let burst: String = (0..40)
+        .map(|i| format!("PRIVMSG #lobby :burst {i}\r\n"))
+        .collect();
+    al.send_bytes(burst.as_bytes());
+    cy.expect_privmsg("burst 39");
+    let latest = page(&mut cy, "CHATHISTORY LATEST #lobby * 100", "#lobby");
+    let want: Vec<String> = (0..40).map(|i| format!("burst {i}")).collect();
+    assert_eq!(texts(&latest), want);
+    let twentieth = latest[20].0;
+    let before = page(
+        &mut cy,
+        &format!("CHATHISTORY BEFORE #lobby msgid={twentieth} 5"),
+        "#lobby",
+    );
+    assert_eq!(texts(&before), want[15..20]);
+}

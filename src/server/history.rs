@@ -335,37 +335,57 @@ impl LogWriter<'_> {
     /// not stored (the file is cut back to its last whole record) and must
     /// not be delivered.
     pub fn append(&mut self, mut record: Record) -> io::Result<Record> {
+        self.append_all(std::slice::from_mut(&mut record))?;
+        Ok(record)
+    }
+
+    /// [`LogWriter::append`] for several records at once, numbered in
+    /// order: one write (and one fsync) for a burst of messages. All are
+    /// stored or none is.
+    ///
+    /// # Errors
+    /// As `append`; then none of them was stored.
+    pub fn append_all(&mut self, records: &mut [Record]) -> io::Result<()> {
         self.follow_path()?;
         let w = &mut *self.w;
-        record.seq = w.next_seq;
-        let offset = w.len;
-        let line = encode_line(&record);
-        if let Err(e) = w.file.write_all(line.as_bytes()) {
+        let mut text = String::new();
+        let mut lens = Vec::with_capacity(records.len());
+        for (seq, record) in (w.next_seq..).zip(records.iter_mut()) {
+            record.seq = seq;
+            let before = text.len();
+            encode_line_into(&mut text, record);
+            lens.push((text.len() - before) as u64);
+        }
+        let total = text.len() as u64;
+        let count = records.len() as u64;
+        if let Err(e) = w.file.write_all(text.as_bytes()) {
             // Best effort: a half-written record would glue itself to the next one.
             let _ = w.file.set_len(w.len);
             return Err(e);
         }
         if self.log.fsync == FsyncPolicy::Always {
             if let Err(e) = w.file.sync_data() {
-                // Not known to be on disk: refused. Take it out of the file;
-                // if even that fails it stays there, so its number is used
-                // up and the next record cannot reuse it.
+                // Not known to be on disk: refused. Take them out of the
+                // file; if even that fails they stay there, so their
+                // numbers are used up and later records cannot reuse them.
                 if w.file.set_len(w.len).is_err() {
-                    w.len += line.len() as u64;
-                    w.next_seq += 1;
+                    w.len += total;
+                    w.next_seq += count;
                 }
                 return Err(e);
             }
         } else {
             self.log.dirty.store(true, Ordering::Relaxed);
         }
-        w.len += line.len() as u64;
-        w.next_seq += 1;
+        let mut offset = w.len;
+        w.len += total;
+        w.next_seq += count;
         // Under the log's lock: the index learns records in log order.
-        self.log
-            .archive
-            .note_append(&record, offset, line.len() as u64);
-        Ok(record)
+        for (record, len) in records.iter().zip(lens) {
+            self.log.archive.note_append(record, offset, len);
+            offset += len;
+        }
+        Ok(())
     }
 
     /// Makes sure the open file is the one at the log's path: log rotation
@@ -432,6 +452,13 @@ pub fn for_each_record(path: &Path, mut each: impl FnMut(Record)) -> io::Result<
 
 /// One record as a line of `log.txt`, newline included.
 pub fn encode_line(r: &Record) -> String {
+    let mut line = String::new();
+    encode_line_into(&mut line, r);
+    line
+}
+
+/// [`encode_line`], appended to `line`.
+fn encode_line_into(line: &mut String, r: &Record) {
     use std::fmt::Write as _;
     let kind = match r.kind {
         Kind::Message => "msg",
@@ -441,18 +468,18 @@ pub fn encode_line(r: &Record) -> String {
     // Every message is written once, under the log's lock: one buffer
     // sized for the usual line, no string per field.
     let fields = [&r.date, &r.room, &r.from, &r.to, &r.text];
-    let mut line = String::with_capacity(fields.iter().map(|f| f.len() + 1).sum::<usize>() + 40);
+    line.reserve(fields.iter().map(|f| f.len() + 1).sum::<usize>() + 40);
+    let start = line.len();
     let _ = write!(line, "{}\t", r.seq);
-    escape_into(&mut line, &r.date);
+    escape_into(line, &r.date);
     line.push('\t');
     line.push_str(kind);
     for field in [&r.room, &r.from, &r.to, &r.text] {
         line.push('\t');
-        escape_into(&mut line, field);
+        escape_into(line, field);
     }
-    let crc = crc32(line.as_bytes());
+    let crc = crc32(&line.as_bytes()[start..]);
     let _ = writeln!(line, "\t{crc:08x}");
-    line
 }
 
 /// Parses one line of `log.txt` (without its newline).
@@ -571,6 +598,51 @@ mod tests {
                 .map(|r| r.seq)
                 .unwrap(),
             5
+        );
+    }
+
+    #[test]
+    fn a_burst_is_numbered_in_order_and_reads_back_as_separate_records() {
+        let dir = temp_dir("burst");
+        let path = dir.join("log.txt");
+        {
+            let (log, _) = MessageLog::open(&path, FsyncPolicy::Always, 5).unwrap();
+            log.lock().append(record(0, "lobby", "before")).unwrap();
+            let mut burst = vec![
+                record(0, "lobby", "one"),
+                record(0, "lobby", "tab\there"),
+                record(0, "lobby", "three"),
+            ];
+            log.lock().append_all(&mut burst).unwrap();
+            let seqs: Vec<u64> = burst.iter().map(|r| r.seq).collect();
+            assert_eq!(seqs, [2, 3, 4]);
+            log.lock().append_all(&mut []).unwrap();
+            assert_eq!(
+                log.lock().append(record(0, "lobby", "after")).unwrap().seq,
+                5
+            );
+            let notices = log.archive().take_notices();
+            assert!(
+                notices.is_empty(),
+                "the index placed each record: {notices:?}"
+            );
+        }
+        let (_, loaded) = MessageLog::open(&path, FsyncPolicy::Never, 5).unwrap();
+        assert_eq!(loaded.records, 5);
+        assert!(loaded.problems.is_empty());
+        let lobby: Vec<_> = loaded.recent["lobby"]
+            .iter()
+            .map(|r| (r.seq, r.text.as_str()))
+            .collect();
+        assert_eq!(
+            lobby,
+            [
+                (1, "before"),
+                (2, "one"),
+                (3, "tab\there"),
+                (4, "three"),
+                (5, "after")
+            ]
         );
     }
 

@@ -426,27 +426,48 @@ impl Outbox {
         }
     }
 
+    /// Queues several frames under one lock: a burst of messages from one
+    /// sender reaches each recipient as one step, not one per message.
+    /// `None` if the queue is closed (or overflowed on the way).
+    pub(crate) fn enqueue_frames(
+        &self,
+        frames: impl IntoIterator<Item = Arc<[u8]>>,
+    ) -> Option<Queued> {
+        self.enqueue_all(frames.into_iter().map(Item::frame))
+    }
+
     /// Queues `item`; `None` if the queue is closed (or just overflowed).
     fn enqueue(&self, item: Item) -> Option<Queued> {
-        let cost = item.charge();
+        self.enqueue_all(std::iter::once(item))
+    }
+
+    /// Queues `items` in order, under one lock.
+    fn enqueue_all(&self, items: impl Iterator<Item = Item>) -> Option<Queued> {
         let mut q = self.lock();
         if q.closed.is_some() {
             return None;
         }
-        if q.items.len() >= self.shared.max_frames || q.held() + cost > q.max_bytes {
-            let why = Closed::overflow(&q);
-            self.shared.kill(q, why);
-            return None;
+        let was_empty = q.items.is_empty();
+        let mut over_budget = false;
+        let mut file = false;
+        for item in items {
+            let cost = item.charge();
+            if q.items.len() >= self.shared.max_frames || q.held() + cost > q.max_bytes {
+                let why = Closed::overflow(&q);
+                self.shared.kill(q, why);
+                return None;
+            }
+            q.bytes += cost;
+            over_budget |= self.shared.settle(&mut q);
+            if matches!(item, Item::File(_)) {
+                q.files += 1;
+                file = true;
+            }
+            q.items.push_back(item);
         }
-        q.bytes += cost;
-        let over_budget = self.shared.settle(&mut q);
-        let is_file = matches!(item, Item::File(_));
-        if is_file {
-            q.files += 1;
-        }
-        q.items.push_back(item);
         let duty = match q.writer {
-            Writer::Idle if is_file => {
+            _ if q.items.is_empty() => Duty::None,
+            Writer::Idle if file => {
                 q.writer = Writer::Thread;
                 Duty::Start
             }
@@ -455,7 +476,7 @@ impl Outbox {
                 Duty::Flush
             }
             // The writer thread only waits on an empty queue.
-            Writer::Thread if q.items.len() == 1 => Duty::Wake,
+            Writer::Thread if was_empty => Duty::Wake,
             Writer::Thread | Writer::Flusher => Duty::None,
         };
         let behind = !q.stalled && q.is_behind(self.shared.max_frames);
@@ -809,6 +830,41 @@ mod tests {
             socket.shut.load(Ordering::SeqCst),
             "and shuts the socket down"
         );
+    }
+
+    #[test]
+    fn a_burst_is_queued_in_order_as_one_step_and_may_overflow_midway() {
+        let socket = FakeSocket::with_window(usize::MAX);
+        let queue = outbox(&socket, QueueLimits::default());
+        let mut owed = Owed::new();
+        assert!(owed.push_all(&queue, ["a,", "b,", "c,"].map(frame)));
+        assert!(owed.push_all(&queue, [frame("d,")]));
+        assert!(
+            owed.push_all(&queue, []),
+            "an empty burst is no step at all"
+        );
+        assert_eq!(socket.written(), "", "nothing is written until paid");
+        owed.pay();
+        assert_eq!(socket.written(), "a,b,c,d,", "one flush, in order");
+        assert_eq!(writer(&queue), Writer::Idle);
+
+        let socket = FakeSocket::with_window(0);
+        let limits = QueueLimits {
+            max_frames: 3,
+            max_bytes: 1 << 20,
+        };
+        let cut = outbox(&socket, limits);
+        assert!(!owed.push_all(&cut, ["1", "2", "3", "4"].map(frame)));
+        assert_eq!(
+            cut.closed(),
+            Some(Closed::Overflow {
+                frames: 3,
+                bytes: 3 * charge(1)
+            }),
+            "cut off at the frame that did not fit"
+        );
+        assert!(cut.lock().items.is_empty());
+        assert!(socket.shut.load(Ordering::SeqCst));
     }
 
     #[test]

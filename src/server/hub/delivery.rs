@@ -136,11 +136,28 @@ impl Owed {
     /// Enqueues `frame` on `outbox`, remembering any flush that it makes ours.
     /// Returns `false` if the queue is closed (or just overflowed).
     pub fn push(&mut self, outbox: &Outbox, frame: Arc<[u8]>) -> bool {
+        let queued = outbox.enqueue_frame(frame);
+        self.took_on(outbox, queued)
+    }
+
+    /// Enqueues `frames` on `outbox` in order, as one step (see
+    /// `Outbox::enqueue_frames`). Returns `false` if the queue is closed.
+    pub fn push_all(
+        &mut self,
+        outbox: &Outbox,
+        frames: impl IntoIterator<Item = Arc<[u8]>>,
+    ) -> bool {
+        let queued = outbox.enqueue_frames(frames);
+        self.took_on(outbox, queued)
+    }
+
+    /// Remembers what queueing on `outbox` made ours.
+    fn took_on(&mut self, outbox: &Outbox, queued: Option<Queued>) -> bool {
         let Some(Queued {
             duty,
             over_budget,
             behind,
-        }) = outbox.enqueue_frame(frame)
+        }) = queued
         else {
             return false;
         };

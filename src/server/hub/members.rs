@@ -29,6 +29,27 @@ impl State {
         self.deliver(members, delivery, owed);
     }
 
+    /// [`State::fan_out`] for several deliveries in order: each member
+    /// gets them all in one enqueue.
+    pub(super) fn fan_out_all(
+        &self,
+        key: &str,
+        deliveries: &[Delivery],
+        except: Option<ClientId>,
+        owed: &mut Owed,
+    ) {
+        let Some(room) = self.rooms.get(key) else {
+            return;
+        };
+        let mut encoded: Vec<Encoded> = deliveries.iter().map(Encoded::new).collect();
+        for id in room.members.iter().filter(|&&m| Some(m) != except) {
+            if let Some(c) = self.clients.get(id) {
+                let frames = encoded.iter_mut().map(|e| e.for_codec(&*c.codec));
+                owed.push_all(&c.outbox, frames);
+            }
+        }
+    }
+
     /// Sends `delivery` to each of `ids`, encoded once per format among them.
     pub(super) fn deliver<'a>(
         &self,

@@ -66,6 +66,82 @@ impl Hub {
         Ok(said)
     }
 
+    /// Several messages from `id` to one room, in order, as one step: one
+    /// write to `log.txt` and one enqueue per recipient for the lot (what
+    /// a flood, or a pasted block of text, costs a server is mostly per
+    /// step, not per byte). All are stored and delivered, or none is.
+    /// Not in a cluster, where each message is its own stream entry: the
+    /// caller sends them one by one there (see [`Hub::batches_messages`]).
+    ///
+    /// # Errors
+    /// As [`Hub::say`], for the first text refused; then nothing was sent.
+    pub fn say_all(
+        &self,
+        id: ClientId,
+        room: Option<&str>,
+        texts: Vec<String>,
+        owed: &mut Owed,
+    ) -> Result<Vec<Said>, Refused> {
+        texts.iter().try_for_each(|text| check_text(text))?;
+        if self.in_cluster() {
+            return texts
+                .into_iter()
+                .map(|text| self.say(id, room, text, owed))
+                .collect();
+        }
+        let mut log = self.inner.log.lock();
+        let (mut records, key) = {
+            let st = self.lock();
+            let client = st.client(id)?;
+            let key = st.my_room(client, room)?;
+            let (room, date) = (st.room_name(&key), clock::now_utc());
+            let records: Vec<Record> = texts
+                .into_iter()
+                .map(|text| Record {
+                    seq: 0,
+                    date: date.clone(),
+                    kind: Kind::Message,
+                    room: room.clone(),
+                    from: client.nick.clone(),
+                    to: "-".to_string(),
+                    text,
+                })
+                .collect();
+            (records, key)
+        };
+        log.append_all(&mut records).map_err(Refused::NotStored)?;
+        let mut st = self.lock();
+        let events: Vec<Delivery> = records
+            .iter()
+            .map(|r| Delivery::Event(r.message_event(false)))
+            .collect();
+        let echo = st.clients.get(&id).is_some_and(|c| c.echo);
+        st.fan_out_all(&key, &events, (!echo).then_some(id), owed);
+        let said = records
+            .iter()
+            .map(|r| Said {
+                seq: r.seq,
+                room: r.room.clone(),
+            })
+            .collect();
+        let keep = st.history;
+        if let Some(room) = st.rooms.get_mut(&key).filter(|_| keep > 0) {
+            for record in records {
+                if room.recent.len() >= keep {
+                    room.recent.pop_front();
+                }
+                room.recent.push_back(record);
+            }
+        }
+        Ok(said)
+    }
+
+    /// True when [`Hub::say_all`] stores a burst as one step (not in a
+    /// cluster, where a refusal may come after some were sent).
+    pub fn batches_messages(&self) -> bool {
+        !self.in_cluster()
+    }
+
     /// Sends a private message to one online user, wherever they are,
     /// stored in `log.txt` first.
     ///

@@ -491,6 +491,76 @@ fn messages_reach_every_member_in_log_order_whoever_sends_them() {
 }
 
 #[test]
+fn a_burst_is_stored_and_delivered_in_one_piece_between_others_messages() {
+    let mut w = World::new("burst", 100);
+    let (single, bursty) = (w.join("single", false, 0), w.join("bursty", false, 0));
+    let reader = w.join("reader", false, 0);
+    w.take(reader);
+    let hub = w.hub.clone();
+    let one_by_one = thread::spawn(move || {
+        let mut owed = Owed::new();
+        for i in 0..300 {
+            hub.say(single, None, format!("s{i}"), &mut owed).unwrap();
+        }
+    });
+    let mut owed = Owed::new();
+    for b in 0..30 {
+        let texts = (0..10).map(|i| format!("b{b}.{i}")).collect();
+        let said = w.hub.say_all(bursty, None, texts, &mut owed).unwrap();
+        let seqs: Vec<u64> = said.iter().map(|s| s.seq).collect();
+        assert!(seqs.windows(2).all(|p| p[1] == p[0] + 1), "{seqs:?}");
+    }
+    one_by_one.join().unwrap();
+    owed.pay();
+    let got: Vec<(u64, String)> = w
+        .take(reader)
+        .iter()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (f[3].parse().unwrap(), f[4].to_string())
+        })
+        .collect();
+    let seqs: Vec<u64> = got.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(seqs, (1..=600).collect::<Vec<u64>>(), "all, in log order");
+    // Each burst's ten are together and in order; nobody's came between.
+    for b in 0..30 {
+        let at = got
+            .iter()
+            .position(|(_, t)| *t == format!("b{b}.0"))
+            .unwrap();
+        let texts: Vec<&str> = got[at..at + 10].iter().map(|(_, t)| t.as_str()).collect();
+        let want: Vec<String> = (0..10).map(|i| format!("b{b}.{i}")).collect();
+        assert_eq!(texts, want);
+    }
+    // A burst with one bad text is refused whole; so is one to a room
+    // the sender is not in. Nothing of either is stored or sent.
+    let bad = vec!["fine".to_string(), "bell\u{7}".to_string()];
+    assert!(matches!(
+        w.hub.say_all(bursty, None, bad, &mut owed),
+        Err(Refused::ControlCharacters)
+    ));
+    let elsewhere = vec!["a".to_string(), "b".to_string()];
+    assert!(w
+        .hub
+        .say_all(bursty, Some("nowhere"), elsewhere, &mut owed)
+        .is_err());
+    owed.pay();
+    assert!(w.take(reader).is_empty());
+    let said = w.hub.say(single, None, "after".into(), &mut owed).unwrap();
+    assert_eq!(said.seq, 601, "no number was used up");
+    // The room's recent history keeps a burst too, for the next to enter.
+    let texts = vec!["r0".to_string(), "r1".to_string()];
+    w.hub.say_all(bursty, None, texts, &mut owed).unwrap();
+    let st = w.hub.lock();
+    let recent: Vec<&str> = st.rooms["lobby"]
+        .recent
+        .iter()
+        .map(|r| r.text.as_str())
+        .collect();
+    assert_eq!(recent[recent.len() - 3..], ["after", "r0", "r1"]);
+}
+
+#[test]
 fn a_fan_out_encodes_once_per_format_not_once_per_member() {
     let mut w = World::new("encode", 100);
     let ids: Vec<ClientId> = (0..6)

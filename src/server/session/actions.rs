@@ -95,6 +95,20 @@ impl Session<'_> {
         said
     }
 
+    /// Several messages to one room as one step (see `Hub::say_all`).
+    ///
+    /// # Errors
+    /// The hub's refusal; then none was sent.
+    pub fn say_all(
+        &mut self,
+        room: Option<&str>,
+        texts: Vec<String>,
+    ) -> Result<Vec<Said>, Refused> {
+        let said = self.hub.say_all(self.id, room, texts, &mut self.owed);
+        self.if_not_stored(&said, "cannot write log.txt", "messages refused");
+        said
+    }
+
     /// # Errors
     /// The hub's refusal.
     pub fn whisper(&mut self, to: &str, text: String) -> Result<Whispered, HistoryRefused> {

@@ -387,6 +387,19 @@ impl Session<'_> {
         }
     }
 
+    /// Takes a token if one is there now; no strike when none is (the
+    /// caller does not wait: it stops taking more input at once).
+    pub fn take_token_if_any(&mut self) -> bool {
+        let taken = self
+            .bucket
+            .as_mut()
+            .is_none_or(|bucket| bucket.try_take(Instant::now()));
+        if taken {
+            self.strikes = 0;
+        }
+        taken
+    }
+
     /// Takes a token for a request. Control requests (a `PING` and the
     /// like) cost one too, and before login as after, so nothing resets the
     /// count of refusals but a request within the rate.

@@ -76,7 +76,10 @@ pub fn translate(nick: &str, raw: &str) -> Translated {
 /// other control character but the tab.
 pub fn strip_formatting(text: &str) -> String {
     // Most lines are plain printable ASCII: nothing to strip.
-    if text.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+    if text
+        .bytes()
+        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+    {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len());
@@ -168,6 +171,23 @@ fn deliver(s: &mut Session<'_>, msg: &Message, quiet: bool) {
     }
 }
 
+/// Several `PRIVMSG`s to one channel, as one step (see `Session::say_all`):
+/// all are sent, or each gets the refusal it would have got alone.
+pub fn to_room_all(s: &mut Session<'_>, channel: &str, texts: Vec<String>) {
+    for text in &texts {
+        dump(s, "PRIVMSG", channel, text);
+    }
+    let count = texts.len();
+    let refusal = match room_of(s, channel) {
+        Ok(room) => match s.say_all(Some(room), texts) {
+            Ok(_) => return,
+            Err(refused) => refusal(s, channel, refused),
+        },
+        Err(line) => line,
+    };
+    send(s, &vec![refusal; count]);
+}
+
 /// A room message; the refusal, if any.
 fn to_room(s: &mut Session<'_>, channel: &str, text: &str) -> Option<Message> {
     let room = match room_of(s, channel) {
@@ -175,7 +195,12 @@ fn to_room(s: &mut Session<'_>, channel: &str, text: &str) -> Option<Message> {
         Err(line) => return Some(line),
     };
     let refused = s.say(Some(room), text.to_string()).err()?;
-    Some(match refused {
+    Some(refusal(s, channel, refused))
+}
+
+/// The line that says why a message to `channel` was refused.
+fn refusal(s: &Session<'_>, channel: &str, refused: Refused) -> Message {
+    match refused {
         Refused::NotIn { room, .. } => match s.hub.room_view(Some(s.id), &room) {
             Err(missing) => answer(s, words::refusal(&missing, "PRIVMSG", channel)),
             Ok(view) => {
@@ -185,7 +210,7 @@ fn to_room(s: &mut Session<'_>, channel: &str, text: &str) -> Option<Message> {
             }
         },
         refused => answer(s, words::refusal(&refused, "PRIVMSG", channel)),
-    })
+    }
 }
 
 /// A whisper; the refusal, if any. Whispering someone away gets `301`

@@ -48,6 +48,8 @@ pub const USER_HOST: &str = "chat.local";
 pub const NETWORK: &str = "ChatRooms";
 /// Targets one `PRIVMSG`, `NOTICE` or `JOIN` may name (`TARGMAX`).
 pub const MAX_TARGETS: usize = 4;
+/// Most messages one burst stores as one step (see `IrcDoor::burst`).
+const MAX_BURST: usize = 64;
 /// Commands beyond the burst that a client may have sent ahead of the rate
 /// (all in hand at once, its input never drained between them) before it
 /// is flooding: about five seconds over the default rate, well past what a
@@ -134,6 +136,77 @@ impl IrcDoor {
                 Rate::Over | Rate::Flooding => return Err(excess_flood(s)),
             }
         }
+    }
+
+    /// The chat text of a plain `PRIVMSG` to one channel (no tags, one
+    /// target, `channel` if given), which a burst is made of.
+    fn burst_text(&self, s: &Session<'_>, msg: &Message, channel: Option<&str>) -> Option<String> {
+        if self.online.is_none()
+            || msg.command != "PRIVMSG"
+            || !msg.tags.is_empty()
+            || msg.params.len() != 2
+            || !s.hub.batches_messages()
+        {
+            return None;
+        }
+        let target = msg.param(0)?;
+        if !crate::irc::casemap::is_channel(target)
+            || target.contains(',')
+            || channel.is_some_and(|c| c != target)
+        {
+            return None;
+        }
+        match messages::translate(&me(s), msg.param(1)?) {
+            messages::Translated::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// `first` and the plain `PRIVMSG`s to the same channel right behind
+    /// it in the input (a flood, a pasted block of text): stored and
+    /// delivered as one step (one `log.txt` write, one enqueue per member),
+    /// in order. The first line that is anything else ends the burst and
+    /// is read as usual, and so does the rate limit: a burst takes only
+    /// tokens that are there, and never waits for one.
+    fn burst(
+        &mut self,
+        s: &mut Session<'_>,
+        conn: &mut Conn,
+        first: Message,
+        text: String,
+    ) -> Poll {
+        let mut texts = vec![text];
+        while texts.len() < MAX_BURST {
+            let buffered = conn.buffered();
+            let Some(end) = buffered.iter().position(|&b| b == b'\n') else {
+                break;
+            };
+            let Ok(next) = Message::parse(&buffered[..=end], Limits::CLIENT) else {
+                break;
+            };
+            let Some(text) = self.burst_text(s, &next, first.param(0)) else {
+                break;
+            };
+            if !s.take_token_if_any() {
+                break;
+            }
+            let drained = end + 1 == buffered.len() && !conn.more_waiting();
+            conn.consume(end + 1);
+            self.run = if drained {
+                0
+            } else {
+                self.run.saturating_add(1)
+            };
+            texts.push(text);
+        }
+        if texts.len() == 1 {
+            return match self.handle(s, &first) {
+                Flow::Go => Poll::Done,
+                Flow::End(end) => Poll::End(end),
+            };
+        }
+        messages::to_room_all(s, first.param(0).unwrap_or_default(), texts);
+        Poll::Done
     }
 
     /// Carries out one parsed message.
@@ -238,6 +311,9 @@ impl Door for IrcDoor {
             if let Err(end) = self.pace(s) {
                 return Poll::End(end);
             }
+        }
+        if let Some(text) = self.burst_text(s, &msg, None) {
+            return self.burst(s, conn, msg, text);
         }
         // Only chat is worth batching; anything else may block (a password
         // hash, rooms.txt), and others' messages must not wait for it.
