@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Two builds of our server on one workload, alternately: did a change help?
+
+Each run starts a fresh server from one binary, then from the other (the
+order swapping every run, so a drift in the machine's load hits both
+alike), drives it with `chat-bench`, and prints deliveries a second and the
+server's CPU per delivery; then the medians. CPU per delivery is the steadier
+figure: throughput on two cores also depends on the bench's share.
+
+Usage, from the repository root, with the build before the change copied
+aside (`cp target/release/server /tmp/server-before`, then rebuild):
+
+    python3 tests/bench/ab.py /tmp/server-before target/release/server \
+        --runs 6 --protocol irc -- --clients 50 --messages 2000
+
+Everything after `--` is passed to `chat-bench`.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from crosscheck import run_one  # noqa: E402
+
+
+class Target:
+    """What crosscheck.run_one needs to know about one build."""
+
+    def __init__(self, server_bin, bench_bin, protocol):
+        self.server = "ours"
+        self.server_bin = server_bin
+        self.bench_bin = bench_bin
+        self.protocol = protocol
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("before")
+    p.add_argument("after")
+    p.add_argument("--runs", type=int, default=6)
+    p.add_argument("--protocol", default="chat", choices=["chat", "irc", "ws"])
+    p.add_argument("--bench-bin", default="target/release/chat-bench")
+    p.add_argument("workload", nargs=argparse.REMAINDER)
+    opts = p.parse_args(argv)
+    workload = [a for a in opts.workload if a != "--"]
+    builds = [opts.before, opts.after]
+    results = {b: [] for b in builds}
+    for i in range(opts.runs):
+        for build in builds if i % 2 == 0 else builds[::-1]:
+            target = Target(build, opts.bench_bin, opts.protocol)
+            r = run_one("chat-bench", target, workload, protocol=opts.protocol)
+            if not r.get("ok", True) or not r.get("deliveries"):
+                print(f"{build} run {i + 1}: failed: {r.get('error')}", flush=True)
+                continue
+            cpu = 1e6 * r["server_cpu_s"] / r["deliveries"]
+            results[build].append((r["deliveries_per_s"], cpu))
+            print(f"{build} run {i + 1}: {r['deliveries_per_s']:,.0f}/s, "
+                  f"{cpu:.3f} us CPU per delivery, others {r['others_pct']:.0f}%",
+                  flush=True)
+    for build in builds:
+        runs = results[build]
+        if not runs:
+            print(f"{build}: no run completed")
+            continue
+        rate = statistics.median(x[0] for x in runs)
+        cpu = statistics.median(x[1] for x in runs)
+        print(f"median of {len(runs)}, {build}: {rate:,.0f}/s, {cpu:.3f} us CPU per delivery")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
