@@ -5,9 +5,9 @@ mod support;
 
 use std::thread;
 
-use chat::command::{ChatRequest, Control};
+use chat::command::{ChatRequest, Control, Request};
 use chat::event::Event;
-use chat::protocol::Status;
+use chat::protocol::{header, Status};
 use support::{Client, Raw, Server, TempDir};
 
 /// A typed line reaches everyone else as `[nick]: text` after the reader's elapsed time.
@@ -237,6 +237,71 @@ fn every_member_sees_one_order_which_is_the_log_order() {
         .map(|l| l.split('\t').nth(6).unwrap().to_string())
         .collect();
     assert_eq!(orders[0], logged);
+}
+
+/// SAYs sent together (a script, a pasted block) are stored and delivered
+/// as one step, yet each is answered as if alone: a `200` with its own
+/// number, in order, a refusal for the one with a control character in
+/// the middle (the rest go through), and the `PING` behind them after
+/// them all. A reader gets each message once, in order, as `log.txt` has it.
+#[test]
+fn says_sent_together_are_each_answered_and_arrive_in_order() {
+    let dir = TempDir::new("burst");
+    let server = Server::start_with(dir.path(), &["--no-replay", "--no-rate-limit"]);
+    let mut reader = Raw::login(server.port, "reader");
+    let mut talker = Raw::login(server.port, "talker");
+    let text = |i: usize| {
+        if i == 50 {
+            "bell\u{7}".to_string()
+        } else {
+            format!("t{i}")
+        }
+    };
+    let mut bytes = Vec::new();
+    for i in 0..100 {
+        let say = ChatRequest::Say {
+            room: None,
+            text: text(i),
+        };
+        bytes.extend(Request::from(say).into_frame().encode());
+    }
+    bytes.extend(Request::from(Control::Ping).into_frame().encode());
+    talker.send_bytes(&bytes);
+    let mut said = Vec::new();
+    for i in 0..100 {
+        let reply = talker.read();
+        if i == 50 {
+            assert_eq!(reply.status_code(), Some(Status::BAD_REQUEST), "{reply:?}");
+            continue;
+        }
+        assert_eq!(reply.status_code(), Some(Status::OK), "{i}: {reply:?}");
+        let seq: u64 = reply
+            .header(header::SEQ)
+            .expect("Seq")
+            .parse()
+            .expect("a number");
+        said.push((seq, text(i)));
+    }
+    let pong = talker.read();
+    assert_eq!(pong.status_code(), Some(Status::OK));
+    assert_eq!(pong.header(header::SEQ), None, "the PING's answer, last");
+    assert!(said.windows(2).all(|w| w[1].0 == w[0].0 + 1), "{said:?}");
+    let got: Vec<(u64, String)> = (0..99)
+        .map(
+            |_| match reader.expect_event(|e| matches!(e, Event::Message { .. })) {
+                Event::Message { seq, text, .. } => (seq, text),
+                _ => unreachable!(),
+            },
+        )
+        .collect();
+    assert_eq!(got, said);
+    let log = std::fs::read_to_string(dir.path().join("log.txt")).unwrap();
+    let logged: Vec<String> = log
+        .lines()
+        .map(|l| l.split('\t').nth(6).unwrap().to_string())
+        .collect();
+    let texts: Vec<String> = said.into_iter().map(|(_, text)| text).collect();
+    assert_eq!(logged, texts);
 }
 
 /// A client that stops reading is dropped when its queue overflows; the others keep chatting.

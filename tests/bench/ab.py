@@ -3,8 +3,8 @@
 
 Each run starts a fresh server from one binary, then from the other (the
 order swapping every run, so a drift in the machine's load hits both
-alike), drives it with `chat-bench`, and prints deliveries a second and the
-server's CPU per delivery; then the medians. CPU per delivery is the steadier
+alike), drives it with `chat-bench`, and prints deliveries a second,
+latency (p50, p99) and the server's CPU per delivery; then the medians. CPU per delivery is the steadier
 figure: throughput on two cores also depends on the bench's share.
 
 Usage, from the repository root, with the build before the change copied
@@ -22,7 +22,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from crosscheck import run_one  # noqa: E402
+from crosscheck import fmt_ms, run_one  # noqa: E402
 
 
 class Target:
@@ -42,9 +42,10 @@ def main(argv):
     p.add_argument("--runs", type=int, default=6)
     p.add_argument("--protocol", default="chat", choices=["chat", "irc", "ws"])
     p.add_argument("--bench-bin", default="target/release/chat-bench")
-    p.add_argument("workload", nargs=argparse.REMAINDER)
-    opts = p.parse_args(argv)
-    workload = [a for a in opts.workload if a != "--"]
+    # What follows `--` is chat-bench's.
+    cut = argv.index("--") if "--" in argv else len(argv)
+    opts = p.parse_args(argv[:cut])
+    workload = argv[cut + 1:]
     builds = [opts.before, opts.after]
     results = {b: [] for b in builds}
     for i in range(opts.runs):
@@ -55,8 +56,10 @@ def main(argv):
                 print(f"{build} run {i + 1}: failed: {r.get('error')}", flush=True)
                 continue
             cpu = 1e6 * r["server_cpu_s"] / r["deliveries"]
-            results[build].append((r["deliveries_per_s"], cpu))
+            p50, p99 = r.get("latency_p50_ns"), r.get("latency_p99_ns")
+            results[build].append((r["deliveries_per_s"], cpu, p50, p99))
             print(f"{build} run {i + 1}: {r['deliveries_per_s']:,.0f}/s, "
+                  f"p50 {fmt_ms(p50)} p99 {fmt_ms(p99)} ms, "
                   f"{cpu:.3f} us CPU per delivery, others {r['others_pct']:.0f}%",
                   flush=True)
     for build in builds:
@@ -64,9 +67,9 @@ def main(argv):
         if not runs:
             print(f"{build}: no run completed")
             continue
-        rate = statistics.median(x[0] for x in runs)
-        cpu = statistics.median(x[1] for x in runs)
-        print(f"median of {len(runs)}, {build}: {rate:,.0f}/s, {cpu:.3f} us CPU per delivery")
+        rate, cpu, p50, p99 = (statistics.median(x[k] for x in runs) for k in range(4))
+        print(f"median of {len(runs)}, {build}: {rate:,.0f}/s, p50 {fmt_ms(p50)} "
+              f"p99 {fmt_ms(p99)} ms, {cpu:.3f} us CPU per delivery")
     return 0
 
 

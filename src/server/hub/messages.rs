@@ -283,7 +283,7 @@ pub(super) fn whisper_event(record: &Record, kept: bool) -> Event {
 
 /// Refuses empty messages and control characters (terminal escape
 /// sequences above all); tabs and line breaks are fine.
-fn check_text(text: &str) -> Result<(), Refused> {
+pub fn check_text(text: &str) -> Result<(), Refused> {
     if text.trim().is_empty() {
         return Err(Refused::EmptyMessage);
     }

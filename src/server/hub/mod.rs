@@ -37,6 +37,7 @@ use super::outbox::Outbox;
 use super::rooms::{RoomRecord, RoomStore};
 
 pub use delivery::{Codec, Delivery, Encoded, Owed, Removal, MAX_FORMATS};
+pub use messages::check_text;
 pub use outcome::{Presence, Refused, RoomInfo};
 pub use remote::{PresenceChange, Remote};
 

@@ -20,7 +20,7 @@ use crate::text::for_terminal;
 
 use super::{Door, Poll};
 use crate::server::connection::Conn;
-use crate::server::hub::Member;
+use crate::server::hub::{check_text, Member};
 use crate::server::session::actions::LoginError;
 use crate::server::session::{account, Closing, End, Gate, Rate, Session};
 use crate::server::Config;
@@ -30,6 +30,11 @@ pub use files::{
     upload_deadline, Body, Hangup, Received, Sharer, MAX_DOWNLOADS_QUEUED, MIN_UPLOAD_BYTES_PER_SEC,
 };
 pub use words::{rooms as room_directory, users as user_directory, where_is};
+
+/// The request that says something in a room.
+const SAY: &str = "SAY";
+/// Most messages one burst stores as one step (see `ChatDoor::burst`).
+const MAX_BURST: usize = 64;
 
 /// One `CHAT/1.0` connection's decoding state, and how its frames go on
 /// the wire.
@@ -161,6 +166,78 @@ impl ChatDoor {
         };
         self.send(s, &reply);
         Poll::Done
+    }
+
+    /// True for a `SAY` from a logged-in client, which the `SAY`s to the
+    /// same room right behind it may join (see [`ChatDoor::burst`]).
+    fn may_start_burst(&self, s: &Session<'_>, frame: &Frame) -> bool {
+        frame.verb() == Some(SAY) && s.nick.is_some() && s.hub.batches_messages()
+    }
+
+    /// The `SAY`s to `target` already read behind one just carried out (a
+    /// script, a pasted block): stored and delivered as one step, one
+    /// `log.txt` write and one queueing per member, in order, each
+    /// answered as if alone. Only while rate tokens are there, never
+    /// waiting for one; the first frame that is anything else (or not
+    /// all there yet, or broken) ends the burst and is read as usual.
+    fn burst(&mut self, s: &mut Session<'_>, conn: &mut Conn, target: &str) {
+        let mut texts = Vec::new();
+        let mut frames = Vec::new();
+        while texts.len() < MAX_BURST {
+            let Some((frame, len)) = self.next_say(conn.buffered(), target) else {
+                break;
+            };
+            // A text the hub would refuse is answered on its own.
+            let Ok(Request::Chat(ChatRequest::Say { room, text })) = Request::from_frame(&frame)
+            else {
+                break;
+            };
+            if check_text(&text).is_err() {
+                break;
+            }
+            if !s.take_token_if_any() {
+                break;
+            }
+            conn.consume(len);
+            texts.push(text);
+            frames.push((frame, room));
+        }
+        let Some((_, room)) = frames.first() else {
+            return;
+        };
+        for (frame, _) in &frames {
+            dump(s, frame);
+        }
+        let room = room.clone();
+        match s.say_all(room.as_deref(), texts) {
+            Ok(said) => {
+                for said in said {
+                    let reply = Frame::status(Status::OK).with_header(header::SEQ, said.seq);
+                    self.send(s, &reply);
+                }
+            }
+            Err(refused) => {
+                let reply = words::message_refusal(&refused);
+                for _ in &frames {
+                    self.send(s, &reply);
+                }
+            }
+        }
+    }
+
+    /// The whole `SAY` frame to `target` at the front of `input`, and its
+    /// length; `None` for anything else. Scanned apart from the door's own
+    /// scanner, which a frame not taken here must find as if untouched.
+    fn next_say(&self, input: &[u8], target: &str) -> Option<(Frame, usize)> {
+        let head_len = HeadScan::default().scan(input, &self.limits).ok()??;
+        let head = Head::read_from(&mut &input[..head_len], &self.limits).ok()??;
+        if head.verb() != Some(SAY) {
+            return None;
+        }
+        let len = head.body_len(self.limits.max_body_bytes).ok()?;
+        let body = input.get(head_len..head_len + len)?;
+        let frame = Frame::from_head(head, body.to_vec());
+        (frame.target() == target).then_some((frame, head_len + len))
     }
 
     /// Receives an upload whose head was just taken.
@@ -324,7 +401,12 @@ impl Door for ChatDoor {
         };
         let frame = Frame::from_head(head, body.to_vec());
         conn.consume(head_len + len);
-        self.handle(s, &frame)
+        let burst = self.may_start_burst(s, &frame);
+        let poll = self.handle(s, &frame);
+        if burst && matches!(poll, Poll::Done) {
+            self.burst(s, conn, frame.target());
+        }
+        poll
     }
 
     fn ping(&mut self, s: &mut Session<'_>) {
