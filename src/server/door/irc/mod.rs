@@ -312,8 +312,12 @@ impl Door for IrcDoor {
                 return Poll::End(end);
             }
         }
-        if let Some(text) = self.burst_text(s, &msg, None) {
-            return self.burst(s, conn, msg, text);
+        // A burst needs another line already here; a line alone (a person
+        // typing) goes the usual way, translated once.
+        if conn.buffered().contains(&b'\n') {
+            if let Some(text) = self.burst_text(s, &msg, None) {
+                return self.burst(s, conn, msg, text);
+            }
         }
         // Only chat is worth batching; anything else may block (a password
         // hash, rooms.txt), and others' messages must not wait for it.
