@@ -82,6 +82,10 @@ pub fn open(protocol: Protocol, config: &Config) -> Box<dyn Door> {
     }
 }
 
+/// Most messages that arrived together a door stores as one step (a
+/// burst: one `log.txt` write, one enqueue per member; see `Hub::say_all`).
+pub const MAX_BURST: usize = 64;
+
 /// What a door made of the input in hand.
 #[derive(Debug)]
 pub enum Poll {

@@ -22,11 +22,7 @@ impl State {
         except: Option<ClientId>,
         owed: &mut Owed,
     ) {
-        let Some(room) = self.rooms.get(key) else {
-            return;
-        };
-        let members = room.members.iter().filter(|&&m| Some(m) != except);
-        self.deliver(members, delivery, owed);
+        self.fan_out_all(key, std::slice::from_ref(delivery), except, owed);
     }
 
     /// [`State::fan_out`] for several deliveries in order: each member
@@ -41,13 +37,8 @@ impl State {
         let Some(room) = self.rooms.get(key) else {
             return;
         };
-        let mut encoded: Vec<Encoded> = deliveries.iter().map(Encoded::new).collect();
-        for id in room.members.iter().filter(|&&m| Some(m) != except) {
-            if let Some(c) = self.clients.get(id) {
-                let frames = encoded.iter_mut().map(|e| e.for_codec(&*c.codec));
-                owed.push_all(&c.outbox, frames);
-            }
-        }
+        let members = room.members.iter().filter(|&&m| Some(m) != except);
+        self.deliver_all(members, deliveries, owed);
     }
 
     /// Sends `delivery` to each of `ids`, encoded once per format among them.
@@ -57,10 +48,22 @@ impl State {
         delivery: &Delivery,
         owed: &mut Owed,
     ) {
-        let mut encoded = Encoded::new(delivery);
+        self.deliver_all(ids, std::slice::from_ref(delivery), owed);
+    }
+
+    /// Sends `deliveries`, in order, to each of `ids` in one enqueue each,
+    /// each delivery encoded once per format among them.
+    fn deliver_all<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a ClientId>,
+        deliveries: &[Delivery],
+        owed: &mut Owed,
+    ) {
+        let mut encoded: Vec<Encoded> = deliveries.iter().map(Encoded::new).collect();
         for id in ids {
             if let Some(c) = self.clients.get(id) {
-                owed.push(&c.outbox, encoded.for_codec(&*c.codec));
+                let frames = encoded.iter_mut().map(|e| e.for_codec(&*c.codec));
+                owed.push_all(&c.outbox, frames);
             }
         }
     }

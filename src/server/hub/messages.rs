@@ -31,39 +31,11 @@ impl Hub {
         if let Some(link) = self.cluster() {
             return self.say_in_cluster(&Arc::clone(link), id, room, text);
         }
-        let mut log = self.inner.log.lock();
-        let (record, key) = {
-            let st = self.lock();
-            let client = st.client(id)?;
-            let key = st.my_room(client, room)?;
-            let record = Record {
-                seq: 0,
-                date: clock::now_utc(),
-                kind: Kind::Message,
-                room: st.room_name(&key),
-                from: client.nick.clone(),
-                to: "-".to_string(),
-                text,
-            };
-            (record, key)
-        };
-        let record = log.append(record).map_err(Refused::NotStored)?;
-        let mut st = self.lock();
-        let event = Delivery::Event(record.message_event(false));
-        let echo = st.clients.get(&id).is_some_and(|c| c.echo);
-        st.fan_out(&key, &event, (!echo).then_some(id), owed);
-        let said = Said {
-            seq: record.seq,
-            room: record.room.clone(),
-        };
-        let keep = st.history;
-        if let Some(room) = st.rooms.get_mut(&key).filter(|_| keep > 0) {
-            if room.recent.len() >= keep {
-                room.recent.pop_front();
-            }
-            room.recent.push_back(record);
-        }
-        Ok(said)
+        let said = self.store_and_deliver(id, room, vec![text], owed)?;
+        Ok(said
+            .into_iter()
+            .next()
+            .expect("one text stored is one message said"))
     }
 
     /// Several messages from `id` to one room, in order, as one step: one
@@ -89,6 +61,20 @@ impl Hub {
                 .map(|text| self.say(id, room, text, owed))
                 .collect();
         }
+        self.store_and_deliver(id, room, texts, owed)
+    }
+
+    /// `texts` (checked) from `id` to one room, numbered in order: appended
+    /// to `log.txt` in one write, then enqueued to the members, each one
+    /// once for the lot, under the log's lock, so the file's order is
+    /// everyone's; then kept as the room's recent history.
+    fn store_and_deliver(
+        &self,
+        id: ClientId,
+        room: Option<&str>,
+        texts: Vec<String>,
+        owed: &mut Owed,
+    ) -> Result<Vec<Said>, Refused> {
         let mut log = self.inner.log.lock();
         let (mut records, key) = {
             let st = self.lock();

@@ -18,7 +18,7 @@ use crate::event::{Event, Parting};
 use crate::protocol::{header, Frame, FrameError, Head, HeadScan, Limits, Status};
 use crate::text::for_terminal;
 
-use super::{Door, Poll};
+use super::{Door, Poll, MAX_BURST};
 use crate::server::connection::Conn;
 use crate::server::hub::{check_text, Member};
 use crate::server::session::actions::LoginError;
@@ -33,8 +33,6 @@ pub use words::{rooms as room_directory, users as user_directory, where_is};
 
 /// The request that says something in a room.
 const SAY: &str = "SAY";
-/// Most messages one burst stores as one step (see `ChatDoor::burst`).
-const MAX_BURST: usize = 64;
 
 /// One `CHAT/1.0` connection's decoding state, and how its frames go on
 /// the wire.
@@ -212,8 +210,7 @@ impl ChatDoor {
         match s.say_all(room.as_deref(), texts) {
             Ok(said) => {
                 for said in said {
-                    let reply = Frame::status(Status::OK).with_header(header::SEQ, said.seq);
-                    self.send(s, &reply);
+                    self.send(s, &said_reply(said.seq));
                 }
             }
             Err(refused) => {
@@ -430,10 +427,15 @@ fn rate_refusal(config: &Config) -> Frame {
     )
 }
 
+/// `200` for a message stored as number `seq`.
+fn said_reply(seq: u64) -> Frame {
+    Frame::status(Status::OK).with_header(header::SEQ, seq)
+}
+
 fn chat_request(s: &mut Session<'_>, request: ChatRequest) -> Frame {
     match request {
         ChatRequest::Say { room, text } => match s.say(room.as_deref(), text) {
-            Ok(said) => Frame::status(Status::OK).with_header(header::SEQ, said.seq),
+            Ok(said) => said_reply(said.seq),
             Err(refused) => words::message_refusal(&refused),
         },
         ChatRequest::Whisper { to, text } => match s.whisper(&to, text) {

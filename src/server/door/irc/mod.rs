@@ -31,7 +31,7 @@ use crate::irc::register::Registration;
 use crate::irc::sasl::Sasl;
 use crate::irc::{IrcError, Limits, Message, Numeric, Reaction, MAX_LINE_BYTES};
 
-use super::{Door, Poll};
+use super::{Door, Poll, MAX_BURST};
 use crate::server::connection::Conn;
 use crate::server::session::{End, Rate, Session};
 use crate::server::Config;
@@ -48,8 +48,6 @@ pub const USER_HOST: &str = "chat.local";
 pub const NETWORK: &str = "ChatRooms";
 /// Targets one `PRIVMSG`, `NOTICE` or `JOIN` may name (`TARGMAX`).
 pub const MAX_TARGETS: usize = 4;
-/// Most messages one burst stores as one step (see `IrcDoor::burst`).
-const MAX_BURST: usize = 64;
 /// Commands beyond the burst that a client may have sent ahead of the rate
 /// (all in hand at once, its input never drained between them) before it
 /// is flooding: about five seconds over the default rate, well past what a
@@ -87,6 +85,15 @@ pub struct Online {
 pub enum Flow {
     Go,
     End(End),
+}
+
+impl From<Flow> for Poll {
+    fn from(flow: Flow) -> Poll {
+        match flow {
+            Flow::Go => Poll::Done,
+            Flow::End(end) => Poll::End(end),
+        }
+    }
 }
 
 /// One IRC connection.
@@ -190,23 +197,26 @@ impl IrcDoor {
             if !s.take_token_if_any() {
                 break;
             }
-            let drained = end + 1 == buffered.len() && !conn.more_waiting();
-            conn.consume(end + 1);
-            self.run = if drained {
-                0
-            } else {
-                self.run.saturating_add(1)
-            };
+            self.take_line(conn, end + 1);
             texts.push(text);
         }
         if texts.len() == 1 {
-            return match self.handle(s, &first) {
-                Flow::Go => Poll::Done,
-                Flow::End(end) => Poll::End(end),
-            };
+            return self.handle(s, &first).into();
         }
         messages::to_room_all(s, first.param(0).unwrap_or_default(), texts);
         Poll::Done
+    }
+
+    /// Takes a line of `len` bytes off the input, counting the run of
+    /// lines read without the input running dry (see `pace`).
+    fn take_line(&mut self, conn: &mut Conn, len: usize) {
+        let drained = len == conn.buffered().len() && !conn.more_waiting();
+        conn.consume(len);
+        self.run = if drained {
+            0
+        } else {
+            self.run.saturating_add(1)
+        };
     }
 
     /// Carries out one parsed message.
@@ -296,13 +306,7 @@ impl Door for IrcDoor {
             return Poll::NeedMore;
         };
         let parsed = Message::parse(&buffered[..=end], Limits::CLIENT);
-        let drained = end + 1 == buffered.len() && !conn.more_waiting();
-        conn.consume(end + 1);
-        self.run = if drained {
-            0
-        } else {
-            self.run.saturating_add(1)
-        };
+        self.take_line(conn, end + 1);
         let msg = match parsed {
             Ok(msg) => msg,
             Err(e) => return self.bad_line(s, &e),
@@ -327,10 +331,7 @@ impl Door for IrcDoor {
         ) {
             s.owed.pay();
         }
-        match self.handle(s, &msg) {
-            Flow::Go => Poll::Done,
-            Flow::End(end) => Poll::End(end),
-        }
+        self.handle(s, &msg).into()
     }
 
     fn ping(&mut self, s: &mut Session<'_>) {
