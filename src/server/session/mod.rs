@@ -404,12 +404,7 @@ impl Session<'_> {
     /// like) cost one too, and before login as after, so nothing resets the
     /// count of refusals but a request within the rate.
     pub fn take_token(&mut self) -> Rate {
-        let within = self
-            .bucket
-            .as_mut()
-            .is_none_or(|bucket| bucket.try_take(Instant::now()));
-        if within {
-            self.strikes = 0;
+        if self.take_token_if_any() {
             return Rate::Within;
         }
         self.strikes += 1;
