@@ -339,6 +339,8 @@ pub fn pbkdf2_hmac_sha256(password: &[u8], salt: &[u8], iterations: u32, out: &m
     let mut outer_block = digest_block_template();
 
     for (index, chunk) in out.chunks_mut(DIGEST_LEN).enumerate() {
+        // Cannot fail in this server: it derives 32-byte keys (one block),
+        // never the 128 GiB it would take to run out of counters.
         let counter = u32::try_from(index + 1)
             .expect("output longer than (2^32 - 1) * 32 bytes, which RFC 8018 forbids");
         let first = key.mac(&[salt, &counter.to_be_bytes()]);

@@ -1,5 +1,6 @@
 //! Tests of `ws`: the frame scanner on well-formed and hostile frames,
 //! fragments, client frames, the upgrade answer, and the wire over a socket.
+#![cfg(test)]
 
 use super::*;
 use crate::protocol::Frame;

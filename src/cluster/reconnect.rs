@@ -179,6 +179,7 @@ impl<C> Reconnecting<C> {
         if self.conn.is_none() {
             self.attempt()?;
         }
+        // Cannot fail: `attempt` returns `Ok` only after storing a connection.
         Ok(self
             .conn
             .as_mut()

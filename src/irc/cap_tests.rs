@@ -1,5 +1,6 @@
 //! Tests of capability negotiation, following the ircv3.net specification
 //! and the cases irctest checks.
+#![cfg(test)]
 
 use super::*;
 use crate::irc::message::Limits;

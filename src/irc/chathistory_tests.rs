@@ -1,5 +1,6 @@
 //! Tests of the `CHATHISTORY` and `MARKREAD` parameter parsers: every
 //! subcommand, references, limits at their bounds, and hostile input.
+#![cfg(test)]
 
 use super::*;
 use crate::irc::test_rng::Rng;

@@ -1,4 +1,5 @@
 //! Hostile-input and round-trip tests of the IRC message parser and encoder.
+#![cfg(test)]
 
 use super::*;
 use crate::irc::error::Reaction;

@@ -1,4 +1,5 @@
 //! Tests of the registration machine with the sequences real clients send.
+#![cfg(test)]
 
 use super::*;
 use crate::base64;

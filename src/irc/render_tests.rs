@@ -1,4 +1,5 @@
 //! Tests of the lines channel members see.
+#![cfg(test)]
 
 use std::time::{Duration, UNIX_EPOCH};
 

@@ -1,4 +1,5 @@
 //! Tests of the SASL `PLAIN` exchange, hostile payloads included.
+#![cfg(test)]
 
 use super::*;
 

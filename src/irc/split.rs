@@ -87,6 +87,7 @@ fn cut_point(line: &str, budget: usize) -> usize {
 pub fn pack_words<'a>(words: impl IntoIterator<Item = &'a str>, budget: usize) -> Vec<String> {
     let mut lists = vec![String::new()];
     for word in words {
+        // Cannot fail: `lists` starts with one list and only grows.
         let current = lists.last_mut().expect("lists starts non-empty");
         if current.is_empty() {
             current.push_str(word);

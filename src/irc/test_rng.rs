@@ -1,5 +1,6 @@
 //! A tiny seeded generator for the IRC layer's randomized unit tests, so a
 //! failing case can be replayed from the seed its assertion prints.
+#![cfg(test)]
 
 /// xorshift64*: deterministic and good enough to pick test inputs.
 pub struct Rng(u64);

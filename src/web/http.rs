@@ -336,11 +336,9 @@ fn parse_header(line: &[u8]) -> Result<(String, String), HttpError> {
     }
     let value =
         std::str::from_utf8(value).map_err(|_| HttpError::bad("header value is not UTF-8"))?;
-    let name = std::str::from_utf8(name).expect("tchars are ASCII");
-    Ok((
-        name.to_string(),
-        value.trim_matches([' ', '\t']).to_string(),
-    ))
+    // Every byte is a tchar, so ASCII: one char each.
+    let name: String = name.iter().map(|&b| char::from(b)).collect();
+    Ok((name, value.trim_matches([' ', '\t']).to_string()))
 }
 
 /// A decimal `Content-Length`: digits only (no sign, no list, no spaces

@@ -1,5 +1,6 @@
 //! Unit tests of the typed-line parser: every command, its aliases, its
 //! usage errors, and the bare forms that must (and must not) be commands.
+#![cfg(test)]
 
 use super::*;
 use crate::command::{AccountRequest, FileRequest, ListKind, RoomRequest};

@@ -40,6 +40,7 @@ pub fn wrap(spans: &[Span], width: usize, indent: usize) -> Vec<Row> {
                 continue;
             }
             if used + w > width && used > 0 {
+                // Cannot fail: `rows` starts with a row and only grows.
                 let row = rows.last_mut().expect("there is always a row");
                 let carried = match space {
                     Some(at) => {
@@ -57,6 +58,7 @@ pub fn wrap(spans: &[Span], width: usize, indent: usize) -> Vec<Row> {
             if c == ' ' && used > indent {
                 space = Some(rows.last().map_or(0, Vec::len));
             }
+            // Cannot fail: as above.
             rows.last_mut()
                 .expect("there is always a row")
                 .push((c, span.style));

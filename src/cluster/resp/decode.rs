@@ -230,6 +230,7 @@ fn run(
             };
             top.items.push(value);
             if top.items.len() == top.expected {
+                // Cannot fail: `top` was borrowed from this stack's last entry.
                 done = finish(state.stack.pop().expect("the top was just seen"));
             }
         }

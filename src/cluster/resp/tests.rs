@@ -1,6 +1,7 @@
 //! The RESP decoder against valid values of every kind, every cap at N and
 //! N+1, truncated, negative, huge and garbage input, and seeded random
 //! streams (which must give a value or an error, never a panic).
+#![cfg(test)]
 
 use super::*;
 

@@ -1,4 +1,5 @@
 //! Unit tests of the file store on a real temporary directory.
+#![cfg(test)]
 
 use super::*;
 

@@ -2,6 +2,7 @@
 //! arriving, moving and leaving (announced to local members as if they
 //! were here), this node's presence changes handed out, and rooms created,
 //! changed and closed elsewhere applied here.
+#![cfg(test)]
 
 use std::sync::mpsc;
 

@@ -32,6 +32,7 @@ impl Hub {
             return self.say_in_cluster(&Arc::clone(link), id, room, text);
         }
         let said = self.store_and_deliver(id, room, vec![text], owed)?;
+        // Cannot fail: `store_and_deliver` says one message per text given.
         Ok(said
             .into_iter()
             .next()

@@ -1,6 +1,7 @@
 //! The hub's rules and deliveries, without a network: connections are
 //! queues over a recording socket, and a test codec writes each delivery
 //! as one readable line (and counts how often it encodes).
+#![cfg(test)]
 
 use std::fs::File;
 use std::io::{self, IoSlice, Read};

@@ -1,5 +1,6 @@
 //! Back-pressure: senders wait for a reader that is behind while it
 //! reads, and stop waiting for one that does not.
+#![cfg(test)]
 
 use std::fs::File;
 use std::io::{self, IoSlice};

@@ -1,5 +1,6 @@
 //! Request-head parser tests: valid heads, every cap at N and N+1, and the
 //! hostile inputs (smuggling, folding, bad escapes) each with its status.
+#![cfg(test)]
 
 use super::*;
 use crate::web::response::StatusCode;

@@ -117,10 +117,10 @@ impl FrameHeader {
                 (len, 4)
             }
             127 => {
-                let Some(ext) = bytes.get(2..10) else {
+                let Some(&ext) = bytes.get(2..10).and_then(|b| b.first_chunk::<8>()) else {
                     return Ok(None);
                 };
-                let len = u64::from_be_bytes(ext.try_into().expect("8 bytes"));
+                let len = u64::from_be_bytes(ext);
                 if len >> 63 != 0 {
                     return Err(WsError::protocol("length with its top bit set"));
                 }

@@ -1,6 +1,7 @@
 //! The cases an Autobahn-style suite checks, on byte slices: framing,
 //! pings and pongs, reserved bits, opcodes, fragmentation, UTF-8 (split
 //! code points too), close payloads and codes, limits, and masking.
+#![cfg(test)]
 
 use super::*;
 

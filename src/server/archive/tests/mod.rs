@@ -1,6 +1,7 @@
 //! Tests of the archive as the server will use it: real `log.txt` files
 //! written by `MessageLog`, damaged the ways files get damaged. This file
 //! holds the fixture; `pages` and `search` the tests.
+#![cfg(test)]
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! History pages, time references, unread counts, and how the index
 //! copes with a log that changed behind its back.
+#![cfg(test)]
 
 use std::fs;
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! Search: access rules, paging, budgets, room searches; and everything
 //! at once with a rebuild in the middle.
+#![cfg(test)]
 
 use super::*;
 

@@ -1,4 +1,5 @@
 //! The IRC codec's lines for each delivery, byte for byte.
+#![cfg(test)]
 
 use super::*;
 use crate::irc::Limits;
