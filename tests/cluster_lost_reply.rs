@@ -78,14 +78,9 @@ fn start_relay(redis_port: u16, armed: Arc<AtomicBool>, down: Arc<AtomicBool>) -
     port
 }
 
-#[test]
-fn a_message_whose_reply_was_lost_is_found_in_the_stream_and_sent_once() {
-    let Some(redis) = RedisServer::start("lost_xadd_reply", &[]) else {
-        return;
-    };
-    let armed = Arc::new(AtomicBool::new(false));
-    let relay = start_relay(redis.port, Arc::clone(&armed), Arc::default());
-    let dir = TempDir::new("lost-reply");
+/// A node whose Redis connections all go through the relay on `relay`,
+/// with ann and bob logged in to it.
+fn node_through(relay: u16, dir: &TempDir) -> (Server, Raw, Raw) {
     let url = format!("redis://127.0.0.1:{relay}");
     let server = Server::start_with(
         dir.path(),
@@ -98,8 +93,20 @@ fn a_message_whose_reply_was_lost_is_found_in_the_stream_and_sent_once() {
             "a",
         ],
     );
-    let mut ann = Raw::login(server.port, "ann");
-    let mut bob = Raw::login(server.port, "bob");
+    let ann = Raw::login(server.port, "ann");
+    let bob = Raw::login(server.port, "bob");
+    (server, ann, bob)
+}
+
+#[test]
+fn a_message_whose_reply_was_lost_is_found_in_the_stream_and_sent_once() {
+    let Some(redis) = RedisServer::start("lost_xadd_reply", &[]) else {
+        return;
+    };
+    let armed = Arc::new(AtomicBool::new(false));
+    let relay = start_relay(redis.port, Arc::clone(&armed), Arc::default());
+    let dir = TempDir::new("lost-reply");
+    let (_server, mut ann, mut bob) = node_through(relay, &dir);
     ann.say("before");
     bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "before"));
 
@@ -136,20 +143,7 @@ fn a_lost_reply_that_cannot_be_checked_says_the_message_may_have_gone_out() {
     );
     let relay = start_relay(redis.port, Arc::clone(&armed), Arc::clone(&down));
     let dir = TempDir::new("lost-reply-down");
-    let url = format!("redis://127.0.0.1:{relay}");
-    let server = Server::start_with(
-        dir.path(),
-        &[
-            "--no-replay",
-            "--no-rate-limit",
-            "--cluster",
-            &url,
-            "--node-id",
-            "a",
-        ],
-    );
-    let mut ann = Raw::login(server.port, "ann");
-    let mut bob = Raw::login(server.port, "bob");
+    let (_server, mut ann, mut bob) = node_through(relay, &dir);
     // Connections already open keep working (bob's node reads the stream
     // on one); new ones fail, so the node cannot look.
     down.store(true, Ordering::SeqCst);

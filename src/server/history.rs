@@ -349,12 +349,9 @@ impl LogWriter<'_> {
         self.follow_path()?;
         let w = &mut *self.w;
         let mut text = String::new();
-        let mut lens = Vec::with_capacity(records.len());
         for (seq, record) in (w.next_seq..).zip(records.iter_mut()) {
             record.seq = seq;
-            let before = text.len();
             encode_line_into(&mut text, record);
-            lens.push((text.len() - before) as u64);
         }
         let total = text.len() as u64;
         let count = records.len() as u64;
@@ -381,7 +378,9 @@ impl LogWriter<'_> {
         w.len += total;
         w.next_seq += count;
         // Under the log's lock: the index learns records in log order.
-        for (record, len) in records.iter().zip(lens) {
+        // One line per record: escaping leaves no newline inside a line.
+        for (record, line) in records.iter().zip(text.split_inclusive('\n')) {
+            let len = line.len() as u64;
             self.log.archive.note_append(record, offset, len);
             offset += len;
         }

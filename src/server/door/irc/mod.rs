@@ -163,7 +163,7 @@ impl IrcDoor {
         {
             return None;
         }
-        match messages::translate(&me(s), msg.param(1)?) {
+        match messages::translate(s.nick.as_deref().unwrap_or("*"), msg.param(1)?) {
             messages::Translated::Text(text) => Some(text),
             _ => None,
         }
