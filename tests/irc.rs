@@ -328,6 +328,33 @@ fn a_burst_of_messages_arrives_whole_and_in_order() {
     assert_eq!(in_log, seen_by_dee);
 }
 
+/// A burst to a channel the sender is not in is refused line by line, as
+/// each line alone would be: one `404` each, nothing reaches the channel,
+/// and what follows the burst is answered after the refusals.
+#[test]
+fn a_burst_to_a_channel_one_is_not_in_gets_a_refusal_per_line() {
+    let dir = TempDir::new("irc-burst-refused");
+    let server = Server::start_with(dir.path(), &["--no-replay", "--no-rate-limit"]);
+    let mut cy = in_lobby(server.port, "cy");
+    cy.send("JOIN #study");
+    cy.expect("366 for #study", |m| is(m, "366"));
+    let mut al = in_lobby(server.port, "al");
+    let burst: String = (0..3)
+        .map(|i| format!("PRIVMSG #study :nobody hears {i}\r\n"))
+        .chain(["PING :after\r\n".to_string()])
+        .collect();
+    al.send_bytes(burst.as_bytes());
+    let answers: Vec<Message> = (0..4)
+        .map(|_| al.expect("404 or PONG", |m| is(m, "404") || is(m, "PONG")))
+        .collect();
+    let codes: Vec<&str> = answers.iter().map(|m| m.command.as_str()).collect();
+    assert_eq!(codes, ["404", "404", "404", "PONG"]);
+    assert_eq!(answers[0].param(1), Some("#study"));
+    cy.send("PING :quiet");
+    let heard = cy.collect_until("PONG", |m| is(m, "PONG"));
+    assert!(!heard.iter().any(|m| is(m, "PRIVMSG")), "{heard:?}");
+}
+
 /// `PRIVMSG nick` is a whisper, both ways between the two protocols.
 #[test]
 fn whispers_cross_protocols_both_ways() {
