@@ -59,7 +59,7 @@ fn publish_forever(
         changes.extend(rx.try_iter());
         let due = renewed.is_none_or(|at| at.elapsed() >= RENEW_EVERY);
         let result = if whole {
-            conn.run(|c| publish_all(c, link, &hub.local_presence()))
+            conn.run(|c| publish_all(c, link, &hub.presence_snapshot(rx)))
         } else {
             conn.run(|c| publish_changes(c, link, &changes, due))
         };

@@ -110,6 +110,36 @@ fn local_presence_changes_are_handed_out_for_the_other_nodes() {
     );
 }
 
+/// A full publication after changes were queued: the queued ones are
+/// older than the snapshot, and sent after it they would tell the other
+/// nodes ann left the room she is in.
+#[test]
+fn a_presence_snapshot_drops_the_changes_queued_before_it() {
+    let mut w = World::new("remote-snapshot", 100);
+    let (tx, rx) = mpsc::channel();
+    w.hub.publish_presence("a", tx);
+    let ann = w.join("ann", false, 0);
+    w.hub
+        .create_room(ann, "den", false, &mut World::owed())
+        .unwrap();
+    let snapshot: Vec<(String, Option<Vec<String>>)> = w
+        .hub
+        .presence_snapshot(&rx)
+        .into_iter()
+        .map(|c| (c.nick, c.rooms))
+        .collect();
+    assert_eq!(snapshot, [("ann".into(), Some(vec!["den".into()]))]);
+    assert_eq!(rx.try_iter().count(), 0, "the queued changes are in it");
+    let bob = w.join("bob", false, 0);
+    w.hub.logout(
+        bob,
+        &crate::event::Parting::Quit(String::new()),
+        &mut World::owed(),
+    );
+    let after: Vec<Option<Vec<String>>> = rx.try_iter().map(|c| c.rooms).collect();
+    assert_eq!(after, [Some(vec!["lobby".into()]), Some(vec![]), None]);
+}
+
 #[test]
 fn rooms_changed_elsewhere_are_applied_here() {
     let mut w = World::new("shared-rooms", 100);

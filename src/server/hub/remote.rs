@@ -6,7 +6,7 @@
 //! leaves as if the user were here. Local changes go out the same way.
 
 use std::collections::HashMap;
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{Receiver, Sender};
 
 use crate::event::{Event, Parting};
 use crate::text::name_key;
@@ -38,9 +38,14 @@ impl Hub {
         st.changes = Some(changes);
     }
 
-    /// Everyone online here now, with their rooms (for a full publication).
-    pub fn local_presence(&self) -> Vec<PresenceChange> {
+    /// Everyone online here now, with their rooms (for a full
+    /// publication). The changes still `queued` are dropped with the same
+    /// lock held (they are sent under it): the snapshot has them, and
+    /// published after it they would take the others back to an older
+    /// state (a user seen leaving a room they are in).
+    pub fn presence_snapshot(&self, queued: &Receiver<PresenceChange>) -> Vec<PresenceChange> {
         let st = self.lock();
+        queued.try_iter().for_each(drop);
         st.clients
             .values()
             .map(|c| PresenceChange {
