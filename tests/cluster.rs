@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chat::cluster::{Client, Config, RedisUrl, StreamBound, StreamId};
 use chat::command::{AccountRequest, ChatRequest, RoomRequest};
-use chat::event::Event;
+use chat::event::{Event, Parting};
 use chat::protocol::Status;
 use chat::server::history::{for_each_record, Kind};
 use support::cluster::{redis_client, wait_until, Node};
@@ -377,7 +377,18 @@ fn presence_and_whispers_cross_nodes() {
         |e| matches!(e, Event::Whisper { from, text, .. } if from == "ann" && text == "back"),
     );
     let _ = ann.request(AccountRequest::Logout);
-    bob.expect_event(|e| matches!(e, Event::Leave { nick, .. } if nick == "ann"));
+    // A quit, as for a user of this node, not a part from the lobby first.
+    let left = bob.expect_event(|e| matches!(e, Event::Leave { nick, .. } if nick == "ann"));
+    assert!(
+        matches!(
+            &left,
+            Event::Leave {
+                why: Parting::Quit(_),
+                ..
+            }
+        ),
+        "{left:?}"
+    );
     let reply = bob.request(ChatRequest::Whisper {
         to: "ann".into(),
         text: "gone?".into(),

@@ -81,6 +81,9 @@ impl State {
         owed: &mut Owed,
     ) -> Option<outcome::Joined> {
         let client = self.clients.get(&id)?;
+        if !self.rooms.contains_key(key) {
+            return None;
+        }
         let left = if client.many_rooms {
             None
         } else {
@@ -135,7 +138,9 @@ impl State {
     }
 
     /// Takes connection `id` out of the room keyed `key` and tells the rest
-    /// `why`.
+    /// `why`. The other nodes are told by the caller, once the whole change
+    /// is made: a move between rooms is not an empty room list in between,
+    /// nor a logout a part from each room before the quit.
     pub(super) fn leave(
         &mut self,
         id: ClientId,
@@ -160,7 +165,6 @@ impl State {
             };
             self.fan_out(key, &leave.into(), None, owed);
         }
-        self.publish_rooms(id);
         Some(name)
     }
 
@@ -200,6 +204,8 @@ impl State {
         self.send(client, &Delivery::Removed { room, why }, owed);
         if !client.many_rooms && client.rooms.is_empty() {
             self.enter(id, &name_key(LOBBY), None, owed);
+        } else {
+            self.publish_rooms(id);
         }
     }
 }

@@ -229,6 +229,7 @@ impl Hub {
         let why = Parting::Left(reason.to_string());
         let room = st.leave(id, &key, &why, owed).ok_or(Refused::NotLoggedIn)?;
         let now_in = if many_rooms {
+            st.publish_rooms(id);
             None
         } else {
             st.enter(id, &name_key(LOBBY), None, owed)
