@@ -81,22 +81,33 @@ fn a_dead_nodes_users_all_leave_and_a_local_name_is_never_shadowed() {
     assert!(w.hub.remote_nodes().is_empty());
 }
 
-#[test]
-fn local_presence_changes_are_handed_out_for_the_other_nodes() {
-    let mut w = World::new("remote-publish", 100);
+/// Node "a" publishing to the receiver returned, with ann logged in and
+/// in the room den she created.
+fn ann_in_den(w: &mut World) -> (mpsc::Receiver<PresenceChange>, ClientId) {
     let (tx, rx) = mpsc::channel();
     w.hub.publish_presence("a", tx);
     let ann = w.join("ann", false, 0);
     w.hub
         .create_room(ann, "den", false, &mut World::owed())
         .unwrap();
+    (rx, ann)
+}
+
+/// The presence changes handed out so far.
+fn published(rx: &mpsc::Receiver<PresenceChange>) -> Vec<(String, Option<Vec<String>>)> {
+    rx.try_iter().map(|c| (c.nick, c.rooms)).collect()
+}
+
+#[test]
+fn local_presence_changes_are_handed_out_for_the_other_nodes() {
+    let mut w = World::new("remote-publish", 100);
+    let (rx, ann) = ann_in_den(&mut w);
     w.hub.logout(
         ann,
         &crate::event::Parting::Quit(String::new()),
         &mut World::owed(),
     );
-    let seen: Vec<(String, Option<Vec<String>>)> =
-        rx.try_iter().map(|c| (c.nick, c.rooms)).collect();
+    let seen = published(&rx);
     // One change per move, none halfway (no empty list between two rooms,
     // no part before the quit: the other nodes would show a part, not the
     // quit, and could be asked about ann in the gap).
@@ -115,13 +126,8 @@ fn local_presence_changes_are_handed_out_for_the_other_nodes() {
 #[test]
 fn parts_and_kicks_in_many_rooms_are_published_once() {
     let mut w = World::new("remote-parts", 100);
-    let (tx, rx) = mpsc::channel();
-    w.hub.publish_presence("a", tx);
-    let ann = w.join("ann", false, 0);
+    let (rx, ann) = ann_in_den(&mut w);
     let bob = w.join("bob", true, 0);
-    w.hub
-        .create_room(ann, "den", false, &mut World::owed())
-        .unwrap();
     for room in ["lobby", "den"] {
         w.hub
             .join_room(bob, room, None, &mut World::owed())
@@ -134,8 +140,7 @@ fn parts_and_kicks_in_many_rooms_are_published_once() {
     w.hub
         .leave_room(bob, Some("lobby"), "", &mut World::owed())
         .unwrap();
-    let seen: Vec<(String, Option<Vec<String>>)> =
-        rx.try_iter().map(|c| (c.nick, c.rooms)).collect();
+    let seen = published(&rx);
     assert_eq!(
         seen,
         [
@@ -151,12 +156,7 @@ fn parts_and_kicks_in_many_rooms_are_published_once() {
 #[test]
 fn a_presence_snapshot_drops_the_changes_queued_before_it() {
     let mut w = World::new("remote-snapshot", 100);
-    let (tx, rx) = mpsc::channel();
-    w.hub.publish_presence("a", tx);
-    let ann = w.join("ann", false, 0);
-    w.hub
-        .create_room(ann, "den", false, &mut World::owed())
-        .unwrap();
+    let (rx, _) = ann_in_den(&mut w);
     let snapshot: Vec<(String, Option<Vec<String>>)> = w
         .hub
         .presence_snapshot(&rx)
@@ -171,8 +171,13 @@ fn a_presence_snapshot_drops_the_changes_queued_before_it() {
         &crate::event::Parting::Quit(String::new()),
         &mut World::owed(),
     );
-    let after: Vec<Option<Vec<String>>> = rx.try_iter().map(|c| c.rooms).collect();
-    assert_eq!(after, [Some(vec!["lobby".into()]), None]);
+    assert_eq!(
+        published(&rx),
+        [
+            ("bob".into(), Some(vec!["lobby".into()])),
+            ("bob".into(), None)
+        ]
+    );
 }
 
 #[test]
