@@ -15,7 +15,7 @@ use crate::server::files::FileStore;
 use crate::server::hub::{Hub, Owed};
 use crate::server::store::unescape;
 
-use super::presence::parse_rooms;
+use super::presence::parse_entry;
 use super::{files, keys, rooms, ClusterLink};
 use crate::server::accounts::Accounts;
 
@@ -136,9 +136,10 @@ fn handle(hub: &Hub, link: &ClusterLink, console: &Console, message: &Message) {
     };
     if message.channel == keys::PRESENCE_CHANNEL.as_bytes() {
         let mut parts = payload.splitn(3, '\t');
-        if let (Some(node), Some(nick), Some(rooms)) = (parts.next(), parts.next(), parts.next()) {
+        if let (Some(node), Some(nick), Some(entry)) = (parts.next(), parts.next(), parts.next()) {
             if node != link.node() {
-                hub.remote_changed(node, nick, parse_rooms(rooms));
+                let (rooms, version) = parse_entry(entry);
+                hub.remote_changed(node, nick, rooms, version);
             }
         }
     } else if message.channel == keys::control(link.node()).as_bytes() {
@@ -194,10 +195,10 @@ fn sync(c: &mut Client, hub: &Hub, link: &ClusterLink, console: &Console) -> Res
         let users = c
             .hgetall(keys::presence(&node))?
             .into_iter()
-            .filter_map(|(nick, rooms)| {
+            .filter_map(|(nick, entry)| {
                 let nick = String::from_utf8(nick).ok()?;
-                let rooms = parse_rooms(std::str::from_utf8(&rooms).ok()?)?;
-                Some((nick, rooms))
+                let (rooms, version) = parse_entry(std::str::from_utf8(&entry).ok()?);
+                Some((nick, rooms?, version))
             })
             .collect();
         hub.remote_node(&node, users, Some(mark));

@@ -8,8 +8,8 @@
 //! chat:nick:<key>        string   the node holding nickname <key> online (PX 30 s, heartbeat)
 //! chat:node:<node>       string   the node's run (node/token) while it lives (PX 25 s)
 //! chat:nodes             set      every node id seen; a dead one is removed by the others
-//! chat:presence:<node>   hash     nick -> its rooms (comma-separated), expires with the node
-//! chat:presence          channel  "node TAB nick TAB rooms" on every change ("!": offline)
+//! chat:presence:<node>   hash     nick -> "rooms TAB version" (rooms comma-separated), expires with the node
+//! chat:presence          channel  "node TAB nick TAB rooms TAB version" on every change ("!": offline)
 //! chat:accounts          hash     name_key -> account line (accounts.txt format)
 //! chat:rooms             hash     name_key -> room line (rooms.txt format)
 //! chat:rooms             channel  a room's key, published when it changed or closed

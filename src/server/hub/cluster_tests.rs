@@ -17,7 +17,8 @@ fn users_on_other_nodes_are_announced_and_listed_with_their_node() {
     w.hub.publish_presence("a", tx);
     let ann = w.join("ann", false, 0);
     w.take(ann);
-    w.hub.remote_changed("b", "bob", Some(vec!["lobby".into()]));
+    w.hub
+        .remote_changed("b", "bob", Some(vec!["lobby".into()]), 1);
     assert_eq!(w.take(ann), ["join lobby bob 2"]);
     let users = w.hub.users(None);
     let nodes: Vec<(String, Option<String>)> = users
@@ -35,7 +36,8 @@ fn users_on_other_nodes_are_announced_and_listed_with_their_node() {
     let view = w.hub.room_view(None, "lobby").unwrap();
     assert_eq!(view.members, ["ann", "bob"]);
     // The same news twice is told once.
-    w.hub.remote_changed("b", "bob", Some(vec!["lobby".into()]));
+    w.hub
+        .remote_changed("b", "bob", Some(vec!["lobby".into()]), 2);
     assert!(w.take(ann).is_empty());
     // A newcomer here counts bob too.
     let cy = w.join("cy", false, 0);
@@ -46,7 +48,7 @@ fn users_on_other_nodes_are_announced_and_listed_with_their_node() {
         &mut World::owed(),
     );
     w.take(ann);
-    w.hub.remote_changed("b", "bob", None);
+    w.hub.remote_changed("b", "bob", None, 3);
     assert_eq!(
         w.take(ann),
         [r#"leave lobby bob 1 Quit("offline on node b")"#]
@@ -61,9 +63,9 @@ fn a_dead_nodes_users_all_leave_and_a_local_name_is_never_shadowed() {
     w.hub.remote_node(
         "b",
         vec![
-            ("bob".into(), vec!["lobby".into()]),
-            ("cat".into(), vec![]),
-            ("ann".into(), vec!["lobby".into()]),
+            ("bob".into(), vec!["lobby".into()], 1),
+            ("cat".into(), vec![], 1),
+            ("ann".into(), vec!["lobby".into()], 1),
         ],
         None,
     );
@@ -240,13 +242,15 @@ fn rooms_changed_elsewhere_are_applied_here() {
 fn a_full_read_older_than_a_change_heard_does_not_undo_it() {
     let mut w = World::new("remote-stale", 100);
     let ann = w.join("ann", false, 0);
-    w.hub.remote_changed("b", "bob", Some(vec!["lobby".into()]));
+    w.hub
+        .remote_changed("b", "bob", Some(vec!["lobby".into()]), 4);
     let mark = w.hub.presence_mark();
     // Read in full now: bob still there, cat not yet.
-    let read = vec![("bob".to_string(), vec!["lobby".to_string()])];
+    let read = vec![("bob".to_string(), vec!["lobby".to_string()], 1)];
     // Meanwhile heard: bob logged out, cat came.
-    w.hub.remote_changed("b", "bob", None);
-    w.hub.remote_changed("b", "cat", Some(vec!["lobby".into()]));
+    w.hub.remote_changed("b", "bob", None, 5);
+    w.hub
+        .remote_changed("b", "cat", Some(vec!["lobby".into()]), 6);
     w.take(ann);
     w.hub.remote_node("b", read, Some(mark));
     w.hub.presence_synced(mark);
@@ -257,4 +261,50 @@ fn a_full_read_older_than_a_change_heard_does_not_undo_it() {
     let mark = w.hub.presence_mark();
     w.hub.remote_node("b", vec![], Some(mark));
     assert!(w.hub.remote_user("cat").is_none());
+}
+
+/// A full read newer than messages still on their way: those arrive after
+/// it, and must not take bob back out of den (he was seen leaving a room
+/// he was in, and a KICK in that moment was refused). Newer ones apply.
+#[test]
+fn changes_older_than_the_last_applied_are_echoes_and_dropped() {
+    let mut w = World::new("remote-versions", 100);
+    let (_, ann) = ann_in_den(&mut w);
+    w.hub
+        .remote_changed("b", "bob", Some(vec!["lobby".into()]), 10);
+    let mark = w.hub.presence_mark();
+    w.hub.remote_node(
+        "b",
+        vec![("bob".into(), vec!["den".into()], 30)],
+        Some(mark),
+    );
+    assert_eq!(w.take(ann).last().unwrap(), "join den bob 2");
+    // The messages of 20 (bob left the lobby) and 30 (he entered den) come after.
+    w.hub.remote_changed("b", "bob", Some(vec![]), 20);
+    w.hub
+        .remote_changed("b", "bob", Some(vec!["den".into()]), 30);
+    assert_eq!(w.hub.remote_user("bob").unwrap().rooms, ["den"]);
+    assert_eq!(w.take(ann), Vec::<String>::new(), "no part, no join again");
+    // A newer change applies; an older offline does not log bob out.
+    w.hub
+        .remote_changed("b", "bob", Some(vec!["lobby".into()]), 40);
+    assert_eq!(w.take(ann), ["leave den bob 1"]);
+    w.hub.remote_changed("b", "bob", None, 35);
+    assert!(w.hub.remote_user("bob").is_some());
+    // Another node's numbers are not compared: bob moved there.
+    w.hub.remote_changed("b", "bob", None, 50);
+    w.hub
+        .remote_changed("c", "bob", Some(vec!["lobby".into()]), 5);
+    assert_eq!(w.hub.remote_user("bob").unwrap().node, "c");
+    // Without a version (0), a change applies as it comes.
+    w.hub.remote_changed("c", "bob", None, 0);
+    assert!(w.hub.remote_user("bob").is_none());
+    // A node found dead and started again numbers afresh (its clock may
+    // have gone back): its numbers from before are forgotten.
+    w.hub
+        .remote_changed("b", "dan", Some(vec!["lobby".into()]), 100);
+    w.hub.remote_node("b", Vec::new(), None);
+    w.hub
+        .remote_changed("b", "dan", Some(vec!["lobby".into()]), 7);
+    assert!(w.hub.remote_user("dan").is_some());
 }

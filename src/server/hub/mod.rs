@@ -91,6 +91,11 @@ struct State {
     /// the count at each user's last one (`name_key`): a full read of a
     /// node's presence made before a change must not undo it.
     heard: (u64, HashMap<String, u64>),
+    /// Cluster mode: the version of the last presence change applied for
+    /// each user on another node (`name_key`), kept a while after they
+    /// went offline: what comes after it carrying an older version is an
+    /// echo from before it (see `remote.rs`).
+    versions: HashMap<String, remote::Version>,
     /// Cluster mode: where this node's presence changes go (to Redis).
     changes: Option<std::sync::mpsc::Sender<PresenceChange>>,
 }
@@ -199,6 +204,7 @@ impl Hub {
                     node: None,
                     remote: HashMap::new(),
                     heard: (0, HashMap::new()),
+                    versions: HashMap::new(),
                     changes: None,
                 }),
                 log,

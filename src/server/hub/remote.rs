@@ -4,9 +4,17 @@
 //! presence in Redis) as a user's full room list, so a lost event is
 //! repaired by the next read; this node's members are told joins and
 //! leaves as if the user were here. Local changes go out the same way.
+//!
+//! Each change carries its node's version (rising with every change the
+//! node makes). A full read can be newer than messages still on their way
+//! from the channel; applied after it, those would take a user back to
+//! where they were a moment ago (seen leaving a room they are in, and a
+//! `KICK` refused in that moment): a change older than the last one
+//! applied for its user is dropped.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender};
+use std::time::{Duration, Instant};
 
 use crate::event::{Event, Parting};
 use crate::text::name_key;
@@ -21,6 +29,20 @@ pub struct Remote {
     /// Room names, in the order they entered them.
     pub rooms: Vec<String>,
 }
+
+/// The last change applied for a user on another node.
+#[derive(Debug, Clone)]
+pub(super) struct Version {
+    node: String,
+    number: u64,
+    /// When it was applied: a user gone offline is forgotten once no echo
+    /// of their earlier changes can still be on its way.
+    at: Instant,
+}
+
+/// How long a version is kept after its user went offline: far longer than
+/// a message takes through Redis, and than a full read.
+const FORGET_AFTER: Duration = Duration::from_secs(60);
 
 /// One user's rooms now (`None`: gone offline), for the other nodes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,15 +77,19 @@ impl Hub {
             .collect()
     }
 
-    /// `nick` on `node` is now in `rooms` (`None`: offline): the members of
-    /// each room they entered or left here are told.
-    pub fn remote_changed(&self, node: &str, nick: &str, rooms: Option<Vec<String>>) {
+    /// `nick` on `node` is now in `rooms` (`None`: offline), as of the
+    /// node's `version` of it (0: none given): the members of each room
+    /// they entered or left here are told. An older version than the last
+    /// applied for them is an echo, and dropped.
+    pub fn remote_changed(&self, node: &str, nick: &str, rooms: Option<Vec<String>>, version: u64) {
         let mut owed = Owed::new();
         let mut st = self.lock();
         st.heard.0 += 1;
         let count = st.heard.0;
         st.heard.1.insert(name_key(nick), count);
-        st.apply_remote(node, nick, rooms, &mut owed);
+        if st.takes(node, nick, version) {
+            st.apply_remote(node, nick, rooms, &mut owed);
+        }
     }
 
     /// Where the presence changes heard so far stand: taken before a full
@@ -75,23 +101,37 @@ impl Hub {
     /// A full read that began at `mark` is applied: changes heard before
     /// it need no longer be remembered.
     pub fn presence_synced(&self, mark: u64) {
-        self.lock().heard.1.retain(|_, count| *count > mark);
+        let mut st = self.lock();
+        st.heard.1.retain(|_, count| *count > mark);
+        let State {
+            versions, remote, ..
+        } = &mut *st;
+        versions.retain(|key, v| remote.contains_key(key) || v.at.elapsed() < FORGET_AFTER);
     }
 
-    /// Replaces what is known of `node`'s users by `users` (nick, rooms),
-    /// read in full since `mark` (see [`Hub::presence_mark`]): those missing
+    /// Replaces what is known of `node`'s users by `users` (nick, rooms,
+    /// version), read in full since `mark` (see [`Hub::presence_mark`]): those missing
     /// left, the others changed as `remote_changed` does; a user whose
     /// change was heard on the channel after `mark` is left as that change
     /// made them (the read may predate it: a logout undone by a read
     /// started just before it). `None`: `users` is the truth (an empty
     /// list for a dead node makes all its users leave).
-    pub fn remote_node(&self, node: &str, users: Vec<(String, Vec<String>)>, mark: Option<u64>) {
+    pub fn remote_node(
+        &self,
+        node: &str,
+        users: Vec<(String, Vec<String>, u64)>,
+        mark: Option<u64>,
+    ) {
         let mut owed = Owed::new();
         let mut st = self.lock();
+        if mark.is_none() {
+            // The node is gone: whatever it numbers next is a new run's.
+            st.versions.retain(|_, v| v.node != node);
+        }
         let newer = |st: &State, nick: &str| {
             mark.is_some_and(|m| st.heard.1.get(&name_key(nick)).is_some_and(|c| *c > m))
         };
-        let listed: HashMap<String, ()> = users.iter().map(|(n, _)| (name_key(n), ())).collect();
+        let listed: HashMap<String, ()> = users.iter().map(|(n, ..)| (name_key(n), ())).collect();
         let gone: Vec<String> = st
             .remote
             .values()
@@ -102,8 +142,8 @@ impl Hub {
         for nick in gone {
             st.apply_remote(node, &nick, None, &mut owed);
         }
-        for (nick, rooms) in users {
-            if !newer(&st, &nick) {
+        for (nick, rooms, version) in users {
+            if !newer(&st, &nick) && st.takes(node, &nick, version) {
                 st.apply_remote(node, &nick, Some(rooms), &mut owed);
             }
         }
@@ -125,6 +165,32 @@ impl Hub {
 }
 
 impl State {
+    /// Whether `node`'s change of `nick` at `version` is to be applied
+    /// (it is then remembered as their last): not when an equal or newer
+    /// version from that node was applied already. Versions of different
+    /// nodes are not compared (a user who moved to another node), nor a
+    /// change without one (0).
+    fn takes(&mut self, node: &str, nick: &str, version: u64) -> bool {
+        if version == 0 {
+            return true;
+        }
+        let key = name_key(nick);
+        if self
+            .versions
+            .get(&key)
+            .is_some_and(|last| last.node == node && last.number >= version)
+        {
+            return false;
+        }
+        let last = Version {
+            node: node.to_string(),
+            number: version,
+            at: Instant::now(),
+        };
+        self.versions.insert(key, last);
+        true
+    }
+
     fn apply_remote(
         &mut self,
         node: &str,
