@@ -73,7 +73,13 @@ fn publish_forever(
     let mut renewed: Option<Instant> = None;
     loop {
         let mut changes = Vec::new();
-        match rx.recv_timeout(RENEW_EVERY) {
+        // A whole publication is owed (at the start, or Redis was away):
+        // it goes as soon as Redis answers (the failure path below waits
+        // out the reconnection's back-off), not at the next change or
+        // renewal, up to 5 s later, while the others may be taking this
+        // node's users for gone.
+        let wait = if whole { Duration::ZERO } else { RENEW_EVERY };
+        match rx.recv_timeout(wait) {
             Ok(change) => changes.push(change),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
