@@ -81,9 +81,6 @@ impl State {
         owed: &mut Owed,
     ) -> Option<outcome::Joined> {
         let client = self.clients.get(&id)?;
-        if !self.rooms.contains_key(key) {
-            return None;
-        }
         let left = if client.many_rooms {
             None
         } else {
