@@ -233,14 +233,17 @@ fn session_stacks_kib(pid: u32) -> Vec<u64> {
 const QUIET_STACK_KIB: u64 = if cfg!(debug_assertions) { 8 } else { 4 };
 
 /// A client silent for longer than a session waits before it goes quiet
-/// (5 s) has its session wait at the top of its thread with one resident
+/// (`--quiet-after`, 5 s here) has its session wait at the top of its thread with one resident
 /// stack page, and still gets what others say, is still read as soon as
 /// it speaks, is still pinged, and is still dropped when it leaves the
 /// ping unanswered.
 #[test]
 fn a_client_quiet_for_long_is_served_pinged_and_timed_out_as_before() {
     let dir = TempDir::new("mem-quiet");
-    let server = Server::start_with(dir.path(), &["--no-replay", "--idle-timeout", "8"]);
+    let server = Server::start_with(
+        dir.path(),
+        &["--no-replay", "--idle-timeout", "8", "--quiet-after", "5"],
+    );
     let mut witness = Raw::login(server.port, "witness");
     let mut sleepy = Raw::login(server.port, "sleepy");
     // Both silent: after 5 s both sessions go quiet (and are pinged at 8 s).

@@ -49,13 +49,6 @@ const LINGER_TIME: Duration = Duration::from_secs(2);
 const MAX_READS_OWING: u32 = 4;
 /// Rate refusals in a row after which a client counts as flooding.
 const FLOOD_STRIKES: u32 = 50;
-/// How long a client may be silent before its session waits without a
-/// read buffer and gives back unused stack pages. Going quiet costs a
-/// wake-up, a few system calls and a fresh buffer on the next message
-/// (measured: 1,000 clients sending twice a second each used 50% more CPU
-/// with 250 ms), so only a client that has stopped talking for a while
-/// pays it, once per silence.
-const QUIET_AFTER: Duration = Duration::from_secs(5);
 
 /// How a session ended, as the server console reports it.
 #[derive(Debug)]
@@ -324,7 +317,7 @@ impl Session<'_> {
                     self.owed.pay();
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    self.quiet.begin(wait - QUIET_AFTER, pinged);
+                    self.quiet.begin(wait - self.config.quiet_after, pinged);
                     return Step::Quiet;
                 }
                 Err(e) => return Step::End(End::Dropped(format!("read error: {e}"))),
@@ -342,10 +335,11 @@ impl Session<'_> {
         if let Some(woke) = self.quiet.woke() {
             return Err(woke);
         }
-        if !conn.buffered().is_empty() || wait <= QUIET_AFTER {
+        let quiet_after = self.config.quiet_after;
+        if !conn.buffered().is_empty() || wait <= quiet_after {
             return conn.fill(wait, max);
         }
-        match conn.fill(QUIET_AFTER, max) {
+        match conn.fill(quiet_after, max) {
             Err(e) if protocol::is_timeout(&e) => {}
             done => return done,
         }
