@@ -233,21 +233,22 @@ fn session_stacks_kib(pid: u32) -> Vec<u64> {
 const QUIET_STACK_KIB: u64 = if cfg!(debug_assertions) { 8 } else { 4 };
 
 /// A client silent for longer than a session waits before it goes quiet
-/// (`--quiet-after`, 5 s here) has its session wait at the top of its thread with one resident
-/// stack page, and still gets what others say, is still read as soon as
-/// it speaks, is still pinged, and is still dropped when it leaves the
-/// ping unanswered.
+/// (`--quiet-after`, 1 s here, so that the default of 5 would miss the
+/// deadline) has its session wait at the top of its thread with one
+/// resident stack page, and still gets what others say, is still read as
+/// soon as it speaks, is still pinged, and is still dropped when it leaves
+/// the ping unanswered.
 #[test]
 fn a_client_quiet_for_long_is_served_pinged_and_timed_out_as_before() {
     let dir = TempDir::new("mem-quiet");
     let server = Server::start_with(
         dir.path(),
-        &["--no-replay", "--idle-timeout", "8", "--quiet-after", "5"],
+        &["--no-replay", "--idle-timeout", "8", "--quiet-after", "1"],
     );
     let mut witness = Raw::login(server.port, "witness");
     let mut sleepy = Raw::login(server.port, "sleepy");
-    // Both silent: after 5 s both sessions go quiet (and are pinged at 8 s).
-    let deadline = Instant::now() + Duration::from_secs(8);
+    // Both silent: after 1 s both sessions go quiet (and are pinged at 8 s).
+    let deadline = Instant::now() + Duration::from_secs(4);
     loop {
         let stacks = session_stacks_kib(server.pid());
         if stacks.len() == 2 && stacks.iter().all(|&kib| kib <= QUIET_STACK_KIB) {
@@ -263,7 +264,7 @@ fn a_client_quiet_for_long_is_served_pinged_and_timed_out_as_before() {
     sleepy.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "hello sleepy"));
     sleepy.say("back");
     witness.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "back"));
-    // Silent once more: quiet after 5 s, pinged after 8 from there, then
+    // Silent once more: quiet after 1 s, pinged after 8 from there, then
     // dropped for leaving the ping unanswered (the ping is remembered
     // across the next quiet wait).
     sleepy.expect_event(|e| matches!(e, Event::Ping));

@@ -50,13 +50,15 @@ pub struct Config {
     /// Silence after which a session gives back its read buffer and unused
     /// stack pages and waits at the top of its thread (`session/quiet.rs`),
     /// so that an idle client costs about 8 KiB instead of 17. Going quiet
-    /// costs a wake-up, a `madvise` that makes every core flush its TLB,
-    /// and page faults and a fresh buffer on the next message, once per
-    /// silence: with 5 s, 10,000 clients each talking every 10 s all paid
-    /// it between messages, which took 12% more server CPU and put the
-    /// p90 latency at 37-48 ms instead of 3.5-3.7 ms (`tests/bench/scale.sh`
-    /// workload, 2 runs each). 30 s leaves it to clients that have stopped
-    /// talking.
+    /// costs a wake-up, a `madvise` that makes every core flush its TLB, and
+    /// page faults and a fresh buffer on the next message, once per silence:
+    /// 10,000 clients each talking every 10 s all pay it between messages,
+    /// about 7% of the server's CPU (30 s instead: -14, -13, -8, -8, -7 and
+    /// +9% in 6 alternating pairs of `tests/bench/scale.sh` runs; the p99
+    /// moved more from run to run than between the two). 5 s stays the
+    /// default because an idle client is not silent for good: it answers a
+    /// ping every `idle_timeout`, and stays awake `quiet_after` after each,
+    /// so 30 s kept 19,500 idle clients at 13.6 KiB each instead of 7.8.
     pub quiet_after: Duration,
     pub queue: QueueLimits,
     /// What all client queues together may hold before the largest are cut off.
@@ -99,7 +101,7 @@ impl Default for Config {
             max_file_size: MAX_FILE_SIZE,
             login_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
-            quiet_after: Duration::from_secs(30),
+            quiet_after: Duration::from_secs(5),
             queue: QueueLimits::default(),
             max_queued_bytes: 256 << 20,
             pbkdf2_iterations: accounts::DEFAULT_PBKDF2_ITERATIONS,
@@ -147,7 +149,7 @@ Options:
   --idle-timeout SECS    silence before a ping; twice this and the client is dropped (default 60)
   --quiet-after SECS     silence after which a client's buffers and spare stack pages are
                          given back: less memory per idle client, a little CPU when it
-                         speaks again (default 30)
+                         speaks again (default 5)
   --queue-frames N       frames that may wait for one client before it is dropped (default 32768)
   --queue-bytes N        bytes that may wait for one client before it is dropped (default 4194304;
                          64 KiB until it logs in)

@@ -39,7 +39,7 @@ WORKLOADS = {
     "paced-200x5": ["--clients", "200", "--messages", "50", "--rate", "5"],
     "rooms-1000x2": ["--clients", "1000", "--rooms", "100", "--messages", "20",
                      "--rate", "2", "--logins", "10"],
-    "idle-1000": ["--clients", "1000", "--messages", "0", "--hold", "35", "--logins", "10"],
+    "idle-1000": ["--clients", "1000", "--messages", "0", "--hold", "8", "--logins", "10"],
 }
 
 PROTOCOL = {"ours": "chat", "ours-irc": "irc", "ngircd": "irc", "ours-ws": "ws"}

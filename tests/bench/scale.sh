@@ -51,4 +51,4 @@ for _ in $(seq "$runs"); do
     sleep 5
 done
 command -v ngircd >/dev/null && ngircd_run --clients 10000 --rooms 100 --messages 3 --rate 0.1 --logins 10
-ours --clients "$idle" --rooms 100 --messages 0 --hold 35 --logins 64
+ours --clients "$idle" --rooms 100 --messages 0 --hold 8 --logins 64
