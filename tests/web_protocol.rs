@@ -11,7 +11,7 @@ use std::io::Write;
 
 use chat::event::Event;
 use chat::protocol::Frame;
-use chat::web::websocket::{Message, Opcode};
+use chat::web::websocket::{encode_frame, Message, Opcode};
 use support::web::{get, header, upgrade_request, Http, Ws};
 use support::{fuzz, Server, TempDir};
 
@@ -217,6 +217,95 @@ fn websocket_carries_chat_frames_and_answers_pings() {
     let bye = ws.request(Frame::request("QUIT", "/"));
     assert_eq!(bye.status_code().map(|s| s.0), Some(200));
     assert_eq!(ws.close_code(), Some(1000));
+}
+
+/// SAYs sent together in one write (a paste, a script), one message each,
+/// are stored and delivered as one step, as over the chat door, yet each
+/// is answered as if alone: a `200` with its own number in order, a `400`
+/// for the one with a control character (the rest go through). A message
+/// in fragments, and a SAY to another room, end a run and are taken as
+/// usual, and the PING behind them all is answered last. A reader gets
+/// each message once, in order.
+#[test]
+fn says_sent_together_over_a_socket_are_each_answered_and_arrive_in_order() {
+    let (_dir, server) = server("web-burst", &["--no-rate-limit"]);
+    let mut reader = Ws::login(server.port, "reader");
+    let mut talker = Ws::login(server.port, "talker");
+    let joined = talker.request(Frame::request("CREATE", "/rooms/elsewhere"));
+    assert_eq!(joined.status_code().map(|s| s.0), Some(200), "{joined:?}");
+    let text = |i: usize| match i {
+        30 => "bell\u{7}".to_string(),
+        _ => format!("t{i}"),
+    };
+    let say = |room: &str, text: &str| {
+        let frame =
+            Frame::request("SAY", &format!("/rooms/{room}")).with_body(text.as_bytes().to_vec());
+        frame.encode()
+    };
+    let mut bytes = Vec::new();
+    for i in 0..80 {
+        let room = if i == 60 { "elsewhere" } else { "lobby" };
+        let payload = say(room, &text(i));
+        if i == 45 {
+            let (first, rest) = payload.split_at(10);
+            encode_frame(&mut bytes, false, Opcode::Text, first, Some([9, 8, 7, 6]));
+            encode_frame(
+                &mut bytes,
+                true,
+                Opcode::Continuation,
+                rest,
+                Some([5, 4, 3, 2]),
+            );
+        } else {
+            encode_frame(
+                &mut bytes,
+                true,
+                Opcode::Text,
+                &payload,
+                Some([1, 2, 3, i as u8]),
+            );
+        }
+    }
+    let ping = Frame::request("PING", "/").encode();
+    encode_frame(&mut bytes, true, Opcode::Text, &ping, Some([1, 1, 1, 1]));
+    talker.stream.write_all(&bytes).unwrap();
+    let mut said = Vec::new();
+    for i in 0..81 {
+        let reply = loop {
+            let frame = talker.next_frame();
+            if frame.status_code().is_some() {
+                break frame;
+            }
+        };
+        let code = reply.status_code().map(|s| s.0);
+        match i {
+            30 => assert_eq!(code, Some(400), "{reply:?}"),
+            80 => assert_eq!(
+                reply.header("Seq"),
+                None,
+                "the PING's answer, last: {reply:?}"
+            ),
+            _ => {
+                assert_eq!(code, Some(200), "{i}: {reply:?}");
+                let seq: u64 = reply.header("Seq").expect("Seq").parse().expect("a number");
+                if i != 60 {
+                    said.push((seq, text(i)));
+                }
+            }
+        }
+    }
+    assert!(said.windows(2).all(|w| w[1].0 > w[0].0), "{said:?}");
+    let got: Vec<(u64, String)> = (0..said.len())
+        .map(|_| {
+            match reader
+                .expect_event(|e| matches!(e, Event::Message { room, .. } if room == "lobby"))
+            {
+                Event::Message { seq, text, .. } => (seq, text),
+                _ => unreachable!(),
+            }
+        })
+        .collect();
+    assert_eq!(got, said);
 }
 
 /// Broken frames close the socket with the code RFC 6455 gives them, each

@@ -4,7 +4,7 @@
 //! through [`Assembler`]); a frame is taken only once it is all in.
 
 use super::assemble::Assembler;
-use super::frame::{apply_mask, FrameHeader, MAX_HEADER_BYTES};
+use super::frame::{apply_mask, FrameHeader, Opcode, MAX_HEADER_BYTES};
 use super::{Message, Role, WsError};
 
 /// What the start of the input held.
@@ -86,5 +86,28 @@ impl Decoder {
             consumed: at + len,
             message,
         })
+    }
+
+    /// The text message the frame at the start of `input` is, and the
+    /// bytes it takes, when that frame is a whole message on its own
+    /// (final, text, valid UTF-8) that `decode` would take now and leave
+    /// the decoder as it was; `None` for anything else (not all there, a
+    /// fragment, a control frame, a broken rule), which `decode` then
+    /// takes as usual. A reader looks ahead with it for a run of messages
+    /// to carry out together, and takes each by consuming its bytes.
+    pub fn peek_text(&self, input: &[u8]) -> Option<(String, usize)> {
+        if self.assembler.is_closed() || self.assembler.is_mid_message() {
+            return None;
+        }
+        let (header, at) = FrameHeader::parse(input).ok()??;
+        if !header.fin || header.opcode != Opcode::Text || self.assembler.admit(&header).is_err() {
+            return None;
+        }
+        let end = at.checked_add(usize::try_from(header.len).ok()?)?;
+        let mut payload = input.get(at..end)?.to_vec();
+        if let Some(key) = header.mask {
+            apply_mask(&mut payload, key, 0);
+        }
+        Some((String::from_utf8(payload).ok()?, end))
     }
 }

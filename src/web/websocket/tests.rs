@@ -621,6 +621,40 @@ fn the_decoder_waits_for_a_whole_frame_and_takes_one_at_a_time() {
     assert!(decoder.is_mid_message());
 }
 
+/// Looking ahead finds what `decode` would take as a whole text message,
+/// and nothing else, and changes nothing.
+#[test]
+fn peeking_finds_only_whole_text_messages_and_changes_nothing() {
+    let mut decoder = Decoder::new(Role::Server, 100);
+    let one = client(true, 1, b"one");
+    let two = cat(&[one.clone(), client(true, 1, b"two")]);
+    assert_eq!(decoder.peek_text(&two), Some(("one".into(), one.len())));
+    assert_eq!(
+        decoder.peek_text(&two[one.len()..]).map(|p| p.0),
+        Some("two".into())
+    );
+    for cut in 0..one.len() {
+        assert_eq!(decoder.peek_text(&one[..cut]), None, "cut {cut}");
+    }
+    let others = [
+        client(false, 1, b"par"),       // a fragment
+        client(true, 2, b"bin"),        // binary
+        client(true, 9, b"ping"),       // control
+        raw(0x81, b"bare", false),      // not masked
+        client(true, 1, &[0xff, 0xfe]), // not UTF-8
+        client(true, 1, &[b'x'; 101]),  // over the limit
+    ];
+    for frame in &others {
+        assert_eq!(decoder.peek_text(frame), None, "{frame:?}");
+    }
+    // Peeking took nothing: decode still sees the first message.
+    let d = decoder.decode(&two).unwrap();
+    assert_eq!(d.message, Some(Message::Text("one".into())));
+    // Inside a fragmented message, a whole text frame is not one to take.
+    decoder.decode(&client(false, 1, b"par")).unwrap();
+    assert_eq!(decoder.peek_text(&one), None);
+}
+
 #[test]
 fn the_decoder_refuses_on_the_header_before_the_payload_arrives() {
     // 1009: a header announcing more than the limit, payload not sent.

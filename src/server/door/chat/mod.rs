@@ -168,21 +168,28 @@ impl ChatDoor {
 
     /// True for a `SAY` from a logged-in client, which the `SAY`s to the
     /// same room right behind it may join (see [`ChatDoor::burst`]).
-    fn may_start_burst(&self, s: &Session<'_>, frame: &Frame) -> bool {
+    pub(crate) fn may_start_burst(&self, s: &Session<'_>, frame: &Frame) -> bool {
         frame.verb() == Some(SAY) && s.nick.is_some() && s.hub.batches_messages()
     }
 
-    /// The `SAY`s to `target` already read behind one just carried out (a
-    /// script, a pasted block): stored and delivered as one step, one
-    /// `log.txt` write and one queueing per member, in order, each
-    /// answered as if alone. Only while rate tokens are there, never
-    /// waiting for one; the first frame that is anything else (or not
-    /// all there yet, or broken) ends the burst and is read as usual.
-    fn burst(&mut self, s: &mut Session<'_>, conn: &mut Conn, target: &str) {
+    /// The `SAY`s already read behind one just carried out (a script, a
+    /// pasted block): stored and delivered as one step, one `log.txt`
+    /// write and one queueing per member, in order, each answered as if
+    /// alone. `next` finds the next at the front of the input: a whole
+    /// `SAY` frame to the same target, and the bytes it takes (a door's
+    /// own framing decides what is whole). Only while rate tokens are
+    /// there, never waiting for one; the first frame that is anything else
+    /// (or not all there yet, or broken) ends the burst and is read as usual.
+    pub(crate) fn burst(
+        &mut self,
+        s: &mut Session<'_>,
+        conn: &mut Conn,
+        mut next: impl FnMut(&[u8]) -> Option<(Frame, usize)>,
+    ) {
         let mut texts = Vec::new();
         let mut frames = Vec::new();
         while texts.len() < MAX_BURST {
-            let Some((frame, len)) = self.next_say(conn.buffered(), target) else {
+            let Some((frame, len)) = next(conn.buffered()) else {
                 break;
             };
             // A text the hub would refuse is answered on its own.
@@ -225,13 +232,13 @@ impl ChatDoor {
     /// The whole `SAY` frame to `target` at the front of `input`, and its
     /// length; `None` for anything else. Scanned apart from the door's own
     /// scanner, which a frame not taken here must find as if untouched.
-    fn next_say(&self, input: &[u8], target: &str) -> Option<(Frame, usize)> {
-        let head_len = HeadScan::default().scan(input, &self.limits).ok()??;
-        let head = Head::read_from(&mut &input[..head_len], &self.limits).ok()??;
+    fn next_say(limits: &Limits, input: &[u8], target: &str) -> Option<(Frame, usize)> {
+        let head_len = HeadScan::default().scan(input, limits).ok()??;
+        let head = Head::read_from(&mut &input[..head_len], limits).ok()??;
         if head.verb() != Some(SAY) {
             return None;
         }
-        let len = head.body_len(self.limits.max_body_bytes).ok()?;
+        let len = head.body_len(limits.max_body_bytes).ok()?;
         let body = input.get(head_len..head_len + len)?;
         let frame = Frame::from_head(head, body.to_vec());
         (frame.target() == target).then_some((frame, head_len + len))
@@ -401,7 +408,10 @@ impl Door for ChatDoor {
         let burst = self.may_start_burst(s, &frame);
         let poll = self.handle(s, &frame);
         if burst && matches!(poll, Poll::Done) {
-            self.burst(s, conn, frame.target());
+            let limits = self.limits;
+            self.burst(s, conn, |input| {
+                ChatDoor::next_say(&limits, input, frame.target())
+            });
         }
         poll
     }
@@ -414,6 +424,11 @@ impl Door for ChatDoor {
         self.send(s, &Frame::reply(Status::REQUEST_TIMEOUT, "login timed out"));
         End::Dropped("login timed out".into())
     }
+}
+
+/// True for a `SAY` to `target`: one that may join a burst to it.
+pub(crate) fn is_say_to(frame: &Frame, target: &str) -> bool {
+    frame.verb() == Some(SAY) && frame.target() == target
 }
 
 fn rate_refusal(config: &Config) -> Frame {

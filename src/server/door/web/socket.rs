@@ -15,7 +15,7 @@ use super::tokens::{tokens, FILE_TOKEN_LIFETIME};
 use crate::event::Parting;
 use crate::protocol::{header, Frame, FrameError, Status};
 use crate::server::connection::Conn;
-use crate::server::door::chat::ChatDoor;
+use crate::server::door::chat::{is_say_to, ChatDoor};
 use crate::server::door::Poll;
 use crate::server::hub::ClientId;
 use crate::server::session::{End, Rate, Session};
@@ -75,7 +75,7 @@ impl Socket {
             conn.consume(decoded.consumed);
             // A fragment: its message is not whole yet.
             if let Some(message) = decoded.message {
-                return self.message(s, message, issued);
+                return self.message(s, conn, message, issued);
             }
         }
     }
@@ -83,12 +83,13 @@ impl Socket {
     fn message(
         &mut self,
         s: &mut Session<'_>,
+        conn: &mut Conn,
         message: Message,
         issued: &mut Option<ClientId>,
     ) -> Poll {
         match message {
             Message::Text(text) => {
-                let poll = self.text(s, &text, issued);
+                let poll = self.text(s, conn, &text, issued);
                 // Logged out: what was issued no longer acts for anyone.
                 if s.nick.is_none() {
                     if let Some(id) = issued.take() {
@@ -133,8 +134,16 @@ impl Socket {
         }
     }
 
-    /// One text message: one CHAT/1.0 request.
-    fn text(&mut self, s: &mut Session<'_>, text: &str, issued: &mut Option<ClientId>) -> Poll {
+    /// One text message: one CHAT/1.0 request. A `SAY` may start a burst
+    /// of the `SAY`s to the same room in the messages already read behind
+    /// it, as over the chat door.
+    fn text(
+        &mut self,
+        s: &mut Session<'_>,
+        conn: &mut Conn,
+        text: &str,
+        issued: &mut Option<ClientId>,
+    ) -> Poll {
         let frame = match one_frame(text, self.chat.limits()) {
             Ok(frame) => frame,
             Err(refusal) => {
@@ -157,7 +166,17 @@ impl Socket {
             Some("LOGIN") => take_over(s, &frame),
             _ => {}
         }
-        self.chat.handle(s, &frame)
+        let burst = self.chat.may_start_burst(s, &frame);
+        let poll = self.chat.handle(s, &frame);
+        if burst && matches!(poll, Poll::Done) {
+            let (decoder, limits) = (&self.decoder, *self.chat.limits());
+            self.chat.burst(s, conn, |input| {
+                let (text, len) = decoder.peek_text(input)?;
+                let next = one_frame(&text, &limits).ok()?;
+                is_say_to(&next, frame.target()).then_some((next, len))
+            });
+        }
+        poll
     }
 
     /// `TOKEN /`: a fresh file token, and the session's resume token.
