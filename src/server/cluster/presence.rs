@@ -187,19 +187,15 @@ fn run(c: &mut Client, commands: &[Command]) -> Result<()> {
     Ok(())
 }
 
-/// A user's rooms as stored and published: names joined by commas (room
-/// names hold none), or [`OFFLINE`].
-fn rooms_field(change: &PresenceChange) -> String {
-    change
+/// A user's presence as stored and published: their rooms joined by
+/// commas (room names hold none), or [`OFFLINE`], then a tab and the
+/// change's version.
+fn entry(change: &PresenceChange, version: u64) -> String {
+    let rooms = change
         .rooms
         .as_ref()
-        .map_or_else(|| OFFLINE.to_string(), |rooms| rooms.join(","))
-}
-
-/// A user's presence as stored and published: the rooms field, a tab and
-/// the change's version.
-fn entry(change: &PresenceChange, version: u64) -> String {
-    format!("{}\t{version}", rooms_field(change))
+        .map_or_else(|| OFFLINE.to_string(), |rooms| rooms.join(","));
+    format!("{rooms}\t{version}")
 }
 
 /// Reads an entry back: the rooms (`None`: offline) and the version (0 when

@@ -12,7 +12,7 @@
 //! `KICK` refused in that moment): a change older than the last one
 //! applied for its user is dropped.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
@@ -86,9 +86,10 @@ impl Hub {
         let mut st = self.lock();
         st.heard.0 += 1;
         let count = st.heard.0;
-        st.heard.1.insert(name_key(nick), count);
-        if st.takes(node, nick, version) {
-            st.apply_remote(node, nick, rooms, &mut owed);
+        let key = name_key(nick);
+        st.heard.1.insert(key.clone(), count);
+        if st.takes(node, &key, version) {
+            st.apply_remote(node, key, nick, rooms, &mut owed);
         }
     }
 
@@ -128,23 +129,26 @@ impl Hub {
             // The node is gone: whatever it numbers next is a new run's.
             st.versions.retain(|_, v| v.node != node);
         }
-        let newer = |st: &State, nick: &str| {
-            mark.is_some_and(|m| st.heard.1.get(&name_key(nick)).is_some_and(|c| *c > m))
+        let newer = |st: &State, key: &str| {
+            mark.is_some_and(|m| st.heard.1.get(key).is_some_and(|c| *c > m))
         };
-        let listed: HashMap<String, ()> = users.iter().map(|(n, ..)| (name_key(n), ())).collect();
-        let gone: Vec<String> = st
-            .remote
-            .values()
-            .filter(|r| r.node == node && !listed.contains_key(&name_key(&r.nick)))
-            .map(|r| r.nick.clone())
-            .filter(|nick| !newer(&st, nick))
+        let users: Vec<(String, String, Vec<String>, u64)> = users
+            .into_iter()
+            .map(|(nick, rooms, version)| (name_key(&nick), nick, rooms, version))
             .collect();
-        for nick in gone {
-            st.apply_remote(node, &nick, None, &mut owed);
+        let listed: HashSet<&str> = users.iter().map(|(key, ..)| key.as_str()).collect();
+        let gone: Vec<(String, String)> = st
+            .remote
+            .iter()
+            .filter(|(key, r)| r.node == node && !listed.contains(key.as_str()) && !newer(&st, key))
+            .map(|(key, r)| (key.clone(), r.nick.clone()))
+            .collect();
+        for (key, nick) in gone {
+            st.apply_remote(node, key, &nick, None, &mut owed);
         }
-        for (nick, rooms, version) in users {
-            if !newer(&st, &nick) && st.takes(node, &nick, version) {
-                st.apply_remote(node, &nick, Some(rooms), &mut owed);
+        for (key, nick, rooms, version) in users {
+            if !newer(&st, &key) && st.takes(node, &key, version) {
+                st.apply_remote(node, key, &nick, Some(rooms), &mut owed);
             }
         }
     }
@@ -165,19 +169,18 @@ impl Hub {
 }
 
 impl State {
-    /// Whether `node`'s change of `nick` at `version` is to be applied
+    /// Whether `node`'s change of the user keyed `key` at `version` is to be applied
     /// (it is then remembered as their last): not when an equal or newer
     /// version from that node was applied already. Versions of different
     /// nodes are not compared (a user who moved to another node), nor a
     /// change without one (0).
-    fn takes(&mut self, node: &str, nick: &str, version: u64) -> bool {
+    fn takes(&mut self, node: &str, key: &str, version: u64) -> bool {
         if version == 0 {
             return true;
         }
-        let key = name_key(nick);
         if self
             .versions
-            .get(&key)
+            .get(key)
             .is_some_and(|last| last.node == node && last.number >= version)
         {
             return false;
@@ -187,18 +190,19 @@ impl State {
             number: version,
             at: Instant::now(),
         };
-        self.versions.insert(key, last);
+        self.versions.insert(key.to_string(), last);
         true
     }
 
+    /// `nick` (keyed `key`) on `node` is now in `rooms` (`None`: offline).
     fn apply_remote(
         &mut self,
         node: &str,
+        key: String,
         nick: &str,
         rooms: Option<Vec<String>>,
         owed: &mut Owed,
     ) {
-        let key = name_key(nick);
         // A local user of that name wins: the claim in Redis says who holds it.
         if self.nicks.contains_key(&key) {
             return;

@@ -166,10 +166,23 @@ impl ChatDoor {
         Poll::Done
     }
 
-    /// True for a `SAY` from a logged-in client, which the `SAY`s to the
-    /// same room right behind it may join (see [`ChatDoor::burst`]).
-    pub(crate) fn may_start_burst(&self, s: &Session<'_>, frame: &Frame) -> bool {
-        frame.verb() == Some(SAY) && s.nick.is_some() && s.hub.batches_messages()
+    /// Carries out `frame`; a `SAY` from a logged-in client then takes the
+    /// `SAY`s to the same room already read behind it along as a burst
+    /// (see [`ChatDoor::burst`]), which `next` finds in the door's own
+    /// framing.
+    pub(crate) fn handle_then_burst(
+        &mut self,
+        s: &mut Session<'_>,
+        conn: &mut Conn,
+        frame: &Frame,
+        next: impl FnMut(&[u8]) -> Option<(Frame, usize)>,
+    ) -> Poll {
+        let burst = frame.verb() == Some(SAY) && s.nick.is_some() && s.hub.batches_messages();
+        let poll = self.handle(s, frame);
+        if burst && matches!(poll, Poll::Done) {
+            self.burst(s, conn, next);
+        }
+        poll
     }
 
     /// The `SAY`s already read behind one just carried out (a script, a
@@ -180,7 +193,7 @@ impl ChatDoor {
     /// own framing decides what is whole). Only while rate tokens are
     /// there, never waiting for one; the first frame that is anything else
     /// (or not all there yet, or broken) ends the burst and is read as usual.
-    pub(crate) fn burst(
+    fn burst(
         &mut self,
         s: &mut Session<'_>,
         conn: &mut Conn,
@@ -405,15 +418,10 @@ impl Door for ChatDoor {
         };
         let frame = Frame::from_head(head, body.to_vec());
         conn.consume(head_len + len);
-        let burst = self.may_start_burst(s, &frame);
-        let poll = self.handle(s, &frame);
-        if burst && matches!(poll, Poll::Done) {
-            let limits = self.limits;
-            self.burst(s, conn, |input| {
-                ChatDoor::next_say(&limits, input, frame.target())
-            });
-        }
-        poll
+        let limits = self.limits;
+        self.handle_then_burst(s, conn, &frame, |input| {
+            ChatDoor::next_say(&limits, input, frame.target())
+        })
     }
 
     fn ping(&mut self, s: &mut Session<'_>) {

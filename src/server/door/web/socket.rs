@@ -166,17 +166,12 @@ impl Socket {
             Some("LOGIN") => take_over(s, &frame),
             _ => {}
         }
-        let burst = self.chat.may_start_burst(s, &frame);
-        let poll = self.chat.handle(s, &frame);
-        if burst && matches!(poll, Poll::Done) {
-            let (decoder, limits) = (&self.decoder, *self.chat.limits());
-            self.chat.burst(s, conn, |input| {
-                let (text, len) = decoder.peek_text(input)?;
-                let next = one_frame(&text, &limits).ok()?;
-                is_say_to(&next, frame.target()).then_some((next, len))
-            });
-        }
-        poll
+        let (decoder, limits) = (&self.decoder, *self.chat.limits());
+        self.chat.handle_then_burst(s, conn, &frame, |input| {
+            let (text, len) = decoder.peek_text(input)?;
+            let next = one_frame(&text, &limits).ok()?;
+            is_say_to(&next, frame.target()).then_some((next, len))
+        })
     }
 
     /// `TOKEN /`: a fresh file token, and the session's resume token.
