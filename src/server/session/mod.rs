@@ -317,7 +317,8 @@ impl Session<'_> {
                     self.owed.pay();
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    self.quiet.begin(wait.saturating_sub(self.config.quiet_after), pinged);
+                    self.quiet
+                        .begin(wait.saturating_sub(self.config.quiet_after), pinged);
                     return Step::Quiet;
                 }
                 Err(e) => return Step::End(End::Dropped(format!("read error: {e}"))),
