@@ -11,7 +11,7 @@ mod support;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use chat::command::ChatRequest;
@@ -22,15 +22,19 @@ use support::{Raw, Server, TempDir};
 
 /// Relays to Redis; the first connection to send an `XADD` once `armed`
 /// is cut after the command went through, before its reply comes back.
-/// While `down`, new connections are closed at once (Redis unreachable).
+/// While `down`, new connections are closed at once (Redis unreachable),
+/// and the cut closes every connection already open too, so the node has
+/// none left to look with.
 fn start_relay(redis_port: u16, armed: Arc<AtomicBool>, down: Arc<AtomicBool>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
     let port = listener.local_addr().unwrap().port();
+    let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
     thread::spawn(move || {
         for node in listener.incoming().flatten() {
             if down.load(Ordering::SeqCst) {
                 continue; // dropped: closed at once
             }
+            open.lock().unwrap().push(node.try_clone().unwrap());
             let Ok(redis) = TcpStream::connect(("127.0.0.1", redis_port)) else {
                 continue;
             };
@@ -40,7 +44,7 @@ fn start_relay(redis_port: u16, armed: Arc<AtomicBool>, down: Arc<AtomicBool>) -
                 redis.try_clone().unwrap(),
                 Arc::clone(&cut),
             );
-            let armed = Arc::clone(&armed);
+            let (armed, down, open) = (Arc::clone(&armed), Arc::clone(&down), Arc::clone(&open));
             // Node to Redis: watch for the XADD.
             thread::spawn(move || {
                 let (mut from, mut to) = (node, redis);
@@ -51,6 +55,11 @@ fn start_relay(redis_port: u16, armed: Arc<AtomicBool>, down: Arc<AtomicBool>) -
                     let xadd = buf[..n].windows(4).any(|w| w.eq_ignore_ascii_case(b"XADD"));
                     if xadd && armed.swap(false, Ordering::SeqCst) {
                         cut.store(true, Ordering::SeqCst);
+                        if down.load(Ordering::SeqCst) {
+                            for other in open.lock().unwrap().iter() {
+                                let _ = other.shutdown(Shutdown::Both);
+                            }
+                        }
                     }
                     if n == 0 || to.write_all(&buf[..n]).is_err() {
                         break;
@@ -144,8 +153,8 @@ fn a_lost_reply_that_cannot_be_checked_says_the_message_may_have_gone_out() {
     let relay = start_relay(redis.port, Arc::clone(&armed), Arc::clone(&down));
     let dir = TempDir::new("lost-reply-down");
     let (_server, mut ann, mut bob) = node_through(relay, &dir);
-    // Connections already open keep working (bob's node reads the stream
-    // on one); new ones fail, so the node cannot look.
+    // New connections fail, and the cut closes those already open, so the
+    // node cannot look.
     down.store(true, Ordering::SeqCst);
     armed.store(true, Ordering::SeqCst);
     let reply = ann.request(ChatRequest::Say {

@@ -106,6 +106,45 @@ impl RedisError {
         }
     }
 
+    /// The same error again, for each of several callers one failure
+    /// answers (a pipeline carrying many senders' commands): the same
+    /// variant, so each caller asks it the same questions; an I/O error is
+    /// remade from its kind and text.
+    pub fn duplicate(&self) -> RedisError {
+        let io = |e: &io::Error| io::Error::new(e.kind(), e.to_string());
+        match self {
+            RedisError::Connect { addr, source } => RedisError::Connect {
+                addr: addr.clone(),
+                source: io(source),
+            },
+            RedisError::Io(e) => RedisError::Io(io(e)),
+            RedisError::Closed => RedisError::Closed,
+            RedisError::Protocol(e) => RedisError::Protocol(e.clone()),
+            RedisError::Broken => RedisError::Broken,
+            RedisError::Server { code, message } => RedisError::Server {
+                code: code.clone(),
+                message: message.clone(),
+            },
+            RedisError::UnexpectedReply { command, reply } => RedisError::UnexpectedReply {
+                command: command.clone(),
+                reply: reply.clone(),
+            },
+            RedisError::BadUrl { reason } => RedisError::BadUrl { reason },
+            RedisError::PasswordFile { path, reason } => RedisError::PasswordFile {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            RedisError::BadStreamId { text } => RedisError::BadStreamId { text: text.clone() },
+            RedisError::Unavailable {
+                retry_in,
+                last_error,
+            } => RedisError::Unavailable {
+                retry_in: *retry_in,
+                last_error: last_error.clone(),
+            },
+        }
+    }
+
     /// The error reply `text` as Redis sent it, split into code and message.
     pub fn from_reply(text: &str) -> RedisError {
         let (code, message) = text.split_once(' ').unwrap_or((text, ""));
@@ -192,6 +231,30 @@ mod tests {
             "redis error: WRONGTYPE Operation against a key"
         );
         assert_eq!(RedisError::from_reply("ERR").server_code(), Some("ERR"));
+    }
+
+    #[test]
+    fn a_duplicate_answers_every_question_as_the_original() {
+        let errors = [
+            RedisError::Io(io::Error::new(io::ErrorKind::TimedOut, "slow")),
+            RedisError::Io(io::Error::new(io::ErrorKind::ConnectionReset, "reset")),
+            RedisError::Closed,
+            RedisError::Broken,
+            RedisError::from_reply("LOADING wait"),
+            RedisError::from_reply("OOM full"),
+            RedisError::Unavailable {
+                retry_in: Duration::from_millis(100),
+                last_error: "refused".into(),
+            },
+        ];
+        for e in &errors {
+            let d = e.duplicate();
+            assert_eq!(d.to_string(), e.to_string());
+            assert_eq!(d.is_unavailable(), e.is_unavailable(), "{e}");
+            assert_eq!(d.is_outcome_unknown(), e.is_outcome_unknown(), "{e}");
+            assert_eq!(d.breaks_connection(), e.breaks_connection(), "{e}");
+            assert_eq!(d.is_timeout(), e.is_timeout(), "{e}");
+        }
     }
 
     #[test]

@@ -26,6 +26,6 @@ pub use commands::Script;
 pub use error::{RedisError, Result};
 pub use reconnect::{Backoff, Change, Health, Reconnecting};
 pub use stream_id::StreamId;
-pub use streams::{StreamBatch, StreamBound, StreamEntry};
+pub use streams::{xadd_command, xadd_reply, StreamBatch, StreamBound, StreamEntry};
 pub use subscriber::{Message, Subscriber};
 pub use url::RedisUrl;

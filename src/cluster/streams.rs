@@ -62,6 +62,28 @@ impl StreamBound {
     }
 }
 
+/// The `XADD key * field value ...` command, for a pipeline of them
+/// ([`Client::xadd`] sends one).
+pub fn xadd_command<F: AsRef<[u8]>, V: AsRef<[u8]>>(
+    key: impl AsRef<[u8]>,
+    fields: &[(F, V)],
+) -> Command {
+    let mut command = Command::new("XADD").arg(key).arg("*");
+    for (field, value) in fields {
+        command = command.arg(field).arg(value);
+    }
+    command
+}
+
+/// The ID in an `XADD`'s reply.
+///
+/// # Errors
+///
+/// [`RedisError::UnexpectedReply`] for anything but an ID.
+pub fn xadd_reply(reply: Value) -> Result<StreamId> {
+    StreamId::parse_bytes(&reply::bytes("XADD", reply)?)
+}
+
 impl Client {
     /// `XADD key * field value ...`: appends an entry and returns the ID
     /// Redis gave it (greater than every ID already in the stream).
@@ -75,12 +97,7 @@ impl Client {
         key: impl AsRef<[u8]>,
         fields: &[(F, V)],
     ) -> Result<StreamId> {
-        let mut command = Command::new("XADD").arg(key).arg("*");
-        for (field, value) in fields {
-            command = command.arg(field).arg(value);
-        }
-        let id = reply::bytes("XADD", self.request(&command)?)?;
-        StreamId::parse_bytes(&id)
+        xadd_reply(self.request(&xadd_command(key, fields))?)
     }
 
     /// `XREAD [COUNT n] [BLOCK ms] STREAMS key... id...`: for each stream,

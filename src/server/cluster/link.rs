@@ -1,27 +1,29 @@
 //! The hub's handle on Redis: a few write connections (each rebuilt with
 //! backoff when it breaks, answering "unavailable" at once while Redis is
-//! down), the node's name, and what the stream reader has delivered so a
-//! sender can learn its message's local number.
+//! down), the thread that appends room messages to the stream, the node's
+//! name, and what the stream reader has delivered so a sender can learn
+//! its message's local number.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::cluster::{
-    Backoff, Client, Config, Reconnecting, RedisError, RedisUrl, StreamBound, StreamEntry,
-    StreamId, Subscriber,
+    xadd_command, Backoff, Client, Config, Reconnecting, RedisError, RedisUrl, StreamBound,
+    StreamEntry, StreamId, Subscriber,
 };
 
+use super::appender::Appender;
+use super::progress::Progress;
 use super::{keys, ClusterError};
 
-/// Write connections: a sender holds one for a round trip, so a few let
-/// senders on different connections overlap. A client always uses the
-/// same one, so its own messages reach Redis in the order it sent them.
+/// Write connections, for what is not a room message (claims, presence,
+/// whispers, the search for a message whose reply was lost): a caller
+/// holds one for a round trip, so a few let callers on different
+/// connections overlap. A client always uses the same one, so its own
+/// requests reach Redis in the order it sent them.
 const WRITERS: usize = 4;
-/// Own messages whose local number nobody collected (a sender that gave
-/// up waiting); past this the record of them is dropped.
-const MAX_UNCLAIMED: usize = 65_536;
 
 /// A room message as it travels through the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,9 +81,10 @@ pub struct ClusterLink {
     holder: String,
     redis: Config,
     writers: Vec<Mutex<Reconnecting<Client>>>,
-    /// What the reader has delivered; `changed` wakes senders waiting on it.
-    applied: Mutex<Applied>,
-    changed: Condvar,
+    /// Room messages' `XADD`s, pipelined, once started.
+    appender: OnceLock<Arc<Appender>>,
+    /// What the reader has delivered, and who waits for what.
+    progress: Arc<Progress>,
     /// Nicknames this node holds online (`name_key` to nick), refreshed by
     /// the heartbeat and claimed again if Redis lost them.
     pub(super) nicks: Mutex<BTreeMap<String, String>>,
@@ -104,13 +107,6 @@ pub enum AppendFailed {
     /// Redis went away with it in flight and did not come back in time:
     /// it may have been added, and then every node delivers it.
     Unknown(RedisError),
-}
-
-#[derive(Default)]
-struct Applied {
-    last: Option<StreamId>,
-    /// This node's own messages delivered, by ID, to their local number.
-    own: HashMap<StreamId, u64>,
 }
 
 impl ClusterLink {
@@ -140,8 +136,8 @@ impl ClusterLink {
             holder: format!("{node}/{:016x}", run_token()),
             redis,
             writers,
-            applied: Mutex::new(Applied::default()),
-            changed: Condvar::new(),
+            appender: OnceLock::new(),
+            progress: Arc::default(),
             nicks: Mutex::new(BTreeMap::new()),
         }))
     }
@@ -227,9 +223,13 @@ impl ClusterLink {
     /// in the stream. `Unknown`: Redis went away with the request in
     /// flight and did not come back in time to tell.
     pub fn append(&self, message: &StreamMessage) -> Result<StreamId, AppendFailed> {
-        let since = self.applied().last;
+        let since = self.progress.last();
         let fields = message.to_fields();
-        let error = match self.with_writer(message.client, |c| c.xadd(keys::MESSAGES, &fields)) {
+        let added = match self.appender.get() {
+            Some(appender) => appender.append(xadd_command(keys::MESSAGES, &fields)),
+            None => self.with_writer(message.client, |c| c.xadd(keys::MESSAGES, &fields)),
+        };
+        let error = match added {
             Ok(id) => return Ok(id),
             Err(e) => e,
         };
@@ -262,39 +262,31 @@ impl ClusterLink {
     /// Waits up to `timeout` until the reader has delivered entry `id`;
     /// its local number if it was this node's own message.
     pub fn wait_applied(&self, id: StreamId, timeout: Duration) -> Option<u64> {
-        let deadline = Instant::now() + timeout;
-        let mut applied = self.applied();
-        loop {
-            if applied.last.is_some_and(|last| last >= id) {
-                return applied.own.remove(&id);
-            }
-            let left = deadline.checked_duration_since(Instant::now())?;
-            applied = self
-                .changed
-                .wait_timeout(applied, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+        self.progress.wait(id, timeout)
     }
 
     /// The reader delivered every entry up to `last`, among them `own`:
-    /// this node's own messages with their local numbers. One wake-up for
-    /// the whole batch: every sender waits on the same condition, and
-    /// waking them all once per entry cost a flood more CPU than the
-    /// delivery itself (a third of a node's time was context switches).
+    /// this node's own messages with their local numbers.
     pub fn note_applied(&self, own: &[(StreamId, u64)], last: StreamId) {
-        let mut applied = self.applied();
-        applied.last = Some(last);
-        if applied.own.len() + own.len() > MAX_UNCLAIMED {
-            applied.own.clear();
-        }
-        applied.own.extend(own.iter().copied());
-        drop(applied);
-        self.changed.notify_all();
+        self.progress.applied(own, last);
     }
 
-    fn applied(&self) -> MutexGuard<'_, Applied> {
-        self.applied.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Starts the thread that sends room messages to the stream (see
+    /// `appender`); until then, and in a link never started (tests), each
+    /// sender sends its own on a writer connection.
+    ///
+    /// # Errors
+    /// The thread could not be started.
+    pub fn start_appender(&self) -> std::io::Result<()> {
+        if self.appender.get().is_some() {
+            return Ok(());
+        }
+        let redis = &self.redis;
+        let wait = redis.connect_timeout + redis.io_timeout * 2 + Duration::from_secs(1);
+        let appender = Appender::start(reconnecting(redis), Arc::clone(&self.progress), wait)?;
+        // Set just now, or by a start racing this one: either serves.
+        let _ = self.appender.set(appender);
+        Ok(())
     }
 }
 

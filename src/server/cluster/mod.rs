@@ -6,6 +6,7 @@
 //! Redis holds, key by key, is in `keys`.
 
 mod accounts;
+mod appender;
 mod error;
 mod events;
 mod files;
@@ -15,6 +16,7 @@ mod markers;
 mod nicks;
 mod pending;
 mod presence;
+mod progress;
 mod reader;
 mod resume;
 mod rooms;
