@@ -725,3 +725,93 @@ fn kept_whispers_wait_for_their_user_on_any_node() {
         "handed over once: {events:?} {later:?}"
     );
 }
+
+/// Messages sent together (a pasted block, a script) in a cluster go to
+/// the stream as one pipeline, yet each is answered as if alone: over our
+/// protocol a `200` with its own number, in order, a refusal for the one
+/// with a control character (the rest go through) and the `PING` behind
+/// them after them all; over IRC a line each. A reader on another node
+/// gets every one once, in the stream's order, and both nodes' logs agree.
+#[test]
+fn messages_sent_together_reach_another_node_each_once_in_order() {
+    let Some(redis) = RedisServer::start("burst_across", &[]) else {
+        return;
+    };
+    let nodes: Vec<Node> = ["a", "b"]
+        .iter()
+        .map(|id| Node::start(&redis, id))
+        .collect();
+    let mut talker = Raw::login(nodes[0].server.port, "talker");
+    let mut irc = irc_with_caps(nodes[0].server.port, "ircer", "echo-message");
+    let mut reader = Raw::login(nodes[1].server.port, "reader");
+    let text = |i: usize| {
+        if i == 50 {
+            "bell\u{7}".to_string()
+        } else {
+            format!("t{i}")
+        }
+    };
+    let mut bytes = Vec::new();
+    for i in 0..100 {
+        let say = ChatRequest::Say {
+            room: None,
+            text: text(i),
+        };
+        bytes.extend(chat::command::Request::from(say).into_frame().encode());
+    }
+    bytes.extend(
+        chat::command::Request::from(chat::command::Control::Ping)
+            .into_frame()
+            .encode(),
+    );
+    talker.send_bytes(&bytes);
+    let lines: String = (0..60)
+        .map(|i| format!("PRIVMSG #lobby :i{i}\r\n"))
+        .collect();
+    irc.send_bytes(lines.as_bytes());
+    let mut seqs = Vec::new();
+    for i in 0..100 {
+        let reply = talker.next_reply();
+        if i == 50 {
+            assert_eq!(reply.status_code(), Some(Status::BAD_REQUEST), "{reply:?}");
+            continue;
+        }
+        assert_eq!(reply.status_code(), Some(Status::OK), "{i}: {reply:?}");
+        seqs.push(reply.header("Seq").expect("Seq").parse::<u64>().unwrap());
+    }
+    let pong = talker.next_reply();
+    assert_eq!(pong.status_code(), Some(Status::OK));
+    assert_eq!(pong.header("Seq"), None, "the PING's answer, last");
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    // The IRC sender's own lines come back (echo-message), in order.
+    let echoed: Vec<String> = (0..60)
+        .map(|_| {
+            irc.expect("own PRIVMSG", |m| {
+                m.command == "PRIVMSG" && m.params[1].starts_with('i')
+            })
+            .params[1]
+                .clone()
+        })
+        .collect();
+    let sent: Vec<String> = (0..60).map(|i| format!("i{i}")).collect();
+    assert_eq!(echoed, sent);
+    let mut got = Vec::new();
+    collect_messages(&mut reader, &mut got, 99 + 60);
+    let order = stream_order(&redis, &nodes[0]);
+    assert_eq!(got, order, "the stream's order, each once");
+    let from_talker: Vec<String> = order
+        .iter()
+        .filter_map(|m| m.strip_prefix("talker: ").map(str::to_string))
+        .collect();
+    let said: Vec<String> = (0..100).filter(|&i| i != 50).map(text).collect();
+    assert_eq!(from_talker, said, "the talker's, in the order sent");
+    let from_irc: Vec<String> = order
+        .iter()
+        .filter_map(|m| m.strip_prefix("ircer: ").map(str::to_string))
+        .collect();
+    assert_eq!(from_irc, sent);
+    wait_until(WAIT, "node b stored every message", || {
+        logged(&nodes[1]).len() == order.len()
+    });
+    assert_eq!(logged(&nodes[1]), logged(&nodes[0]));
+}

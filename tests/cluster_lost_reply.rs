@@ -11,7 +11,7 @@ mod support;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 
 use chat::command::ChatRequest;
@@ -23,18 +23,17 @@ use support::{Raw, Server, TempDir};
 /// Relays to Redis; the first connection to send an `XADD` once `armed`
 /// is cut after the command went through, before its reply comes back.
 /// While `down`, new connections are closed at once (Redis unreachable),
-/// and the cut closes every connection already open too, so the node has
-/// none left to look with.
+/// and from the cut on, no command of the node's reaches Redis on any
+/// connection (each is closed at its next one), so it cannot look.
 fn start_relay(redis_port: u16, armed: Arc<AtomicBool>, down: Arc<AtomicBool>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
     let port = listener.local_addr().unwrap().port();
-    let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+    let frozen = Arc::new(AtomicBool::new(false));
     thread::spawn(move || {
         for node in listener.incoming().flatten() {
             if down.load(Ordering::SeqCst) {
                 continue; // dropped: closed at once
             }
-            open.lock().unwrap().push(node.try_clone().unwrap());
             let Ok(redis) = TcpStream::connect(("127.0.0.1", redis_port)) else {
                 continue;
             };
@@ -44,22 +43,24 @@ fn start_relay(redis_port: u16, armed: Arc<AtomicBool>, down: Arc<AtomicBool>) -
                 redis.try_clone().unwrap(),
                 Arc::clone(&cut),
             );
-            let (armed, down, open) = (Arc::clone(&armed), Arc::clone(&down), Arc::clone(&open));
+            let (armed, down, frozen) =
+                (Arc::clone(&armed), Arc::clone(&down), Arc::clone(&frozen));
             // Node to Redis: watch for the XADD.
             thread::spawn(move || {
                 let (mut from, mut to) = (node, redis);
                 let mut buf = [0; 65536];
                 while let Ok(n) = from.read(&mut buf) {
+                    // Until Redis is back.
+                    if frozen.load(Ordering::SeqCst) && down.load(Ordering::SeqCst) {
+                        let _ = from.shutdown(Shutdown::Both);
+                        break;
+                    }
                     // Cut before passing the command on, so its reply
                     // cannot slip through first.
                     let xadd = buf[..n].windows(4).any(|w| w.eq_ignore_ascii_case(b"XADD"));
                     if xadd && armed.swap(false, Ordering::SeqCst) {
                         cut.store(true, Ordering::SeqCst);
-                        if down.load(Ordering::SeqCst) {
-                            for other in open.lock().unwrap().iter() {
-                                let _ = other.shutdown(Shutdown::Both);
-                            }
-                        }
+                        frozen.store(down.load(Ordering::SeqCst), Ordering::SeqCst);
                     }
                     if n == 0 || to.write_all(&buf[..n]).is_err() {
                         break;
@@ -167,4 +168,57 @@ fn a_lost_reply_that_cannot_be_checked_says_the_message_may_have_gone_out() {
     assert!(!text.contains("nothing was done"), "{text}");
     down.store(false, Ordering::SeqCst);
     bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "in flight"));
+}
+
+/// A burst (three `SAY`s in one write) whose pipeline lost its replies:
+/// each is found in the stream, in order, and answered `200`; everyone
+/// gets each once.
+#[test]
+fn a_burst_whose_replies_were_lost_is_found_whole_and_sent_once() {
+    let Some(redis) = RedisServer::start("lost_burst_reply", &[]) else {
+        return;
+    };
+    let armed = Arc::new(AtomicBool::new(false));
+    let relay = start_relay(redis.port, Arc::clone(&armed), Arc::default());
+    let dir = TempDir::new("lost-burst");
+    let (_server, mut ann, mut bob) = node_through(relay, &dir);
+    ann.say("before");
+    bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "before"));
+
+    armed.store(true, Ordering::SeqCst);
+    let mut bytes = Vec::new();
+    for text in ["one", "one", "two"] {
+        let say = ChatRequest::Say {
+            room: None,
+            text: text.into(),
+        };
+        bytes.extend(chat::command::Request::from(say).into_frame().encode());
+    }
+    ann.send_bytes(&bytes);
+    let seqs: Vec<u64> = (0..3)
+        .map(|_| {
+            let reply = ann.next_reply();
+            assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
+            reply.header("Seq").expect("Seq").parse().unwrap()
+        })
+        .collect();
+    // Two equal texts found as two entries: each its own number.
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert!(!armed.load(Ordering::SeqCst), "the relay cut an XADD");
+    ann.say("after");
+    let mut got = Vec::new();
+    while got.last().map(String::as_str) != Some("after") {
+        if let Event::Message { text, .. } =
+            bob.expect_event(|e| matches!(e, Event::Message { .. }))
+        {
+            got.push(text);
+        }
+    }
+    assert_eq!(got, ["one", "one", "two", "after"], "each once, in order");
+    let mut logged = Vec::new();
+    chat::server::history::for_each_record(&dir.path().join("log.txt"), |r| {
+        logged.push(r.text.clone());
+    })
+    .unwrap();
+    assert_eq!(logged, ["before", "one", "one", "two", "after"]);
 }

@@ -90,65 +90,90 @@ impl Appender {
         Ok(appender)
     }
 
-    /// Sends `xadd` with the others waiting and returns its reply: its ID
-    /// usually once the reader has delivered it here too.
+    /// Sends `xadds` (in order, one after the other in the pipeline) with
+    /// the others waiting and returns their replies: each ID usually once
+    /// the reader has delivered that entry here too.
     ///
-    /// # Errors
-    /// Redis' error for this command, or the pipeline's for all of them;
-    /// `Unavailable` when the thread did not answer in time and the command
-    /// had not been sent.
-    pub(super) fn append(&self, xadd: Command) -> Result<StreamId, RedisError> {
-        let ticket = Arc::new(Ticket {
-            outcome: Mutex::new(None),
-            sender: thread::current(),
-        });
-        lock(&self.queue).push(Pending {
-            command: xadd,
-            ticket: Arc::clone(&ticket),
-        });
+    /// Each is Redis' answer to that command, or the pipeline's error for
+    /// all of them; `Unavailable` for one that had not been sent when the
+    /// thread did not answer in time (it then never is).
+    pub(super) fn append_all(&self, xadds: Vec<Command>) -> Vec<Result<StreamId, RedisError>> {
+        let me = thread::current();
+        let tickets: Vec<Arc<Ticket>> = xadds
+            .iter()
+            .map(|_| {
+                Arc::new(Ticket {
+                    outcome: Mutex::new(None),
+                    sender: me.clone(),
+                })
+            })
+            .collect();
+        lock(&self.queue).extend(xadds.into_iter().zip(&tickets).map(|(command, ticket)| {
+            Pending {
+                command,
+                ticket: Arc::clone(ticket),
+            }
+        }));
         self.work.notify_one();
         let deadline = Instant::now() + self.wait;
+        let mut outcomes: Vec<Option<Result<StreamId, RedisError>>> =
+            tickets.iter().map(|_| None).collect();
         loop {
-            if let Some(outcome) = lock(&ticket.outcome).take() {
-                return outcome;
+            for (outcome, ticket) in outcomes.iter_mut().zip(&tickets) {
+                if outcome.is_none() {
+                    *outcome = lock(&ticket.outcome).take();
+                }
+            }
+            if outcomes.iter().all(Option::is_some) {
+                return outcomes.into_iter().flatten().collect();
             }
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return Err(self.give_up(&ticket));
+                let given_up = self.give_up(&tickets);
+                return outcomes
+                    .into_iter()
+                    .zip(given_up)
+                    .map(|(outcome, given_up)| outcome.unwrap_or(given_up))
+                    .collect();
             };
             // Woken by `settle` or the reader, or early for no reason.
             thread::park_timeout(left.min(NAP));
         }
     }
 
-    /// A sender that waited too long: still queued, it is taken out and was
-    /// never sent; otherwise it is in flight and may have been added.
-    fn give_up(&self, ticket: &Arc<Ticket>) -> RedisError {
+    /// A sender that waited too long: what is still queued is taken out and
+    /// was never sent; the rest is in flight and may have been added. One
+    /// error per ticket, or its answer if it came meanwhile.
+    fn give_up(&self, tickets: &[Arc<Ticket>]) -> Vec<Result<StreamId, RedisError>> {
         let mut queue = lock(&self.queue);
-        let before = queue.len();
-        queue.retain(|p| !Arc::ptr_eq(&p.ticket, ticket));
-        if queue.len() < before {
-            return RedisError::Unavailable {
-                retry_in: Duration::ZERO,
-                last_error: "the cluster's append queue did not move".into(),
-            };
-        }
+        let queued: Vec<bool> = tickets
+            .iter()
+            .map(|t| queue.iter().any(|p| Arc::ptr_eq(&p.ticket, t)))
+            .collect();
+        queue.retain(|p| !tickets.iter().any(|t| Arc::ptr_eq(&p.ticket, t)));
         drop(queue);
-        self.progress.forget(&ticket.sender);
-        // It may have been answered meanwhile.
-        lock(&ticket.outcome).take().map_or_else(
-            || {
-                RedisError::Io(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "append not answered",
-                ))
-            },
-            |outcome| match outcome {
-                // Added after all, but the sender has stopped waiting: the
-                // caller's search of the stream finds it.
-                Ok(_) => RedisError::Io(io::Error::new(io::ErrorKind::TimedOut, "answered late")),
-                Err(e) => e,
-            },
-        )
+        if let Some(first) = tickets.first() {
+            self.progress.forget(&first.sender);
+        }
+        tickets
+            .iter()
+            .zip(queued)
+            .map(|(ticket, queued)| {
+                if queued {
+                    return Err(RedisError::Unavailable {
+                        retry_in: Duration::ZERO,
+                        last_error: "the cluster's append queue did not move".into(),
+                    });
+                }
+                // Not answered yet: the caller's search of the stream tells
+                // whether it was added.
+                lock(&ticket.outcome).take().unwrap_or_else(|| {
+                    Err(RedisError::Io(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "append not answered",
+                    )))
+                })
+            })
+            .collect()
     }
 
     /// The thread: every pipeline as soon as the one before is answered,
@@ -217,9 +242,8 @@ mod tests {
         .unwrap();
         let started = Instant::now();
         for _ in 0..3 {
-            let e = appender
-                .append(xadd_command("s", &[("f", "v")]))
-                .unwrap_err();
+            let answers = appender.append_all(vec![xadd_command("s", &[("f", "v")])]);
+            let e = answers.into_iter().next().unwrap().unwrap_err();
             assert!(e.is_unavailable() && !e.is_outcome_unknown(), "{e}");
         }
         assert!(started.elapsed() < Duration::from_secs(5));
@@ -251,10 +275,15 @@ mod tests {
             wait: Duration::from_millis(20),
         };
         // No thread: nothing takes the queue.
-        let e = appender
-            .append(xadd_command("s", &[("f", "v")]))
-            .unwrap_err();
-        assert!(matches!(e, RedisError::Unavailable { .. }), "{e}");
+        let answers = appender.append_all(vec![
+            xadd_command("s", &[("f", "v")]),
+            xadd_command("s", &[("f", "w")]),
+        ]);
+        assert_eq!(answers.len(), 2);
+        for answer in answers {
+            let e = answer.unwrap_err();
+            assert!(matches!(e, RedisError::Unavailable { .. }), "{e}");
+        }
         assert!(lock(&appender.queue).is_empty());
     }
 }

@@ -208,55 +208,99 @@ impl ClusterLink {
         Ok(heard > 0)
     }
 
-    /// Appends a room message to the stream: once this returns its ID,
-    /// Redis has it and every node will deliver it, in that place.
+    /// Appends room messages to the stream, in order, in one pipeline
+    /// (with whatever other senders' are waiting): once a message has its
+    /// ID, Redis has it and every node will deliver it, in that place.
+    /// One answer per message: Redis may refuse one and take the next.
     ///
-    /// When the connection broke after the `XADD` was sent, Redis may have
-    /// added it: then the entries after the last one this node delivered
-    /// are searched for it (on a new connection, for up to
+    /// When the connection broke after the `XADD`s were sent, Redis may
+    /// have added some: then the entries after the last one this node
+    /// delivered are searched for them (on another connection, for up to
     /// [`RESOLVE_WAIT`]), so that a message in the stream is never
     /// reported as refused, and never sent twice by a sender told to try
     /// again.
     ///
-    /// # Errors
     /// `NotAdded`: Redis unreachable or refusing, and the message is not
     /// in the stream. `Unknown`: Redis went away with the request in
     /// flight and did not come back in time to tell.
-    pub fn append(&self, message: &StreamMessage) -> Result<StreamId, AppendFailed> {
+    pub fn append_all(&self, messages: &[StreamMessage]) -> Vec<Result<StreamId, AppendFailed>> {
+        let Some(first) = messages.first() else {
+            return Vec::new();
+        };
         let since = self.progress.last();
-        let fields = message.to_fields();
+        let commands = messages
+            .iter()
+            .map(|m| xadd_command(keys::MESSAGES, &m.to_fields()));
         let added = match self.appender.get() {
-            Some(appender) => appender.append(xadd_command(keys::MESSAGES, &fields)),
-            None => self.with_writer(message.client, |c| c.xadd(keys::MESSAGES, &fields)),
+            Some(appender) => appender.append_all(commands.collect()),
+            None => commands
+                .map(|xadd| {
+                    self.with_writer(first.client, |c| {
+                        c.request(&xadd).and_then(crate::cluster::xadd_reply)
+                    })
+                })
+                .collect(),
         };
-        let error = match added {
-            Ok(id) => return Ok(id),
-            Err(e) => e,
-        };
-        if !matches!(
-            error,
-            RedisError::Io(_) | RedisError::Closed | RedisError::Protocol(_)
-        ) {
-            return Err(AppendFailed::NotAdded(error));
-        }
+        let lost = added
+            .iter()
+            .zip(messages)
+            .filter(|(added, _)| matches!(added, Err(e) if e.is_outcome_unknown()))
+            .map(|(_, message)| message);
+        // One ID (or none) for each lost message, in order; `None` when
+        // the stream could not be searched.
+        let mut found = self.search(first.client, since, lost).map(Vec::into_iter);
+        added
+            .into_iter()
+            .map(|added| match added {
+                Ok(id) => Ok(id),
+                Err(e) if !e.is_outcome_unknown() => Err(AppendFailed::NotAdded(e)),
+                Err(e) => match found.as_mut() {
+                    Some(ids) => ids.next().flatten().ok_or(AppendFailed::NotAdded(e)),
+                    None => Err(AppendFailed::Unknown(e)),
+                },
+            })
+            .collect()
+    }
+
+    /// Where `lost` (messages whose `XADD` lost its reply, in the order
+    /// sent) are in the stream after `since`: each one's ID, or `None` when
+    /// it is not there (it was not added). `None` for all when Redis could
+    /// not be asked within [`RESOLVE_WAIT`], or more entries than
+    /// [`RESOLVE_SCAN`] came after `since`. Nothing is asked when nothing
+    /// was lost.
+    fn search<'a>(
+        &self,
+        client: u64,
+        since: Option<StreamId>,
+        lost: impl Iterator<Item = &'a StreamMessage>,
+    ) -> Option<Vec<Option<StreamId>>> {
+        let mut lost = lost.peekable();
+        lost.peek()?;
         let start = since.map_or(StreamBound::Min, StreamBound::Excluded);
         let deadline = Instant::now() + RESOLVE_WAIT;
-        loop {
-            let found = self.with_writer(message.client, |c| {
+        let entries = loop {
+            match self.with_writer(client, |c| {
                 c.xrange(keys::MESSAGES, start, StreamBound::Max, Some(RESOLVE_SCAN))
-            });
-            match found {
-                Ok(entries) if entries.len() < RESOLVE_SCAN => {
-                    let mine = entries
-                        .iter()
-                        .find(|e| StreamMessage::from_entry(e).as_ref() == Some(message));
-                    return mine.map(|e| e.id).ok_or(AppendFailed::NotAdded(error));
-                }
-                Ok(_) => return Err(AppendFailed::Unknown(error)),
+            }) {
+                Ok(entries) if entries.len() < RESOLVE_SCAN => break entries,
+                Ok(_) => return None,
                 Err(_) if Instant::now() < deadline => std::thread::sleep(RESOLVE_RETRY),
-                Err(_) => return Err(AppendFailed::Unknown(error)),
+                Err(_) => return None,
             }
-        }
+        };
+        // In order: each one is looked for after the one before it, so two
+        // equal messages of one burst find two entries.
+        let mut from = 0;
+        Some(
+            lost.map(|message| {
+                let at = entries[from..]
+                    .iter()
+                    .position(|e| StreamMessage::from_entry(e).as_ref() == Some(message))?;
+                from += at + 1;
+                Some(entries[from - 1].id)
+            })
+            .collect(),
+        )
     }
 
     /// Waits up to `timeout` until the reader has delivered entry `id`;

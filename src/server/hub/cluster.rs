@@ -6,7 +6,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cluster::{RedisError, StreamId};
 use crate::server::cluster::{keys, whisper_payload, AppendFailed, ClusterLink, StreamMessage};
@@ -57,38 +57,61 @@ impl Hub {
         }
     }
 
-    /// A room message in cluster mode: checked here, added to the stream,
-    /// and answered once Redis has it (with its number here once the
-    /// reader has stored it, which is what the sender waits for).
-    pub(super) fn say_in_cluster(
+    /// Room messages in cluster mode (one, or a burst from one client to
+    /// one room): checked here, added to the stream in one pipeline, and
+    /// each answered once Redis has it (with its number here once the
+    /// reader has stored it, which is what the sender waits for). Each
+    /// message gets its own answer: Redis may refuse one of a burst and
+    /// take the next.
+    pub(super) fn say_all_in_cluster(
         &self,
         link: &ClusterLink,
         id: ClientId,
         room: Option<&str>,
-        text: String,
-    ) -> Result<Said, Refused> {
-        let message = {
+        texts: Vec<String>,
+    ) -> Vec<Result<Said, Refused>> {
+        let count = texts.len();
+        let messages: Result<Vec<StreamMessage>, Refused> = (|| {
             let st = self.lock();
             let client = st.client(id)?;
             let key = st.my_room(client, room)?;
-            StreamMessage {
-                room: st.room_name(&key),
-                from: client.nick.clone(),
-                text,
-                date: crate::clock::now_utc(),
-                node: link.node().to_string(),
-                client: id,
-            }
+            let (room, date) = (st.room_name(&key), crate::clock::now_utc());
+            Ok(texts
+                .into_iter()
+                .map(|text| StreamMessage {
+                    room: room.clone(),
+                    from: client.nick.clone(),
+                    text,
+                    date: date.clone(),
+                    node: link.node().to_string(),
+                    client: id,
+                })
+                .collect())
+        })();
+        let messages = match messages {
+            Ok(messages) => messages,
+            Err(refused) => return vec![Err(refused); count],
         };
-        let stream_id = link.append(&message).map_err(|failed| match failed {
-            AppendFailed::NotAdded(e) => unavailable(&e),
-            AppendFailed::Unknown(e) => Refused::ClusterUncertain(e.to_string()),
-        })?;
-        let seq = link.wait_applied(stream_id, ECHO_WAIT).unwrap_or(0);
-        Ok(Said {
-            seq,
-            room: message.room,
-        })
+        let added = link.append_all(&messages);
+        // The reader delivers them in order: waiting for the first waits,
+        // in effect, for the lot.
+        let deadline = Instant::now() + ECHO_WAIT;
+        added
+            .into_iter()
+            .zip(messages)
+            .map(|(added, message)| {
+                let stream_id = added.map_err(|failed| match failed {
+                    AppendFailed::NotAdded(e) => unavailable(&e),
+                    AppendFailed::Unknown(e) => Refused::ClusterUncertain(e.to_string()),
+                })?;
+                let left = deadline.saturating_duration_since(Instant::now());
+                let seq = link.wait_applied(stream_id, left).unwrap_or(0);
+                Ok(Said {
+                    seq,
+                    room: message.room,
+                })
+            })
+            .collect()
     }
 
     /// Stores stream entry `stream_id` in `log.txt` (the ID in its record)
@@ -179,7 +202,7 @@ impl Hub {
                 to: to.nick.clone(),
                 text,
             })
-            .map_err(Refused::NotStored)?;
+            .map_err(Refused::not_stored)?;
         if echo {
             let st = self.lock();
             st.deliver(&[id], &Delivery::Event(whisper_event(&record, false)), owed);
@@ -215,7 +238,7 @@ impl Hub {
                 to: to.to_string(),
                 text,
             })
-            .map_err(Refused::NotStored)?;
+            .map_err(Refused::not_stored)?;
         let st = self.lock();
         if let Some(&target) = st.nicks.get(&name_key(to)) {
             st.deliver(

@@ -27,42 +27,37 @@ impl Hub {
         text: String,
         owed: &mut Owed,
     ) -> Result<Said, Refused> {
-        check_text(&text)?;
-        if let Some(link) = self.cluster() {
-            return self.say_in_cluster(&Arc::clone(link), id, room, text);
-        }
-        let said = self.store_and_deliver(id, room, vec![text], owed)?;
-        // Cannot fail: `store_and_deliver` says one message per text given.
-        Ok(said
-            .into_iter()
-            .next()
-            .expect("one text stored is one message said"))
+        self.say_all(id, room, vec![text], owed)
+            .pop()
+            // Cannot fail: `say_all` answers every text given, one here.
+            .expect("one text said is one answer")
     }
 
-    /// Several messages from `id` to one room, in order, as one step: one
-    /// write to `log.txt` and one enqueue per recipient for the lot (what
+    /// Several messages from `id` to one room, in order, as one step (what
     /// a flood, or a pasted block of text, costs a server is mostly per
-    /// step, not per byte). All are stored and delivered, or none is.
-    /// Not in a cluster, where each message is its own stream entry: the
-    /// caller sends them one by one there (see [`Hub::batches_messages`]).
-    ///
-    /// # Errors
-    /// As [`Hub::say`], for the first text refused; then nothing was sent.
+    /// step, not per byte): one answer per text, in order. On one node
+    /// that is one write to `log.txt` and one enqueue per recipient for the
+    /// lot, and all are stored and delivered or none is (each answered
+    /// with the same refusal). In a cluster it is one pipeline of stream
+    /// entries, and each is answered as Redis answered it.
     pub fn say_all(
         &self,
         id: ClientId,
         room: Option<&str>,
         texts: Vec<String>,
         owed: &mut Owed,
-    ) -> Result<Vec<Said>, Refused> {
-        texts.iter().try_for_each(|text| check_text(text))?;
-        if self.in_cluster() {
-            return texts
-                .into_iter()
-                .map(|text| self.say(id, room, text, owed))
-                .collect();
+    ) -> Vec<Result<Said, Refused>> {
+        let count = texts.len();
+        if let Err(refused) = texts.iter().try_for_each(|text| check_text(text)) {
+            return vec![Err(refused); count];
         }
-        self.store_and_deliver(id, room, texts, owed)
+        if let Some(link) = self.cluster() {
+            return self.say_all_in_cluster(&Arc::clone(link), id, room, texts);
+        }
+        match self.store_and_deliver(id, room, texts, owed) {
+            Ok(said) => said.into_iter().map(Ok).collect(),
+            Err(refused) => vec![Err(refused); count],
+        }
     }
 
     /// `texts` (checked) from `id` to one room, numbered in order: appended
@@ -96,7 +91,7 @@ impl Hub {
                 .collect();
             (records, key)
         };
-        log.append_all(&mut records).map_err(Refused::NotStored)?;
+        log.append_all(&mut records).map_err(Refused::not_stored)?;
         let mut st = self.lock();
         let events: Vec<Delivery> = records
             .iter()
@@ -121,12 +116,6 @@ impl Hub {
             }
         }
         Ok(said)
-    }
-
-    /// True when [`Hub::say_all`] stores a burst as one step (not in a
-    /// cluster, where a refusal may come after some were sent).
-    pub fn batches_messages(&self) -> bool {
-        !self.in_cluster()
     }
 
     /// Sends a private message to one online user, wherever they are,
@@ -168,7 +157,7 @@ impl Hub {
             };
             (record, target_id)
         };
-        let record = log.append(record).map_err(Refused::NotStored)?;
+        let record = log.append(record).map_err(Refused::not_stored)?;
         let st = self.lock();
         let event = Delivery::Event(whisper_event(&record, false));
         let echo = st.clients.get(&id).is_some_and(|c| c.echo && id != target);
@@ -200,7 +189,7 @@ impl Hub {
             to: to.to_string(),
             text,
         };
-        log.append(record).map_err(Refused::NotStored)
+        log.append(record).map_err(Refused::not_stored)
     }
 
     /// Sends whispers that waited for connection `id` while it was away,

@@ -4,12 +4,14 @@
 
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 
 use crate::command::ListKind;
 
 /// Why the hub did not do what it was asked. The room and nickname fields
 /// are the names as their owners typed them (for messages), not keys.
-#[derive(Debug)]
+/// Cloned when one refusal answers every message of a burst.
+#[derive(Debug, Clone)]
 pub enum Refused {
     /// The connection has not logged in (or has logged out).
     NotLoggedIn,
@@ -75,7 +77,7 @@ pub enum Refused {
     /// Control characters (terminal escapes above all) in a message.
     ControlCharacters,
     /// The change could not be written to disk, so it was not made.
-    NotStored(io::Error),
+    NotStored(Arc<io::Error>),
     /// Cluster mode, and Redis cannot be reached (the reason): nothing
     /// was done; the node reconnects by itself.
     ClusterUnavailable(String),
@@ -83,6 +85,13 @@ pub enum Refused {
     /// message (the reason): it may have been added, and then everyone
     /// gets it; sending it again could make it twice.
     ClusterUncertain(String),
+}
+
+impl Refused {
+    /// The disk refused a change (`NotStored`).
+    pub fn not_stored(e: io::Error) -> Refused {
+        Refused::NotStored(Arc::new(e))
+    }
 }
 
 impl fmt::Display for Refused {
@@ -95,7 +104,7 @@ impl fmt::Display for Refused {
 impl std::error::Error for Refused {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Refused::NotStored(e) => Some(e),
+            Refused::NotStored(e) => Some(e.as_ref()),
             _ => None,
         }
     }

@@ -166,7 +166,7 @@ impl Hub {
         records.sort_by_key(|r| name_key(&r.name));
         if let Err(e) = store.write(&records) {
             let _ = self.share_removed(&key, false);
-            return Err(Refused::NotStored(e));
+            return Err(Refused::not_stored(e));
         }
         let mut st = self.lock();
         st.rooms
@@ -297,7 +297,7 @@ impl Hub {
             records.retain(|r| name_key(&r.name) != key);
             (st.room_name(key), records)
         };
-        store.write(&records).map_err(Refused::NotStored)?;
+        store.write(&records).map_err(Refused::not_stored)?;
         let closed = Record {
             seq: 0,
             date: clock::now_utc(),
@@ -393,7 +393,7 @@ impl Hub {
         if let Some(record) = records.iter().find(|r| name_key(&r.name) == key) {
             self.share_changed(record)?;
         }
-        store.write(&records).map_err(Refused::NotStored)?;
+        store.write(&records).map_err(Refused::not_stored)?;
         let mut st = self.lock();
         let room = st.rooms.get_mut(&key).ok_or(Refused::NotLoggedIn)?;
         *entries_mut(room, list) = entries;
@@ -502,7 +502,7 @@ impl Hub {
             if name_key(&old) != name_key(new) {
                 self.lock().nicks.remove(&name_key(new));
             }
-            return Err(Refused::NotStored(e));
+            return Err(Refused::not_stored(e));
         }
         let mut st = self.lock();
         if name_key(&old) != name_key(new) {

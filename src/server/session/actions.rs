@@ -95,17 +95,17 @@ impl Session<'_> {
         said
     }
 
-    /// Several messages to one room as one step (see `Hub::say_all`).
-    ///
-    /// # Errors
-    /// The hub's refusal; then none was sent.
+    /// Several messages to one room as one step (see `Hub::say_all`): one
+    /// answer per message, in order.
     pub fn say_all(
         &mut self,
         room: Option<&str>,
         texts: Vec<String>,
-    ) -> Result<Vec<Said>, Refused> {
+    ) -> Vec<Result<Said, Refused>> {
         let said = self.hub.say_all(self.id, room, texts, &mut self.owed);
-        self.if_not_stored(&said, "cannot write log.txt", "messages refused");
+        if let Some(refused) = said.iter().find(|r| r.is_err()) {
+            self.if_not_stored(refused, "cannot write log.txt", "messages refused");
+        }
         said
     }
 

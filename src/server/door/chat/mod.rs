@@ -177,7 +177,7 @@ impl ChatDoor {
         frame: &Frame,
         next: impl FnMut(&[u8]) -> Option<(Frame, usize)>,
     ) -> Poll {
-        let burst = frame.verb() == Some(SAY) && s.nick.is_some() && s.hub.batches_messages();
+        let burst = frame.verb() == Some(SAY) && s.nick.is_some();
         let poll = self.handle(s, frame);
         if burst && matches!(poll, Poll::Done) {
             self.burst(s, conn, next);
@@ -227,18 +227,12 @@ impl ChatDoor {
             dump(s, frame);
         }
         let room = room.clone();
-        match s.say_all(room.as_deref(), texts) {
-            Ok(said) => {
-                for said in said {
-                    self.send(s, &said_reply(said.seq));
-                }
-            }
-            Err(refused) => {
-                let reply = words::message_refusal(&refused);
-                for _ in &frames {
-                    self.send(s, &reply);
-                }
-            }
+        for said in s.say_all(room.as_deref(), texts) {
+            let reply = match said {
+                Ok(said) => said_reply(said.seq),
+                Err(refused) => words::message_refusal(&refused),
+            };
+            self.send(s, &reply);
         }
     }
 

@@ -172,20 +172,24 @@ fn deliver(s: &mut Session<'_>, msg: &Message, quiet: bool) {
 }
 
 /// Several `PRIVMSG`s to one channel, as one step (see `Session::say_all`):
-/// all are sent, or each gets the refusal it would have got alone.
+/// each one refused gets the refusal it would have got alone.
 pub fn to_room_all(s: &mut Session<'_>, channel: &str, texts: Vec<String>) {
     for text in &texts {
         dump(s, "PRIVMSG", channel, text);
     }
     let count = texts.len();
-    let refusal = match room_of(s, channel) {
-        Ok(room) => match s.say_all(Some(room), texts) {
-            Ok(_) => return,
-            Err(refused) => refusal(s, channel, refused),
-        },
-        Err(line) => line,
+    let refusals: Vec<Message> = match room_of(s, channel) {
+        Ok(room) => s
+            .say_all(Some(room), texts)
+            .into_iter()
+            .filter_map(Result::err)
+            .map(|refused| refusal(s, channel, refused))
+            .collect(),
+        Err(line) => vec![line; count],
     };
-    send(s, &vec![refusal; count]);
+    if !refusals.is_empty() {
+        send(s, &refusals);
+    }
 }
 
 /// A room message; the refusal, if any.

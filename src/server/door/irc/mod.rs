@@ -152,7 +152,6 @@ impl IrcDoor {
             || msg.command != "PRIVMSG"
             || !msg.tags.is_empty()
             || msg.params.len() != 2
-            || !s.hub.batches_messages()
         {
             return None;
         }
