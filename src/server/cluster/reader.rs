@@ -86,18 +86,14 @@ fn read_forever(
         }
         match read {
             Ok(batches) => {
-                // The recipients' writes are paid once per batch (one write
-                // each for many messages), then the senders are answered.
-                let mut owed = Owed::new();
-                let mut own = Vec::new();
+                // Stored in one write and delivered in one enqueue per
+                // member; the recipients' writes are paid once per batch
+                // (one write each for many messages), then the senders are
+                // answered.
+                let mut entries = Vec::new();
                 for entry in batches.into_iter().flat_map(|b| b.entries) {
                     match StreamMessage::from_entry(&entry) {
-                        Some(message) => {
-                            let seq = deliver(hub, link, console, entry.id, &message, &mut owed);
-                            if message.node == link.node() {
-                                own.push((entry.id, seq));
-                            }
-                        }
+                        Some(message) => entries.push((entry.id, message)),
                         None => console.say(format!(
                             "cluster: stream entry {} is not a chat message; skipped",
                             entry.id
@@ -105,7 +101,15 @@ fn read_forever(
                     }
                     last = entry.id;
                 }
+                let mut owed = Owed::new();
+                let seqs = deliver(hub, link, console, &entries, &mut owed);
                 owed.pay();
+                let own: Vec<(StreamId, u64)> = entries
+                    .iter()
+                    .zip(seqs)
+                    .filter(|((_, m), _)| m.node == link.node())
+                    .map(|((id, _), seq)| (*id, seq))
+                    .collect();
                 link.note_applied(&own, last);
             }
             // Down: `run` answers at once until the next attempt is due.
@@ -114,30 +118,32 @@ fn read_forever(
     }
 }
 
-/// Stores and delivers one entry, retrying until `log.txt` takes it: it is
-/// in Redis, so every other node delivers it, and skipping it here would
-/// leave this node's log without it.
+/// Stores and delivers `entries`, retrying until `log.txt` takes them:
+/// they are in Redis, so every other node delivers them, and skipping them
+/// here would leave this node's log without them. Their numbers here.
 fn deliver(
     hub: &Hub,
     link: &ClusterLink,
     console: &Console,
-    id: StreamId,
-    m: &StreamMessage,
+    entries: &[(StreamId, StreamMessage)],
     owed: &mut Owed,
-) -> u64 {
+) -> Vec<u64> {
+    let (Some((first, _)), Some((last, _))) = (entries.first(), entries.last()) else {
+        return Vec::new();
+    };
     loop {
-        match hub.deliver_from_stream(link.node(), id, m, owed) {
-            Ok(seq) => {
-                if m.node != link.node() {
+        match hub.deliver_from_stream(link.node(), entries, owed) {
+            Ok(seqs) => {
+                for (_, m) in entries.iter().filter(|(_, m)| m.node != link.node()) {
                     console.message(|| {
                         format!("[{}] #{} (node {}): {}", m.from, m.room, m.node, m.text)
                     });
                 }
-                return seq;
+                return seqs;
             }
             Err(e) => {
                 console.say(format!(
-                    "cluster: cannot write log.txt ({e}); stream entry {id} waits"
+                    "cluster: cannot write log.txt ({e}); stream entries {first} to {last} wait"
                 ));
                 thread::sleep(STORE_RETRY);
             }

@@ -114,48 +114,70 @@ impl Hub {
             .collect()
     }
 
-    /// Stores stream entry `stream_id` in `log.txt` (the ID in its record)
-    /// and enqueues it to the room's members on this node, as `say` does
-    /// for a single node; the writes are the caller's to pay. Returns its
-    /// number here.
+    /// Stores stream entries in `log.txt` (each with its ID in its record)
+    /// in one write, and enqueues them to their rooms' members on this
+    /// node, as `say_all` does for a single node; the writes are the
+    /// caller's to pay. Returns their numbers here, in order.
     ///
     /// # Errors
-    /// `log.txt` refused it: nobody here was sent it; the reader retries.
+    /// `log.txt` refused them: nobody here was sent any; the reader retries.
     pub fn deliver_from_stream(
         &self,
         node: &str,
-        stream_id: StreamId,
-        m: &StreamMessage,
+        entries: &[(StreamId, StreamMessage)],
         owed: &mut Owed,
-    ) -> io::Result<u64> {
+    ) -> io::Result<Vec<u64>> {
+        let mut records: Vec<Record> = entries
+            .iter()
+            .map(|(stream_id, m)| Record {
+                seq: 0,
+                date: m.date.clone(),
+                kind: Kind::Message,
+                room: m.room.clone(),
+                from: m.from.clone(),
+                to: stream_id.to_string(),
+                text: m.text.clone(),
+            })
+            .collect();
         let mut log = self.inner.log.lock();
-        let record = log.append(Record {
-            seq: 0,
-            date: m.date.clone(),
-            kind: Kind::Message,
-            room: m.room.clone(),
-            from: m.from.clone(),
-            to: stream_id.to_string(),
-            text: m.text.clone(),
-        })?;
+        log.append_all(&mut records)?;
         let mut st = self.lock();
-        let key = name_key(&record.room);
-        let event = Delivery::Event(record.message_event(false));
-        // The sender, if here and its door does not echo, already knows.
-        let sender = (m.node == node).then_some(m.client);
-        let skip = sender.filter(|id| st.clients.get(id).is_some_and(|c| !c.echo));
-        st.fan_out(&key, &event, skip, owed);
-        let seq = record.seq;
+        let seqs = records.iter().map(|r| r.seq).collect();
+        // Each run of entries to one room goes to its members in one
+        // enqueue each, less the senders here whose doors do not echo.
+        let mut rest = &records[..];
+        let mut senders = entries.iter().map(|(_, m)| m);
+        while let Some(first) = rest.first() {
+            let key = name_key(&first.room);
+            let run = rest.iter().take_while(|r| name_key(&r.room) == key).count();
+            let deliveries: Vec<(Delivery, Option<ClientId>)> = rest[..run]
+                .iter()
+                .zip(senders.by_ref())
+                .map(|(record, m)| {
+                    let sender = (m.node == node).then_some(m.client);
+                    let skip = sender.filter(|id| st.clients.get(id).is_some_and(|c| !c.echo));
+                    (Delivery::Event(record.message_event(false)), skip)
+                })
+                .collect();
+            st.fan_out_each(&key, &deliveries, owed);
+            rest = &rest[run..];
+        }
         let keep = st.history;
-        if let Some(room) = st.rooms.get_mut(&key).filter(|_| keep > 0) {
-            if room.recent.len() >= keep {
-                room.recent.pop_front();
+        for record in records {
+            if let Some(room) = st
+                .rooms
+                .get_mut(&name_key(&record.room))
+                .filter(|_| keep > 0)
+            {
+                if room.recent.len() >= keep {
+                    room.recent.pop_front();
+                }
+                room.recent.push_back(record);
             }
-            room.recent.push_back(record);
         }
         drop(st);
         drop(log);
-        Ok(seq)
+        Ok(seqs)
     }
 }
 

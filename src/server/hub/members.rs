@@ -41,6 +41,33 @@ impl State {
         self.deliver_all(members, deliveries, owed);
     }
 
+    /// Deliveries in order to a room's members, each but to the member it
+    /// names (its sender, who knows): every member gets its share in one
+    /// enqueue, each delivery encoded once per format.
+    pub(super) fn fan_out_each(
+        &self,
+        key: &str,
+        deliveries: &[(Delivery, Option<ClientId>)],
+        owed: &mut Owed,
+    ) {
+        let Some(room) = self.rooms.get(key) else {
+            return;
+        };
+        let mut encoded: Vec<(Encoded, Option<ClientId>)> = deliveries
+            .iter()
+            .map(|(d, except)| (Encoded::new(d), *except))
+            .collect();
+        for id in &room.members {
+            if let Some(c) = self.clients.get(id) {
+                let frames = encoded
+                    .iter_mut()
+                    .filter(|(_, except)| *except != Some(*id))
+                    .map(|(e, _)| e.for_codec(&*c.codec));
+                owed.push_all(&c.outbox, frames);
+            }
+        }
+    }
+
     /// Sends `delivery` to each of `ids`, encoded once per format among them.
     pub(super) fn deliver<'a>(
         &self,

@@ -737,3 +737,74 @@ fn a_room_view_lists_members_to_those_who_may_see_it() {
     w.hub.set_away(tom, None);
     assert_eq!(w.hub.presence(None, "tom").unwrap().away, None);
 }
+
+/// The cluster reader's batch: stream entries for two rooms, interleaved,
+/// from senders here and on another node, stored in one write and
+/// delivered to each member in order, less its own messages (its door does
+/// not echo), each numbered here and kept as its room's recent history.
+#[test]
+fn stream_entries_are_stored_and_delivered_as_one_batch() {
+    use crate::cluster::StreamId;
+    use crate::server::cluster::StreamMessage;
+
+    let mut w = World::new("stream-batch", 100);
+    let irc = w.join("irc", true, 1);
+    let ann = w.join("ann", false, 0);
+    w.hub
+        .create_room(ann, "rust", false, &mut World::owed())
+        .unwrap();
+    w.hub
+        .join_room(irc, "lobby", None, &mut World::owed())
+        .unwrap();
+    w.hub
+        .join_room(irc, "rust", None, &mut World::owed())
+        .unwrap();
+    let bob = w.join("bob", false, 0);
+    for id in [irc, ann, bob] {
+        w.take(id);
+    }
+    let entry = |ms: u64, room: &str, from: &str, client: ClientId, node: &str| {
+        let message = StreamMessage {
+            room: room.into(),
+            from: from.into(),
+            text: format!("{from} {ms}"),
+            date: "2026-11-29 12:00:00.000000".into(),
+            node: node.into(),
+            client,
+        };
+        (StreamId::new(ms, 0), message)
+    };
+    let entries = [
+        entry(1, "lobby", "bob", bob, "a"),
+        entry(2, "lobby", "zed", 99, "b"),
+        entry(3, "rust", "ann", ann, "a"),
+        entry(4, "rust", "ann", ann, "a"),
+        entry(5, "lobby", "irc", irc, "a"),
+    ];
+    let mut owed = World::owed();
+    let seqs = w.hub.deliver_from_stream("a", &entries, &mut owed).unwrap();
+    owed.pay();
+    assert_eq!(seqs, [1, 2, 3, 4, 5]);
+    assert_eq!(
+        w.take(bob),
+        ["msg lobby zed 2 zed 2", "msg lobby irc 5 irc 5"]
+    );
+    assert_eq!(
+        w.take(ann),
+        Vec::<String>::new(),
+        "rust is its room; its own"
+    );
+    assert_eq!(
+        w.take(irc),
+        [
+            "msg lobby bob 1 bob 1",
+            "msg lobby zed 2 zed 2",
+            "msg rust ann 3 ann 3",
+            "msg rust ann 4 ann 4",
+        ]
+    );
+    let st = w.hub.lock();
+    let recent = |room: &str| -> Vec<u64> { st.rooms[room].recent.iter().map(|r| r.seq).collect() };
+    assert_eq!(recent("lobby"), [1, 2, 5]);
+    assert_eq!(recent("rust"), [3, 4]);
+}
