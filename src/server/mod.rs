@@ -267,7 +267,7 @@ fn join_cluster(
         })
     })?;
     hub.join_cluster(Arc::clone(&link));
-    link.start_appender().map_err(ServerError::Thread)?;
+    link.connect_appender().map_err(ServerError::Thread)?;
     let cap = config.cluster_stream_max;
     cluster::spawn_reader(hub.clone(), Arc::clone(&link), console.clone(), last, cap)
         .map_err(ServerError::Thread)?;

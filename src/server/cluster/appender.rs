@@ -3,17 +3,23 @@
 //! Each sender used to hold one of a few shared connections for its own
 //! `XADD`'s round trip: in a flood, fifty senders queued on four locks,
 //! each slept on the lock and again on the reply, and Redis answered one
-//! command per read. Now one thread owns a connection for appends. A
-//! sender leaves its `XADD` in the queue and waits; the thread sends all
-//! that is waiting as one pipeline (one write, one round trip, in queue
+//! command per read. Now appends share one connection and one queue. A
+//! sender leaves its `XADD`s in the queue; if nobody is sending, it sends
+//! everything waiting as one pipeline (one write, one round trip, in queue
 //! order, so one client's messages keep their order) and hands each
-//! sender its own reply. A sender whose message went in is not woken for
-//! that: it waits on to learn its local number once the stream reader has
-//! delivered the message (see `progress`), so it is woken once, not twice.
+//! sender its reply, until its own are answered; then, if more came
+//! meanwhile, it passes its turn to the sender of the first of them. So a
+//! sender alone sends its own, with no thread in between (a thread that
+//! did all the sending cost every message a wake-up more), and a flood
+//! costs one wake-up per pipeline. A sender whose message went in is not
+//! woken for that: it waits on to learn its local number once the stream
+//! reader has delivered the message (see `progress`).
 
+use std::collections::VecDeque;
 use std::io;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::{self, Thread};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, Thread, ThreadId};
 use std::time::{Duration, Instant};
 
 use crate::cluster::resp::Command;
@@ -23,23 +29,28 @@ use super::progress::Progress;
 
 /// Commands sent in one pipeline at most (a longer queue waits for the next).
 const MAX_BATCH: usize = 512;
-/// How often an idle append thread checks whether its link is gone.
-const IDLE_CHECK: Duration = Duration::from_secs(1);
 /// The longest a sender sleeps at a time: one whose message is in Redis
 /// but not yet delivered here returns within this to wait for the reader
 /// itself (with the caller's own bound on that wait).
 const NAP: Duration = Duration::from_secs(1);
 
-/// The queue of appends and the thread that sends them.
+/// The queue of appends and the connection they go on.
 pub(super) struct Appender {
-    queue: Mutex<Vec<Pending>>,
-    /// Wakes the thread when the queue stops being empty.
-    work: Condvar,
+    queue: Mutex<Queue>,
+    /// Used only by the sender whose turn it is.
+    conn: Mutex<Reconnecting<Client>>,
     progress: Arc<Progress>,
-    /// The longest a sender waits for its reply: the thread's own
-    /// connection times out well before, so this only guards against the
-    /// thread being gone.
+    /// The longest a sender waits for its reply while others send: their
+    /// connection times out well before, so this only guards against a
+    /// turn lost for good.
     wait: Duration,
+}
+
+#[derive(Default)]
+struct Queue {
+    pending: VecDeque<Pending>,
+    /// Some sender has the turn (sending, or woken to): the others wait.
+    taken: bool,
 }
 
 struct Pending {
@@ -47,18 +58,24 @@ struct Pending {
     ticket: Arc<Ticket>,
 }
 
-/// One sender's place: its reply, once the thread has it.
+/// One command's place: its reply, once sent.
 struct Ticket {
     outcome: Mutex<Option<Result<StreamId, RedisError>>>,
     sender: Thread,
+    /// Its sender has been handed the turn.
+    turn: AtomicBool,
 }
 
 impl Ticket {
     /// Gives the sender its reply: an error at once, an ID once the
-    /// reader has delivered that entry here.
-    fn settle(&self, outcome: Result<StreamId, RedisError>, progress: &Progress) {
+    /// reader has delivered that entry here. A sender answering itself
+    /// (`by`) is awake, and waits for the reader on its own.
+    fn settle(&self, outcome: Result<StreamId, RedisError>, progress: &Progress, by: ThreadId) {
         let added = outcome.as_ref().ok().copied();
         *lock(&self.outcome) = Some(outcome);
+        if self.sender.id() == by {
+            return;
+        }
         match added {
             Some(id) => progress.wake_when_applied(id, self.sender.clone()),
             None => self.sender.unpark(),
@@ -67,27 +84,25 @@ impl Ticket {
 }
 
 impl Appender {
-    /// Starts the append thread on `conn`; senders wait at most `wait` for
-    /// Redis' reply.
-    ///
-    /// # Errors
-    /// The thread could not be started.
-    pub(super) fn start(
+    /// Appends on `conn` (connected at the first, or by [`Appender::connect`]);
+    /// a sender waits at most `wait` for its turn's outcome.
+    pub(super) fn new(
         conn: Reconnecting<Client>,
         progress: Arc<Progress>,
         wait: Duration,
-    ) -> io::Result<Arc<Appender>> {
-        let appender = Arc::new(Appender {
-            queue: Mutex::new(Vec::new()),
-            work: Condvar::new(),
+    ) -> Appender {
+        Appender {
+            queue: Mutex::default(),
+            conn: Mutex::new(conn),
             progress,
             wait,
-        });
-        let worker = Arc::clone(&appender);
-        thread::Builder::new()
-            .name("cluster-append".into())
-            .spawn(move || worker.run(conn))?;
-        Ok(appender)
+        }
+    }
+
+    /// Connects now, so that the first message finds a connection made
+    /// while Redis was up (best effort: else the first message tries).
+    pub(super) fn connect(&self) {
+        let _ = lock(&self.conn).connection();
     }
 
     /// Sends `xadds` (in order, one after the other in the pipeline) with
@@ -95,8 +110,8 @@ impl Appender {
     /// the reader has delivered that entry here too.
     ///
     /// Each is Redis' answer to that command, or the pipeline's error for
-    /// all of them; `Unavailable` for one that had not been sent when the
-    /// thread did not answer in time (it then never is).
+    /// all of them; `Unavailable` for one still queued when its sender
+    /// stopped waiting (it then never is sent).
     pub(super) fn append_all(&self, xadds: Vec<Command>) -> Vec<Result<StreamId, RedisError>> {
         let me = thread::current();
         let tickets: Vec<Arc<Ticket>> = xadds
@@ -105,16 +120,28 @@ impl Appender {
                 Arc::new(Ticket {
                     outcome: Mutex::new(None),
                     sender: me.clone(),
+                    turn: AtomicBool::new(false),
                 })
             })
             .collect();
-        lock(&self.queue).extend(xadds.into_iter().zip(&tickets).map(|(command, ticket)| {
-            Pending {
-                command,
-                ticket: Arc::clone(ticket),
-            }
-        }));
-        self.work.notify_one();
+        let mine_first = {
+            let mut queue = lock(&self.queue);
+            queue
+                .pending
+                .extend(
+                    xadds
+                        .into_iter()
+                        .zip(&tickets)
+                        .map(|(command, ticket)| Pending {
+                            command,
+                            ticket: Arc::clone(ticket),
+                        }),
+                );
+            !std::mem::replace(&mut queue.taken, true)
+        };
+        if mine_first {
+            self.take_turn(&tickets);
+        }
         let deadline = Instant::now() + self.wait;
         let mut outcomes: Vec<Option<Result<StreamId, RedisError>>> =
             tickets.iter().map(|_| None).collect();
@@ -127,34 +154,101 @@ impl Appender {
             if outcomes.iter().all(Option::is_some) {
                 return outcomes.into_iter().flatten().collect();
             }
+            if tickets.iter().any(|t| t.turn.swap(false, Ordering::SeqCst)) {
+                self.take_turn(&tickets);
+                continue;
+            }
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                let given_up = self.give_up(&tickets);
+                let Some(given_up) = self.give_up(&tickets) else {
+                    // Handed the turn just now: it sends ours too.
+                    self.take_turn(&tickets);
+                    continue;
+                };
                 return outcomes
                     .into_iter()
                     .zip(given_up)
                     .map(|(outcome, given_up)| outcome.unwrap_or(given_up))
                     .collect();
             };
-            // Woken by `settle` or the reader, or early for no reason.
+            // Woken by `settle`, the reader or a turn, or for no reason.
             thread::park_timeout(left.min(NAP));
+        }
+    }
+
+    /// This sender's turn: pipelines of what is queued go out until its
+    /// own `tickets` have been sent; then the turn passes to the sender of
+    /// the first command still queued, if any.
+    fn take_turn(&self, tickets: &[Arc<Ticket>]) {
+        let Some(last) = tickets.last() else {
+            return;
+        };
+        loop {
+            let batch: Vec<Pending> = {
+                let mut queue = lock(&self.queue);
+                let n = queue.pending.len().min(MAX_BATCH);
+                queue.pending.drain(..n).collect()
+            };
+            let mine_sent = batch.iter().any(|p| Arc::ptr_eq(&p.ticket, last));
+            let empty = batch.is_empty();
+            self.send(batch);
+            if mine_sent || empty {
+                break;
+            }
+        }
+        let mut queue = lock(&self.queue);
+        match queue.pending.front() {
+            Some(next) => {
+                next.ticket.turn.store(true, Ordering::SeqCst);
+                next.ticket.sender.unpark();
+            }
+            None => queue.taken = false,
+        }
+    }
+
+    /// One pipeline, and each sender's reply.
+    fn send(&self, batch: Vec<Pending>) {
+        if batch.is_empty() {
+            return;
+        }
+        let (commands, tickets): (Vec<Command>, Vec<Arc<Ticket>>) =
+            batch.into_iter().map(|p| (p.command, p.ticket)).unzip();
+        let replies = lock(&self.conn).run(|c| c.pipeline(&commands));
+        let me = thread::current().id();
+        match replies {
+            Ok(replies) => {
+                for (ticket, reply) in tickets.iter().zip(replies) {
+                    ticket.settle(reply.and_then(xadd_reply), &self.progress, me);
+                }
+            }
+            Err(e) => {
+                for ticket in &tickets {
+                    ticket.settle(Err(e.duplicate()), &self.progress, me);
+                }
+            }
         }
     }
 
     /// A sender that waited too long: what is still queued is taken out and
     /// was never sent; the rest is in flight and may have been added. One
-    /// error per ticket, or its answer if it came meanwhile.
-    fn give_up(&self, tickets: &[Arc<Ticket>]) -> Vec<Result<StreamId, RedisError>> {
+    /// outcome per ticket: an error, or its answer if it came meanwhile.
+    /// `None` when the turn was handed to it meanwhile (it must send).
+    fn give_up(&self, tickets: &[Arc<Ticket>]) -> Option<Vec<Result<StreamId, RedisError>>> {
         let mut queue = lock(&self.queue);
+        if tickets.iter().any(|t| t.turn.swap(false, Ordering::SeqCst)) {
+            return None;
+        }
         let queued: Vec<bool> = tickets
             .iter()
-            .map(|t| queue.iter().any(|p| Arc::ptr_eq(&p.ticket, t)))
+            .map(|t| queue.pending.iter().any(|p| Arc::ptr_eq(&p.ticket, t)))
             .collect();
-        queue.retain(|p| !tickets.iter().any(|t| Arc::ptr_eq(&p.ticket, t)));
+        queue
+            .pending
+            .retain(|p| !tickets.iter().any(|t| Arc::ptr_eq(&p.ticket, t)));
         drop(queue);
         if let Some(first) = tickets.first() {
             self.progress.forget(&first.sender);
         }
-        tickets
+        let given_up = tickets
             .iter()
             .zip(queued)
             .map(|(ticket, queued)| {
@@ -173,46 +267,8 @@ impl Appender {
                     )))
                 })
             })
-            .collect()
-    }
-
-    /// The thread: every pipeline as soon as the one before is answered,
-    /// until the link is dropped.
-    fn run(self: Arc<Self>, mut conn: Reconnecting<Client>) {
-        // Connected now, not at the first message: a connection made while
-        // Redis is up is there for it (best effort: else the first try).
-        let _ = conn.connection();
-        loop {
-            let batch: Vec<Pending> = {
-                let mut queue = lock(&self.queue);
-                while queue.is_empty() {
-                    if Arc::strong_count(&self) == 1 {
-                        return;
-                    }
-                    queue = self
-                        .work
-                        .wait_timeout(queue, IDLE_CHECK)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
-                let n = queue.len().min(MAX_BATCH);
-                queue.drain(..n).collect()
-            };
-            let (commands, tickets): (Vec<Command>, Vec<Arc<Ticket>>) =
-                batch.into_iter().map(|p| (p.command, p.ticket)).unzip();
-            match conn.run(|c| c.pipeline(&commands)) {
-                Ok(replies) => {
-                    for (ticket, reply) in tickets.iter().zip(replies) {
-                        ticket.settle(reply.and_then(xadd_reply), &self.progress);
-                    }
-                }
-                Err(e) => {
-                    for ticket in &tickets {
-                        ticket.settle(Err(e.duplicate()), &self.progress);
-                    }
-                }
-            }
-        }
+            .collect();
+        Some(given_up)
     }
 }
 
@@ -231,59 +287,75 @@ mod tests {
         Reconnecting::new(Backoff::default(), move || Client::connect(&redis))
     }
 
-    #[test]
-    fn an_append_without_redis_is_answered_with_an_error_nothing_sent() {
-        let progress = Arc::new(Progress::default());
-        let appender = Appender::start(
-            unreachable(),
-            Arc::clone(&progress),
-            Duration::from_secs(10),
-        )
-        .unwrap();
-        let started = Instant::now();
-        for _ in 0..3 {
-            let answers = appender.append_all(vec![xadd_command("s", &[("f", "v")])]);
-            let e = answers.into_iter().next().unwrap().unwrap_err();
-            assert!(e.is_unavailable() && !e.is_outcome_unknown(), "{e}");
-        }
-        assert!(started.elapsed() < Duration::from_secs(5));
-        assert!(progress.state_is_empty_for_tests());
+    fn xadd(n: usize) -> Command {
+        xadd_command("s", &[("n", n.to_string())])
     }
 
     #[test]
-    fn the_thread_ends_once_its_link_is_gone() {
-        let appender =
-            Appender::start(unreachable(), Arc::default(), Duration::from_secs(1)).unwrap();
-        let weak = Arc::downgrade(&appender);
-        drop(appender);
-        let deadline = Instant::now() + IDLE_CHECK * 3;
-        while weak.strong_count() > 0 {
-            assert!(
-                Instant::now() < deadline,
-                "the append thread still holds it"
-            );
-            thread::sleep(Duration::from_millis(20));
+    fn an_append_without_redis_is_answered_with_an_error_nothing_sent() {
+        let appender = Appender::new(unreachable(), Arc::default(), Duration::from_secs(10));
+        let started = Instant::now();
+        for _ in 0..3 {
+            let answers = appender.append_all(vec![xadd(1), xadd(2)]);
+            assert_eq!(answers.len(), 2);
+            for answer in answers {
+                let e = answer.unwrap_err();
+                assert!(e.is_unavailable() && !e.is_outcome_unknown(), "{e}");
+            }
         }
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let queue = lock(&appender.queue);
+        assert!(
+            queue.pending.is_empty() && !queue.taken,
+            "the turn was given back"
+        );
+    }
+
+    /// Many senders at once: each is answered (here with errors, Redis
+    /// being away), the turn passing from one to the next, and at the end
+    /// nobody holds it.
+    #[test]
+    fn the_turn_passes_between_senders_and_nobody_is_left_waiting() {
+        let appender = Arc::new(Appender::new(
+            unreachable(),
+            Arc::default(),
+            Duration::from_secs(10),
+        ));
+        let started = Instant::now();
+        let senders: Vec<_> = (0..8)
+            .map(|s| {
+                let appender = Arc::clone(&appender);
+                thread::spawn(move || {
+                    for i in 0..50 {
+                        let answers = appender
+                            .append_all((0..=i % 3).map(|j| xadd(s * 1000 + i * 10 + j)).collect());
+                        assert_eq!(answers.len(), i % 3 + 1);
+                        assert!(answers.iter().all(Result::is_err));
+                    }
+                })
+            })
+            .collect();
+        for sender in senders {
+            sender.join().unwrap();
+        }
+        // A turn lost on the way would leave its senders waiting the whole
+        // 10 s bound.
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let queue = lock(&appender.queue);
+        assert!(queue.pending.is_empty() && !queue.taken);
     }
 
     #[test]
     fn a_sender_that_waited_too_long_while_still_queued_was_never_sent() {
-        let appender = Appender {
-            queue: Mutex::new(Vec::new()),
-            work: Condvar::new(),
-            progress: Arc::default(),
-            wait: Duration::from_millis(20),
-        };
-        // No thread: nothing takes the queue.
-        let answers = appender.append_all(vec![
-            xadd_command("s", &[("f", "v")]),
-            xadd_command("s", &[("f", "w")]),
-        ]);
+        let appender = Appender::new(unreachable(), Arc::default(), Duration::from_millis(20));
+        // Someone has the turn and never sends.
+        lock(&appender.queue).taken = true;
+        let answers = appender.append_all(vec![xadd(1), xadd(2)]);
         assert_eq!(answers.len(), 2);
         for answer in answers {
             let e = answer.unwrap_err();
             assert!(matches!(e, RedisError::Unavailable { .. }), "{e}");
         }
-        assert!(lock(&appender.queue).is_empty());
+        assert!(lock(&appender.queue).pending.is_empty());
     }
 }

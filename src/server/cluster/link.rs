@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::cluster::{
@@ -81,8 +81,8 @@ pub struct ClusterLink {
     holder: String,
     redis: Config,
     writers: Vec<Mutex<Reconnecting<Client>>>,
-    /// Room messages' `XADD`s, pipelined, once started.
-    appender: OnceLock<Arc<Appender>>,
+    /// Room messages' `XADD`s, pipelined.
+    appender: Arc<Appender>,
     /// What the reader has delivered, and who waits for what.
     progress: Arc<Progress>,
     /// Nicknames this node holds online (`name_key` to nick), refreshed by
@@ -131,13 +131,22 @@ impl ClusterLink {
         let writers = (0..WRITERS)
             .map(|_| Mutex::new(reconnecting(&redis)))
             .collect();
+        let progress: Arc<Progress> = Arc::default();
+        // Bounds a sender's wait for another's pipeline: a connect and
+        // two reads, and a second to spare.
+        let wait = redis.connect_timeout + redis.io_timeout * 2 + Duration::from_secs(1);
+        let appender = Arc::new(Appender::new(
+            reconnecting(&redis),
+            Arc::clone(&progress),
+            wait,
+        ));
         Ok(Arc::new(ClusterLink {
             node: node.to_string(),
             holder: format!("{node}/{:016x}", run_token()),
             redis,
             writers,
-            appender: OnceLock::new(),
-            progress: Arc::default(),
+            appender,
+            progress,
             nicks: Mutex::new(BTreeMap::new()),
         }))
     }
@@ -231,16 +240,7 @@ impl ClusterLink {
         let commands = messages
             .iter()
             .map(|m| xadd_command(keys::MESSAGES, &m.to_fields()));
-        let added = match self.appender.get() {
-            Some(appender) => appender.append_all(commands.collect()),
-            None => commands
-                .map(|xadd| {
-                    self.with_writer(first.client, |c| {
-                        c.request(&xadd).and_then(crate::cluster::xadd_reply)
-                    })
-                })
-                .collect(),
-        };
+        let added = self.appender.append_all(commands.collect());
         let lost = added
             .iter()
             .zip(messages)
@@ -315,21 +315,17 @@ impl ClusterLink {
         self.progress.applied(own, last);
     }
 
-    /// Starts the thread that sends room messages to the stream (see
-    /// `appender`); until then, and in a link never started (tests), each
-    /// sender sends its own on a writer connection.
+    /// Connects the room messages' connection now, in the background, so
+    /// the first message finds it made while Redis was up (best effort:
+    /// else the first message connects).
     ///
     /// # Errors
     /// The thread could not be started.
-    pub fn start_appender(&self) -> std::io::Result<()> {
-        if self.appender.get().is_some() {
-            return Ok(());
-        }
-        let redis = &self.redis;
-        let wait = redis.connect_timeout + redis.io_timeout * 2 + Duration::from_secs(1);
-        let appender = Appender::start(reconnecting(redis), Arc::clone(&self.progress), wait)?;
-        // Set just now, or by a start racing this one: either serves.
-        let _ = self.appender.set(appender);
+    pub fn connect_appender(&self) -> std::io::Result<()> {
+        let appender = Arc::clone(&self.appender);
+        std::thread::Builder::new()
+            .name("cluster-connect".into())
+            .spawn(move || appender.connect())?;
         Ok(())
     }
 }

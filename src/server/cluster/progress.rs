@@ -106,13 +106,6 @@ impl Progress {
     }
 }
 
-#[cfg(test)]
-impl Progress {
-    pub(super) fn state_is_empty_for_tests(&self) -> bool {
-        self.state().waiting.is_empty()
-    }
-}
-
 impl State {
     fn forget(&mut self, thread: &Thread) {
         self.waiting.retain(|(_, t)| t.id() != thread.id());
