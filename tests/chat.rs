@@ -5,7 +5,7 @@ mod support;
 
 use std::thread;
 
-use chat::command::{ChatRequest, Control, Request};
+use chat::command::{ChatRequest, Control};
 use chat::event::Event;
 use chat::protocol::{header, Status};
 use support::{Client, Raw, Server, TempDir};
@@ -257,16 +257,7 @@ fn says_sent_together_are_each_answered_and_arrive_in_order() {
             format!("t{i}")
         }
     };
-    let mut bytes = Vec::new();
-    for i in 0..100 {
-        let say = ChatRequest::Say {
-            room: None,
-            text: text(i),
-        };
-        bytes.extend(Request::from(say).into_frame().encode());
-    }
-    bytes.extend(Request::from(Control::Ping).into_frame().encode());
-    talker.send_bytes(&bytes);
+    talker.say_together((0..100).map(text), true);
     let mut said = Vec::new();
     for i in 0..100 {
         let reply = talker.read();

@@ -751,20 +751,7 @@ fn messages_sent_together_reach_another_node_each_once_in_order() {
             format!("t{i}")
         }
     };
-    let mut bytes = Vec::new();
-    for i in 0..100 {
-        let say = ChatRequest::Say {
-            room: None,
-            text: text(i),
-        };
-        bytes.extend(chat::command::Request::from(say).into_frame().encode());
-    }
-    bytes.extend(
-        chat::command::Request::from(chat::command::Control::Ping)
-            .into_frame()
-            .encode(),
-    );
-    talker.send_bytes(&bytes);
+    talker.say_together((0..100).map(text), true);
     let lines: String = (0..60)
         .map(|i| format!("PRIVMSG #lobby :i{i}\r\n"))
         .collect();

@@ -186,15 +186,7 @@ fn a_burst_whose_replies_were_lost_is_found_whole_and_sent_once() {
     bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "before"));
 
     armed.store(true, Ordering::SeqCst);
-    let mut bytes = Vec::new();
-    for text in ["one", "one", "two"] {
-        let say = ChatRequest::Say {
-            room: None,
-            text: text.into(),
-        };
-        bytes.extend(chat::command::Request::from(say).into_frame().encode());
-    }
-    ann.send_bytes(&bytes);
+    ann.say_together(["one", "one", "two"].map(String::from), false);
     let seqs: Vec<u64> = (0..3)
         .map(|_| {
             let reply = ann.next_reply();

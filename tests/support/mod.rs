@@ -455,6 +455,25 @@ impl Raw {
         );
     }
 
+    /// Sends a `SAY` of each of `texts` to the current room in one write
+    /// (a pasted block, a script), then a `PING` if `ping`; answers are
+    /// left to read.
+    pub fn say_together(&mut self, texts: impl IntoIterator<Item = String>, ping: bool) {
+        let mut bytes = Vec::new();
+        for text in texts {
+            let say = ChatRequest::Say { room: None, text };
+            bytes.extend(Request::from(say).into_frame().encode());
+        }
+        if ping {
+            bytes.extend(
+                Request::from(chat::command::Control::Ping)
+                    .into_frame()
+                    .encode(),
+            );
+        }
+        self.send_bytes(&bytes);
+    }
+
     /// Reads until an event matches; panics (listing what came) if none does in time.
     pub fn expect_event(&mut self, want: impl Fn(&Event) -> bool) -> Event {
         let mut seen = Vec::new();

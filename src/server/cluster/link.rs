@@ -1,6 +1,6 @@
 //! The hub's handle on Redis: a few write connections (each rebuilt with
 //! backoff when it breaks, answering "unavailable" at once while Redis is
-//! down), the thread that appends room messages to the stream, the node's
+//! down), the queue that appends room messages to the stream, the node's
 //! name, and what the stream reader has delivered so a sender can learn
 //! its message's local number.
 

@@ -71,24 +71,7 @@ impl Hub {
         texts: Vec<String>,
     ) -> Vec<Result<Said, Refused>> {
         let count = texts.len();
-        let messages: Result<Vec<StreamMessage>, Refused> = (|| {
-            let st = self.lock();
-            let client = st.client(id)?;
-            let key = st.my_room(client, room)?;
-            let (room, date) = (st.room_name(&key), crate::clock::now_utc());
-            Ok(texts
-                .into_iter()
-                .map(|text| StreamMessage {
-                    room: room.clone(),
-                    from: client.nick.clone(),
-                    text,
-                    date: date.clone(),
-                    node: link.node().to_string(),
-                    client: id,
-                })
-                .collect())
-        })();
-        let messages = match messages {
+        let messages = match self.stream_messages(link, id, room, texts) {
             Ok(messages) => messages,
             Err(refused) => return vec![Err(refused); count],
         };
@@ -112,6 +95,32 @@ impl Hub {
                 })
             })
             .collect()
+    }
+
+    /// `texts` from `id` to `room` (by default its one room) as stream
+    /// entries, or why `id` cannot say anything there.
+    fn stream_messages(
+        &self,
+        link: &ClusterLink,
+        id: ClientId,
+        room: Option<&str>,
+        texts: Vec<String>,
+    ) -> Result<Vec<StreamMessage>, Refused> {
+        let st = self.lock();
+        let client = st.client(id)?;
+        let key = st.my_room(client, room)?;
+        let (room, date) = (st.room_name(&key), crate::clock::now_utc());
+        Ok(texts
+            .into_iter()
+            .map(|text| StreamMessage {
+                room: room.clone(),
+                from: client.nick.clone(),
+                text,
+                date: date.clone(),
+                node: link.node().to_string(),
+                client: id,
+            })
+            .collect())
     }
 
     /// Stores stream entries in `log.txt` (each with its ID in its record)
