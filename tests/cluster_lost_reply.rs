@@ -1,10 +1,12 @@
 //! A room message whose `XADD` reached Redis but whose reply was lost (the
 //! connection broke in between) is not reported as refused: the node looks
-//! for it in the stream on a new connection, finds it, and answers `200`;
-//! everyone gets it once. A relay between the node and a real redis-server
-//! cuts the connection that carries the first `XADD`, after passing it on
-//! and before the reply. Without redis-server the test says it skipped
-//! (with CI=true it fails).
+//! for it in the stream on another connection, finds it, and answers
+//! `200`; everyone gets it once. One still on its way when the node looks
+//! is stopped first (its connection ended), so "nothing was done" stays
+//! true. A relay between the node and a real redis-server cuts the
+//! connection that carries the first `XADD` after passing it on (or
+//! holding it a while) and before the reply. Without redis-server the
+//! test says it skipped (with CI=true it fails).
 
 mod support;
 
@@ -13,6 +15,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use chat::command::ChatRequest;
 use chat::event::Event;
@@ -20,18 +23,32 @@ use chat::protocol::Status;
 use support::redis::RedisServer;
 use support::{Raw, Server, TempDir};
 
-/// Relays to Redis; the first connection to send an `XADD` once `armed`
-/// is cut after the command went through, before its reply comes back.
-/// While `down`, new connections are closed at once (Redis unreachable),
-/// and from the cut on, no command of the node's reaches Redis on any
-/// connection (each is closed at its next one), so it cannot look.
-fn start_relay(redis_port: u16, armed: Arc<AtomicBool>, down: Arc<AtomicBool>) -> u16 {
+/// What the relay does to the node's connections.
+#[derive(Clone, Default)]
+struct Faults {
+    /// The first connection to send an `XADD` from now on is cut after the
+    /// command, before its reply comes back.
+    armed: Arc<AtomicBool>,
+    /// New connections are closed at once (Redis unreachable), and from
+    /// the cut on, no command of the node's reaches Redis on any
+    /// connection (each is closed at its next one), so it cannot look.
+    down: Arc<AtomicBool>,
+    /// How long the cut `XADD` waits in the relay before it goes on to
+    /// Redis (none: at once); the node sees its connection closed at once.
+    hold: Option<Duration>,
+    /// The held `XADD` went on (or could not: its connection was ended).
+    released: Arc<AtomicBool>,
+}
+
+/// Relays to Redis, with `faults`.
+fn start_relay(redis_port: u16, faults: &Faults) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
     let port = listener.local_addr().unwrap().port();
     let frozen = Arc::new(AtomicBool::new(false));
+    let faults = faults.clone();
     thread::spawn(move || {
         for node in listener.incoming().flatten() {
-            if down.load(Ordering::SeqCst) {
+            if faults.down.load(Ordering::SeqCst) {
                 continue; // dropped: closed at once
             }
             let Ok(redis) = TcpStream::connect(("127.0.0.1", redis_port)) else {
@@ -43,24 +60,31 @@ fn start_relay(redis_port: u16, armed: Arc<AtomicBool>, down: Arc<AtomicBool>) -
                 redis.try_clone().unwrap(),
                 Arc::clone(&cut),
             );
-            let (armed, down, frozen) =
-                (Arc::clone(&armed), Arc::clone(&down), Arc::clone(&frozen));
+            let (faults, frozen) = (faults.clone(), Arc::clone(&frozen));
             // Node to Redis: watch for the XADD.
             thread::spawn(move || {
                 let (mut from, mut to) = (node, redis);
                 let mut buf = [0; 65536];
+                let down = || faults.down.load(Ordering::SeqCst);
                 while let Ok(n) = from.read(&mut buf) {
                     // Until Redis is back.
-                    if frozen.load(Ordering::SeqCst) && down.load(Ordering::SeqCst) {
+                    if frozen.load(Ordering::SeqCst) && down() {
                         let _ = from.shutdown(Shutdown::Both);
                         break;
                     }
                     // Cut before passing the command on, so its reply
                     // cannot slip through first.
                     let xadd = buf[..n].windows(4).any(|w| w.eq_ignore_ascii_case(b"XADD"));
-                    if xadd && armed.swap(false, Ordering::SeqCst) {
+                    if xadd && faults.armed.swap(false, Ordering::SeqCst) {
                         cut.store(true, Ordering::SeqCst);
-                        frozen.store(down.load(Ordering::SeqCst), Ordering::SeqCst);
+                        frozen.store(down(), Ordering::SeqCst);
+                        if let Some(hold) = faults.hold {
+                            let _ = from.shutdown(Shutdown::Both);
+                            thread::sleep(hold);
+                            let _ = to.write_all(&buf[..n]);
+                            faults.released.store(true, Ordering::SeqCst);
+                            break;
+                        }
                     }
                     if n == 0 || to.write_all(&buf[..n]).is_err() {
                         break;
@@ -113,19 +137,22 @@ fn a_message_whose_reply_was_lost_is_found_in_the_stream_and_sent_once() {
     let Some(redis) = RedisServer::start("lost_xadd_reply", &[]) else {
         return;
     };
-    let armed = Arc::new(AtomicBool::new(false));
-    let relay = start_relay(redis.port, Arc::clone(&armed), Arc::default());
+    let faults = Faults::default();
+    let relay = start_relay(redis.port, &faults);
     let dir = TempDir::new("lost-reply");
     let (_server, mut ann, mut bob) = node_through(relay, &dir);
     ann.say("before");
     bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "before"));
 
-    armed.store(true, Ordering::SeqCst);
+    faults.armed.store(true, Ordering::SeqCst);
     let reply = ann.request(ChatRequest::Say {
         room: None,
         text: "in flight".into(),
     });
-    assert!(!armed.load(Ordering::SeqCst), "the relay cut an XADD");
+    assert!(
+        !faults.armed.load(Ordering::SeqCst),
+        "the relay cut an XADD"
+    );
     assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
     bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "in flight"));
     ann.say("after");
@@ -147,11 +174,9 @@ fn a_lost_reply_that_cannot_be_checked_says_the_message_may_have_gone_out() {
     let Some(redis) = RedisServer::start("lost_xadd_reply_down", &[]) else {
         return;
     };
-    let (armed, down) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicBool::new(false)),
-    );
-    let relay = start_relay(redis.port, Arc::clone(&armed), Arc::clone(&down));
+    let faults = Faults::default();
+    let (armed, down) = (&faults.armed, &faults.down);
+    let relay = start_relay(redis.port, &faults);
     let dir = TempDir::new("lost-reply-down");
     let (_server, mut ann, mut bob) = node_through(relay, &dir);
     // New connections fail, and the cut closes those already open, so the
@@ -178,14 +203,14 @@ fn a_burst_whose_replies_were_lost_is_found_whole_and_sent_once() {
     let Some(redis) = RedisServer::start("lost_burst_reply", &[]) else {
         return;
     };
-    let armed = Arc::new(AtomicBool::new(false));
-    let relay = start_relay(redis.port, Arc::clone(&armed), Arc::default());
+    let faults = Faults::default();
+    let relay = start_relay(redis.port, &faults);
     let dir = TempDir::new("lost-burst");
     let (_server, mut ann, mut bob) = node_through(relay, &dir);
     ann.say("before");
     bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "before"));
 
-    armed.store(true, Ordering::SeqCst);
+    faults.armed.store(true, Ordering::SeqCst);
     ann.say_together(["one", "one", "two"].map(String::from), false);
     let seqs: Vec<u64> = (0..3)
         .map(|_| {
@@ -196,7 +221,10 @@ fn a_burst_whose_replies_were_lost_is_found_whole_and_sent_once() {
         .collect();
     // Two equal texts found as two entries: each its own number.
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
-    assert!(!armed.load(Ordering::SeqCst), "the relay cut an XADD");
+    assert!(
+        !faults.armed.load(Ordering::SeqCst),
+        "the relay cut an XADD"
+    );
     ann.say("after");
     let mut got = Vec::new();
     while got.last().map(String::as_str) != Some("after") {
@@ -213,4 +241,52 @@ fn a_burst_whose_replies_were_lost_is_found_whole_and_sent_once() {
     })
     .unwrap();
     assert_eq!(logged, ["before", "one", "one", "two", "after"]);
+}
+
+/// An `XADD` whose connection broke while the command was still on its way
+/// (held in the relay for 2 s): the node ends that connection before it
+/// looks, so the message it does not find is never added after all, and
+/// "nothing was done" is true: nobody ever gets it, and it is not stored.
+#[test]
+fn an_xadd_still_on_its_way_is_stopped_before_the_node_says_nothing_was_done() {
+    let Some(redis) = RedisServer::start("lost_xadd_in_flight", &[]) else {
+        return;
+    };
+    let faults = Faults {
+        hold: Some(Duration::from_secs(2)),
+        ..Faults::default()
+    };
+    let relay = start_relay(redis.port, &faults);
+    let dir = TempDir::new("lost-in-flight");
+    let (_server, mut ann, mut bob) = node_through(relay, &dir);
+    ann.say("before");
+    bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "before"));
+
+    faults.armed.store(true, Ordering::SeqCst);
+    let reply = ann.request(ChatRequest::Say {
+        room: None,
+        text: "in flight".into(),
+    });
+    assert_eq!(reply.status_code(), Some(Status::UNAVAILABLE), "{reply:?}");
+    let text = reply.text_lossy();
+    assert!(text.contains("nothing was done"), "{text}");
+    assert!(
+        !faults.released.load(Ordering::SeqCst),
+        "answered while the XADD was still held"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !faults.released.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the relay never let it go");
+        thread::sleep(Duration::from_millis(20));
+    }
+    // Had it reached Redis, the reader would deliver it before "after".
+    thread::sleep(Duration::from_millis(300));
+    ann.say("after");
+    let next = bob.expect_event(|e| matches!(e, Event::Message { .. }));
+    assert!(
+        matches!(&next, Event::Message { text, .. } if text == "after"),
+        "{next:?}"
+    );
+    let log = std::fs::read_to_string(dir.path().join("log.txt")).unwrap();
+    assert!(!log.contains("in flight"), "{log}");
 }

@@ -577,6 +577,28 @@ fn connecting_to_nothing_is_a_clear_error() {
     assert!(err.is_unavailable() && !err.is_outcome_unknown());
 }
 
+/// Each connection knows Redis' number for it; another connection can end
+/// it with that (what a node does before it looks for an `XADD` whose reply
+/// was lost, so the command cannot still arrive later), and ending one
+/// that is gone is no error.
+#[test]
+fn a_connection_ends_another_by_its_number() {
+    let Some(redis) = RedisServer::start("client_kill", &[]) else {
+        return;
+    };
+    let mut a = connect(&redis);
+    let mut b = connect(&redis);
+    let (Some(id_a), Some(id_b)) = (a.id(), b.id()) else {
+        panic!("HELLO gave no id");
+    };
+    assert_ne!(id_a, id_b);
+    assert!(b.client_kill(id_a).unwrap(), "there was one to end");
+    let e = a.ping().unwrap_err();
+    assert!(e.breaks_connection(), "{e}");
+    assert!(!b.client_kill(id_a).unwrap(), "gone already");
+    b.ping().unwrap();
+}
+
 /// Against a server without HELLO (as Redis before 6), the client logs in
 /// with AUTH under RESP2 and reads RESP2 shapes (flat hashes, XREAD arrays).
 #[test]
@@ -608,6 +630,7 @@ fn falls_back_to_resp2_without_hello() {
                 "HELLO" => b"-ERR unknown command 'HELLO'\r\n",
                 "AUTH" if args[1] == "pw" => b"+OK\r\n",
                 "AUTH" => b"-ERR invalid password\r\n",
+                "CLIENT" if args[1] == "ID" => b":7\r\n",
                 "HGETALL" => b"*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n",
                 "XREAD" => {
                     b"*1\r\n*2\r\n$2\r\nst\r\n*1\r\n*2\r\n$3\r\n5-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
@@ -624,6 +647,7 @@ fn falls_back_to_resp2_without_hello() {
     let mut c = Client::connect(&config(&format!("redis://:pw@127.0.0.1:{port}"))).unwrap();
     assert_eq!(c.protocol(), Protocol::Resp2);
     assert_eq!(c.server_version(), None);
+    assert_eq!(c.id(), Some(7), "from CLIENT ID");
     assert_eq!(
         c.hgetall("h").unwrap(),
         vec![
@@ -641,6 +665,7 @@ fn falls_back_to_resp2_without_hello() {
     let seen = peer.join().expect("scripted peer");
     assert_eq!(seen[0], "HELLO 3 AUTH default pw");
     assert_eq!(seen[1], "AUTH pw");
+    assert_eq!(seen[2], "CLIENT ID");
     let unique: HashSet<_> = seen.iter().collect();
     assert_eq!(unique.len(), seen.len());
 }

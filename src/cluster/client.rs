@@ -65,6 +65,8 @@ pub struct Client {
     decoder: Decoder,
     protocol: Protocol,
     server_version: Option<String>,
+    /// Redis' number for this connection (`CLIENT ID`), when it told.
+    id: Option<u64>,
     io_timeout: Duration,
     /// The read timeout the socket has now (changed for blocking reads).
     read_timeout: Option<Duration>,
@@ -91,6 +93,7 @@ impl Client {
             decoder: Decoder::new(config.limits),
             protocol: Protocol::Resp2,
             server_version: None,
+            id: None,
             io_timeout,
             read_timeout: Some(io_timeout),
             broken: false,
@@ -108,6 +111,12 @@ impl Client {
     /// The server's version, as `HELLO` reported it (`None` under RESP2).
     pub fn server_version(&self) -> Option<&str> {
         self.server_version.as_deref()
+    }
+
+    /// Redis' number for this connection, as `HELLO` (or `CLIENT ID`)
+    /// reported it: what `CLIENT KILL ID` takes, from another connection.
+    pub fn id(&self) -> Option<u64> {
+        self.id
     }
 
     /// The timeout for a reply (and for a write), from the [`Config`].
@@ -288,6 +297,7 @@ impl Client {
             Ok(reply) => {
                 self.protocol = Protocol::Resp3;
                 self.server_version = hello_field(&reply, "version");
+                self.id = hello_id(&reply);
             }
             Err(RedisError::Server { code, message })
                 if code == "NOPROTO" || message.contains("unknown command") =>
@@ -315,6 +325,13 @@ impl Client {
             self.request(&Command::new("CLIENT").arg("SETNAME").arg(name))?;
         }
         self.protocol = Protocol::Resp2;
+        // Redis 5 and later; without it, nobody can end this connection
+        // for us, which only `CLIENT KILL` needs.
+        self.id = match self.request(&Command::new("CLIENT").arg("ID")) {
+            Ok(Value::Integer(id)) => u64::try_from(id).ok(),
+            Ok(_) | Err(RedisError::Server { .. }) => None,
+            Err(e) => return Err(e),
+        };
         Ok(())
     }
 }
@@ -353,6 +370,18 @@ fn hello_field(reply: &Value, name: &str) -> Option<String> {
             Some(String::from_utf8_lossy(v).into_owned())
         }
         (Value::Simple(k), Value::Simple(v)) if k == name => Some(v.clone()),
+        _ => None,
+    })
+}
+
+/// The `id` field of a `HELLO` reply.
+fn hello_id(reply: &Value) -> Option<u64> {
+    let Value::Map(pairs) = reply else {
+        return None;
+    };
+    pairs.iter().find_map(|(k, v)| match (k, v) {
+        (Value::Bulk(k), Value::Integer(id)) if k == b"id" => u64::try_from(*id).ok(),
+        (Value::Simple(k), Value::Integer(id)) if k == "id" => u64::try_from(*id).ok(),
         _ => None,
     })
 }

@@ -251,6 +251,27 @@ impl Client {
         reply::count("PUBLISH", reply)
     }
 
+    /// `CLIENT KILL ID id`: ends another connection, dropping whatever it
+    /// sent that Redis has not read yet. True when there was one to end.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::ping`]; `NOPERM` for a user not allowed to.
+    pub fn client_kill(&mut self, id: u64) -> Result<bool> {
+        let command = Command::new("CLIENT")
+            .arg("KILL")
+            .arg("ID")
+            .arg(id.to_string());
+        match self.request(&command) {
+            Ok(reply) => Ok(reply::count("CLIENT KILL", reply)? > 0),
+            // Gone already: as good as ended.
+            Err(RedisError::Server { message, .. }) if message.contains("No such client") => {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// `EVAL source numkeys key... arg...`: the script's reply as it is.
     ///
     /// # Errors

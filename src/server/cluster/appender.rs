@@ -17,7 +17,7 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, Thread, ThreadId};
 use std::time::{Duration, Instant};
@@ -64,6 +64,18 @@ struct Ticket {
     sender: Thread,
     /// Its sender has been handed the turn.
     turn: AtomicBool,
+    /// Redis' number for the connection that lost its reply (0: none).
+    lost_on: AtomicU64,
+}
+
+/// What became of a sender's appends.
+pub(super) struct Appended {
+    /// Redis' answer to each, in order, or the pipeline's error.
+    pub(super) replies: Vec<Result<StreamId, RedisError>>,
+    /// The connections (Redis' numbers) that broke with some of them in
+    /// flight: ended before the stream is searched for them, so none can
+    /// still be added after the search found it missing.
+    pub(super) lost_on: Vec<u64>,
 }
 
 impl Ticket {
@@ -112,7 +124,22 @@ impl Appender {
     /// Each is Redis' answer to that command, or the pipeline's error for
     /// all of them; `Unavailable` for one still queued when its sender
     /// stopped waiting (it then never is sent).
-    pub(super) fn append_all(&self, xadds: Vec<Command>) -> Vec<Result<StreamId, RedisError>> {
+    pub(super) fn append_all(&self, xadds: Vec<Command>) -> Appended {
+        let (replies, tickets) = self.queue_and_wait(xadds);
+        let mut lost_on: Vec<u64> = tickets
+            .iter()
+            .map(|t| t.lost_on.load(Ordering::SeqCst))
+            .filter(|&id| id != 0)
+            .collect();
+        lost_on.dedup();
+        Appended { replies, lost_on }
+    }
+
+    /// [`Appender::append_all`]'s replies, and the tickets they came on.
+    fn queue_and_wait(
+        &self,
+        xadds: Vec<Command>,
+    ) -> (Vec<Result<StreamId, RedisError>>, Vec<Arc<Ticket>>) {
         let me = thread::current();
         let tickets: Vec<Arc<Ticket>> = xadds
             .iter()
@@ -121,6 +148,7 @@ impl Appender {
                     outcome: Mutex::new(None),
                     sender: me.clone(),
                     turn: AtomicBool::new(false),
+                    lost_on: AtomicU64::new(0),
                 })
             })
             .collect();
@@ -152,7 +180,7 @@ impl Appender {
                 }
             }
             if outcomes.iter().all(Option::is_some) {
-                return outcomes.into_iter().flatten().collect();
+                return (outcomes.into_iter().flatten().collect(), tickets);
             }
             if tickets.iter().any(|t| t.turn.swap(false, Ordering::SeqCst)) {
                 self.take_turn(&tickets);
@@ -164,11 +192,12 @@ impl Appender {
                     self.take_turn(&tickets);
                     continue;
                 };
-                return outcomes
+                let replies = outcomes
                     .into_iter()
                     .zip(given_up)
                     .map(|(outcome, given_up)| outcome.unwrap_or(given_up))
                     .collect();
+                return (replies, tickets);
             };
             // Woken by `settle`, the reader or a turn, or for no reason.
             thread::park_timeout(left.min(NAP));
@@ -212,7 +241,11 @@ impl Appender {
         }
         let (commands, tickets): (Vec<Command>, Vec<Arc<Ticket>>) =
             batch.into_iter().map(|p| (p.command, p.ticket)).unzip();
-        let replies = lock(&self.conn).run(|c| c.pipeline(&commands));
+        let mut connection = None;
+        let replies = lock(&self.conn).run(|c| {
+            connection = c.id();
+            c.pipeline(&commands)
+        });
         let me = thread::current().id();
         match replies {
             Ok(replies) => {
@@ -221,7 +254,9 @@ impl Appender {
                 }
             }
             Err(e) => {
+                let lost_on = connection.filter(|_| e.is_outcome_unknown()).unwrap_or(0);
                 for ticket in &tickets {
+                    ticket.lost_on.store(lost_on, Ordering::SeqCst);
                     ticket.settle(Err(e.duplicate()), &self.progress, me);
                 }
             }
@@ -296,9 +331,10 @@ mod tests {
         let appender = Appender::new(unreachable(), Arc::default(), Duration::from_secs(10));
         let started = Instant::now();
         for _ in 0..3 {
-            let answers = appender.append_all(vec![xadd(1), xadd(2)]);
-            assert_eq!(answers.len(), 2);
-            for answer in answers {
+            let appended = appender.append_all(vec![xadd(1), xadd(2)]);
+            assert_eq!(appended.replies.len(), 2);
+            assert!(appended.lost_on.is_empty(), "nothing was in flight");
+            for answer in appended.replies {
                 let e = answer.unwrap_err();
                 assert!(e.is_unavailable() && !e.is_outcome_unknown(), "{e}");
             }
@@ -328,7 +364,8 @@ mod tests {
                 thread::spawn(move || {
                     for i in 0..50 {
                         let answers = appender
-                            .append_all((0..=i % 3).map(|j| xadd(s * 1000 + i * 10 + j)).collect());
+                            .append_all((0..=i % 3).map(|j| xadd(s * 1000 + i * 10 + j)).collect())
+                            .replies;
                         assert_eq!(answers.len(), i % 3 + 1);
                         assert!(answers.iter().all(Result::is_err));
                     }
@@ -350,7 +387,7 @@ mod tests {
         let appender = Appender::new(unreachable(), Arc::default(), Duration::from_millis(20));
         // Someone has the turn and never sends.
         lock(&appender.queue).taken = true;
-        let answers = appender.append_all(vec![xadd(1), xadd(2)]);
+        let answers = appender.append_all(vec![xadd(1), xadd(2)]).replies;
         assert_eq!(answers.len(), 2);
         for answer in answers {
             let e = answer.unwrap_err();

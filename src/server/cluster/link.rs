@@ -240,7 +240,8 @@ impl ClusterLink {
         let commands = messages
             .iter()
             .map(|m| xadd_command(keys::MESSAGES, &m.to_fields()));
-        let added = self.appender.append_all(commands.collect());
+        let appended = self.appender.append_all(commands.collect());
+        let added = appended.replies;
         let lost = added
             .iter()
             .zip(messages)
@@ -248,7 +249,9 @@ impl ClusterLink {
             .map(|(_, message)| message);
         // One ID (or none) for each lost message, in order; `None` when
         // the stream could not be searched.
-        let mut found = self.search(first.client, since, lost).map(Vec::into_iter);
+        let mut found = self
+            .search(first.client, since, &appended.lost_on, lost)
+            .map(Vec::into_iter);
         added
             .into_iter()
             .map(|added| match added {
@@ -268,10 +271,18 @@ impl ClusterLink {
     /// not be asked within [`RESOLVE_WAIT`], or more entries than
     /// [`RESOLVE_SCAN`] came after `since`. Nothing is asked when nothing
     /// was lost.
+    ///
+    /// The connections they went on (`lost_on`) are ended first: an `XADD`
+    /// still on its way (the reply timed out on a slow network rather than
+    /// a broken connection) could otherwise be added after the search, and
+    /// the sender, told it was not, send it again. Best effort where the
+    /// Redis user may not `CLIENT KILL`, or Redis does not say a
+    /// connection's number (before Redis 5).
     fn search<'a>(
         &self,
         client: u64,
         since: Option<StreamId>,
+        lost_on: &[u64],
         lost: impl Iterator<Item = &'a StreamMessage>,
     ) -> Option<Vec<Option<StreamId>>> {
         let mut lost = lost.peekable();
@@ -280,6 +291,12 @@ impl ClusterLink {
         let deadline = Instant::now() + RESOLVE_WAIT;
         let entries = loop {
             match self.with_writer(client, |c| {
+                for &id in lost_on {
+                    match c.client_kill(id) {
+                        Ok(_) | Err(RedisError::Server { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
                 c.xrange(keys::MESSAGES, start, StreamBound::Max, Some(RESOLVE_SCAN))
             }) {
                 Ok(entries) if entries.len() < RESOLVE_SCAN => break entries,
