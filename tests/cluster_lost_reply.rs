@@ -3,7 +3,8 @@
 //! for it in the stream on another connection, finds it, and answers
 //! `200`; everyone gets it once. One still on its way when the node looks
 //! is stopped first (its connection ended), so "nothing was done" stays
-//! true. A relay between the node and a real redis-server cuts the
+//! true. A whisper to another node whose reply was lost is said to have
+//! maybe reached them. A relay between the node and a real redis-server cuts the
 //! connection that carries the first `XADD` after passing it on (or
 //! holding it a while) and before the reply. Without redis-server the
 //! test says it skipped (with CI=true it fails).
@@ -24,11 +25,13 @@ use support::redis::RedisServer;
 use support::{Raw, Server, TempDir};
 
 /// What the relay does to the node's connections.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Faults {
-    /// The first connection to send an `XADD` from now on is cut after the
-    /// command, before its reply comes back.
+    /// The first connection to send a command holding `trigger` from now
+    /// on is cut after the command, before its reply comes back.
     armed: Arc<AtomicBool>,
+    /// `XADD` unless said otherwise.
+    trigger: &'static [u8],
     /// New connections are closed at once (Redis unreachable), and from
     /// the cut on, no command of the node's reaches Redis on any
     /// connection (each is closed at its next one), so it cannot look.
@@ -38,6 +41,18 @@ struct Faults {
     hold: Option<Duration>,
     /// The held `XADD` went on (or could not: its connection was ended).
     released: Arc<AtomicBool>,
+}
+
+impl Default for Faults {
+    fn default() -> Faults {
+        Faults {
+            armed: Arc::default(),
+            trigger: b"XADD",
+            down: Arc::default(),
+            hold: None,
+            released: Arc::default(),
+        }
+    }
 }
 
 /// Relays to Redis, with `faults`.
@@ -74,8 +89,9 @@ fn start_relay(redis_port: u16, faults: &Faults) -> u16 {
                     }
                     // Cut before passing the command on, so its reply
                     // cannot slip through first.
-                    let xadd = buf[..n].windows(4).any(|w| w.eq_ignore_ascii_case(b"XADD"));
-                    if xadd && faults.armed.swap(false, Ordering::SeqCst) {
+                    let trigger = faults.trigger;
+                    let hit = buf[..n].windows(trigger.len()).any(|w| w == trigger);
+                    if hit && faults.armed.swap(false, Ordering::SeqCst) {
                         cut.store(true, Ordering::SeqCst);
                         frozen.store(down(), Ordering::SeqCst);
                         if let Some(hold) = faults.hold {
@@ -289,4 +305,44 @@ fn an_xadd_still_on_its_way_is_stopped_before_the_node_says_nothing_was_done() {
     );
     let log = std::fs::read_to_string(dir.path().join("log.txt")).unwrap();
     assert!(!log.contains("in flight"), "{log}");
+}
+
+/// A whisper to a user on another node whose `PUBLISH` reached Redis but
+/// whose reply was lost: a published message cannot be looked for, so the
+/// sender is told it may have reached them (not "nothing was done"); and
+/// it did.
+#[test]
+fn a_whisper_whose_reply_was_lost_may_have_reached_them() {
+    let Some(redis) = RedisServer::start("lost_whisper_reply", &[]) else {
+        return;
+    };
+    let faults = Faults {
+        trigger: b"chat:whisper:",
+        ..Faults::default()
+    };
+    let relay = start_relay(redis.port, &faults);
+    let dir = TempDir::new("lost-whisper");
+    let (_server, mut ann, _bob) = node_through(relay, &dir);
+    let other = support::cluster::Node::start(&redis, "b");
+    let mut cat = Raw::login(other.server.port, "cat");
+    support::cluster::wait_until(support::WAIT, "cat known on a", || {
+        let users = ann.request(chat::command::RoomRequest::Users);
+        String::from_utf8_lossy(&users.body).contains("cat in lobby (node b)")
+    });
+    faults.armed.store(true, Ordering::SeqCst);
+    let reply = ann.request(ChatRequest::Whisper {
+        to: "cat".into(),
+        text: "psst".into(),
+    });
+    assert!(
+        !faults.armed.load(Ordering::SeqCst),
+        "the relay cut a PUBLISH"
+    );
+    assert_eq!(reply.status_code(), Some(Status::UNAVAILABLE), "{reply:?}");
+    let text = reply.text_lossy();
+    assert!(text.contains("may have reached them"), "{text}");
+    assert!(!text.contains("nothing was done"), "{text}");
+    cat.expect_event(
+        |e| matches!(e, Event::Whisper { from, text, .. } if from == "ann" && text == "psst"),
+    );
 }

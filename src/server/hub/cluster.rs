@@ -190,6 +190,18 @@ impl Hub {
     }
 }
 
+/// The refusal for a whisper Redis did not take: "cluster unavailable",
+/// or, when the connection broke with it sent, that it may have reached
+/// them (a `PUBLISH` cannot be looked for afterwards, as a stream entry
+/// can).
+pub(crate) fn whisper_refused(e: &RedisError) -> Refused {
+    if e.is_outcome_unknown() {
+        Refused::WhisperUncertain(e.to_string())
+    } else {
+        unavailable(e)
+    }
+}
+
 /// The refusal for a Redis error: "cluster unavailable, retrying".
 fn unavailable(e: &RedisError) -> Refused {
     Refused::ClusterUnavailable(e.to_string())
@@ -216,7 +228,7 @@ impl Hub {
         let payload = whisper_payload(&from, &to.nick, &date, &text);
         let heard = link
             .with_writer(id, |c| c.publish(keys::whispers(&to.node), &payload))
-            .map_err(|e| unavailable(&e))?;
+            .map_err(|e| whisper_refused(&e))?;
         if heard == 0 {
             return Err(Refused::NoSuchUser {
                 nick: to.nick.clone(),

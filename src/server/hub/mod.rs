@@ -36,6 +36,7 @@ use super::history::{Loaded, MessageLog, Record};
 use super::outbox::Outbox;
 use super::rooms::{RoomRecord, RoomStore};
 
+pub(crate) use cluster::whisper_refused;
 pub use delivery::{Codec, Delivery, Encoded, Owed, Removal, MAX_FORMATS};
 pub use messages::check_text;
 pub use outcome::{Presence, Refused, RoomInfo};

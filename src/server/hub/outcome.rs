@@ -85,6 +85,9 @@ pub enum Refused {
     /// message (the reason): it may have been added, and then everyone
     /// gets it; sending it again could make it twice.
     ClusterUncertain(String),
+    /// Cluster mode, and Redis went away while it was being given a
+    /// whisper for another node (the reason): it may have reached them.
+    WhisperUncertain(String),
 }
 
 impl Refused {

@@ -9,7 +9,7 @@ use crate::server::archive::{
     ArchiveError, Page, Query, Ref, SearchLimits, SearchPage, SearchQuery, Target,
 };
 use crate::server::history::Record;
-use crate::server::hub::{Missed, Refused};
+use crate::server::hub::{whisper_refused, Missed, Refused};
 use crate::text::name_key;
 
 use super::Session;
@@ -221,7 +221,7 @@ impl Session<'_> {
             // Kept in Redis, for whichever node they log in on next.
             Some(link) => link
                 .keep_whisper(&record)
-                .map_err(|e| HistoryRefused::Hub(Refused::ClusterUnavailable(e.to_string())))?,
+                .map_err(|e| HistoryRefused::Hub(whisper_refused(&e)))?,
             None => self.pending.add(&record).map_err(HistoryRefused::Archive)?,
         }
         Ok(record)

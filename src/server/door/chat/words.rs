@@ -103,6 +103,10 @@ pub fn refusal(refused: &Refused) -> Frame {
             Status::UNAVAILABLE,
             format!("cluster unavailable, retrying ({why}); your message may have gone out: if it did, it shows in the room soon; check before you send it again"),
         ),
+        Refused::WhisperUncertain(why) => (
+            Status::UNAVAILABLE,
+            format!("cluster unavailable, retrying ({why}); your whisper may have reached them: ask before you send it again"),
+        ),
     };
     Frame::reply(status, &text)
 }

@@ -165,6 +165,13 @@ pub fn refusal(refused: &Refused, command: &str, about: &str) -> Answer {
                 format!("cluster unavailable, retrying ({why}); your message may have gone out: if it did, it shows in the channel soon; check before you send it again"),
             ],
         ),
+        Refused::WhisperUncertain(why) => (
+            Numeric::ERR_UNKNOWNERROR,
+            vec![
+                command.into(),
+                format!("cluster unavailable, retrying ({why}); your message may have reached them: ask before you send it again"),
+            ],
+        ),
     };
     (numeric, params)
 }
