@@ -171,18 +171,8 @@ impl Hub {
             st.fan_out_each(&key, &deliveries, owed);
             rest = &rest[run..];
         }
-        let keep = st.history;
         for record in records {
-            if let Some(room) = st
-                .rooms
-                .get_mut(&name_key(&record.room))
-                .filter(|_| keep > 0)
-            {
-                if room.recent.len() >= keep {
-                    room.recent.pop_front();
-                }
-                room.recent.push_back(record);
-            }
+            st.remember(&name_key(&record.room), [record]);
         }
         drop(st);
         drop(log);

@@ -106,15 +106,7 @@ impl Hub {
                 room: r.room.clone(),
             })
             .collect();
-        let keep = st.history;
-        if let Some(room) = st.rooms.get_mut(&key).filter(|_| keep > 0) {
-            for record in records {
-                if room.recent.len() >= keep {
-                    room.recent.pop_front();
-                }
-                room.recent.push_back(record);
-            }
-        }
+        st.remember(&key, records);
         Ok(said)
     }
 

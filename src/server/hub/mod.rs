@@ -499,6 +499,21 @@ impl Room {
 }
 
 impl State {
+    /// Keeps `records` (messages just stored) as the recent history of
+    /// the room keyed `key`, the last `history` of them.
+    fn remember(&mut self, key: &str, records: impl IntoIterator<Item = Record>) {
+        let keep = self.history;
+        let Some(room) = self.rooms.get_mut(key).filter(|_| keep > 0) else {
+            return;
+        };
+        for record in records {
+            if room.recent.len() >= keep {
+                room.recent.pop_front();
+            }
+            room.recent.push_back(record);
+        }
+    }
+
     /// `client` as someone called `viewer` sees them: private rooms the
     /// viewer may not enter are only counted.
     fn presence_of(&self, client: &Client, viewer: Option<&str>) -> Presence {
