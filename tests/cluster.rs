@@ -802,3 +802,90 @@ fn messages_sent_together_reach_another_node_each_once_in_order() {
     });
     assert_eq!(logged(&nodes[1]), logged(&nodes[0]));
 }
+
+/// The same with bursts: ann sends five messages at a time in one write
+/// (they go to the stream as one pipeline) while Redis is killed and
+/// started again. Every `200` arrives once, in order; a message answered
+/// "nothing was done" never arrives; one answered "may have gone out"
+/// arrives at most once; nothing arrives twice.
+#[test]
+fn redis_stopped_mid_burst_flood_loses_and_repeats_nothing() {
+    let Some(mut redis) = RedisServer::start("redis_stopped_bursts", &[]) else {
+        return;
+    };
+    let a = Node::start(&redis, "a");
+    let b = Node::start(&redis, "b");
+    let mut ann = Raw::login(a.server.port, "ann");
+    let mut bob = Raw::login(b.server.port, "bob");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood = {
+        let stop = std::sync::Arc::clone(&stop);
+        thread::spawn(move || {
+            let (mut ok, mut refused, mut doubt) = (Vec::new(), Vec::new(), Vec::new());
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let texts: Vec<String> = (i..i + 5).map(|n| format!("m{n}")).collect();
+                ann.say_together(texts.clone(), false);
+                for text in texts {
+                    let reply = ann.next_reply();
+                    match reply.status_code() {
+                        Some(Status::OK) => ok.push(text),
+                        Some(Status::UNAVAILABLE) if reply.text_lossy().contains("may have") => {
+                            doubt.push(text)
+                        }
+                        Some(Status::UNAVAILABLE) => refused.push(text),
+                        other => panic!("{text}: {other:?} {reply:?}"),
+                    }
+                }
+                i += 5;
+                if !refused.is_empty() || !doubt.is_empty() {
+                    // Not a timing device: spares the CPU while Redis is away.
+                    thread::sleep(Duration::from_millis(5));
+                }
+            }
+            (ann, ok, refused, doubt)
+        })
+    };
+    let mut got = Vec::new();
+    collect_messages(&mut bob, &mut got, 100);
+    redis.kill();
+    thread::sleep(Duration::from_secs(5));
+    redis.restart();
+    let before = got.len();
+    collect_messages(&mut bob, &mut got, before + 100);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut ann, ok, refused, doubt) = flood.join().unwrap();
+    eprintln!(
+        "{} accepted, {} told nothing was done, {} told they may have gone out",
+        ok.len(),
+        refused.len(),
+        doubt.len()
+    );
+    assert!(
+        !refused.is_empty() || !doubt.is_empty(),
+        "some senders were told 503"
+    );
+    let last = ok.last().expect("some accepted").clone();
+    while !got.contains(&format!("ann: {last}")) {
+        let n = got.len() + 1;
+        collect_messages(&mut bob, &mut got, n);
+    }
+    let texts: Vec<String> = got
+        .iter()
+        .map(|m| m.trim_start_matches("ann: ").to_string())
+        .collect();
+    let mut unique = texts.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), texts.len(), "nothing delivered twice");
+    let accepted: Vec<&String> = texts.iter().filter(|t| ok.contains(t)).collect();
+    assert_eq!(
+        accepted,
+        ok.iter().collect::<Vec<_>>(),
+        "every 200 once, in order"
+    );
+    let wrongly = texts.iter().filter(|t| refused.contains(t)).count();
+    assert_eq!(wrongly, 0, "a message told 'nothing was done' arrived");
+    ann.say("still here");
+    bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "still here"));
+}
