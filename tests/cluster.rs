@@ -69,6 +69,32 @@ fn collect_messages(raw: &mut Raw, got: &mut Vec<String>, n: usize) {
     }
 }
 
+/// What ann's messages `bob` heard (`got` so far, then until the last of
+/// `ok` arrives), checked: nothing twice, and every message answered 200
+/// once and in order.
+fn heard_once_in_order(bob: &mut Raw, mut got: Vec<String>, ok: &[String]) -> Vec<String> {
+    let last = ok.last().expect("some accepted");
+    while !got.contains(&format!("ann: {last}")) {
+        let n = got.len() + 1;
+        collect_messages(bob, &mut got, n);
+    }
+    let texts: Vec<String> = got
+        .iter()
+        .map(|m| m.trim_start_matches("ann: ").to_string())
+        .collect();
+    let mut unique = texts.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), texts.len(), "nothing delivered twice");
+    let accepted: Vec<&String> = texts.iter().filter(|t| ok.contains(t)).collect();
+    assert_eq!(
+        accepted,
+        ok.iter().collect::<Vec<_>>(),
+        "every 200 once, in order"
+    );
+    texts
+}
+
 /// Says `text`, keeping the messages that arrive before the reply; the
 /// reply's status.
 fn say_keeping(raw: &mut Raw, text: &str, got: &mut Vec<String>) -> Option<Status> {
@@ -254,25 +280,7 @@ fn redis_stopped_mid_flood_loses_and_repeats_nothing() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (mut ann, ok, refused) = flood.join().unwrap();
     assert!(!refused.is_empty(), "some senders were told 503");
-    let last = ok.last().expect("some accepted").clone();
-    while !got.contains(&format!("ann: {last}")) {
-        let n = got.len() + 1;
-        collect_messages(&mut bob, &mut got, n);
-    }
-    let texts: Vec<String> = got
-        .iter()
-        .map(|m| m.trim_start_matches("ann: ").to_string())
-        .collect();
-    let mut unique = texts.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(unique.len(), texts.len(), "nothing delivered twice");
-    let accepted: Vec<&String> = texts.iter().filter(|t| ok.contains(t)).collect();
-    assert_eq!(
-        accepted,
-        ok.iter().collect::<Vec<_>>(),
-        "every 200 once, in order"
-    );
+    let texts = heard_once_in_order(&mut bob, got, &ok);
     // A message whose XADD was in flight when Redis died may be in Redis
     // though its sender was told 503 (the README says so): at most one.
     let in_doubt = texts.iter().filter(|t| refused.contains(t)).count();
@@ -865,25 +873,7 @@ fn redis_stopped_mid_burst_flood_loses_and_repeats_nothing() {
         !refused.is_empty() || !doubt.is_empty(),
         "some senders were told 503"
     );
-    let last = ok.last().expect("some accepted").clone();
-    while !got.contains(&format!("ann: {last}")) {
-        let n = got.len() + 1;
-        collect_messages(&mut bob, &mut got, n);
-    }
-    let texts: Vec<String> = got
-        .iter()
-        .map(|m| m.trim_start_matches("ann: ").to_string())
-        .collect();
-    let mut unique = texts.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(unique.len(), texts.len(), "nothing delivered twice");
-    let accepted: Vec<&String> = texts.iter().filter(|t| ok.contains(t)).collect();
-    assert_eq!(
-        accepted,
-        ok.iter().collect::<Vec<_>>(),
-        "every 200 once, in order"
-    );
+    let texts = heard_once_in_order(&mut bob, got, &ok);
     let wrongly = texts.iter().filter(|t| refused.contains(t)).count();
     assert_eq!(wrongly, 0, "a message told 'nothing was done' arrived");
     ann.say("still here");

@@ -148,17 +148,26 @@ fn node_through(relay: u16, dir: &TempDir) -> (Server, Raw, Raw) {
     (server, ann, bob)
 }
 
-#[test]
-fn a_message_whose_reply_was_lost_is_found_in_the_stream_and_sent_once() {
-    let Some(redis) = RedisServer::start("lost_xadd_reply", &[]) else {
-        return;
-    };
-    let faults = Faults::default();
-    let relay = start_relay(redis.port, &faults);
-    let dir = TempDir::new("lost-reply");
-    let (_server, mut ann, mut bob) = node_through(relay, &dir);
+/// A node behind a relay with `faults`, with ann and bob logged in to it
+/// and one message already round the stream (so every connection it
+/// needs is open); `None` without redis-server.
+fn chatting(name: &str, faults: &Faults) -> Option<(RedisServer, TempDir, Server, Raw, Raw)> {
+    let redis = RedisServer::start(name, &[])?;
+    let relay = start_relay(redis.port, faults);
+    let dir = TempDir::new(name);
+    let (server, mut ann, mut bob) = node_through(relay, &dir);
     ann.say("before");
     bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "before"));
+    Some((redis, dir, server, ann, bob))
+}
+
+#[test]
+fn a_message_whose_reply_was_lost_is_found_in_the_stream_and_sent_once() {
+    let faults = Faults::default();
+    let Some((_redis, dir, _server, mut ann, mut bob)) = chatting("lost_xadd_reply", &faults)
+    else {
+        return;
+    };
 
     faults.armed.store(true, Ordering::SeqCst);
     let reply = ann.request(ChatRequest::Say {
@@ -216,15 +225,11 @@ fn a_lost_reply_that_cannot_be_checked_says_the_message_may_have_gone_out() {
 /// gets each once.
 #[test]
 fn a_burst_whose_replies_were_lost_is_found_whole_and_sent_once() {
-    let Some(redis) = RedisServer::start("lost_burst_reply", &[]) else {
+    let faults = Faults::default();
+    let Some((_redis, dir, _server, mut ann, mut bob)) = chatting("lost_burst_reply", &faults)
+    else {
         return;
     };
-    let faults = Faults::default();
-    let relay = start_relay(redis.port, &faults);
-    let dir = TempDir::new("lost-burst");
-    let (_server, mut ann, mut bob) = node_through(relay, &dir);
-    ann.say("before");
-    bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "before"));
 
     faults.armed.store(true, Ordering::SeqCst);
     ann.say_together(["one", "one", "two"].map(String::from), false);
@@ -265,18 +270,14 @@ fn a_burst_whose_replies_were_lost_is_found_whole_and_sent_once() {
 /// "nothing was done" is true: nobody ever gets it, and it is not stored.
 #[test]
 fn an_xadd_still_on_its_way_is_stopped_before_the_node_says_nothing_was_done() {
-    let Some(redis) = RedisServer::start("lost_xadd_in_flight", &[]) else {
-        return;
-    };
     let faults = Faults {
         hold: Some(Duration::from_secs(2)),
         ..Faults::default()
     };
-    let relay = start_relay(redis.port, &faults);
-    let dir = TempDir::new("lost-in-flight");
-    let (_server, mut ann, mut bob) = node_through(relay, &dir);
-    ann.say("before");
-    bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "before"));
+    let Some((_redis, dir, _server, mut ann, mut bob)) = chatting("lost_xadd_in_flight", &faults)
+    else {
+        return;
+    };
 
     faults.armed.store(true, Ordering::SeqCst);
     let reply = ann.request(ChatRequest::Say {
