@@ -140,6 +140,11 @@ impl Appender {
         &self,
         xadds: Vec<Command>,
     ) -> (Vec<Result<StreamId, RedisError>>, Vec<Arc<Ticket>>) {
+        // Nothing to send: taking the turn would keep it, with nothing of
+        // its own to end it.
+        if xadds.is_empty() {
+            return (Vec::new(), Vec::new());
+        }
         let me = thread::current();
         let tickets: Vec<Arc<Ticket>> = xadds
             .iter()
@@ -380,6 +385,15 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
         let queue = lock(&appender.queue);
         assert!(queue.pending.is_empty() && !queue.taken);
+    }
+
+    #[test]
+    fn nothing_to_append_leaves_the_turn_free() {
+        let appender = Appender::new(unreachable(), Arc::default(), Duration::from_secs(10));
+        assert!(appender.append_all(Vec::new()).replies.is_empty());
+        assert!(!lock(&appender.queue).taken);
+        let answers = appender.append_all(vec![xadd(1)]).replies;
+        assert_eq!(answers.len(), 1);
     }
 
     #[test]
