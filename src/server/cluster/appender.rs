@@ -213,6 +213,9 @@ impl Appender {
     /// own `tickets` have been sent; then the turn passes to the sender of
     /// the first command still queued, if any.
     fn take_turn(&self, tickets: &[Arc<Ticket>]) {
+        // Passed on however this ends, a panic included: a turn kept by
+        // nobody would stop every message of the node.
+        let _pass = PassTurn(self);
         let Some(last) = tickets.last() else {
             return;
         };
@@ -229,6 +232,11 @@ impl Appender {
                 break;
             }
         }
+    }
+
+    /// The turn goes to the sender of the first command still queued, or
+    /// is free.
+    fn pass_turn(&self) {
         let mut queue = lock(&self.queue);
         match queue.pending.front() {
             Some(next) => {
@@ -309,6 +317,15 @@ impl Appender {
             })
             .collect();
         Some(given_up)
+    }
+}
+
+/// Passes the turn on when dropped.
+struct PassTurn<'a>(&'a Appender);
+
+impl Drop for PassTurn<'_> {
+    fn drop(&mut self) {
+        self.0.pass_turn();
     }
 }
 
