@@ -14,6 +14,8 @@ use crate::cluster::{
     StreamEntry, StreamId, Subscriber,
 };
 
+use crate::cluster::resp::Command;
+
 use super::appender::Appender;
 use super::progress::Progress;
 use super::{keys, ClusterError};
@@ -39,16 +41,21 @@ pub struct StreamMessage {
 }
 
 impl StreamMessage {
-    /// The entry's field/value pairs.
-    pub fn to_fields(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("room", self.room.clone()),
-            ("from", self.from.clone()),
-            ("text", self.text.clone()),
-            ("date", self.date.clone()),
-            ("node", self.node.clone()),
-            ("client", self.client.to_string()),
-        ]
+    /// The `XADD` that adds it to `stream`: its fields borrowed, not
+    /// copied twice (once into pairs, once into the command).
+    pub fn to_xadd(&self, stream: &str) -> Command {
+        let client = self.client.to_string();
+        xadd_command(
+            stream,
+            &[
+                ("room", self.room.as_str()),
+                ("from", self.from.as_str()),
+                ("text", self.text.as_str()),
+                ("date", self.date.as_str()),
+                ("node", self.node.as_str()),
+                ("client", client.as_str()),
+            ],
+        )
     }
 
     /// Reads an entry back; `None` when a field is missing or not UTF-8
@@ -237,9 +244,7 @@ impl ClusterLink {
             return Vec::new();
         };
         let since = self.progress.last();
-        let commands = messages
-            .iter()
-            .map(|m| xadd_command(keys::MESSAGES, &m.to_fields()));
+        let commands = messages.iter().map(|m| m.to_xadd(keys::MESSAGES));
         let appended = self.appender.append_all(commands.collect());
         let added = appended.replies;
         let lost = added
@@ -398,12 +403,14 @@ mod tests {
             node: "a".into(),
             client: 42,
         };
+        // XADD key * field value ...: the pairs after the ID.
+        let xadd = m.to_xadd("s");
+        assert_eq!(&xadd.parts()[..3], [&b"XADD"[..], b"s", b"*"]);
         let entry = StreamEntry {
             id: StreamId::new(1, 0),
-            fields: m
-                .to_fields()
-                .into_iter()
-                .map(|(k, v)| (k.as_bytes().to_vec(), v.into_bytes()))
+            fields: xadd.parts()[3..]
+                .chunks(2)
+                .map(|pair| (pair[0].clone(), pair[1].clone()))
                 .collect(),
         };
         assert_eq!(StreamMessage::from_entry(&entry), Some(m));

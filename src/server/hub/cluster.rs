@@ -148,31 +148,31 @@ impl Hub {
                 text: m.text.clone(),
             })
             .collect();
+        // Each entry's room key, once (before the locks).
+        let keys: Vec<String> = entries.iter().map(|(_, m)| name_key(&m.room)).collect();
         let mut log = self.inner.log.lock();
         log.append_all(&mut records)?;
         let mut st = self.lock();
         let seqs = records.iter().map(|r| r.seq).collect();
         // Each run of entries to one room goes to its members in one
         // enqueue each, less the senders here whose doors do not echo.
-        let mut rest = &records[..];
-        let mut senders = entries.iter().map(|(_, m)| m);
-        while let Some(first) = rest.first() {
-            let key = name_key(&first.room);
-            let run = rest.iter().take_while(|r| name_key(&r.room) == key).count();
-            let deliveries: Vec<(Delivery, Option<ClientId>)> = rest[..run]
+        let mut start = 0;
+        while let Some(key) = keys.get(start) {
+            let end = start + keys[start..].iter().take_while(|k| *k == key).count();
+            let deliveries: Vec<(Delivery, Option<ClientId>)> = records[start..end]
                 .iter()
-                .zip(senders.by_ref())
-                .map(|(record, m)| {
+                .zip(&entries[start..end])
+                .map(|(record, (_, m))| {
                     let sender = (m.node == node).then_some(m.client);
                     let skip = sender.filter(|id| st.clients.get(id).is_some_and(|c| !c.echo));
                     (Delivery::Event(record.message_event(false)), skip)
                 })
                 .collect();
-            st.fan_out_each(&key, &deliveries, owed);
-            rest = &rest[run..];
+            st.fan_out_each(key, &deliveries, owed);
+            start = end;
         }
-        for record in records {
-            st.remember(&name_key(&record.room), [record]);
+        for (record, key) in records.into_iter().zip(&keys) {
+            st.remember(key, [record]);
         }
         drop(st);
         drop(log);
