@@ -89,9 +89,7 @@ fn ann_in_den(w: &mut World) -> (mpsc::Receiver<PresenceChange>, ClientId) {
     let (tx, rx) = mpsc::channel();
     w.hub.publish_presence("a", tx);
     let ann = w.join("ann", false, 0);
-    w.hub
-        .create_room(ann, "den", false, &mut World::owed())
-        .unwrap();
+    w.create(ann, "den", false);
     (rx, ann)
 }
 
@@ -131,9 +129,7 @@ fn parts_and_kicks_in_many_rooms_are_published_once() {
     let (rx, ann) = ann_in_den(&mut w);
     let bob = w.join("bob", true, 0);
     for room in ["lobby", "den"] {
-        w.hub
-            .join_room(bob, room, None, &mut World::owed())
-            .unwrap();
+        w.enter(bob, room);
     }
     rx.try_iter().for_each(drop);
     w.hub
@@ -196,12 +192,8 @@ fn rooms_changed_elsewhere_are_applied_here() {
     w.hub
         .apply_shared_room("den", Some(record(&[])), false)
         .unwrap();
-    w.hub
-        .join_room(ann, "den", None, &mut World::owed())
-        .unwrap();
-    w.hub
-        .join_room(bob, "den", None, &mut World::owed())
-        .unwrap();
+    w.enter(ann, "den");
+    w.enter(bob, "den");
     w.take(ann);
     w.take(bob);
     w.hub

@@ -164,6 +164,20 @@ impl World {
             .collect()
     }
 
+    /// `id` joins `room`, which must let it in.
+    pub(super) fn enter(&self, id: ClientId, room: &str) {
+        self.hub
+            .join_room(id, room, None, &mut World::owed())
+            .unwrap();
+    }
+
+    /// `id` creates `room` (private or not), which must not exist yet.
+    pub(super) fn create(&self, id: ClientId, room: &str, private: bool) {
+        self.hub
+            .create_room(id, room, private, &mut World::owed())
+            .unwrap();
+    }
+
     pub(super) fn owed() -> Owed {
         Owed::new()
     }
@@ -196,9 +210,7 @@ fn private_rooms_admit_their_owner_and_the_permitted_only() {
         .unwrap();
     assert!(changed.online && changed.removed.is_none());
     assert!(w.hub.may_enter(bob, "DEN"), "room names ignore case");
-    w.hub
-        .join_room(bob, "den", None, &mut World::owed())
-        .unwrap();
+    w.enter(bob, "den");
     // The private room is hidden from those who may not enter it.
     let eve = w.join("Eve", false, 0);
     assert!(w.hub.room_list(Some(eve)).iter().all(|r| r.name != "den"));
@@ -212,9 +224,7 @@ fn private_rooms_admit_their_owner_and_the_permitted_only() {
 fn a_ban_or_an_unpermit_takes_the_member_out_to_the_lobby() {
     let mut w = World::new("ban", 100);
     let (tom, bob) = (w.join("Tom", false, 0), w.join("Bob", false, 0));
-    w.hub
-        .create_room(tom, "den", true, &mut World::owed())
-        .unwrap();
+    w.create(tom, "den", true);
     w.hub
         .change_list(
             tom,
@@ -225,9 +235,7 @@ fn a_ban_or_an_unpermit_takes_the_member_out_to_the_lobby() {
             &mut World::owed(),
         )
         .unwrap();
-    w.hub
-        .join_room(bob, "den", None, &mut World::owed())
-        .unwrap();
+    w.enter(bob, "den");
     w.take(bob);
     let changed = w
         .hub
@@ -289,12 +297,8 @@ fn a_ban_or_an_unpermit_takes_the_member_out_to_the_lobby() {
 fn only_the_owner_moderates_or_closes_and_the_lobby_stays() {
     let mut w = World::new("owner", 100);
     let (tom, bob) = (w.join("Tom", false, 0), w.join("Bob", false, 0));
-    w.hub
-        .create_room(tom, "den", false, &mut World::owed())
-        .unwrap();
-    w.hub
-        .join_room(bob, "den", None, &mut World::owed())
-        .unwrap();
+    w.create(tom, "den", false);
+    w.enter(bob, "den");
     assert!(matches!(
         w.hub.close_room(bob, None, &mut World::owed()),
         Err(Refused::NotOwner { owner: Some(o), .. }) if o == "Tom"
@@ -379,12 +383,8 @@ fn nicknames_are_unique_ignoring_case_and_owned_rooms_follow_a_rename() {
         w.hub.rename(tom, "bob", &mut World::owed()),
         Err(Refused::NickInUse { .. })
     ));
-    w.hub
-        .create_room(tom, "den", false, &mut World::owed())
-        .unwrap();
-    w.hub
-        .join_room(bob, "den", None, &mut World::owed())
-        .unwrap();
+    w.create(tom, "den", false);
+    w.enter(bob, "den");
     w.take(bob);
     w.hub.rename(tom, "Tommy", &mut World::owed()).unwrap();
     assert_eq!(w.take(bob), ["nick Tom>Tommy"]);
@@ -406,15 +406,9 @@ fn a_connection_may_be_in_several_rooms_and_must_say_which() {
     let irc = w.join("irc", true, 1);
     let term = w.join("term", false, 0);
     assert!(w.hub.rooms_of(irc).is_empty(), "no room until it joins");
-    w.hub
-        .create_room(term, "rust", false, &mut World::owed())
-        .unwrap();
-    w.hub
-        .join_room(irc, "lobby", None, &mut World::owed())
-        .unwrap();
-    w.hub
-        .join_room(irc, "rust", None, &mut World::owed())
-        .unwrap();
+    w.create(term, "rust", false);
+    w.enter(irc, "lobby");
+    w.enter(irc, "rust");
     assert_eq!(w.hub.rooms_of(irc), ["lobby", "rust"]);
     assert!(matches!(
         w.hub.say(irc, None, "where?".into(), &mut World::owed()),
@@ -426,9 +420,7 @@ fn a_connection_may_be_in_several_rooms_and_must_say_which() {
         .unwrap();
     assert_eq!(w.take(term), ["msg rust irc 1 hello rust"]);
     // The terminal client is in one room at a time: joining moves it.
-    w.hub
-        .join_room(term, "lobby", None, &mut World::owed())
-        .unwrap();
+    w.enter(term, "lobby");
     assert_eq!(w.hub.rooms_of(term), ["lobby"]);
     assert!(matches!(
         w.hub.say(term, Some("rust"), "x".into(), &mut World::owed()),
@@ -624,9 +616,7 @@ fn a_newcomer_gets_the_rooms_recent_history_first() {
 fn a_change_the_disk_refuses_is_not_made() {
     let mut w = World::new("nodisk", 100);
     let tom = w.join("tom", false, 0);
-    w.hub
-        .create_room(tom, "kept", false, &mut World::owed())
-        .unwrap();
+    w.create(tom, "kept", false);
     // rooms.txt is replaced through a temporary file in its directory.
     std::fs::remove_dir_all(&w.dir).unwrap();
     assert!(matches!(
@@ -649,9 +639,7 @@ fn a_change_the_disk_refuses_is_not_made() {
 fn whispers_go_to_one_person_wherever_they_are() {
     let mut w = World::new("whisper", 100);
     let (tom, bob) = (w.join("tom", false, 0), w.join("bob", false, 0));
-    w.hub
-        .create_room(tom, "den", false, &mut World::owed())
-        .unwrap();
+    w.create(tom, "den", false);
     w.take(bob);
     let sent = w
         .hub
@@ -678,12 +666,8 @@ fn whispers_go_to_one_person_wherever_they_are() {
 fn an_owner_sends_someone_out_who_may_come_back() {
     let mut w = World::new("kick", 100);
     let (tom, bob) = (w.join("tom", false, 0), w.join("bob", false, 0));
-    w.hub
-        .create_room(tom, "den", false, &mut World::owed())
-        .unwrap();
-    w.hub
-        .join_room(bob, "den", None, &mut World::owed())
-        .unwrap();
+    w.create(tom, "den", false);
+    w.enter(bob, "den");
     assert!(matches!(
         w.hub
             .kick_from_room(bob, Some("den"), "tom", "", &mut World::owed()),
@@ -708,18 +692,14 @@ fn an_owner_sends_someone_out_who_may_come_back() {
             .kick_from_room(tom, Some("den"), "bob", "", &mut World::owed()),
         Err(Refused::NotIn { .. })
     ));
-    w.hub
-        .join_room(bob, "den", None, &mut World::owed())
-        .unwrap();
+    w.enter(bob, "den");
 }
 
 #[test]
 fn a_room_view_lists_members_to_those_who_may_see_it() {
     let mut w = World::new("view", 100);
     let (tom, eve) = (w.join("tom", false, 0), w.join("eve", false, 0));
-    w.hub
-        .create_room(tom, "den", true, &mut World::owed())
-        .unwrap();
+    w.create(tom, "den", true);
     let view = w.hub.room_view(Some(tom), "den").unwrap();
     assert_eq!(view.members, ["tom"]);
     assert_eq!(view.info.owner.as_deref(), Some("tom"));
@@ -750,15 +730,9 @@ fn stream_entries_are_stored_and_delivered_as_one_batch() {
     let mut w = World::new("stream-batch", 100);
     let irc = w.join("irc", true, 1);
     let ann = w.join("ann", false, 0);
-    w.hub
-        .create_room(ann, "rust", false, &mut World::owed())
-        .unwrap();
-    w.hub
-        .join_room(irc, "lobby", None, &mut World::owed())
-        .unwrap();
-    w.hub
-        .join_room(irc, "rust", None, &mut World::owed())
-        .unwrap();
+    w.create(ann, "rust", false);
+    w.enter(irc, "lobby");
+    w.enter(irc, "rust");
     let bob = w.join("bob", false, 0);
     for id in [irc, ann, bob] {
         w.take(id);
