@@ -41,7 +41,13 @@ struct Faults {
     hold: Option<Duration>,
     /// The held `XADD` went on (or could not: its connection was ended).
     released: Arc<AtomicBool>,
+    /// A command holding this text goes to [`A_STRING`] instead of the
+    /// message stream, so Redis refuses that one (`WRONGTYPE`) and no other.
+    refuse: Option<&'static [u8]>,
 }
+
+/// A key as long as the stream's, holding a string (see `Faults::refuse`).
+const A_STRING: &[u8] = b"chat:a-string";
 
 impl Default for Faults {
     fn default() -> Faults {
@@ -51,6 +57,7 @@ impl Default for Faults {
             down: Arc::default(),
             hold: None,
             released: Arc::default(),
+            refuse: None,
         }
     }
 }
@@ -102,6 +109,9 @@ fn start_relay(redis_port: u16, faults: &Faults) -> u16 {
                             break;
                         }
                     }
+                    if let Some(marker) = faults.refuse {
+                        send_to_a_string(&mut buf[..n], marker);
+                    }
                     if n == 0 || to.write_all(&buf[..n]).is_err() {
                         break;
                     }
@@ -126,6 +136,22 @@ fn start_relay(redis_port: u16, faults: &Faults) -> u16 {
         }
     });
     port
+}
+
+/// Points the command holding `marker` in `commands` (one read of the
+/// node's pipeline) at [`A_STRING`]: the same length, so the command's
+/// RESP lengths stay true.
+fn send_to_a_string(commands: &mut [u8], marker: &[u8]) {
+    let stream = b"chat:messages";
+    let Some(at) = commands.windows(marker.len()).position(|w| w == marker) else {
+        return;
+    };
+    if let Some(key) = commands[..at]
+        .windows(stream.len())
+        .rposition(|w| w == stream)
+    {
+        commands[key..key + stream.len()].copy_from_slice(A_STRING);
+    }
 }
 
 /// A node whose Redis connections all go through the relay on `relay`,
@@ -346,4 +372,61 @@ fn a_whisper_whose_reply_was_lost_may_have_reached_them() {
     cat.expect_event(
         |e| matches!(e, Event::Whisper { from, text, .. } if from == "ann" && text == "psst"),
     );
+}
+
+/// Redis refusing one message of a burst and taking the others (an error
+/// reply in the middle of a pipeline; here `WRONGTYPE`, from a key holding
+/// a string): each is answered as Redis answered it, the refused one with
+/// what Redis said and "nothing was done" (not "unavailable": the next
+/// message goes through), and everyone gets the others once, in order.
+#[test]
+fn a_burst_of_which_redis_refuses_one_is_answered_message_by_message() {
+    let faults = Faults {
+        refuse: Some(b"refuse me"),
+        ..Faults::default()
+    };
+    let Some((redis, dir, _server, mut ann, mut bob)) = chatting("refused_in_burst", &faults)
+    else {
+        return;
+    };
+    let mut direct = TcpStream::connect(("127.0.0.1", redis.port)).unwrap();
+    let key = String::from_utf8_lossy(A_STRING);
+    write!(
+        direct,
+        "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$1\r\nx\r\n",
+        key.len()
+    )
+    .unwrap();
+    let mut ok = [0; 5];
+    direct.read_exact(&mut ok).unwrap();
+    assert_eq!(&ok, b"+OK\r\n");
+
+    ann.say_together(["one", "refuse me", "three"].map(String::from), false);
+    let replies: Vec<_> = (0..3).map(|_| ann.next_reply()).collect();
+    let codes: Vec<_> = replies.iter().map(|r| r.status_code()).collect();
+    let ok = Some(Status::OK);
+    assert_eq!(codes, [ok, Some(Status::UNAVAILABLE), ok], "{replies:?}");
+    let refusal = replies[1].text_lossy();
+    assert!(
+        refusal.contains("refused it (redis error: WRONGTYPE"),
+        "{refusal}"
+    );
+    assert!(refusal.contains("nothing was done"), "{refusal}");
+    assert!(!refusal.contains("unavailable"), "{refusal}");
+    ann.say("after");
+    let mut got = Vec::new();
+    while got.last().map(String::as_str) != Some("after") {
+        if let Event::Message { text, .. } =
+            bob.expect_event(|e| matches!(e, Event::Message { .. }))
+        {
+            got.push(text);
+        }
+    }
+    assert_eq!(got, ["one", "three", "after"], "each once, in order");
+    let mut logged = Vec::new();
+    chat::server::history::for_each_record(&dir.path().join("log.txt"), |r| {
+        logged.push(r.text.clone());
+    })
+    .unwrap();
+    assert_eq!(logged, ["before", "one", "three", "after"]);
 }

@@ -46,7 +46,7 @@ impl Hub {
             Ok(false) => Err(Refused::NickInUse {
                 nick: nick.to_string(),
             }),
-            Err(e) => Err(unavailable(&e)),
+            Err(e) => Err(redis_refusal(&e)),
         }
     }
 
@@ -84,7 +84,7 @@ impl Hub {
             .zip(messages)
             .map(|(added, message)| {
                 let stream_id = added.map_err(|failed| match failed {
-                    AppendFailed::NotAdded(e) => unavailable(&e),
+                    AppendFailed::NotAdded(e) => redis_refusal(&e),
                     AppendFailed::Unknown(e) => Refused::ClusterUncertain(e.to_string()),
                 })?;
                 let left = deadline.saturating_duration_since(Instant::now());
@@ -188,13 +188,18 @@ pub(crate) fn whisper_refused(e: &RedisError) -> Refused {
     if e.is_outcome_unknown() {
         Refused::WhisperUncertain(e.to_string())
     } else {
-        unavailable(e)
+        redis_refusal(e)
     }
 }
 
-/// The refusal for a Redis error: "cluster unavailable, retrying".
-fn unavailable(e: &RedisError) -> Refused {
-    Refused::ClusterUnavailable(e.to_string())
+/// The refusal for a Redis error: "cluster unavailable, retrying", or,
+/// when Redis answered and refused, what it said (the node is not
+/// retrying anything then, and the next message may well be taken).
+pub(super) fn redis_refusal(e: &RedisError) -> Refused {
+    match e {
+        RedisError::Server { .. } => Refused::ClusterRefused(e.to_string()),
+        _ => Refused::ClusterUnavailable(e.to_string()),
+    }
 }
 
 impl Hub {
@@ -300,7 +305,7 @@ impl Hub {
         match link.tell_node(&remote.node, fields) {
             Ok(true) => Ok(remote.nick),
             Ok(false) => Err(no_such_user()),
-            Err(e) => Err(unavailable(&e)),
+            Err(e) => Err(redis_refusal(&e)),
         }
     }
 

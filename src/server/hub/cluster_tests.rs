@@ -300,3 +300,20 @@ fn changes_older_than_the_last_applied_are_echoes_and_dropped() {
         .remote_changed("b", "dan", Some(vec!["lobby".into()]), 7);
     assert!(w.hub.remote_user("dan").is_some());
 }
+
+#[test]
+fn redis_answering_with_an_error_is_a_refusal_not_an_outage() {
+    let oom = crate::cluster::RedisError::Server {
+        code: "OOM".into(),
+        message: "OOM command not allowed when used memory > 'maxmemory'".into(),
+    };
+    assert!(matches!(
+        cluster::redis_refusal(&oom),
+        Refused::ClusterRefused(why) if why.contains("OOM command not allowed")
+    ));
+    let gone = crate::cluster::RedisError::Closed;
+    assert!(matches!(
+        cluster::redis_refusal(&gone),
+        Refused::ClusterUnavailable(_)
+    ));
+}

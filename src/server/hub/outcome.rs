@@ -81,6 +81,10 @@ pub enum Refused {
     /// Cluster mode, and Redis cannot be reached (the reason): nothing
     /// was done; the node reconnects by itself.
     ClusterUnavailable(String),
+    /// Cluster mode, and Redis answered with an error (the reason, such as
+    /// `OOM` at its memory limit): nothing was done, and trying again
+    /// helps only once whoever runs Redis has seen to it.
+    ClusterRefused(String),
     /// Cluster mode, and Redis went away while it was being given a
     /// message (the reason): it may have been added, and then everyone
     /// gets it; sending it again could make it twice.

@@ -12,6 +12,7 @@ use crate::server::cluster::ClusterLink;
 use crate::server::rooms::{RoomRecord, RoomsGuard};
 use crate::text::{name_key, LOBBY};
 
+use super::cluster::redis_refusal;
 use super::{Hub, Owed, Refused, Removal, Room};
 
 impl Hub {
@@ -53,9 +54,7 @@ impl Hub {
     ) -> Result<Option<T>, Refused> {
         match self.cluster() {
             None => Ok(None),
-            Some(link) => op(link)
-                .map(Some)
-                .map_err(|e| Refused::ClusterUnavailable(e.to_string())),
+            Some(link) => op(link).map(Some).map_err(|e| redis_refusal(&e)),
         }
     }
 

@@ -99,6 +99,10 @@ pub fn refusal(refused: &Refused) -> Frame {
             Status::UNAVAILABLE,
             format!("cluster unavailable, retrying ({why}); nothing was done, try again"),
         ),
+        Refused::ClusterRefused(why) => (
+            Status::UNAVAILABLE,
+            format!("the cluster's Redis refused it ({why}); nothing was done"),
+        ),
         Refused::ClusterUncertain(why) => (
             Status::UNAVAILABLE,
             format!("cluster unavailable, retrying ({why}); your message may have gone out: if it did, it shows in the room soon; check before you send it again"),

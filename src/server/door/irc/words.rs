@@ -158,6 +158,13 @@ pub fn refusal(refused: &Refused, command: &str, about: &str) -> Answer {
                 format!("cluster unavailable, retrying ({why}); nothing was done, try again"),
             ],
         ),
+        Refused::ClusterRefused(why) => (
+            Numeric::ERR_UNKNOWNERROR,
+            vec![
+                command.into(),
+                format!("the cluster's Redis refused it ({why}); nothing was done"),
+            ],
+        ),
         Refused::ClusterUncertain(why) => (
             Numeric::ERR_UNKNOWNERROR,
             vec![
