@@ -5,7 +5,8 @@
 use crate::event::{Event, Parting};
 use crate::text::{name_key, LOBBY};
 
-use super::{outcome, Client, ClientId, Delivery, Encoded, Missed, Owed, Removal, State};
+use super::delivery::Run;
+use super::{outcome, Client, ClientId, Delivery, Missed, Owed, Removal, State};
 
 impl State {
     /// Sends one delivery to one connection.
@@ -42,8 +43,9 @@ impl State {
     }
 
     /// Deliveries in order to a room's members, each but to the member it
-    /// names (its sender, who knows): every member gets its share in one
-    /// enqueue, each delivery encoded once per format.
+    /// names (its sender, who knows): a member that gets them all is given
+    /// them as one frame, one that gets only some (a sender) one by one;
+    /// each delivery is encoded once per format.
     pub(super) fn fan_out_each(
         &self,
         key: &str,
@@ -53,17 +55,29 @@ impl State {
         let Some(room) = self.rooms.get(key) else {
             return;
         };
-        let mut encoded: Vec<(Encoded, Option<ClientId>)> = deliveries
+        let mut run = Run::new(deliveries.iter().map(|(d, _)| d));
+        if run.is_empty() {
+            return;
+        }
+        let mut senders: Vec<ClientId> = deliveries.iter().filter_map(|(_, e)| *e).collect();
+        senders.sort_unstable();
+        senders.dedup();
+        let (some, all): (Vec<&ClientId>, Vec<&ClientId>) = room
+            .members
             .iter()
-            .map(|(d, except)| (Encoded::new(d), *except))
-            .collect();
-        for id in &room.members {
+            .partition(|id| senders.binary_search(id).is_ok());
+        // Senders first: the lot then reuses what they were given.
+        for id in some {
             if let Some(c) = self.clients.get(id) {
-                let frames = encoded
-                    .iter_mut()
-                    .filter(|(_, except)| *except != Some(*id))
-                    .map(|(e, _)| e.for_codec(&*c.codec));
+                let frames = (0..run.len())
+                    .filter(|&i| deliveries[i].1 != Some(*id))
+                    .map(|i| run.one(i, &*c.codec));
                 owed.push_all(&c.outbox, frames);
+            }
+        }
+        for id in all {
+            if let Some(c) = self.clients.get(id) {
+                owed.push(&c.outbox, run.all(&*c.codec));
             }
         }
     }
@@ -78,19 +92,21 @@ impl State {
         self.deliver_all(ids, std::slice::from_ref(delivery), owed);
     }
 
-    /// Sends `deliveries`, in order, to each of `ids` in one enqueue each,
-    /// each delivery encoded once per format among them.
+    /// Sends `deliveries`, in order, to each of `ids` as one frame each
+    /// (see [`Run`]), made once per format among them.
     fn deliver_all<'a>(
         &self,
         ids: impl IntoIterator<Item = &'a ClientId>,
         deliveries: &[Delivery],
         owed: &mut Owed,
     ) {
-        let mut encoded: Vec<Encoded> = deliveries.iter().map(Encoded::new).collect();
+        let mut run = Run::new(deliveries);
+        if run.is_empty() {
+            return;
+        }
         for id in ids {
             if let Some(c) = self.clients.get(id) {
-                let frames = encoded.iter_mut().map(|e| e.for_codec(&*c.codec));
-                owed.push_all(&c.outbox, frames);
+                owed.push(&c.outbox, run.all(&*c.codec));
             }
         }
     }

@@ -573,6 +573,57 @@ fn a_fan_out_encodes_once_per_format_not_once_per_member() {
     for &id in &ids[1..] {
         assert_eq!(w.take(id).last().unwrap(), "msg lobby m0 1 hi");
     }
+    // A burst: each message once per format, each member all of them.
+    w.encodes.store(0, Ordering::SeqCst);
+    let texts = ["a", "b", "c"].map(String::from).to_vec();
+    let said = w.hub.say_all(ids[0], None, texts, &mut World::owed());
+    assert!(said.iter().all(Result::is_ok));
+    assert_eq!(
+        w.encodes.load(Ordering::SeqCst),
+        6,
+        "three messages, two formats"
+    );
+    for &id in &ids[1..] {
+        assert_eq!(
+            w.take(id),
+            ["msg lobby m0 2 a", "msg lobby m0 3 b", "msg lobby m0 4 c"]
+        );
+    }
+}
+
+/// What a fan-out hands each recipient of a burst: one buffer for the
+/// lot, made once per format and shared, from each delivery encoded once
+/// (those encoded alone for a recipient that gets only some are reused).
+#[test]
+fn a_run_is_encoded_once_per_format_and_shared_whole() {
+    let encodes = Arc::new(AtomicUsize::new(0));
+    let codec = |format| LineCodec {
+        format,
+        encodes: Arc::clone(&encodes),
+    };
+    let (a, b) = (codec(0), codec(1));
+    let deliveries: Vec<Delivery> = (1..=3)
+        .map(|i| Delivery::Invited {
+            room: format!("r{i}"),
+            by: "x".into(),
+        })
+        .collect();
+    let mut run = super::delivery::Run::new(&deliveries);
+    assert_eq!(&*run.one(1, &a), b"invited r2 by x\n");
+    let all = run.all(&a);
+    assert_eq!(
+        &*all,
+        b"invited r1 by x\ninvited r2 by x\ninvited r3 by x\n"
+    );
+    assert!(Arc::ptr_eq(&all, &run.all(&a)), "made once, shared");
+    assert_eq!(encodes.load(Ordering::SeqCst), 3, "r2 reused");
+    run.all(&b);
+    assert_eq!(encodes.load(Ordering::SeqCst), 6);
+    // A run of one is that delivery's own encoding, not a copy of it.
+    let mut single = super::delivery::Run::new(&deliveries[..1]);
+    let first = single.one(0, &a);
+    assert!(Arc::ptr_eq(&first, &single.all(&a)));
+    assert_eq!(encodes.load(Ordering::SeqCst), 7);
 }
 
 #[test]
@@ -756,9 +807,12 @@ fn stream_entries_are_stored_and_delivered_as_one_batch() {
         entry(5, "lobby", "irc", irc, "a"),
     ];
     let mut owed = World::owed();
+    w.encodes.store(0, Ordering::SeqCst);
     let seqs = w.hub.deliver_from_stream("a", &entries, &mut owed).unwrap();
     owed.pay();
     assert_eq!(seqs, [1, 2, 3, 4, 5]);
+    // bob 2 and 5, irc 1 and 2 in lobby, irc 3 and 4 in rust: each once.
+    assert_eq!(w.encodes.load(Ordering::SeqCst), 6, "none encoded twice");
     assert_eq!(
         w.take(bob),
         ["msg lobby zed 2 zed 2", "msg lobby irc 5 irc 5"]
