@@ -187,6 +187,30 @@ fn chatting(name: &str, faults: &Faults) -> Option<(RedisServer, TempDir, Server
     Some((redis, dir, server, ann, bob))
 }
 
+/// ann says "after"; the texts bob hears up to it, in order.
+fn heard_up_to_after(ann: &mut Raw, bob: &mut Raw) -> Vec<String> {
+    ann.say("after");
+    let mut got = Vec::new();
+    while got.last().map(String::as_str) != Some("after") {
+        if let Event::Message { text, .. } =
+            bob.expect_event(|e| matches!(e, Event::Message { .. }))
+        {
+            got.push(text);
+        }
+    }
+    got
+}
+
+/// The texts of the records in the node's `log.txt`, in order.
+fn logged(dir: &TempDir) -> Vec<String> {
+    let mut logged = Vec::new();
+    chat::server::history::for_each_record(&dir.path().join("log.txt"), |r| {
+        logged.push(r.text.clone());
+    })
+    .unwrap();
+    logged
+}
+
 #[test]
 fn a_message_whose_reply_was_lost_is_found_in_the_stream_and_sent_once() {
     let faults = Faults::default();
@@ -272,22 +296,9 @@ fn a_burst_whose_replies_were_lost_is_found_whole_and_sent_once() {
         !faults.armed.load(Ordering::SeqCst),
         "the relay cut an XADD"
     );
-    ann.say("after");
-    let mut got = Vec::new();
-    while got.last().map(String::as_str) != Some("after") {
-        if let Event::Message { text, .. } =
-            bob.expect_event(|e| matches!(e, Event::Message { .. }))
-        {
-            got.push(text);
-        }
-    }
+    let got = heard_up_to_after(&mut ann, &mut bob);
     assert_eq!(got, ["one", "one", "two", "after"], "each once, in order");
-    let mut logged = Vec::new();
-    chat::server::history::for_each_record(&dir.path().join("log.txt"), |r| {
-        logged.push(r.text.clone());
-    })
-    .unwrap();
-    assert_eq!(logged, ["before", "one", "one", "two", "after"]);
+    assert_eq!(logged(&dir), ["before", "one", "one", "two", "after"]);
 }
 
 /// An `XADD` whose connection broke while the command was still on its way
@@ -413,20 +424,7 @@ fn a_burst_of_which_redis_refuses_one_is_answered_message_by_message() {
     );
     assert!(refusal.contains("nothing was done"), "{refusal}");
     assert!(!refusal.contains("unavailable"), "{refusal}");
-    ann.say("after");
-    let mut got = Vec::new();
-    while got.last().map(String::as_str) != Some("after") {
-        if let Event::Message { text, .. } =
-            bob.expect_event(|e| matches!(e, Event::Message { .. }))
-        {
-            got.push(text);
-        }
-    }
+    let got = heard_up_to_after(&mut ann, &mut bob);
     assert_eq!(got, ["one", "three", "after"], "each once, in order");
-    let mut logged = Vec::new();
-    chat::server::history::for_each_record(&dir.path().join("log.txt"), |r| {
-        logged.push(r.text.clone());
-    })
-    .unwrap();
-    assert_eq!(logged, ["before", "one", "three", "after"]);
+    assert_eq!(logged(&dir), ["before", "one", "three", "after"]);
 }
