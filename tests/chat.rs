@@ -7,8 +7,8 @@ use std::thread;
 
 use chat::command::{ChatRequest, Control};
 use chat::event::Event;
-use chat::protocol::{header, Status};
-use support::{Client, Raw, Server, TempDir};
+use chat::protocol::Status;
+use support::{bell_at_50, burst_answer, ping_answer_last, Client, Raw, Server, TempDir};
 
 /// A typed line reaches everyone else as `[nick]: text` after the reader's elapsed time.
 #[test]
@@ -250,32 +250,14 @@ fn says_sent_together_are_each_answered_and_arrive_in_order() {
     let server = Server::start_with(dir.path(), &["--no-replay", "--no-rate-limit"]);
     let mut reader = Raw::login(server.port, "reader");
     let mut talker = Raw::login(server.port, "talker");
-    let text = |i: usize| {
-        if i == 50 {
-            "bell\u{7}".to_string()
-        } else {
-            format!("t{i}")
-        }
-    };
-    talker.say_together((0..100).map(text), true);
+    talker.say_bell_burst();
     let mut said = Vec::new();
     for i in 0..100 {
-        let reply = talker.read();
-        if i == 50 {
-            assert_eq!(reply.status_code(), Some(Status::BAD_REQUEST), "{reply:?}");
-            continue;
+        if let Some(seq) = burst_answer(&talker.read(), i) {
+            said.push((seq, bell_at_50(i)));
         }
-        assert_eq!(reply.status_code(), Some(Status::OK), "{i}: {reply:?}");
-        let seq: u64 = reply
-            .header(header::SEQ)
-            .expect("Seq")
-            .parse()
-            .expect("a number");
-        said.push((seq, text(i)));
     }
-    let pong = talker.read();
-    assert_eq!(pong.status_code(), Some(Status::OK));
-    assert_eq!(pong.header(header::SEQ), None, "the PING's answer, last");
+    ping_answer_last(&talker.read());
     assert!(said.windows(2).all(|w| w[1].0 == w[0].0 + 1), "{said:?}");
     let got: Vec<(u64, String)> = (0..99)
         .map(

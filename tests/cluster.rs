@@ -18,7 +18,7 @@ use chat::protocol::Status;
 use chat::server::history::{for_each_record, Kind};
 use support::cluster::{redis_client, wait_until, Node};
 use support::redis::RedisServer;
-use support::{Raw, WAIT};
+use support::{bell_at_50, burst_answer, ping_answer_last, Raw, WAIT};
 
 /// The room messages in the stream's order, as `from: text`: as `node`'s
 /// log.txt holds them, checked to be in ascending stream ID order (the
@@ -784,31 +784,16 @@ fn messages_sent_together_reach_another_node_each_once_in_order() {
     let mut talker = Raw::login(nodes[0].server.port, "talker");
     let mut irc = irc_with_caps(nodes[0].server.port, "ircer", "echo-message");
     let mut reader = Raw::login(nodes[1].server.port, "reader");
-    let text = |i: usize| {
-        if i == 50 {
-            "bell\u{7}".to_string()
-        } else {
-            format!("t{i}")
-        }
-    };
-    talker.say_together((0..100).map(text), true);
+    talker.say_bell_burst();
     let lines: String = (0..60)
         .map(|i| format!("PRIVMSG #lobby :i{i}\r\n"))
         .collect();
     irc.send_bytes(lines.as_bytes());
     let mut seqs = Vec::new();
     for i in 0..100 {
-        let reply = talker.next_reply();
-        if i == 50 {
-            assert_eq!(reply.status_code(), Some(Status::BAD_REQUEST), "{reply:?}");
-            continue;
-        }
-        assert_eq!(reply.status_code(), Some(Status::OK), "{i}: {reply:?}");
-        seqs.push(reply.header("Seq").expect("Seq").parse::<u64>().unwrap());
+        seqs.extend(burst_answer(&talker.next_reply(), i));
     }
-    let pong = talker.next_reply();
-    assert_eq!(pong.status_code(), Some(Status::OK));
-    assert_eq!(pong.header("Seq"), None, "the PING's answer, last");
+    ping_answer_last(&talker.next_reply());
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     // The IRC sender's own lines come back (echo-message), in order.
     let echoed: Vec<String> = (0..60)
@@ -830,7 +815,7 @@ fn messages_sent_together_reach_another_node_each_once_in_order() {
         .iter()
         .filter_map(|m| m.strip_prefix("talker: ").map(str::to_string))
         .collect();
-    let said: Vec<String> = (0..100).filter(|&i| i != 50).map(text).collect();
+    let said: Vec<String> = (0..100).filter(|&i| i != 50).map(bell_at_50).collect();
     assert_eq!(from_talker, said, "the talker's, in the order sent");
     let from_irc: Vec<String> = order
         .iter()

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use chat::command::ChatRequest;
 use chat::event::Event;
-use chat::protocol::Status;
+use chat::protocol::{Frame, Status};
 use support::redis::RedisServer;
 use support::{Raw, Server, TempDir};
 
@@ -44,6 +44,13 @@ struct Faults {
     /// A command holding this text goes to [`A_STRING`] instead of the
     /// message stream, so Redis refuses that one (`WRONGTYPE`) and no other.
     refuse: Option<&'static [u8]>,
+}
+
+impl Faults {
+    /// Checks that the relay cut a command (`what`), as armed.
+    fn assert_cut(&self, what: &str) {
+        assert!(!self.armed.load(Ordering::SeqCst), "the relay cut {what}");
+    }
 }
 
 /// A key as long as the stream's, holding a string (see `Faults::refuse`).
@@ -211,32 +218,34 @@ fn logged(dir: &TempDir) -> Vec<String> {
     logged
 }
 
+/// ann says "in flight" (the message the relay cuts): the answer.
+fn say_in_flight(ann: &mut Raw) -> Frame {
+    ann.request(ChatRequest::Say {
+        room: None,
+        text: "in flight".into(),
+    })
+}
+
+/// [`chatting`], then the relay armed: the next command holding the
+/// trigger is cut.
+fn armed(name: &str, faults: &Faults) -> Option<(RedisServer, TempDir, Server, Raw, Raw)> {
+    let chatting = chatting(name, faults)?;
+    faults.armed.store(true, Ordering::SeqCst);
+    Some(chatting)
+}
+
 #[test]
 fn a_message_whose_reply_was_lost_is_found_in_the_stream_and_sent_once() {
     let faults = Faults::default();
-    let Some((_redis, dir, _server, mut ann, mut bob)) = chatting("lost_xadd_reply", &faults)
-    else {
+    let Some((_redis, dir, _server, mut ann, mut bob)) = armed("lost_xadd_reply", &faults) else {
         return;
     };
-
-    faults.armed.store(true, Ordering::SeqCst);
-    let reply = ann.request(ChatRequest::Say {
-        room: None,
-        text: "in flight".into(),
-    });
-    assert!(
-        !faults.armed.load(Ordering::SeqCst),
-        "the relay cut an XADD"
-    );
+    let reply = say_in_flight(&mut ann);
+    faults.assert_cut("an XADD");
     assert_eq!(reply.status_code(), Some(Status::OK), "{reply:?}");
     bob.expect_event(|e| matches!(e, Event::Message { text, .. } if text == "in flight"));
-    ann.say("after");
     // Once: the next message bob gets is "after", not "in flight" again.
-    let next = bob.expect_event(|e| matches!(e, Event::Message { .. }));
-    assert!(
-        matches!(&next, Event::Message { text, .. } if text == "after"),
-        "{next:?}"
-    );
+    assert_eq!(heard_up_to_after(&mut ann, &mut bob), ["after"]);
     let log = std::fs::read_to_string(dir.path().join("log.txt")).unwrap();
     assert_eq!(log.matches("in flight").count(), 1, "{log}");
 }
@@ -258,10 +267,7 @@ fn a_lost_reply_that_cannot_be_checked_says_the_message_may_have_gone_out() {
     // node cannot look.
     down.store(true, Ordering::SeqCst);
     armed.store(true, Ordering::SeqCst);
-    let reply = ann.request(ChatRequest::Say {
-        room: None,
-        text: "in flight".into(),
-    });
+    let reply = say_in_flight(&mut ann);
     assert_eq!(reply.status_code(), Some(Status::UNAVAILABLE), "{reply:?}");
     let text = reply.text_lossy();
     assert!(text.contains("may have gone out"), "{text}");
@@ -276,12 +282,9 @@ fn a_lost_reply_that_cannot_be_checked_says_the_message_may_have_gone_out() {
 #[test]
 fn a_burst_whose_replies_were_lost_is_found_whole_and_sent_once() {
     let faults = Faults::default();
-    let Some((_redis, dir, _server, mut ann, mut bob)) = chatting("lost_burst_reply", &faults)
-    else {
+    let Some((_redis, dir, _server, mut ann, mut bob)) = armed("lost_burst_reply", &faults) else {
         return;
     };
-
-    faults.armed.store(true, Ordering::SeqCst);
     ann.say_together(["one", "one", "two"].map(String::from), false);
     let seqs: Vec<u64> = (0..3)
         .map(|_| {
@@ -292,10 +295,7 @@ fn a_burst_whose_replies_were_lost_is_found_whole_and_sent_once() {
         .collect();
     // Two equal texts found as two entries: each its own number.
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
-    assert!(
-        !faults.armed.load(Ordering::SeqCst),
-        "the relay cut an XADD"
-    );
+    faults.assert_cut("an XADD");
     let got = heard_up_to_after(&mut ann, &mut bob);
     assert_eq!(got, ["one", "one", "two", "after"], "each once, in order");
     assert_eq!(logged(&dir), ["before", "one", "one", "two", "after"]);
@@ -311,16 +311,11 @@ fn an_xadd_still_on_its_way_is_stopped_before_the_node_says_nothing_was_done() {
         hold: Some(Duration::from_secs(2)),
         ..Faults::default()
     };
-    let Some((_redis, dir, _server, mut ann, mut bob)) = chatting("lost_xadd_in_flight", &faults)
+    let Some((_redis, dir, _server, mut ann, mut bob)) = armed("lost_xadd_in_flight", &faults)
     else {
         return;
     };
-
-    faults.armed.store(true, Ordering::SeqCst);
-    let reply = ann.request(ChatRequest::Say {
-        room: None,
-        text: "in flight".into(),
-    });
+    let reply = say_in_flight(&mut ann);
     assert_eq!(reply.status_code(), Some(Status::UNAVAILABLE), "{reply:?}");
     let text = reply.text_lossy();
     assert!(text.contains("nothing was done"), "{text}");
@@ -335,12 +330,7 @@ fn an_xadd_still_on_its_way_is_stopped_before_the_node_says_nothing_was_done() {
     }
     // Had it reached Redis, the reader would deliver it before "after".
     thread::sleep(Duration::from_millis(300));
-    ann.say("after");
-    let next = bob.expect_event(|e| matches!(e, Event::Message { .. }));
-    assert!(
-        matches!(&next, Event::Message { text, .. } if text == "after"),
-        "{next:?}"
-    );
+    assert_eq!(heard_up_to_after(&mut ann, &mut bob), ["after"]);
     let log = std::fs::read_to_string(dir.path().join("log.txt")).unwrap();
     assert!(!log.contains("in flight"), "{log}");
 }
@@ -372,10 +362,7 @@ fn a_whisper_whose_reply_was_lost_may_have_reached_them() {
         to: "cat".into(),
         text: "psst".into(),
     });
-    assert!(
-        !faults.armed.load(Ordering::SeqCst),
-        "the relay cut a PUBLISH"
-    );
+    faults.assert_cut("a PUBLISH");
     assert_eq!(reply.status_code(), Some(Status::UNAVAILABLE), "{reply:?}");
     let text = reply.text_lossy();
     assert!(text.contains("may have reached them"), "{text}");

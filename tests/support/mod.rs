@@ -474,6 +474,12 @@ impl Raw {
         self.send_bytes(&bytes);
     }
 
+    /// Sends the burst the burst tests share: the 100 texts of
+    /// [`bell_at_50`] as `SAY`s in one write, then a `PING`.
+    pub fn say_bell_burst(&mut self) {
+        self.say_together((0..100).map(bell_at_50), true);
+    }
+
     /// Reads until an event matches; panics (listing what came) if none does in time.
     pub fn expect_event(&mut self, want: impl Fn(&Event) -> bool) -> Event {
         let mut seen = Vec::new();
@@ -601,4 +607,33 @@ pub fn shrink_receive_buffer(stream: &TcpStream, bytes: i32) {
         )
     };
     assert_eq!(rc, 0, "setsockopt SO_RCVBUF");
+}
+
+/// The `i`-th text of the burst tests' 100: `t0` to `t99`, but the 51st is
+/// a bell, which the server refuses (control characters) while the rest go
+/// through.
+pub fn bell_at_50(i: usize) -> String {
+    if i == 50 {
+        "bell\u{7}".to_string()
+    } else {
+        format!("t{i}")
+    }
+}
+
+/// Checks the answer to the `i`-th `SAY` of a [`bell_at_50`] burst: `400`
+/// for the bell (`None`), `200` with its number for the others.
+pub fn burst_answer(reply: &Frame, i: usize) -> Option<u64> {
+    if i == 50 {
+        assert_eq!(reply.status_code(), Some(Status::BAD_REQUEST), "{reply:?}");
+        return None;
+    }
+    assert_eq!(reply.status_code(), Some(Status::OK), "{i}: {reply:?}");
+    Some(reply.header("Seq").expect("Seq").parse().expect("a number"))
+}
+
+/// Checks the answer to the `PING` sent behind a burst: `200` without a
+/// number, after every `SAY`'s.
+pub fn ping_answer_last(pong: &Frame) {
+    assert_eq!(pong.status_code(), Some(Status::OK));
+    assert_eq!(pong.header("Seq"), None, "the PING's answer, last");
 }
