@@ -106,11 +106,6 @@ impl<'a> Encoded<'a> {
         Arc::clone(slot.get_or_insert_with(|| codec.encode(delivery).into()))
     }
 
-    /// How many formats were encoded (for tests and the profile).
-    pub fn encodings(&self) -> usize {
-        self.bytes.iter().filter(|b| b.is_some()).count()
-    }
-
     /// Appends the bytes for `codec`'s format to `out`: those already
     /// encoded, or encoded now and not kept (nobody will want them alone).
     fn encode_into(&self, codec: &dyn Codec, out: &mut Vec<u8>) {
