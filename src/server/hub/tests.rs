@@ -785,7 +785,10 @@ fn stream_entries_are_stored_and_delivered_as_one_batch() {
     w.enter(irc, "lobby");
     w.enter(irc, "rust");
     let bob = w.join("bob", false, 0);
-    for id in [irc, ann, bob] {
+    // cat gets every lobby message in bob's format, bob all but his own:
+    // the lot for cat is made from what bob was given, not encoded again.
+    let cat = w.join("cat", false, 0);
+    for id in [irc, ann, bob, cat] {
         w.take(id);
     }
     let entry = |ms: u64, room: &str, from: &str, client: ClientId, node: &str| {
@@ -811,8 +814,17 @@ fn stream_entries_are_stored_and_delivered_as_one_batch() {
     let seqs = w.hub.deliver_from_stream("a", &entries, &mut owed).unwrap();
     owed.pay();
     assert_eq!(seqs, [1, 2, 3, 4, 5]);
-    // bob 2 and 5, irc 1 and 2 in lobby, irc 3 and 4 in rust: each once.
-    assert_eq!(w.encodes.load(Ordering::SeqCst), 6, "none encoded twice");
+    // Format 0: 2 (for bob, reused for cat), 1 (for cat), 5; format 1
+    // (irc): 1, 2, 3, 4. Each once.
+    assert_eq!(w.encodes.load(Ordering::SeqCst), 7, "none encoded twice");
+    assert_eq!(
+        w.take(cat),
+        [
+            "msg lobby bob 1 bob 1",
+            "msg lobby zed 2 zed 2",
+            "msg lobby irc 5 irc 5",
+        ]
+    );
     assert_eq!(
         w.take(bob),
         ["msg lobby zed 2 zed 2", "msg lobby irc 5 irc 5"]
